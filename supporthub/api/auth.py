@@ -1,0 +1,55 @@
+"""API authentication: hashed API keys in `X-API-Key`, the API_KEY variable, or staff sessions."""
+
+import hmac
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from rest_framework import authentication, exceptions, permissions
+from rest_framework.request import Request
+from rest_framework_api_key.models import APIKey
+
+HEADER = "X-API-Key"
+
+
+class EnvironmentAPIKey:
+    """Stands for the key given in the API_KEY environment variable."""
+
+    name = "API_KEY (environment)"
+
+
+class APIKeyAuthentication(authentication.BaseAuthentication):
+    """Authenticates a request carrying `X-API-Key`.
+
+    No header: not this authenticator's business (returns None). A header with an
+    unknown, revoked or expired key: 401 at once, so a typo is never mistaken for
+    an anonymous call.
+    """
+
+    def authenticate(self, request: Request) -> tuple[AnonymousUser, Any] | None:
+        raw = request.META.get(settings.API_KEY_CUSTOM_HEADER, "")
+        if not raw:
+            return None
+        if settings.API_KEY and hmac.compare_digest(raw.encode(), settings.API_KEY.encode()):
+            return AnonymousUser(), EnvironmentAPIKey()
+        try:
+            key = APIKey.objects.get_from_key(raw)  # checks the hash and revocation
+        except APIKey.DoesNotExist:
+            raise exceptions.AuthenticationFailed("Invalid or revoked API key.") from None
+        if key.has_expired:
+            raise exceptions.AuthenticationFailed("This API key has expired.")
+        return AnonymousUser(), key
+
+    def authenticate_header(self, request: Request) -> str:
+        return f'ApiKey header="{HEADER}"'
+
+
+class IsStaffOrAPIKey(permissions.BasePermission):
+    """Allow callers with a valid API key, and logged-in staff (for /docs and the admin)."""
+
+    message = f"Send a valid API key in the {HEADER} header, or log in as staff."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if request.auth is not None:
+            return True
+        return bool(request.user and request.user.is_active and request.user.is_staff)

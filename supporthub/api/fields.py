@@ -1,0 +1,60 @@
+"""Serializer building blocks shared by every app's API."""
+
+from typing import Any
+
+from django.db.models import IntegerChoices
+from rest_framework import serializers
+
+from supporthub.phone import InvalidPhoneNumber, to_e164
+
+
+class StrictFieldsMixin:
+    """Reject fields the serializer does not know (a typo must not be silently ignored)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        unknown: dict[str, list[str]] = {}
+        if isinstance(data, dict):
+            known = {name for name, f in self.fields.items() if not f.read_only}  # type: ignore[attr-defined]
+            unknown = {name: ["Unknown field."] for name in sorted(set(data) - known)}
+        try:
+            value = super().to_internal_value(data)  # type: ignore[misc]
+        except serializers.ValidationError as exc:
+            if unknown and isinstance(exc.detail, dict):
+                exc.detail.update(unknown)
+            raise
+        if unknown:
+            raise serializers.ValidationError(unknown)
+        return value
+
+
+class E164PhoneField(serializers.CharField):
+    """A phone number, normalised to E.164."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 32)
+        kwargs.setdefault("help_text", "E.164, e.g. +14155550123")
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        if not value:
+            return value
+        try:
+            return to_e164(value)
+        except InvalidPhoneNumber as exc:
+            raise serializers.ValidationError(str(exc)) from exc
+
+
+class LabelChoiceField(serializers.ChoiceField):
+    """Shows an IntegerChoices value by its label (``"urgent"``) and accepts the label."""
+
+    def __init__(self, choices_enum: type[IntegerChoices], **kwargs: Any) -> None:
+        self.enum = choices_enum
+        super().__init__(choices=[member.label for member in choices_enum], **kwargs)
+
+    def to_internal_value(self, data: Any) -> int:  # type: ignore[override]
+        label = super().to_internal_value(data)
+        return next(member.value for member in self.enum if member.label == label)
+
+    def to_representation(self, value: Any) -> str:
+        return self.enum(value).label

@@ -1,0 +1,67 @@
+"""Request id and request size middleware."""
+
+import logging
+import re
+import uuid
+from collections.abc import Callable
+from contextvars import ContextVar
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
+
+# Accept a caller's id only if it is short and harmless in a log line or header.
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+class RequestIdMiddleware:
+    """Take a safe incoming X-Request-ID or make one; echo it and expose it to logging."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        incoming = request.headers.get("X-Request-ID", "")
+        request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request.request_id = request_id  # type: ignore[attr-defined]
+        token = request_id_var.set(request_id)
+        try:
+            response = self.get_response(request)
+        finally:
+            request_id_var.reset(token)
+        response["X-Request-ID"] = request_id
+        return response
+
+
+class RequestIdLogFilter(logging.Filter):
+    """Adds `request_id` to every log record (``-`` outside a request)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id_var.get()
+        return True
+
+
+class BodySizeLimitMiddleware:
+    """Answer 413 before reading a body whose declared length is over the limit."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return JsonResponse(
+                {"detail": "Content-Length is not a number.", "code": "bad_request"}, status=400
+            )
+        if length > settings.MAX_REQUEST_BODY_BYTES:
+            return JsonResponse(request_too_large_body(), status=413)
+        return self.get_response(request)
+
+
+def request_too_large_body() -> dict[str, str]:
+    return {
+        "detail": f"Request body is larger than {settings.MAX_REQUEST_BODY_BYTES} bytes.",
+        "code": "request_too_large",
+    }

@@ -1,0 +1,24 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from supporthub.health import health
+
+handler400 = "supporthub.api.errors.bad_request"
+handler403 = "supporthub.api.errors.permission_denied"
+handler404 = "supporthub.api.errors.not_found"
+handler500 = "supporthub.api.errors.server_error"
+
+admin.site.site_header = "SupportHub"
+admin.site.site_title = "SupportHub"
+admin.site.index_title = "Agent console"
+
+urlpatterns = [
+    path("", health, name="root"),
+    path("health", health, name="health"),
+    path("admin/", admin.site.urls),
+    path("v1/schema", SpectacularAPIView.as_view(), name="schema"),
+    path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("v1/", include("tickets.urls")),
+    path("", include("django_prometheus.urls")),
+]

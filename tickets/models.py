@@ -1,0 +1,213 @@
+"""Contacts, tickets, messages and SLA targets."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+
+from supporthub.phone import InvalidPhoneNumber, to_e164
+
+
+def validate_e164(value: str) -> None:
+    try:
+        normalised = to_e164(value)
+    except InvalidPhoneNumber as exc:
+        raise ValidationError(str(exc)) from exc
+    if normalised != value:
+        raise ValidationError(f"Write it as {normalised}.")
+
+
+class TicketStatus(models.TextChoices):
+    NEW = "new", "New"
+    OPEN = "open", "Open"
+    PENDING = "pending", "Pending on customer"
+    RESOLVED = "resolved", "Resolved"
+    CLOSED = "closed", "Closed"
+
+
+# The one table of legal status changes. Staying in the same status is always allowed.
+STATUS_TRANSITIONS: dict[str, frozenset[str]] = {
+    TicketStatus.NEW: frozenset(
+        {TicketStatus.OPEN, TicketStatus.PENDING, TicketStatus.RESOLVED, TicketStatus.CLOSED}
+    ),
+    TicketStatus.OPEN: frozenset({TicketStatus.PENDING, TicketStatus.RESOLVED, TicketStatus.CLOSED}),
+    TicketStatus.PENDING: frozenset({TicketStatus.OPEN, TicketStatus.RESOLVED, TicketStatus.CLOSED}),
+    TicketStatus.RESOLVED: frozenset({TicketStatus.OPEN, TicketStatus.CLOSED}),
+    TicketStatus.CLOSED: frozenset(),
+}
+ACTIVE_STATUSES = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING)
+
+
+class TicketPriority(models.IntegerChoices):
+    """Stored as a number so that ordering by priority is ordering by urgency."""
+
+    LOW = 1, "low"
+    NORMAL = 2, "normal"
+    HIGH = 3, "high"
+    URGENT = 4, "urgent"
+
+
+class TicketChannel(models.TextChoices):
+    EMAIL = "email", "Email"
+    CHAT = "chat", "Chat"
+    PHONE = "phone", "Phone"
+    WEB = "web", "Web"
+    API = "api", "API"
+
+
+class MessageDirection(models.TextChoices):
+    INBOUND = "inbound", "Inbound (from the contact)"
+    OUTBOUND = "outbound", "Outbound (to the contact)"
+    NOTE = "note", "Internal note"
+
+
+class MessageChannel(models.TextChoices):
+    EMAIL = "email", "Email"
+    CHAT = "chat", "Chat"
+    PHONE = "phone", "Phone call"
+    SMS = "sms", "SMS"
+    WEB = "web", "Web"
+    API = "api", "API"
+    INTERNAL = "internal", "Internal"
+
+
+class Contact(models.Model):
+    """A customer. Email (lower-cased) and phone (E.164) each identify at most one contact."""
+
+    name = models.CharField(max_length=200)
+    email = models.EmailField(max_length=254, unique=True, null=True, blank=True)
+    phone = models.CharField(
+        max_length=20,
+        unique=True,
+        null=True,
+        blank=True,
+        validators=[validate_e164],
+        help_text="E.164, e.g. +14155550123",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name or self.email or self.phone or f"Contact {self.pk}"
+
+
+class TicketQuerySet(models.QuerySet["Ticket"]):
+    def active(self) -> TicketQuerySet:
+        return self.filter(status__in=ACTIVE_STATUSES)
+
+    def with_api_relations(self) -> TicketQuerySet:
+        return self.select_related("contact", "assignee")
+
+
+class Ticket(models.Model):
+    # NULL only inside the creating transaction, until the id-based reference is written.
+    reference = models.CharField(max_length=32, unique=True, null=True, editable=False)  # noqa: DJ001
+    subject = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    status = models.CharField(max_length=16, choices=TicketStatus.choices, default=TicketStatus.NEW)
+    priority = models.PositiveSmallIntegerField(choices=TicketPriority.choices, default=TicketPriority.NORMAL)
+    channel = models.CharField(max_length=16, choices=TicketChannel.choices)
+    contact = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="tickets")
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_tickets",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    first_response_due = models.DateTimeField(null=True, blank=True)
+    resolution_due = models.DateTimeField(null=True, blank=True)
+    first_responded_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    sla_breached = models.BooleanField(default=False)
+    # Kept by the message service so that lists need no COUNT per row.
+    message_count = models.PositiveIntegerField(default=0, editable=False)
+
+    objects = TicketQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["-created_at", "-id"], name="ticket_created_idx"),
+            models.Index(fields=["-updated_at"], name="ticket_updated_idx"),
+            models.Index(fields=["status", "-created_at"], name="ticket_status_created_idx"),
+            models.Index(fields=["priority", "-created_at"], name="ticket_priority_created_idx"),
+            models.Index(fields=["channel", "-created_at"], name="ticket_channel_created_idx"),
+            models.Index(fields=["assignee", "status"], name="ticket_assignee_status_idx"),
+            models.Index(fields=["sla_breached"], name="ticket_breached_idx", condition=Q(sla_breached=True)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.subject}"
+
+    @property
+    def priority_name(self) -> str:
+        return TicketPriority(self.priority).label
+
+    def can_transition_to(self, status: str) -> bool:
+        return status == self.status or status in STATUS_TRANSITIONS[TicketStatus(self.status)]
+
+
+class SlaPolicy(models.Model):
+    """Response and resolution targets for one priority."""
+
+    priority = models.PositiveSmallIntegerField(choices=TicketPriority.choices, unique=True)
+    first_response_minutes = models.PositiveIntegerField()
+    resolution_minutes = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["-priority"]
+        verbose_name = "SLA policy"
+        verbose_name_plural = "SLA policies"
+
+    def __str__(self) -> str:
+        label = TicketPriority(self.priority).label
+        return f"{label}: respond {self.first_response_minutes} min, resolve {self.resolution_minutes} min"
+
+
+class Message(models.Model):
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
+    direction = models.CharField(max_length=16, choices=MessageDirection.choices)
+    channel = models.CharField(max_length=16, choices=MessageChannel.choices)
+    body = models.TextField()
+    author_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="messages",
+    )
+    author_contact = models.ForeignKey(
+        Contact, on_delete=models.SET_NULL, null=True, blank=True, related_name="messages"
+    )
+    # Provider id (email Message-ID, Twilio SID) so that a redelivered webhook is a no-op.
+    external_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["ticket", "created_at"], name="message_ticket_created_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=~(Q(author_user__isnull=False) & Q(author_contact__isnull=False)),
+                name="message_single_author",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_direction_display()} on {self.ticket_id}"
+
+    @property
+    def author_name(self) -> str:
+        if self.author_user is not None:
+            return self.author_user.get_full_name() or self.author_user.get_username()
+        if self.author_contact is not None:
+            return str(self.author_contact)
+        return ""

@@ -1,0 +1,154 @@
+"""Request validation and response shapes for /v1 tickets, messages and intake."""
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from supporthub.api.fields import E164PhoneField, LabelChoiceField, StrictFieldsMixin
+from tickets.models import (
+    Message,
+    MessageChannel,
+    MessageDirection,
+    Ticket,
+    TicketChannel,
+    TicketPriority,
+    TicketStatus,
+)
+
+User = get_user_model()
+
+SUBJECT_MAX = 200
+BODY_MAX = 20_000
+
+
+def staff_users() -> Any:
+    return User.objects.filter(is_active=True, is_staff=True)
+
+
+class ContactSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(read_only=True)
+    email = serializers.EmailField(read_only=True, allow_null=True)
+    phone = serializers.CharField(read_only=True, allow_null=True)
+
+
+class ContactInputSerializer(StrictFieldsMixin, serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    email = serializers.EmailField(required=False, allow_blank=True, max_length=254)
+    phone = E164PhoneField(required=False, allow_blank=True)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not attrs.get("email") and not attrs.get("phone"):
+            raise serializers.ValidationError({"email": ["Give an email or a phone number."]})
+        return attrs
+
+
+class TicketSerializer(serializers.ModelSerializer):
+    priority = LabelChoiceField(TicketPriority, read_only=True)
+    contact = ContactSerializer(read_only=True)
+
+    class Meta:
+        model = Ticket
+        fields = [
+            "id",
+            "reference",
+            "subject",
+            "description",
+            "status",
+            "priority",
+            "channel",
+            "contact",
+            "assignee",
+            "created_at",
+            "updated_at",
+            "first_response_due",
+            "resolution_due",
+            "first_responded_at",
+            "resolved_at",
+            "sla_breached",
+            "message_count",
+        ]
+        read_only_fields = fields
+
+
+class TicketCreateSerializer(StrictFieldsMixin, serializers.Serializer):
+    subject = serializers.CharField(max_length=SUBJECT_MAX)
+    description = serializers.CharField(max_length=BODY_MAX, required=False, allow_blank=True, default="")
+    priority = LabelChoiceField(TicketPriority, required=False, default=TicketPriority.NORMAL)
+    channel = serializers.ChoiceField(
+        choices=TicketChannel.choices, required=False, default=TicketChannel.API
+    )
+    contact = ContactInputSerializer()
+    assignee = serializers.PrimaryKeyRelatedField(queryset=staff_users(), required=False, allow_null=True)
+
+
+class TicketUpdateSerializer(StrictFieldsMixin, serializers.Serializer):
+    subject = serializers.CharField(max_length=SUBJECT_MAX, required=False)
+    status = serializers.ChoiceField(choices=TicketStatus.choices, required=False)
+    priority = LabelChoiceField(TicketPriority, required=False)
+    assignee = serializers.PrimaryKeyRelatedField(queryset=staff_users(), required=False, allow_null=True)
+
+
+class AuthorSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["user", "contact"])
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class MessageSerializer(serializers.ModelSerializer):
+    author = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Message
+        fields = ["id", "ticket", "direction", "channel", "body", "author", "external_id", "created_at"]
+        read_only_fields = fields
+
+    @extend_schema_field(AuthorSerializer(allow_null=True))
+    def get_author(self, message: Message) -> dict[str, Any] | None:
+        if message.author_user_id:
+            return {"type": "user", "id": message.author_user_id, "name": message.author_name}
+        if message.author_contact_id:
+            return {"type": "contact", "id": message.author_contact_id, "name": message.author_name}
+        return None
+
+
+class MessageCreateSerializer(StrictFieldsMixin, serializers.Serializer):
+    ticket = serializers.PrimaryKeyRelatedField(queryset=Ticket.objects.all())
+    direction = serializers.ChoiceField(choices=MessageDirection.choices)
+    body = serializers.CharField(max_length=BODY_MAX)
+    channel = serializers.ChoiceField(
+        choices=MessageChannel.choices,
+        required=False,
+        help_text="Defaults to the ticket's channel (internal for notes).",
+    )
+
+
+class SupportRequestSerializer(StrictFieldsMixin, serializers.Serializer):
+    channel = serializers.ChoiceField(choices=[TicketChannel.EMAIL, TicketChannel.CHAT, TicketChannel.PHONE])
+    name = serializers.CharField(max_length=200)
+    email = serializers.EmailField(required=False, allow_blank=True, max_length=254)
+    phone = E164PhoneField(required=False, allow_blank=True)
+    subject = serializers.CharField(max_length=SUBJECT_MAX)
+    message = serializers.CharField(max_length=BODY_MAX)
+    priority = LabelChoiceField(TicketPriority, required=False, default=TicketPriority.NORMAL)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["channel"] == TicketChannel.EMAIL and not attrs.get("email"):
+            raise serializers.ValidationError({"email": ["Required when channel is email."]})
+        if attrs["channel"] == TicketChannel.PHONE and not attrs.get("phone"):
+            raise serializers.ValidationError({"phone": ["Required when channel is phone."]})
+        return attrs
+
+
+class DeliverySummarySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    channel = serializers.CharField()
+    recipient = serializers.CharField()
+    status = serializers.CharField()
+
+
+class SupportRequestResultSerializer(serializers.Serializer):
+    ticket = TicketSerializer()
+    deliveries = DeliverySummarySerializer(many=True)

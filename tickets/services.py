@@ -1,0 +1,250 @@
+"""The verbs that change tickets: intake, create, update, add a message.
+
+Views, admin actions, webhooks and tasks call these; none of them reimplements a rule.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from supporthub.exceptions import DomainError
+from tickets.models import (
+    Contact,
+    Message,
+    MessageChannel,
+    MessageDirection,
+    SlaPolicy,
+    Ticket,
+    TicketChannel,
+    TicketPriority,
+    TicketStatus,
+)
+
+logger = logging.getLogger(__name__)
+
+# Ticket channel → channel of the messages exchanged on it.
+MESSAGE_CHANNEL_FOR_TICKET = {
+    TicketChannel.EMAIL: MessageChannel.EMAIL,
+    TicketChannel.CHAT: MessageChannel.CHAT,
+    TicketChannel.PHONE: MessageChannel.PHONE,
+    TicketChannel.WEB: MessageChannel.WEB,
+    TicketChannel.API: MessageChannel.API,
+}
+
+
+class _Keep(enum.Enum):
+    KEEP = "keep"
+
+
+KEEP = _Keep.KEEP  # "leave this field as it is", where None means "clear it"
+
+
+@dataclass
+class IntakeResult:
+    ticket: Ticket
+    deliveries: list[Any] = field(default_factory=list)
+
+
+def contact_resolve(*, name: str, email: str | None = None, phone: str | None = None) -> Contact:
+    """Find the contact by email, then by phone, or create one; fill in what it lacks.
+
+    `email` must be valid and `phone` already E.164 (serializers normalise both).
+    """
+    email = email.strip().lower() if email else None
+    contact = None
+    if email:
+        contact = Contact.objects.filter(email=email).first()
+    if contact is None and phone:
+        contact = Contact.objects.filter(phone=phone).first()
+    if contact is None:
+        try:
+            with transaction.atomic():
+                return Contact.objects.create(name=name or email or phone or "", email=email, phone=phone)
+        except IntegrityError:
+            # Another request created the same contact a moment ago.
+            return contact_resolve(name=name, email=email, phone=phone)
+    changed = []
+    if name and not contact.name:
+        contact.name = name
+        changed.append("name")
+    if email and not contact.email:
+        contact.email = email
+        changed.append("email")
+    if phone and not contact.phone and not Contact.objects.filter(phone=phone).exists():
+        contact.phone = phone
+        changed.append("phone")
+    if changed:
+        contact.save(update_fields=[*changed, "updated_at"])
+    return contact
+
+
+def sla_due_times(*, priority: int, start: datetime) -> tuple[datetime | None, datetime | None]:
+    """(first_response_due, resolution_due) for a ticket of `priority` opened at `start`."""
+    policy = SlaPolicy.objects.filter(priority=priority).first()
+    if policy is None:
+        return None, None
+    return (
+        start + timedelta(minutes=policy.first_response_minutes),
+        start + timedelta(minutes=policy.resolution_minutes),
+    )
+
+
+@transaction.atomic
+def ticket_create(
+    *,
+    contact: Contact,
+    subject: str,
+    channel: str,
+    description: str = "",
+    priority: int = TicketPriority.NORMAL,
+    assignee: User | None = None,
+) -> Ticket:
+    """Create a ticket and, when there is a description, its first inbound message."""
+    now = timezone.now()
+    first_response_due, resolution_due = sla_due_times(priority=priority, start=now)
+    ticket = Ticket.objects.create(
+        subject=subject,
+        description=description,
+        channel=channel,
+        priority=priority,
+        contact=contact,
+        assignee=assignee,
+        first_response_due=first_response_due,
+        resolution_due=resolution_due,
+    )
+    ticket.reference = f"{settings.TICKET_REFERENCE_PREFIX}-{1000 + ticket.pk}"
+    Ticket.objects.filter(pk=ticket.pk).update(reference=ticket.reference)
+    if description:
+        message_create(
+            ticket=ticket,
+            direction=MessageDirection.INBOUND,
+            body=description,
+            author_contact=contact,
+        )
+    return ticket
+
+
+@transaction.atomic
+def support_request_submit(
+    *,
+    channel: str,
+    name: str,
+    subject: str,
+    message: str,
+    email: str | None = None,
+    phone: str | None = None,
+    priority: int = TicketPriority.NORMAL,
+) -> IntakeResult:
+    """Turn a customer's request into contact + ticket + first message, in one transaction."""
+    contact = contact_resolve(name=name, email=email, phone=phone)
+    ticket = ticket_create(
+        contact=contact, subject=subject, description=message, channel=channel, priority=priority
+    )
+    logger.info("ticket %s created from %s request", ticket.reference, channel)
+    return IntakeResult(ticket=ticket)
+
+
+@transaction.atomic
+def ticket_update(
+    *,
+    ticket: Ticket,
+    status: str | None = None,
+    priority: int | None = None,
+    assignee: User | Literal[_Keep.KEEP] | None = KEEP,
+    subject: str | None = None,
+) -> Ticket:
+    """Apply an agent's changes. Raises DomainError for an illegal status change.
+
+    `assignee=None` unassigns; leaving it out keeps the assignee.
+    """
+    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    changed: list[str] = []
+    if status is not None and status != ticket.status:
+        _apply_status(ticket, status)
+        changed += ["status", "resolved_at"]
+    if priority is not None and priority != ticket.priority:
+        ticket.priority = priority
+        ticket.first_response_due, ticket.resolution_due = sla_due_times(
+            priority=priority, start=ticket.created_at
+        )
+        changed += ["priority", "first_response_due", "resolution_due"]
+    if assignee is not KEEP and getattr(assignee, "pk", None) != ticket.assignee_id:
+        ticket.assignee = assignee
+        changed.append("assignee")
+    if subject is not None and subject != ticket.subject:
+        ticket.subject = subject
+        changed.append("subject")
+    if changed:
+        ticket.save(update_fields=[*dict.fromkeys(changed), "updated_at"])
+    return ticket
+
+
+def _apply_status(ticket: Ticket, status: str) -> None:
+    if not ticket.can_transition_to(status):
+        raise DomainError(
+            f"Cannot change status from {ticket.status} to {status}.",
+            field="status",
+            code="invalid_transition",
+        )
+    ticket.status = status
+    if status in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
+        ticket.resolved_at = ticket.resolved_at or timezone.now()
+    else:
+        ticket.resolved_at = None
+
+
+@transaction.atomic
+def message_create(
+    *,
+    ticket: Ticket,
+    direction: str,
+    body: str,
+    channel: str | None = None,
+    author_user: User | None = None,
+    author_contact: Contact | None = None,
+    external_id: str | None = None,
+) -> Message:
+    """Add a message to a ticket and move the ticket along.
+
+    An agent's first outbound message stops the first-response clock and opens a new
+    ticket; a customer's message reopens a pending or resolved one. Closed tickets take
+    no more messages (DomainError).
+    """
+    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    if ticket.status == TicketStatus.CLOSED:
+        raise DomainError(f"Ticket {ticket.reference} is closed and takes no more messages.", field="ticket")
+    if direction == MessageDirection.NOTE:
+        channel = MessageChannel.INTERNAL
+    message = Message.objects.create(
+        ticket=ticket,
+        direction=direction,
+        channel=channel or MESSAGE_CHANNEL_FOR_TICKET[TicketChannel(ticket.channel)],
+        body=body,
+        author_user=author_user,
+        author_contact=author_contact,
+        external_id=external_id,
+    )
+    updates: dict[str, Any] = {"message_count": F("message_count") + 1, "updated_at": timezone.now()}
+    if direction == MessageDirection.OUTBOUND:
+        if ticket.first_responded_at is None:
+            updates["first_responded_at"] = message.created_at
+        if ticket.status == TicketStatus.NEW:
+            updates["status"] = TicketStatus.OPEN
+    elif direction == MessageDirection.INBOUND and ticket.status in (
+        TicketStatus.PENDING,
+        TicketStatus.RESOLVED,
+    ):
+        updates["status"] = TicketStatus.OPEN
+        updates["resolved_at"] = None
+    Ticket.objects.filter(pk=ticket.pk).update(**updates)
+    return message

@@ -1,0 +1,13 @@
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from tickets.views import MessageViewSet, SupportRequestView, TicketViewSet
+
+router = SimpleRouter(trailing_slash=False)
+router.register("tickets", TicketViewSet, basename="ticket")
+router.register("messages", MessageViewSet, basename="message")
+
+urlpatterns = [
+    path("support/request", SupportRequestView.as_view(), name="support-request"),
+    *router.urls,
+]

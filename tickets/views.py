@@ -1,0 +1,100 @@
+"""The /v1 ticket, message and intake endpoints: validate, call a service, serialize."""
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from tickets import services
+from tickets.filters import MessageFilter, TicketFilter
+from tickets.models import Message, Ticket
+from tickets.serializers import (
+    MessageCreateSerializer,
+    MessageSerializer,
+    SupportRequestResultSerializer,
+    SupportRequestSerializer,
+    TicketCreateSerializer,
+    TicketSerializer,
+    TicketUpdateSerializer,
+)
+
+
+def _author(request: Request) -> Any:
+    """The logged-in agent, or None for calls made with an API key."""
+    return request.user if request.user.is_authenticated else None
+
+
+class TicketViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    queryset = Ticket.objects.with_api_relations()
+    serializer_class = TicketSerializer
+    filterset_class = TicketFilter
+    ordering_fields = ["created_at", "updated_at", "priority"]
+    ordering = ["-created_at", "-id"]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    @extend_schema(request=TicketCreateSerializer, responses={201: TicketSerializer})
+    def create(self, request: Request) -> Response:
+        data = _validated(TicketCreateSerializer, request.data)
+        contact_data = data.pop("contact")
+        contact = services.contact_resolve(
+            name=contact_data["name"], email=contact_data.get("email"), phone=contact_data.get("phone")
+        )
+        ticket = services.ticket_create(contact=contact, **data)
+        return Response(self._show(ticket.pk), status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=TicketUpdateSerializer, responses={200: TicketSerializer})
+    def partial_update(self, request: Request, pk: str | None = None) -> Response:
+        ticket = self.get_object()
+        data = _validated(TicketUpdateSerializer, request.data, partial=True)
+        services.ticket_update(ticket=ticket, **data)
+        return Response(self._show(ticket.pk))
+
+    def _show(self, pk: int) -> Any:
+        return TicketSerializer(self.get_queryset().get(pk=pk)).data
+
+
+class MessageViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    queryset = Message.objects.select_related("author_user", "author_contact")
+    serializer_class = MessageSerializer
+    filterset_class = MessageFilter
+    ordering_fields = ["created_at"]
+    ordering = ["-created_at", "-id"]
+
+    @extend_schema(request=MessageCreateSerializer, responses={201: MessageSerializer})
+    def create(self, request: Request) -> Response:
+        data = _validated(MessageCreateSerializer, request.data)
+        message = services.message_create(author_user=_author(request), **data)
+        return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED)
+
+
+class SupportRequestView(APIView):
+    """A customer's request from any channel: becomes a ticket, and the right people hear of it."""
+
+    @extend_schema(
+        request=SupportRequestSerializer,
+        responses={201: SupportRequestResultSerializer},
+        operation_id="support_request_create",
+    )
+    def post(self, request: Request) -> Response:
+        data = _validated(SupportRequestSerializer, request.data)
+        result = services.support_request_submit(**data)
+        ticket = Ticket.objects.with_api_relations().get(pk=result.ticket.pk)
+        body = SupportRequestResultSerializer({"ticket": ticket, "deliveries": result.deliveries}).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+def _validated(serializer_class: type, data: Any, partial: bool = False) -> dict[str, Any]:
+    serializer = serializer_class(data=data, partial=partial)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
