@@ -1,0 +1,53 @@
+"""Shared fixtures: personas, an authenticated API client, and real-service helpers."""
+
+import os
+
+import pytest
+from rest_framework.test import APIClient
+
+from tests.factories import ContactFactory, UserFactory, make_api_key
+from tests.services import require_service  # noqa: F401 - re-exported for tests
+
+
+@pytest.fixture
+def agent(db):
+    return UserFactory(username="alice")
+
+
+@pytest.fixture
+def other_agent(db):
+    return UserFactory(username="bob")
+
+
+@pytest.fixture
+def admin_user(db):
+    return UserFactory(username="root", is_superuser=True)
+
+
+@pytest.fixture
+def customer(db):
+    return ContactFactory(name="Carol Customer", email="carol@example.com", phone="+14155550123")
+
+
+@pytest.fixture
+def api_key(db) -> str:
+    return make_api_key()
+
+
+@pytest.fixture
+def api(api_key) -> APIClient:
+    """A client that sends a valid X-API-Key on every request."""
+    client = APIClient()
+    client.credentials(HTTP_X_API_KEY=api_key)
+    return client
+
+
+@pytest.fixture
+def anon() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture(autouse=True)
+def _no_real_env_api_key(settings):
+    """Tests opt in to the API_KEY environment key explicitly."""
+    settings.API_KEY = os.environ.get("SUPPORTHUB_TEST_FORCE_API_KEY", "")

@@ -1,0 +1,62 @@
+"""factory_boy factories for the test personas and data."""
+
+import factory
+from django.contrib.auth import get_user_model
+from rest_framework_api_key.models import APIKey
+
+from tickets.models import Contact, Message, MessageDirection, Ticket, TicketChannel, TicketPriority
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"agent{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@support.example")
+    first_name = factory.Faker("first_name")
+    is_staff = True
+    password = factory.PostGenerationMethodCall("set_password", "correct horse battery staple")
+
+    @classmethod
+    def _after_postgeneration(cls, instance, create, results=None):  # type: ignore[no-untyped-def]
+        if create:
+            instance.save()
+
+
+class ContactFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Contact
+
+    name = factory.Faker("name")
+    email = factory.Sequence(lambda n: f"customer{n}@example.com")
+    phone = None
+
+
+class TicketFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Ticket
+
+    reference = factory.Sequence(lambda n: f"SH-{5000 + n}")
+    subject = factory.Faker("sentence", nb_words=5)
+    description = factory.Faker("paragraph")
+    channel = TicketChannel.EMAIL
+    priority = TicketPriority.NORMAL
+    contact = factory.SubFactory(ContactFactory)
+
+
+class MessageFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Message
+
+    ticket = factory.SubFactory(TicketFactory)
+    direction = MessageDirection.INBOUND
+    channel = "email"
+    body = factory.Faker("paragraph")
+
+
+def make_api_key(name: str = "tests") -> str:
+    """Create a stored (hashed) API key and return the raw key."""
+    _, raw = APIKey.objects.create_key(name=name)
+    return raw

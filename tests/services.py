@@ -1,0 +1,133 @@
+"""Helpers for tests that need real services: PostgreSQL, Redis, worker and server processes.
+
+With SUPPORTHUB_REQUIRE_SERVICES=1 (as in CI) a missing service fails the test instead of
+skipping it, so a green CI run means the integration tests really ran.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def require_service(name: str, reason: str) -> None:
+    """Skip, or in CI fail, because `name` is not available."""
+    message = f"{name} is not available: {reason}"
+    if os.environ.get("SUPPORTHUB_REQUIRE_SERVICES") == "1":
+        pytest.fail(message + " (SUPPORTHUB_REQUIRE_SERVICES=1)")
+    pytest.skip(message)
+
+
+def redis_url() -> str:
+    url = os.environ.get("REDIS_URL", "")
+    if not url:
+        require_service("Redis", "REDIS_URL is not set")
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.RedisError as exc:
+        require_service("Redis", str(exc))
+    return url
+
+
+def require_postgres() -> None:
+    if connection.vendor != "postgresql":
+        require_service("PostgreSQL", "DATABASE_URL does not point at PostgreSQL")
+
+
+def database_url() -> str:
+    """A URL for the database the tests are using right now (the test database)."""
+    db = settings.DATABASES["default"]
+    if connection.vendor == "postgresql":
+        user = db.get("USER") or "postgres"
+        password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+        return f"postgresql://{user}{password}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
+    return f"sqlite:///{db['NAME']}"
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    """Environment for a server or worker process that must share the tests' database."""
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=database_url(),
+        SECRET_KEY=settings.SECRET_KEY,
+        DEBUG="false",
+        PYTHONPATH=str(ROOT),
+    )
+    env.update(extra)
+    return env
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
+
+
+@contextmanager
+def process(args: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """Run a child process for the duration of a test; its output goes to `log`."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("wb") as out:
+        proc = subprocess.Popen(args, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            yield proc
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+                try:
+                    proc.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait()
+
+
+@contextmanager
+def celery_worker(tmp_path: Path, *, concurrency: int = 2, **env: str) -> Iterator[subprocess.Popen[bytes]]:
+    """A real Celery worker on the real Redis, sharing the test database."""
+    url = redis_url()
+    args = [
+        sys.executable, "-m", "celery", "-A", "supporthub", "worker",
+        "--loglevel", "info", "--concurrency", str(concurrency), "--pool", "prefork",
+        "--without-gossip", "--without-mingle", "--without-heartbeat",
+    ]  # fmt: skip
+    with process(args, child_env(REDIS_URL=url, **env), tmp_path / "worker.log") as proc:
+        yield proc
+
+
+@contextmanager
+def gunicorn_server(tmp_path: Path, **env: str) -> Iterator[str]:
+    """gunicorn serving the app on a free loopback port; yields the base URL."""
+    port = free_port()
+    args = [
+        sys.executable, "-m", "gunicorn", "supporthub.wsgi", "--bind", f"127.0.0.1:{port}",
+        "--workers", "2", "--no-control-socket", "--access-logfile", "-",
+    ]  # fmt: skip
+    with process(args, child_env(**env), tmp_path / "gunicorn.log"):
+        wait_for_port(port)
+        yield f"http://127.0.0.1:{port}"
