@@ -54,3 +54,57 @@ def health(request: HttpRequest) -> JsonResponse:
         "broker": broker_status(),
     }
     return JsonResponse(body, status=200 if database == "ok" else 503)
+
+
+# --- ops (issue 7): liveness and readiness probes -------------------------------------------
+
+_migrations_applied = False
+
+
+def migrations_status() -> str:
+    """`ok` when every migration on disk is applied, `pending` otherwise (`down`: no database).
+
+    Once all are applied the answer is remembered: migrations do not un-apply under a
+    running process, and reading the migration files on every probe is wasteful.
+    """
+    global _migrations_applied
+    if _migrations_applied:
+        return "ok"
+    from django.db.migrations.executor import MigrationExecutor
+
+    try:
+        executor = MigrationExecutor(connection)
+        plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    except Exception:
+        logger.exception("health: cannot read the migration state")
+        return "down"
+    if plan:
+        return "pending"
+    _migrations_applied = True
+    return "ok"
+
+
+@extend_schema(exclude=True)
+@never_cache
+@require_GET
+def live(request: HttpRequest) -> JsonResponse:
+    """Liveness: the process answers HTTP. Touches nothing else, so a database outage does not
+    make the orchestrator restart healthy web processes."""
+    return JsonResponse({"status": "ok", "version": settings.APP_VERSION})
+
+
+@extend_schema(exclude=True)
+@never_cache
+@require_GET
+def ready(request: HttpRequest) -> JsonResponse:
+    """Readiness: 200 when the database answers, migrations are applied and (unless
+    READINESS_CHECK_BROKER is off) the broker is reachable; 503 naming what is not ready."""
+    checks = {"database": database_status()}
+    checks["migrations"] = migrations_status() if checks["database"] == "ok" else "unknown"
+    broker = broker_status()
+    checks["broker"] = broker
+    required_ok = checks["database"] == "ok" and checks["migrations"] == "ok"
+    if settings.READINESS_CHECK_BROKER:
+        required_ok = required_ok and broker in ("ok", "disabled")
+    body = {"status": "ok" if required_ok else "unavailable", "version": settings.APP_VERSION, **checks}
+    return JsonResponse(body, status=200 if required_ok else 503)

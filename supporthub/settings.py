@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_prometheus",
+    "csp",  # ops: Content-Security-Policy (django-csp)
     "supporthub",
     "tickets",
     "notifications",
@@ -60,10 +61,12 @@ MIDDLEWARE = [
     "supporthub.middleware.RequestIdMiddleware",
     "supporthub.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",  # ops: Content-Security-Policy header
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "supporthub.ratelimits.RateLimitMiddleware",  # ops: webhooks and admin login per IP
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -110,9 +113,10 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # ops: django-redis, the backend django-ratelimit supports (atomic INCR).
+            "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
-            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2},
         }
     }
     CELERY_BROKER_URL = REDIS_URL
@@ -201,6 +205,8 @@ REST_FRAMEWORK = {
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_SCHEMA_CLASS": "supporthub.api.schema.AutoSchema",
+    # ops: per-API-key and per-IP limits on /v1 writes (django-ratelimit on the shared cache).
+    "DEFAULT_THROTTLE_CLASSES": ["supporthub.ratelimits.WriteRateLimit"],
     "EXCEPTION_HANDLER": "supporthub.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
@@ -272,19 +278,21 @@ SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="development" if DEBU
 SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 
+# --- ops (issue 7): structured logging -----------------------------------------------------
+# One JSON object per line in production, readable key=value lines in development; every
+# line carries request_id (and task_id/task_name inside Celery tasks). See docs/observability.md.
+LOG_FORMAT = env.str("LOG_FORMAT", default="console" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"request_id": {"()": "supporthub.middleware.RequestIdLogFilter"}},
     "formatters": {
-        "plain": {
-            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
-        },
+        "structured": {"()": "supporthub.logconfig.StructuredFormatter", "fmt": LOG_FORMAT},
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
+            "formatter": "structured",
             "filters": ["request_id"],
         },
     },
@@ -295,6 +303,86 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
     },
 }
+
+# --- ops (issue 7): security headers and cookies --------------------------------------------
+# HTTPS-only behaviour defaults on when PUBLIC_BASE_URL is https; each setting can be forced.
+# docs/security.md lists the production values with which `manage.py check --deploy` is clean.
+_PUBLIC_HTTPS = PUBLIC_BASE_URL.startswith("https://")
+_proxy_ssl_header = env.str("SECURE_PROXY_SSL_HEADER", default="")  # e.g. HTTP_X_FORWARDED_PROTO
+if _proxy_ssl_header:
+    _name, _, _value = _proxy_ssl_header.partition(",")
+    SECURE_PROXY_SSL_HEADER = (_name.strip(), _value.strip() or "https")
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+# Probes and the metrics scraper talk plain HTTP inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^health(/|$)", r"^metrics$"]
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000 if _PUBLIC_HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=_PUBLIC_HTTPS)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=_PUBLIC_HTTPS)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=_PUBLIC_HTTPS)
+SESSION_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = env.str("SECURE_REFERRER_POLICY", default="same-origin")
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy (django-csp 4). Everything is served from our own origin: the admin,
+# and /docs whose Swagger UI comes from drf-spectacular-sidecar with its init script in a
+# separate file. Inline styles stay allowed because the admin and Swagger UI set style="...".
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+# (Not named CSP_REPORT_URI: django-csp 4 refuses settings with its old CSP_* names.)
+_csp_report_uri = env.str("CSP_REPORT_URI", default="")
+if _csp_report_uri:
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["report-uri"] = [_csp_report_uri]
+if env.bool("CSP_REPORT_ONLY", default=False):
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = CONTENT_SECURITY_POLICY
+    CONTENT_SECURITY_POLICY = None  # type: ignore[assignment]
+
+# --- ops (issue 7): rate limits (django-ratelimit; rates like "120/m", "10/5m"; "" = off) ---
+RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
+RATELIMIT_USE_CACHE = "default"
+RATELIMIT_FAIL_OPEN = True  # a cache outage must not reject every write
+RATELIMIT_IP_META_KEY = "supporthub.ratelimits.client_ip"
+# How many reverse proxies in front of gunicorn append to X-Forwarded-For (0: use REMOTE_ADDR).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+RATELIMIT_API_KEY_WRITES = env.str("RATELIMIT_API_KEY_WRITES", default="120/m")
+RATELIMIT_API_IP_WRITES = env.str("RATELIMIT_API_IP_WRITES", default="300/m")
+RATELIMIT_WEBHOOKS_IP = env.str("RATELIMIT_WEBHOOKS_IP", default="600/m")
+RATELIMIT_WEBHOOK_PREFIX = "/webhooks/"
+RATELIMIT_ADMIN_LOGIN = env.str("RATELIMIT_ADMIN_LOGIN", default="10/5m")
+if not REDIS_URL:
+    # Embedded development default: FileBasedCache is shared by the web, worker and beat
+    # processes of `make run`, but its increment is not atomic, so under concurrency a limit
+    # can let a few extra requests through. Good enough on a laptop; production sets
+    # REDIS_URL, which switches to django-redis (atomic INCR) and clears this silence.
+    SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
+
+# --- ops (issue 7): API keys, metrics, tracing, health --------------------------------------
+# A key's last_used_at is written at most once per this many seconds.
+API_KEY_LAST_USED_RESOLUTION_SECONDS = 60
+# /metrics: allowed with `Authorization: Bearer <METRICS_TOKEN>`, or from these networks.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=["127.0.0.1/32", "::1/128"])
+# Set for gunicorn with several workers and for Celery workers: one shared, empty-at-start
+# directory (see docs/observability.md). Read by prometheus_client from the environment.
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
+OTEL_EXPORTER_OTLP_ENDPOINT = env.str("OTEL_EXPORTER_OTLP_ENDPOINT", default="")
+OTEL_SERVICE_NAME = env.str("OTEL_SERVICE_NAME", default="supporthub")
+# /health/ready also requires the broker (a web node that cannot queue work is taken out).
+READINESS_CHECK_BROKER = env.bool("READINESS_CHECK_BROKER", default=True)
 
 
 def _validate() -> None:

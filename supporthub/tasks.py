@@ -12,6 +12,7 @@ logger = logging.getLogger(__name__)
 @shared_task(name="supporthub.ping")
 def ping() -> str:
     """Round-trip check used by health probes and integration tests."""
+    logger.info("ping task ran")  # shows the request id a task inherits (tests/ops)
     return "pong"
 
 

@@ -1,8 +1,10 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from supporthub import health as health_views  # ops: /health/live, /health/ready
 from supporthub.health import health
+from supporthub.metrics_endpoint import metrics  # ops: protected /metrics
 
 handler400 = "supporthub.api.errors.bad_request"
 handler403 = "supporthub.api.errors.permission_denied"
@@ -16,9 +18,12 @@ admin.site.index_title = "Agent console"
 urlpatterns = [
     path("", health, name="root"),
     path("health", health, name="health"),
+    path("health/live", health_views.live, name="health-live"),
+    path("health/ready", health_views.ready, name="health-ready"),
     path("admin/", admin.site.urls),
     path("v1/schema", SpectacularAPIView.as_view(), name="schema"),
-    path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    # ops: the split view serves Swagger UI's init script as a file, so CSP needs no inline script.
+    path("docs", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),
     path("v1/", include("tickets.urls")),
-    path("", include("django_prometheus.urls")),
+    path("metrics", metrics, name="prometheus-django-metrics"),  # ops: replaces django_prometheus.urls
 ]

@@ -9,6 +9,8 @@ from rest_framework import authentication, exceptions, permissions
 from rest_framework.request import Request
 from rest_framework_api_key.models import APIKey
 
+from supporthub.services import api_key_record_use
+
 HEADER = "X-API-Key"
 
 
@@ -38,6 +40,7 @@ class APIKeyAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("Invalid or revoked API key.") from None
         if key.has_expired:
             raise exceptions.AuthenticationFailed("This API key has expired.")
+        api_key_record_use(key=key)  # ops: last-used timestamp, at most one write a minute
         return AnonymousUser(), key
 
     def authenticate_header(self, request: Request) -> str:

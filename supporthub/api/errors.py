@@ -9,7 +9,7 @@
 import logging
 from typing import Any
 
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import HttpRequest, JsonResponse
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
@@ -74,6 +74,12 @@ def _error(request: HttpRequest, status_code: int, detail: str, code: str) -> Js
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    # ops: a form or webhook body over DATA_UPLOAD_MAX_MEMORY_SIZE (e.g. chunked, so the
+    # Content-Length check could not see it) is a 413, not a vague 400.
+    if isinstance(exception, RequestDataTooBig):
+        return JsonResponse(request_too_large_body(), status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    if isinstance(exception, TooManyFieldsSent):
+        return _error(request, status.HTTP_400_BAD_REQUEST, "Too many form fields.", "too_many_fields")
     return _error(request, status.HTTP_400_BAD_REQUEST, "Bad request.", "bad_request")
 
 

@@ -1,0 +1,52 @@
+"""Admin for API keys: create (the key is shown once), list with last use, revoke, expire."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db.models import F, Q, QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+from rest_framework_api_key.admin import APIKeyModelAdmin
+from rest_framework_api_key.models import APIKey
+
+from supporthub.services import api_key_revoke
+
+
+class KeyStateFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [("active", "Active"), ("revoked", "Revoked"), ("expired", "Expired")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[APIKey]) -> QuerySet[APIKey]:
+        now = timezone.now()
+        if self.value() == "active":
+            return queryset.filter(revoked=False).filter(Q(expiry_date__isnull=True) | Q(expiry_date__gt=now))
+        if self.value() == "revoked":
+            return queryset.filter(revoked=True)
+        if self.value() == "expired":
+            return queryset.filter(expiry_date__lte=now)
+        return queryset
+
+
+admin.site.unregister(APIKey)
+
+
+@admin.register(APIKey)
+class APIKeyAdmin(APIKeyModelAdmin):
+    list_display = ("prefix", "name", "created", "expiry_date", "_has_expired", "revoked", "last_used")
+    list_filter = (KeyStateFilter, "created")
+    actions = ["revoke_selected"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[APIKey]:
+        return super().get_queryset(request).annotate(last_used_at=F("usage__last_used_at"))
+
+    @admin.display(description="Last used", ordering="last_used_at")
+    def last_used(self, obj: APIKey) -> object:
+        return getattr(obj, "last_used_at", None) or "never"
+
+    @admin.action(description="Revoke selected API keys (they stop working at once)")
+    def revoke_selected(self, request: HttpRequest, queryset: QuerySet[APIKey]) -> None:
+        count = api_key_revoke(key_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"Revoked {count} API key(s).")

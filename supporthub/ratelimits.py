@@ -1,0 +1,161 @@
+"""Rate limits with django-ratelimit on the shared cache.
+
+- /v1 writes: per API key and per client IP (a DRF throttle, so the 429 goes through the
+  API's error handler and carries Retry-After).
+- Webhooks (/webhooks/...): per client IP.
+- Admin login: per client IP and per username, with a page that says what happened.
+
+Limits come from settings (RATELIMIT_* environment variables). When the cache itself is
+unreachable the limits fail open: losing Redis must not turn every write into a 429.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django_ratelimit.core import get_usage
+from rest_framework.request import Request
+from rest_framework.throttling import BaseThrottle
+
+logger = logging.getLogger(__name__)
+
+ADMIN_LOGIN_PATH = "/admin/login/"
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The caller's address: REMOTE_ADDR, or X-Forwarded-For behind TRUSTED_PROXY_COUNT proxies.
+
+    Only the hops our own proxies appended are trusted; anything further left was written
+    by the client and could be forged.
+    """
+    remote = str(request.META.get("REMOTE_ADDR") or "")
+    hops = settings.TRUSTED_PROXY_COUNT
+    if hops > 0:
+        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        forwarded = [part for part in forwarded if part]
+        if len(forwarded) >= hops:
+            candidate = forwarded[-hops]
+            try:
+                return str(ipaddress.ip_address(candidate))
+            except ValueError:
+                logger.warning("ignoring malformed X-Forwarded-For entry %r", candidate[:64])
+    return remote or "0.0.0.0"  # noqa: S104 - a key for the limiter, not an address to bind
+
+
+def _usage(
+    request: HttpRequest, *, group: str, key: str | Callable[[str, HttpRequest], str], rate: str
+) -> dict[str, Any] | None:
+    """Count this request against `group`; None when limits are off or the cache is down."""
+    if not rate:
+        return None
+    try:
+        return get_usage(request, group=group, key=key, rate=rate, method=get_usage.ALL, increment=True)
+    except Exception:  # redis.ConnectionError, TimeoutError, ...: fail open, loudly
+        logger.warning("rate limit cache unavailable; %s not limited", group, exc_info=True)
+        return None
+
+
+def _check(request: HttpRequest, checks: list[tuple[str, Any, str]]) -> int | None:
+    """Run every (group, key, rate) check; the seconds to wait if any is over its limit.
+
+    Every check is counted even when an earlier one already failed, so that each budget
+    reflects all attempts.
+    """
+    wait: int | None = None
+    for group, key, rate in checks:
+        usage = _usage(request, group=group, key=key, rate=rate)
+        if usage and usage["should_limit"]:
+            wait = max(wait or 1, int(usage["time_left"]), 1)
+    return wait
+
+
+def _api_key_identity(group: str, request: HttpRequest) -> str:
+    """Who is calling: the stored key's prefix, the environment key, or the staff user."""
+    auth = getattr(request, "auth", None)
+    prefix = getattr(auth, "prefix", None)
+    if prefix:
+        return f"key:{prefix}"
+    if auth is not None:
+        return "key:environment"
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return f"user:{user.pk}"
+    return f"ip:{client_ip(request)}"
+
+
+class WriteRateLimit(BaseThrottle):
+    """Limits POST/PUT/PATCH/DELETE on /v1 per API key and per client IP."""
+
+    def __init__(self) -> None:
+        self._wait: int | None = None
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        if request.method in ("GET", "HEAD", "OPTIONS"):
+            return True
+        self._wait = _check(
+            request,
+            [
+                ("api-write-key", _api_key_identity, settings.RATELIMIT_API_KEY_WRITES),
+                ("api-write-ip", "ip", settings.RATELIMIT_API_IP_WRITES),
+            ],
+        )
+        return self._wait is None
+
+    def wait(self) -> float | None:
+        return self._wait
+
+
+def too_many_requests(wait: int, detail: str) -> JsonResponse:
+    response = JsonResponse({"detail": detail, "code": "throttled"}, status=429)
+    response["Retry-After"] = str(wait)
+    return response
+
+
+class RateLimitMiddleware:
+    """Per-IP limits for webhooks and the admin login, before the views run."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.method == "POST":
+            if request.path.startswith(settings.RATELIMIT_WEBHOOK_PREFIX):
+                wait = _check(request, [("webhooks-ip", "ip", settings.RATELIMIT_WEBHOOKS_IP)])
+                if wait is not None:
+                    logger.warning("webhook rate limit hit for %s on %s", client_ip(request), request.path)
+                    return too_many_requests(
+                        wait, f"Request was throttled. Expected available in {wait} seconds."
+                    )
+            elif request.path == ADMIN_LOGIN_PATH:
+                wait = self._admin_login(request)
+                if wait is not None:
+                    logger.warning("admin login rate limit hit for %s", client_ip(request))
+                    response = render(
+                        request,
+                        "admin/login_ratelimited.html",
+                        {"wait_seconds": wait, "wait_minutes": max(1, round(wait / 60))},
+                        status=429,
+                    )
+                    response["Retry-After"] = str(wait)
+                    return response
+        return self.get_response(request)
+
+    def _admin_login(self, request: HttpRequest) -> int | None:
+        rate = settings.RATELIMIT_ADMIN_LOGIN
+        return _check(
+            request,
+            [
+                ("admin-login-ip", "ip", rate),
+                ("admin-login-user", _posted_username, rate),
+            ],
+        )
+
+
+def _posted_username(group: str, request: HttpRequest) -> str:
+    return request.POST.get("username", "").strip().lower()[:150]
