@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 UV_VERSION := 0.13.8
 
-.PHONY: run test lint typecheck pytest install install-dev migrate clean
+.PHONY: run test lint typecheck pytest install install-dev migrate clean release
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +27,10 @@ install-dev: $(VENV)/.dev
 ## run: install, migrate, make a dev admin and API key, start web + worker + beat.
 run: export DEBUG ?= true
 run: export PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
+# ops: web and worker processes share one metrics directory, emptied at each start.
+run: export PROMETHEUS_MULTIPROC_DIR ?= $(CURDIR)/var/prometheus
 run: install
+	mkdir -p "$$PROMETHEUS_MULTIPROC_DIR" && find "$$PROMETHEUS_MULTIPROC_DIR" -maxdepth 1 -name '*.db' -delete
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py dev_setup
 	HOST=$(HOST) PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start --port $(PORT) web worker beat
@@ -50,6 +53,10 @@ pytest: install-dev
 
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
+
+## release: VERSION=x.y.z — bump supporthub.__version__, commit, tag vx.y.z (docs/releasing.md).
+release: install
+	$(BIN)/python -m supporthub.release $(VERSION)
 
 clean:
 	rm -rf $(VENV) var/*.sqlite3 var/broker var/cache var/static .pytest_cache .mypy_cache .coverage

@@ -18,6 +18,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from supporthub.exceptions import DomainError
+from supporthub.metrics import record_ticket_created
 from tickets.models import (
     Contact,
     Message,
@@ -124,6 +125,7 @@ def ticket_create(
     )
     ticket.reference = f"{settings.TICKET_REFERENCE_PREFIX}-{1000 + ticket.pk}"
     Ticket.objects.filter(pk=ticket.pk).update(reference=ticket.reference)
+    record_ticket_created(channel=channel, priority=priority)  # ops: metrics (counted on commit)
     if description:
         message_create(
             ticket=ticket,

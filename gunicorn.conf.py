@@ -1,0 +1,15 @@
+"""gunicorn settings read automatically from the working directory (see docs/observability.md).
+
+Command-line flags (Procfile) still win; this file only adds hooks.
+"""
+
+import os
+from typing import Any
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """A dead worker's live gauges must not linger in Prometheus multiprocess mode."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
