@@ -51,3 +51,11 @@ def anon() -> APIClient:
 def _no_real_env_api_key(settings):
     """Tests opt in to the API_KEY environment key explicitly."""
     settings.API_KEY = os.environ.get("SUPPORTHUB_TEST_FORCE_API_KEY", "")
+
+
+# --- ops (issue 7) ---------------------------------------------------------------------------
+@pytest.fixture(autouse=True)
+def _rate_limits_off(settings):
+    """Suites make many requests from 127.0.0.1 within a minute; tests of the limits opt in
+    (tests/ops/test_rate_limits.py turns them back on)."""
+    settings.RATELIMIT_ENABLE = False

@@ -68,6 +68,7 @@ def child_env(**extra: str) -> dict[str, str]:
         DEBUG="false",
         PYTHONPATH=str(ROOT),
     )
+    env.setdefault("RATELIMIT_ENABLE", "false")  # ops: as in-process tests; pass "true" to test limits
     env.update(extra)
     return env
 
