@@ -1,0 +1,113 @@
+"""API keys in the admin: last use, revocation that bites at once, expiry."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.core.cache import cache
+from django.utils import timezone
+from rest_framework.test import APIClient
+from rest_framework_api_key.models import APIKey
+
+from supporthub.models import APIKeyUsage
+
+pytestmark = pytest.mark.django_db
+
+
+def _api(raw: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_X_API_KEY=raw)
+    return client
+
+
+def test_using_a_key_records_when_it_was_last_used():
+    key, raw = APIKey.objects.create_key(name="website")
+    assert not APIKeyUsage.objects.filter(key=key).exists()
+
+    assert _api(raw).get("/v1/tickets").status_code == 200
+
+    usage = APIKeyUsage.objects.get(key=key)
+    assert timezone.now() - usage.last_used_at < timedelta(seconds=10)
+
+
+def test_last_used_is_written_at_most_once_a_minute():
+    key, raw = APIKey.objects.create_key(name="busy")
+    client = _api(raw)
+    client.get("/v1/tickets")
+    first = APIKeyUsage.objects.get(key=key).last_used_at
+
+    for _ in range(3):
+        client.get("/v1/tickets")
+    assert APIKeyUsage.objects.get(key=key).last_used_at == first
+
+    cache.delete(f"apikey-used:{key.pk}")  # the minute has passed
+    client.get("/v1/tickets")
+    assert APIKeyUsage.objects.get(key=key).last_used_at > first
+
+
+def test_a_key_revoked_in_the_admin_stops_working_at_once(admin_client):
+    key, raw = APIKey.objects.create_key(name="leaked")
+    client = _api(raw)
+    assert client.get("/v1/tickets").status_code == 200
+
+    page = admin_client.post(
+        "/admin/rest_framework_api_key/apikey/",
+        {"action": "revoke_selected", "_selected_action": [key.pk]},
+        follow=True,
+    )
+
+    assert "Revoked 1 API key(s)." in page.content.decode()
+    response = client.get("/v1/tickets")
+    assert response.status_code in (401, 403)
+    assert response.json()["detail"] == "Invalid or revoked API key."
+
+
+def test_an_expired_key_is_refused():
+    key, raw = APIKey.objects.create_key(name="temp", expiry_date=timezone.now() - timedelta(minutes=1))
+    response = _api(raw).get("/v1/tickets")
+    assert response.status_code in (401, 403)
+    assert "expired" in response.json()["detail"]
+
+
+def test_the_admin_lists_keys_with_last_use_and_filters_by_state(admin_client):
+    used, raw = APIKey.objects.create_key(name="used-key")
+    _api(raw).get("/v1/tickets")
+    APIKey.objects.create_key(name="idle-key")
+    revoked, _ = APIKey.objects.create_key(name="gone-key")
+    revoked.revoked = True
+    revoked.save()
+
+    page = admin_client.get("/admin/rest_framework_api_key/apikey/").content.decode()
+    assert "Last used" in page
+    assert "never" in page
+    active = admin_client.get("/admin/rest_framework_api_key/apikey/?state=active").content.decode()
+    assert "used-key" in active and "gone-key" not in active
+    assert "gone-key" in admin_client.get("/admin/rest_framework_api_key/apikey/?state=revoked").content.decode()
+    assert "used-key" not in admin_client.get("/admin/rest_framework_api_key/apikey/?state=expired").content.decode()
+
+
+def test_creating_a_key_in_the_admin_shows_it_once(admin_client):
+    page = admin_client.post(
+        "/admin/rest_framework_api_key/apikey/add/", {"name": "partner", "expiry_date_0": "", "expiry_date_1": ""},
+        follow=True,
+    )
+    text = page.content.decode()
+    assert "The API key for partner is:" in text
+    raw = re.search(r"The API key for partner is: ([A-Za-z0-9]+\.[A-Za-z0-9]+)", text).group(1)
+    assert APIKey.objects.is_valid(raw)
+
+
+def test_last_use_still_works_without_the_cache(settings):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
+        }
+    }
+    key, raw = APIKey.objects.create_key(name="no-cache")
+    client = _api(raw)
+    assert client.get("/v1/tickets").status_code == 200
+    first = APIKeyUsage.objects.get(key=key).last_used_at
+    assert client.get("/v1/tickets").status_code == 200
+    assert APIKeyUsage.objects.get(key=key).last_used_at == first
