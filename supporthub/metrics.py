@@ -28,7 +28,7 @@ multiprocess mode when PROMETHEUS_MULTIPROC_DIR is set; see docs/observability.m
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from functools import partial
 
@@ -92,7 +92,7 @@ def _priority_label(priority: int | str) -> str:
     return str(priority)
 
 
-def _safely(fn: partial[object]) -> None:
+def _safely(fn: Callable[[], object]) -> None:
     """Metrics never break the work they describe."""
     try:
         fn()
@@ -102,39 +102,40 @@ def _safely(fn: partial[object]) -> None:
 
 def record_ticket_created(*, channel: str, priority: int | str) -> None:
     """Count a new ticket once its transaction commits (a rolled-back ticket is not counted)."""
-    inc = partial(TICKETS_CREATED.labels(channel=str(channel), priority=_priority_label(priority)).inc)
-    transaction.on_commit(partial(_safely, inc))
+    transaction.on_commit(
+        partial(_safely, lambda: TICKETS_CREATED.labels(channel=channel, priority=_priority_label(priority)).inc())
+    )
 
 
 def record_delivery_sent(*, channel: str, latency_seconds: float | None = None) -> None:
     """A Delivery was accepted by its provider; `latency_seconds` since the row was created."""
-    _safely(partial(DELIVERIES_SENT.labels(channel=channel).inc))
+    _safely(lambda: DELIVERIES_SENT.labels(channel=channel).inc())
     if latency_seconds is not None:
-        _safely(partial(DELIVERY_LATENCY.labels(channel=channel).observe, max(latency_seconds, 0.0)))
+        _safely(lambda: DELIVERY_LATENCY.labels(channel=channel).observe(max(latency_seconds, 0.0)))
 
 
 def record_delivery_failed(*, channel: str, final: bool) -> None:
     """An attempt failed; `final=True` when no retry follows (permanent error or last try)."""
-    _safely(partial(DELIVERIES_FAILED.labels(channel=channel, final="true" if final else "false").inc))
+    _safely(lambda: DELIVERIES_FAILED.labels(channel=channel, final="true" if final else "false").inc())
 
 
 def record_incident_acknowledged(*, seconds: float) -> None:
     """An incident was acknowledged `seconds` after it was triggered."""
-    _safely(partial(INCIDENT_TIME_TO_ACKNOWLEDGE.observe, max(seconds, 0.0)))
+    _safely(lambda: INCIDENT_TIME_TO_ACKNOWLEDGE.observe(max(seconds, 0.0)))
 
 
 def record_webhook_signature_failure(*, provider: str) -> None:
     """A webhook from `provider` (twilio, anymail, ...) had a missing or invalid signature."""
-    _safely(partial(WEBHOOK_SIGNATURE_FAILURES.labels(provider=provider).inc))
+    _safely(lambda: WEBHOOK_SIGNATURE_FAILURES.labels(provider=provider).inc())
 
 
 def record_sla_breach(*, kind: str, priority: int | str) -> None:
     """A ticket breached its `kind` target ("first_response" or "resolution")."""
-    _safely(partial(SLA_BREACHES.labels(kind=kind, priority=_priority_label(priority)).inc))
+    _safely(lambda: SLA_BREACHES.labels(kind=kind, priority=_priority_label(priority)).inc())
 
 
 def record_celery_task(*, task: str, state: str) -> None:
-    _safely(partial(CELERY_TASKS.labels(task=task, state=state).inc))
+    _safely(lambda: CELERY_TASKS.labels(task=task, state=state).inc())
 
 
 # --- State read from the database at scrape time -----------------------------------------
