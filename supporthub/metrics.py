@@ -20,6 +20,7 @@ time, so they are right no matter which process changed the rows.
 | supporthub_deliveries_dead_letter | gauge | channel | database, at scrape |
 | supporthub_incidents_open | gauge | status | database, at scrape |
 | supporthub_tickets_open_sla_breached | gauge | - | database, at scrape |
+| supporthub_database_size_bytes | gauge | - | database, at scrape |
 
 With several processes (gunicorn workers, Celery prefork children) prometheus_client runs in
 multiprocess mode when PROMETHEUS_MULTIPROC_DIR is set; see docs/observability.md.
@@ -28,6 +29,7 @@ multiprocess mode when PROMETHEUS_MULTIPROC_DIR is set; see docs/observability.m
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from functools import partial
@@ -178,6 +180,10 @@ class DomainStateCollector(Collector):
         except Exception as exc:
             logger.warning("metrics: database unreachable, state gauges skipped: %s", exc)
             return
+        try:
+            yield from self._database_size()
+        except Exception as exc:
+            logger.warning("metrics: database size unavailable: %s", exc)
         for name, build in (
             (DELIVERY_TABLE, self._deliveries),
             (INCIDENT_TABLE, self._incidents),
@@ -189,6 +195,20 @@ class DomainStateCollector(Collector):
                 yield from build()
             except Exception:
                 logger.warning("metrics: reading %s failed", name, exc_info=True)
+
+    def _database_size(self) -> Iterator[Metric]:
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_database_size(current_database())")
+                size = int(cursor.fetchone()[0])
+        elif connection.vendor == "sqlite":
+            name = str(connection.settings_dict["NAME"])
+            size = os.path.getsize(name) if os.path.exists(name) else 0
+        else:
+            return
+        yield GaugeMetricFamily(
+            "supporthub_database_size_bytes", "Size of the application database on disk.", value=size
+        )
 
     def _deliveries(self) -> Iterator[Metric]:
         backlog = GaugeMetricFamily(

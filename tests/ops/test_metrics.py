@@ -162,3 +162,7 @@ def test_django_prometheus_request_metrics_are_still_exposed(client):
     client.get("/health/live")
     names = {name for name, _ in scrape(client)}
     assert "django_http_requests_total_by_method_total" in names
+
+
+def test_the_database_size_is_exposed_for_the_disk_full_runbook(client):
+    assert value(scrape(client), "supporthub_database_size_bytes") > 0
