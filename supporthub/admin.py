@@ -35,8 +35,9 @@ admin.site.unregister(APIKey)
 
 @admin.register(APIKey)
 class APIKeyAdmin(APIKeyModelAdmin):
-    list_display = ("prefix", "name", "created", "expiry_date", "_has_expired", "revoked", "last_used")
-    list_filter = (KeyStateFilter, "created")
+    # The library annotates these as fixed-length tuples; ours are longer on purpose.
+    list_display = ("prefix", "name", "created", "expiry_date", "_has_expired", "revoked", "last_used")  # type: ignore[assignment]
+    list_filter = (KeyStateFilter, "created")  # type: ignore[assignment]
     actions = ["revoke_selected"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[APIKey]:

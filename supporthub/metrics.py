@@ -31,7 +31,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import partial
 
 from django.db import connection, transaction
@@ -105,7 +105,9 @@ def _safely(fn: Callable[[], object]) -> None:
 def record_ticket_created(*, channel: str, priority: int | str) -> None:
     """Count a new ticket once its transaction commits (a rolled-back ticket is not counted)."""
     transaction.on_commit(
-        partial(_safely, lambda: TICKETS_CREATED.labels(channel=channel, priority=_priority_label(priority)).inc())
+        partial(
+            _safely, lambda: TICKETS_CREATED.labels(channel=channel, priority=_priority_label(priority)).inc()
+        )
     )
 
 
@@ -163,7 +165,7 @@ def _as_datetime(value: object) -> datetime | None:
     if isinstance(value, str):  # SQLite hands back text for aggregates
         value = parse_datetime(value)
     if isinstance(value, datetime):
-        return value if timezone.is_aware(value) else timezone.make_aware(value, timezone.UTC)
+        return value if timezone.is_aware(value) else timezone.make_aware(value, UTC)
     return None
 
 
@@ -216,7 +218,9 @@ class DomainStateCollector(Collector):
             "Deliveries waiting to be sent (pending or sending), by channel.",
             labels=["channel"],
         )
-        counts = dict.fromkeys(KNOWN_DELIVERY_CHANNELS, 0) | _counts_by(DELIVERY_TABLE, "channel", BACKLOG_STATUSES)
+        counts = dict.fromkeys(KNOWN_DELIVERY_CHANNELS, 0) | _counts_by(
+            DELIVERY_TABLE, "channel", BACKLOG_STATUSES
+        )
         for channel, count in sorted(counts.items()):
             backlog.add_metric([channel], count)
         yield backlog

@@ -48,9 +48,8 @@ def changelog_versions(root: Path) -> list[str]:
 
 
 def _git(root: Path, *args: str) -> str:
-    return subprocess.run(  # noqa: S603 - fixed git arguments
-        ["git", *args], cwd=root, check=True, capture_output=True, text=True  # noqa: S607
-    ).stdout
+    command = ["git", *args]  # git from PATH, as the person releasing runs it
+    return subprocess.run(command, cwd=root, check=True, capture_output=True, text=True).stdout  # noqa: S603
 
 
 def release(version: str, *, root: Path = ROOT, dry_run: bool = False) -> str:
@@ -73,7 +72,9 @@ def release(version: str, *, root: Path = ROOT, dry_run: bool = False) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("version")
     parser.add_argument("--dry-run", action="store_true", help="check only")
     args = parser.parse_args(argv)

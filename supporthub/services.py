@@ -9,14 +9,14 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from rest_framework_api_key.models import APIKey
+from rest_framework_api_key.models import AbstractAPIKey, APIKey
 
 from supporthub.models import APIKeyUsage
 
 logger = logging.getLogger(__name__)
 
 
-def api_key_record_use(*, key: APIKey) -> None:
+def api_key_record_use(*, key: AbstractAPIKey) -> None:
     """Remember that `key` was used now, writing at most once per resolution window.
 
     A cache marker (shared by every process) decides who writes; without the cache the
@@ -29,7 +29,9 @@ def api_key_record_use(*, key: APIKey) -> None:
             return
     except Exception:
         logger.warning("cache unavailable; API key last-used falls back to the database")
-        if APIKeyUsage.objects.filter(key_id=key.pk, last_used_at__gt=now - timedelta(seconds=window)).exists():
+        if APIKeyUsage.objects.filter(
+            key_id=key.pk, last_used_at__gt=now - timedelta(seconds=window)
+        ).exists():
             return
     if APIKeyUsage.objects.filter(key_id=key.pk).update(last_used_at=now):
         return

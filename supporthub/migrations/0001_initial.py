@@ -5,22 +5,30 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('rest_framework_api_key', '0005_auto_20220110_1102'),
+        ("rest_framework_api_key", "0005_auto_20220110_1102"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='APIKeyUsage',
+            name="APIKeyUsage",
             fields=[
-                ('key', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='usage', serialize=False, to='rest_framework_api_key.apikey')),
-                ('last_used_at', models.DateTimeField()),
+                (
+                    "key",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="usage",
+                        serialize=False,
+                        to="rest_framework_api_key.apikey",
+                    ),
+                ),
+                ("last_used_at", models.DateTimeField()),
             ],
             options={
-                'verbose_name': 'API key usage',
+                "verbose_name": "API key usage",
             },
         ),
     ]

@@ -63,14 +63,14 @@ def test_a_key_revoked_in_the_admin_stops_working_at_once(admin_client):
 
 
 def test_an_expired_key_is_refused():
-    key, raw = APIKey.objects.create_key(name="temp", expiry_date=timezone.now() - timedelta(minutes=1))
+    _, raw = APIKey.objects.create_key(name="temp", expiry_date=timezone.now() - timedelta(minutes=1))
     response = _api(raw).get("/v1/tickets")
     assert response.status_code in (401, 403)
     assert "expired" in response.json()["detail"]
 
 
 def test_the_admin_lists_keys_with_last_use_and_filters_by_state(admin_client):
-    used, raw = APIKey.objects.create_key(name="used-key")
+    _, raw = APIKey.objects.create_key(name="used-key")
     _api(raw).get("/v1/tickets")
     APIKey.objects.create_key(name="idle-key")
     revoked, _ = APIKey.objects.create_key(name="gone-key")
@@ -82,13 +82,19 @@ def test_the_admin_lists_keys_with_last_use_and_filters_by_state(admin_client):
     assert "never" in page
     active = admin_client.get("/admin/rest_framework_api_key/apikey/?state=active").content.decode()
     assert "used-key" in active and "gone-key" not in active
-    assert "gone-key" in admin_client.get("/admin/rest_framework_api_key/apikey/?state=revoked").content.decode()
-    assert "used-key" not in admin_client.get("/admin/rest_framework_api_key/apikey/?state=expired").content.decode()
+    assert (
+        "gone-key" in admin_client.get("/admin/rest_framework_api_key/apikey/?state=revoked").content.decode()
+    )
+    assert (
+        "used-key"
+        not in admin_client.get("/admin/rest_framework_api_key/apikey/?state=expired").content.decode()
+    )
 
 
 def test_creating_a_key_in_the_admin_shows_it_once(admin_client):
     page = admin_client.post(
-        "/admin/rest_framework_api_key/apikey/add/", {"name": "partner", "expiry_date_0": "", "expiry_date_1": ""},
+        "/admin/rest_framework_api_key/apikey/add/",
+        {"name": "partner", "expiry_date_0": "", "expiry_date_1": ""},
         follow=True,
     )
     text = page.content.decode()

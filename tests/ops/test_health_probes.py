@@ -34,7 +34,9 @@ def test_readiness_reports_database_migrations_and_broker(client, fresh_migratio
 
 def test_readiness_is_503_while_migrations_are_pending(client, fresh_migration_state, monkeypatch):
     # Django's planner is the seam: pretend one migration on disk is not applied yet.
-    monkeypatch.setattr(MigrationExecutor, "migration_plan", lambda self, targets: [("tickets.9999_new", False)])
+    monkeypatch.setattr(
+        MigrationExecutor, "migration_plan", lambda self, targets: [("tickets.9999_new", False)]
+    )
     response = client.get("/health/ready")
     assert response.status_code == 503
     assert response.json()["migrations"] == "pending"

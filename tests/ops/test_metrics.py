@@ -37,8 +37,15 @@ def test_metrics_are_refused_to_other_addresses(client):
 
 def test_metrics_accept_the_bearer_token_from_anywhere(client, settings):
     settings.METRICS_TOKEN = "scrape-secret"
-    assert client.get("/metrics", REMOTE_ADDR="203.0.113.7", HTTP_AUTHORIZATION="Bearer scrape-secret").status_code == 200
-    assert client.get("/metrics", REMOTE_ADDR="127.0.0.1", HTTP_AUTHORIZATION="Bearer wrong").status_code == 403
+    assert (
+        client.get(
+            "/metrics", REMOTE_ADDR="203.0.113.7", HTTP_AUTHORIZATION="Bearer scrape-secret"
+        ).status_code
+        == 200
+    )
+    assert (
+        client.get("/metrics", REMOTE_ADDR="127.0.0.1", HTTP_AUTHORIZATION="Bearer wrong").status_code == 403
+    )
 
 
 def test_metrics_allow_list_takes_networks(client, settings):
@@ -141,11 +148,11 @@ def test_outbox_and_incident_gauges_count_rows(client):
                 (5, "email", "sent")]  # fmt: skip
         for pk, channel, status in rows:
             cursor.execute(
-                f"INSERT INTO {metrics.DELIVERY_TABLE} VALUES (%s, %s, %s, %s)",
+                f"INSERT INTO {metrics.DELIVERY_TABLE} VALUES (%s, %s, %s, %s)",  # noqa: S608
                 [pk, channel, status, "2020-01-01 00:00:00+00:00"],
             )
         for pk, status in [(1, "triggered"), (2, "triggered"), (3, "acknowledged"), (4, "resolved")]:
-            cursor.execute(f"INSERT INTO {metrics.INCIDENT_TABLE} VALUES (%s, %s)", [pk, status])
+            cursor.execute(f"INSERT INTO {metrics.INCIDENT_TABLE} VALUES (%s, %s)", [pk, status])  # noqa: S608
 
     samples = scrape(client)
 

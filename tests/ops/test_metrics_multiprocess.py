@@ -43,7 +43,10 @@ def test_every_gunicorn_worker_reports_the_totals_of_all_workers(tmp_path):
     with gunicorn_server(tmp_path, PROMETHEUS_MULTIPROC_DIR=str(metrics_dir)) as base:
         assert [_post(base, key) for _ in range(6)] == [201] * 6
         # Scrapes land on either worker; each must see all six tickets.
-        seen = {_sample(base, "supporthub_tickets_created_total", channel="email", priority="normal") for _ in range(8)}
+        seen = {
+            _sample(base, "supporthub_tickets_created_total", channel="email", priority="normal")
+            for _ in range(8)
+        }
     assert seen == {6.0}
     assert list(metrics_dir.glob("counter_*.db")), "prometheus_client wrote no multiprocess files"
 

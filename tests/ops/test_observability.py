@@ -47,7 +47,7 @@ def fake_collector() -> Iterator[tuple[str, list[tuple[str, dict[str, str], byte
     received: list[tuple[str, dict[str, str], bytes]] = []
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server API
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             encoding = self.headers.get("Content-Encoding", "")
             if encoding == "gzip":

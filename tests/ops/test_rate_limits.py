@@ -20,7 +20,9 @@ def _client(key: str, ip: str) -> APIClient:
 def test_api_writes_over_the_key_limit_get_429_json_with_retry_after(rate_limits_on):
     rate_limits_on.RATELIMIT_API_KEY_WRITES = "3/m"
     client = _client(make_api_key(), unique_ip())
-    statuses = [client.post("/v1/support/request", support_request(), format="json").status_code for _ in range(3)]
+    statuses = [
+        client.post("/v1/support/request", support_request(), format="json").status_code for _ in range(3)
+    ]
     assert statuses == [201, 201, 201]
 
     response = client.post("/v1/support/request", support_request(), format="json")
@@ -45,7 +47,9 @@ def test_the_ip_limit_covers_every_key_from_that_address(rate_limits_on):
     rate_limits_on.RATELIMIT_API_IP_WRITES = "2/m"
     ip = unique_ip()
     codes = [
-        _client(make_api_key(f"k{n}"), ip).post("/v1/support/request", support_request(), format="json").status_code
+        _client(make_api_key(f"k{n}"), ip)
+        .post("/v1/support/request", support_request(), format="json")
+        .status_code
         for n in range(3)
     ]
     assert codes == [201, 201, 429]
@@ -62,7 +66,9 @@ def test_limits_can_be_switched_off_with_an_empty_rate(rate_limits_on):
     rate_limits_on.RATELIMIT_API_KEY_WRITES = ""
     rate_limits_on.RATELIMIT_API_IP_WRITES = ""
     client = _client(make_api_key(), unique_ip())
-    codes = {client.post("/v1/support/request", support_request(), format="json").status_code for _ in range(4)}
+    codes = {
+        client.post("/v1/support/request", support_request(), format="json").status_code for _ in range(4)
+    }
     assert codes == {201}
 
 
@@ -117,7 +123,9 @@ def test_a_cache_outage_lets_requests_through(rate_limits_on):
     key = make_api_key()
     with override_settings(CACHES=dead_redis):
         client = _client(key, unique_ip())
-        codes = [client.post("/v1/support/request", support_request(), format="json").status_code for _ in range(2)]
+        codes = [
+            client.post("/v1/support/request", support_request(), format="json").status_code for _ in range(2)
+        ]
     assert codes == [201, 201]
 
 

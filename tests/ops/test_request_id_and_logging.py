@@ -79,7 +79,9 @@ def test_structlog_loggers_print_through_the_same_handler(json_log):
 
 def test_console_format_is_readable_for_development():
     formatter = StructuredFormatter(fmt="console")
-    record = logging.LogRecord("tickets.services", logging.INFO, __file__, 1, "ticket %s created", ("SH-1",), None)
+    record = logging.LogRecord(
+        "tickets.services", logging.INFO, __file__, 1, "ticket %s created", ("SH-1",), None
+    )
     text = formatter.format(record)
     assert "ticket SH-1 created" in text
     assert "request_id=-" in text

@@ -82,7 +82,8 @@ def test_ssl_redirect_spares_the_probes_and_the_scraper(client):
 def test_https_public_url_turns_on_secure_cookies_and_hsts():
     script = (
         "from django.conf import settings as s;"
-        "print(s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_HSTS_SECONDS, s.SECURE_PROXY_SSL_HEADER)"
+        "print(s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_HSTS_SECONDS,"
+        " s.SECURE_PROXY_SSL_HEADER)"
     )
     result = _manage("shell", "-c", script, **PRODUCTION_ENV)
     assert result.returncode == 0, result.stderr
@@ -95,7 +96,9 @@ def test_docs_page_runs_no_inline_script_so_the_csp_allows_it(admin_client):
     page = admin_client.get("/docs")
     assert page.status_code == 200
     html = page.content.decode()
-    inline = [body for attrs, body in re.findall(r"<script([^>]*)>(.*?)</script>", html, re.S) if body.strip()]
+    inline = [
+        body for attrs, body in re.findall(r"<script([^>]*)>(.*?)</script>", html, re.S) if body.strip()
+    ]
     assert inline == []
     init_src = re.search(r'<script src="([^"]*script=[^"]*)"', html)
     assert init_src, html

@@ -18,7 +18,7 @@ def test_the_version_lives_in_one_place_and_the_changelog_names_it():
 
 @pytest.mark.django_db
 def test_health_reports_the_app_version(client, settings):
-    assert settings.APP_VERSION == supporthub.__version__  # unless APP_VERSION overrides it
+    assert supporthub.__version__ == settings.APP_VERSION  # unless APP_VERSION overrides it
     assert client.get("/health/live").json()["version"] == supporthub.__version__
 
 
@@ -48,7 +48,9 @@ def _set_version(repo: Path, version: str) -> None:
 def test_release_bumps_the_version_commits_and_tags(repo):
     _set_version(repo, "0.1.0")
     changelog = repo / "CHANGELOG.md"
-    changelog.write_text(changelog.read_text().replace("## [Unreleased]\n", "## [Unreleased]\n\n## [0.2.0] - 2026-02-01\n"))
+    changelog.write_text(
+        changelog.read_text().replace("## [Unreleased]\n", "## [Unreleased]\n\n## [0.2.0] - 2026-02-01\n")
+    )
     subprocess.run(["git", "commit", "-qam", "changelog"], cwd=repo, check=True)
 
     assert release("0.2.0", root=repo) == "v0.2.0"
