@@ -21,7 +21,16 @@ def add_request_context(logger: WrappedLogger, method_name: str, event_dict: Eve
     """Adds request_id (``-`` outside a request or task) and the current task's id and name."""
     from supporthub.middleware import request_id_var
 
-    event_dict.setdefault("request_id", request_id_var.get())
+    request_id = request_id_var.get()
+    record = event_dict.get("_record")
+    request = getattr(record, "request", None) if record is not None else None
+    if request is not None and not isinstance(request, str):
+        # django.request logs a 4xx/5xx after the middleware has returned: use the request's id.
+        request_id = getattr(request, "request_id", request_id)
+        event_dict.pop("request", None)  # its repr is noise; keep the useful parts
+        event_dict.setdefault("method", getattr(request, "method", None))
+        event_dict.setdefault("path", getattr(request, "path", None))
+    event_dict.setdefault("request_id", request_id)
     task = task_context_var.get()
     if task:
         for key, value in task.items():

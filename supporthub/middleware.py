@@ -42,7 +42,8 @@ class RequestIdLogFilter(logging.Filter):
     """Adds `request_id` to every log record (``-`` outside a request)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = request_id_var.get()
+        request = getattr(record, "request", None)  # django.request logs after the middleware ran
+        record.request_id = getattr(request, "request_id", None) or request_id_var.get()
         return True
 
 

@@ -154,3 +154,12 @@ def test_a_celery_task_queued_by_a_request_logs_with_the_request_id(tmp_path):
     assert found["request_id"] == "req-celery-42"
     assert found["task_name"] == "supporthub.ping"
     assert found["task_id"]
+
+
+@pytest.mark.django_db
+def test_djangos_own_error_log_line_carries_the_request_id_too(client, json_log):
+    client.get("/no-such-page", HTTP_X_REQUEST_ID="req-404")
+    (line,) = [entry for entry in json_log() if entry["event"] == "Not Found: /no-such-page"]
+    assert line["request_id"] == "req-404"
+    assert line["path"] == "/no-such-page"
+    assert line["status_code"] == 404
