@@ -49,28 +49,38 @@ def client_ip(request: HttpRequest) -> str:
 
 
 def _usage(
-    request: HttpRequest, *, group: str, key: str | Callable[[str, HttpRequest], str], rate: str
+    request: HttpRequest,
+    *,
+    group: str,
+    key: str | Callable[[str, HttpRequest], str],
+    rate: str,
+    increment: bool = True,
 ) -> dict[str, Any] | None:
-    """Count this request against `group`; None when limits are off or the cache is down."""
+    """Count this request against `group` (or only look, with increment=False); None when
+    limits are off or the cache is down."""
     if not rate:
         return None
     try:
-        return get_usage(request, group=group, key=key, rate=rate, method=get_usage.ALL, increment=True)
+        return get_usage(request, group=group, key=key, rate=rate, method=get_usage.ALL, increment=increment)
     except Exception:  # redis.ConnectionError, TimeoutError, ...: fail open, loudly
         logger.warning("rate limit cache unavailable; %s not limited", group, exc_info=True)
         return None
 
 
-def _check(request: HttpRequest, checks: list[tuple[str, Any, str]]) -> int | None:
+def _check(request: HttpRequest, checks: list[tuple[str, Any, str]], *, count: bool = True) -> int | None:
     """Run every (group, key, rate) check; the seconds to wait if any is over its limit.
 
-    Every check is counted even when an earlier one already failed, so that each budget
-    reflects all attempts.
+    With `count` (the default) this request is counted first, in every budget even when an
+    earlier one is already exhausted, so each reflects all attempts; without it the budgets
+    are only read, and a budget whose every unit is used up already blocks.
     """
     wait: int | None = None
     for group, key, rate in checks:
-        usage = _usage(request, group=group, key=key, rate=rate)
-        if usage and usage["should_limit"]:
+        usage = _usage(request, group=group, key=key, rate=rate, increment=count)
+        if not usage:
+            continue
+        over = usage["should_limit"] if count else usage["count"] >= usage["limit"]
+        if over:
             wait = max(wait or 1, int(usage["time_left"]), 1)
     return wait
 
@@ -133,7 +143,7 @@ class RateLimitMiddleware:
                         wait, f"Request was throttled. Expected available in {wait} seconds."
                     )
             elif request.path == ADMIN_LOGIN_PATH:
-                wait = self._admin_login(request)
+                wait = _check(request, self._admin_login_checks(), count=False)
                 if wait is not None:
                     logger.warning("admin login rate limit hit for %s", client_ip(request))
                     response = render(
@@ -144,17 +154,18 @@ class RateLimitMiddleware:
                     )
                     response["Retry-After"] = str(wait)
                     return response
+                response = self.get_response(request)
+                if response.status_code == 200:
+                    # The form came back with an error: a failed attempt. Successful logins
+                    # (a redirect) do not count, so a team behind one NAT address can sign in.
+                    _check(request, self._admin_login_checks())
+                return response
         return self.get_response(request)
 
-    def _admin_login(self, request: HttpRequest) -> int | None:
+    @staticmethod
+    def _admin_login_checks() -> list[tuple[str, Any, str]]:
         rate = settings.RATELIMIT_ADMIN_LOGIN
-        return _check(
-            request,
-            [
-                ("admin-login-ip", "ip", rate),
-                ("admin-login-user", _posted_username, rate),
-            ],
-        )
+        return [("admin-login-ip", "ip", rate), ("admin-login-user", _posted_username, rate)]
 
 
 def _posted_username(group: str, request: HttpRequest) -> str:

@@ -139,3 +139,14 @@ def test_client_ip_trusts_only_the_configured_number_of_proxies(rf, settings):
     assert client_ip(request) == "10.0.0.5"
     settings.TRUSTED_PROXY_COUNT = 1
     assert client_ip(rf.get("/", REMOTE_ADDR="10.0.0.5", HTTP_X_FORWARDED_FOR="not-an-ip")) == "10.0.0.5"
+
+
+def test_successful_admin_logins_do_not_count(rate_limits_on, client, agent):
+    rate_limits_on.RATELIMIT_ADMIN_LOGIN = "1/5m"
+    ip = unique_ip()
+    for _ in range(3):
+        page = client.post(
+            "/admin/login/", {"username": "alice", "password": "correct horse battery staple"}, REMOTE_ADDR=ip
+        )
+        assert page.status_code == 302
+        client.logout()
