@@ -4,6 +4,7 @@ import itertools
 import random
 
 import pytest
+from django.core.cache import cache
 
 _ip_counter = itertools.count(1)
 
@@ -28,5 +29,8 @@ def support_request(**overrides: object) -> dict[str, object]:
 
 @pytest.fixture
 def rate_limits_on(settings):
+    """Limits on, with empty budgets: counters live in the shared cache (Redis), which outlives
+    a test run, and usernames like "alice" repeat between tests."""
+    cache.clear()
     settings.RATELIMIT_ENABLE = True
     return settings
