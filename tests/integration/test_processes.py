@@ -7,7 +7,7 @@ import urllib.request
 import pytest
 
 from tests.factories import make_api_key
-from tests.services import celery_worker, gunicorn_server, redis_url
+from tests.services import broker, celery_worker, gunicorn_server, redis_url
 from tickets.models import Ticket
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -25,19 +25,13 @@ def http(method: str, url: str, body: dict | None = None, headers: dict | None =
         return error.code, json.loads(error.read())
 
 
-def test_a_task_round_trips_through_a_real_worker_on_redis(tmp_path, settings):
-    from supporthub.celery import app
+def test_a_task_round_trips_through_a_real_worker_on_redis(tmp_path):
     from supporthub.tasks import ping
 
     url = redis_url()
-    app.conf.broker_url = app.conf.result_backend = url
-    try:
-        with celery_worker(tmp_path):
-            result = ping.apply_async(ignore_result=False)
-            assert result.get(timeout=30) == "pong"
-    finally:
-        app.conf.broker_url = settings.CELERY_BROKER_URL
-        app.conf.result_backend = settings.CELERY_RESULT_BACKEND
+    with broker(url, result_backend=url), celery_worker(tmp_path):
+        result = ping.apply_async(ignore_result=False)
+        assert result.get(timeout=30) == "pong"
 
 
 def test_gunicorn_serves_health_and_intake_over_http(tmp_path):

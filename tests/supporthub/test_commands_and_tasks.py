@@ -6,6 +6,7 @@ from django.db import transaction
 from rest_framework_api_key.models import APIKey
 
 from supporthub.tasks import enqueue_on_commit, ping
+from tests.services import broker
 
 pytestmark = pytest.mark.django_db
 
@@ -33,15 +34,12 @@ def test_dev_setup_makes_an_admin_and_one_reusable_key(settings, tmp_path, capsy
 def test_enqueue_on_commit_survives_an_unreachable_broker(
     settings, caplog, django_capture_on_commit_callbacks
 ):
-    from supporthub.celery import app
-
-    original = app.conf.broker_url
-    app.conf.broker_url = "redis://127.0.0.1:1/0"
-    try:
-        with django_capture_on_commit_callbacks(execute=True) as callbacks, transaction.atomic():
-            enqueue_on_commit(ping)
-    finally:
-        app.conf.broker_url = original
+    with (
+        broker("redis://127.0.0.1:1/0"),
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        transaction.atomic(),
+    ):
+        enqueue_on_commit(ping)
     assert len(callbacks) == 1
     assert "broker unavailable" in caplog.text
 

@@ -1,5 +1,7 @@
 import pytest
 
+from tests.services import broker
+
 pytestmark = pytest.mark.django_db
 
 
@@ -27,14 +29,8 @@ def test_health_says_disabled_when_tasks_run_in_process(client):
 
 
 def test_health_reports_a_dead_broker_as_down_but_stays_200(client):
-    from supporthub.celery import app
-
-    original = app.conf.broker_url
-    app.conf.broker_url = "redis://127.0.0.1:1/0"
-    try:
+    with broker("redis://127.0.0.1:1/0"):
         response = client.get("/health")
-    finally:
-        app.conf.broker_url = original
     assert response.status_code == 200
     assert response.json()["broker"] == "down"
 
