@@ -32,7 +32,7 @@ class EstimatingPaginator(Paginator):
     """
 
     @cached_property
-    def count(self) -> int:  # type: ignore[override]
+    def count(self) -> int:
         self.count_is_estimate = False
         if isinstance(self.object_list, QuerySet):
             estimate = planner_row_estimate(self.object_list)
