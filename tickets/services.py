@@ -123,6 +123,7 @@ def ticket_create(
         priority=priority,
         contact=contact,
         assignee=assignee,
+        created_at=now,
         first_response_due=first_response_due,
         resolution_due=resolution_due,
     )
