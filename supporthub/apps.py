@@ -6,8 +6,19 @@ class SupportHubConfig(AppConfig):
     verbose_name = "SupportHub"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
+        # Keep the roles complete when later migrations add models.
+        post_migrate.connect(_sync_roles_after_migrate, sender=self, dispatch_uid="supporthub.sync_roles")
+
         # ops (issue 7): tracing when OTEL_EXPORTER_OTLP_ENDPOINT is set. Runs before the
         # WSGI handler loads MIDDLEWARE, so the Django instrumentation's middleware is in.
         from supporthub.observability import init_tracing
 
         init_tracing()
+
+
+def _sync_roles_after_migrate(sender: AppConfig, **kwargs: object) -> None:
+    from supporthub.roles import sync_roles
+
+    sync_roles()

@@ -5,10 +5,9 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    initial = True
-
     dependencies = [
         ("rest_framework_api_key", "0005_auto_20220110_1102"),
+        ("supporthub", "0001_roles"),
     ]
 
     operations = [
