@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.cache import cache
+from django.test import TestCase
 from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework_api_key.models import APIKey
@@ -14,14 +15,27 @@ from supporthub.models import APIKeyUsage
 pytestmark = pytest.mark.django_db
 
 
+class _CommittingClient(APIClient):
+    """Runs on-commit work (the last-used write) as a real, committed request would."""
+
+    def request(self, **kwargs):
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            return super().request(**kwargs)
+
+
 def _api(raw: str) -> APIClient:
-    client = APIClient()
+    client = _CommittingClient()
     client.credentials(HTTP_X_API_KEY=raw)
     return client
 
 
 def test_using_a_key_records_when_it_was_last_used():
     key, raw = APIKey.objects.create_key(name="website")
+    with TestCase.captureOnCommitCallbacks(execute=False) as pending:
+        APIClient(HTTP_X_API_KEY=raw).get("/v1/tickets")
+    assert len(pending) == 1  # the write waits for the commit
+    assert not APIKeyUsage.objects.filter(key=key).exists()
+    cache.delete(f"apikey-used:{key.pk}")
     assert not APIKeyUsage.objects.filter(key=key).exists()
 
     assert _api(raw).get("/v1/tickets").status_code == 200
