@@ -142,10 +142,15 @@ def broker(url: str, result_backend: str | None = None) -> Iterator[None]:
     from supporthub.celery import app
 
     def reset_pools() -> None:
+        from kombu import pools
+
         if app._pool is not None:
             app._pool.force_close_all()
         app._pool = None
         app.amqp._producer_pool = None
+        # ops: app._pool is kombu's process-wide pool for that URL; once force-closed it stays in
+        # kombu's registry and later publishes fail with "Acquire on closed pool". Clear it too.
+        pools.reset()
 
     saved = (app.conf.broker_url, app.conf.result_backend)
     app.conf.broker_url = url

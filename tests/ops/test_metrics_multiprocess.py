@@ -10,7 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from supporthub.tasks import ping
 from tests.factories import make_api_key
 from tests.ops.conftest import support_request
-from tests.services import celery_worker, gunicorn_server
+from tests.services import broker, celery_worker, gunicorn_server, redis_url
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -56,6 +56,7 @@ def test_celery_worker_metrics_show_up_in_the_web_scrape(tmp_path):
     metrics_dir.mkdir()
     name, labels = "supporthub_celery_tasks_total", {"task": "supporthub.ping", "state": "success"}
     with (
+        broker(redis_url()),
         celery_worker(tmp_path, concurrency=2, PROMETHEUS_MULTIPROC_DIR=str(metrics_dir)),
         gunicorn_server(tmp_path, PROMETHEUS_MULTIPROC_DIR=str(metrics_dir)) as base,
     ):

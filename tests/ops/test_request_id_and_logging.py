@@ -13,7 +13,7 @@ from supporthub.logconfig import StructuredFormatter, get_logger, task_context_v
 from supporthub.middleware import RequestIdLogFilter, request_id_var
 from supporthub.tasks import ping
 from tests.ops.conftest import support_request
-from tests.services import celery_worker
+from tests.services import broker, celery_worker, redis_url
 
 
 @pytest.fixture
@@ -136,7 +136,7 @@ def test_an_eager_task_inside_a_request_keeps_the_request_id():
 @pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
 def test_a_celery_task_queued_by_a_request_logs_with_the_request_id(tmp_path):
-    with celery_worker(tmp_path, concurrency=1, LOG_FORMAT="json"):
+    with broker(redis_url()), celery_worker(tmp_path, concurrency=1, LOG_FORMAT="json"):
         token = request_id_var.set("req-celery-42")
         try:
             ping.apply_async()

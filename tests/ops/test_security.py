@@ -24,7 +24,13 @@ PRODUCTION_ENV = {
 
 
 def _manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    child = {k: v for k, v in os.environ.items() if not k.startswith(("SECURE_", "SESSION_", "CSRF_"))}
+    # A clean production-like environment: no overrides left by other tests (browser tests
+    # set DJANGO_ALLOW_ASYNC_UNSAFE for Playwright, which check --deploy rightly refuses).
+    child = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SECURE_", "SESSION_", "CSRF_")) and k != "DJANGO_ALLOW_ASYNC_UNSAFE"
+    }
     child.update(env)
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env=child, capture_output=True, text=True, timeout=120
