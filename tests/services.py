@@ -148,8 +148,8 @@ def broker(url: str, result_backend: str | None = None) -> Iterator[None]:
             app._pool.force_close_all()
         app._pool = None
         app.amqp._producer_pool = None
-        # ops: app._pool is kombu's process-wide pool for that URL; once force-closed it stays in
-        # kombu's registry and later publishes fail with "Acquire on closed pool". Clear it too.
+        # notifications (issue 3): kombu caches producer pools per URL; once a test has
+        # published (intake now queues deliveries), the cached one holds the closed pool.
         pools.reset()
 
     saved = (app.conf.broker_url, app.conf.result_backend)
