@@ -211,3 +211,22 @@ def test_large_lists_report_an_estimated_count_on_postgresql(api, settings):
     assert body["count_is_estimate"] is True
     assert body["count"] > 0  # the planner's figure; exact only in magnitude
     assert len(body["results"]) == 5
+
+
+def test_the_fast_ticket_representation_equals_drfs_generic_one(agent):
+    from datetime import UTC, datetime
+
+    from rest_framework import serializers
+
+    from tickets.serializers import TicketSerializer
+
+    ticket = TicketFactory(
+        assignee=agent,
+        sla_breached=True,
+        first_responded_at=datetime(2026, 3, 29, 1, 30, tzinfo=UTC),  # no microseconds
+        resolved_at=datetime(2026, 3, 29, 2, 30, 0, 123456, tzinfo=UTC),
+    )
+    ticket = Ticket.objects.with_api_relations().get(pk=ticket.pk)
+    fast = TicketSerializer(ticket).data
+    generic = serializers.ModelSerializer.to_representation(TicketSerializer(), ticket)
+    assert fast == generic
