@@ -13,6 +13,7 @@ class SupportHubConfig(AppConfig):
 
         # ops (issue 7): tracing when OTEL_EXPORTER_OTLP_ENDPOINT is set. Runs before the
         # WSGI handler loads MIDDLEWARE, so the Django instrumentation's middleware is in.
+        from supporthub import checks  # noqa: F401 - registers the deploy checks
         from supporthub.observability import init_tracing
 
         init_tracing()

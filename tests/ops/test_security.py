@@ -122,3 +122,11 @@ def test_admin_pages_run_no_inline_script(admin_client):
         if body.strip() and "application/json" not in attrs
     ]
     assert executable == []
+
+
+def test_check_deploy_warns_when_rate_limits_lack_redis_or_metrics_are_public():
+    env = dict(PRODUCTION_ENV, REDIS_URL="", METRICS_ALLOWED_IPS="0.0.0.0/0")
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", **env)
+    assert result.returncode != 0
+    assert "supporthub.W001" in result.stderr
+    assert "supporthub.W002" in result.stderr
