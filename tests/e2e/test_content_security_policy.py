@@ -1,14 +1,17 @@
-"""The Content-Security-Policy keeps the admin and Swagger UI working in a real Chromium."""
+"""The Content-Security-Policy keeps the admin and Swagger UI working in a real Chromium.
+
+(ops, issue 7: lives here to share the one session-wide browser of tests/e2e/conftest.py.)
+"""
 
 import pytest
 
-from tests.e2e.conftest import _unhashed_static, browser, console_admin, login, page  # noqa: F401 - fixtures
+from tests.e2e.conftest import login
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
 
 @pytest.fixture
-def violations(page):  # noqa: F811 - the imported fixture
+def violations(page):
     """Console errors and page errors, CSP refusals among them."""
     seen: list[str] = []
     page.on("console", lambda message: seen.append(message.text) if message.type == "error" else None)
@@ -20,7 +23,7 @@ def _csp(messages: list[str]) -> list[str]:
     return [m for m in messages if "Content Security Policy" in m or "Refused to" in m]
 
 
-def test_admin_pages_work_under_the_policy(page, live_server, console_admin, violations):  # noqa: F811
+def test_admin_pages_work_under_the_policy(page, live_server, console_admin, violations):
     login(page, live_server, console_admin)
     for path in (
         "/admin/tickets/ticket/",
@@ -34,7 +37,7 @@ def test_admin_pages_work_under_the_policy(page, live_server, console_admin, vio
     assert _csp(violations) == []
 
 
-def test_swagger_ui_renders_and_opens_its_dialogs_under_the_policy(page, live_server, violations):  # noqa: F811
+def test_swagger_ui_renders_and_opens_its_dialogs_under_the_policy(page, live_server, violations):
     page.goto(f"{live_server.url}/docs")
     page.wait_for_selector(".swagger-ui .opblock")
     assert "SupportHub API" in page.inner_text(".swagger-ui .info .title")
