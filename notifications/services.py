@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 
 # Our Message-IDs look like <sh-ticket-42.reply.ab12cd34ef56@example.com>.
 TICKET_MSGID_PREFIX = "sh-ticket-"
+MAX_COUNTDOWN_SECONDS = 3000.0
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,8 @@ def retry_delay(attempt: int, retry_after: float | None = None) -> float:
     delay = min(cap, base * 2 ** max(0, attempt - 1))
     delay = delay / 2 + random.uniform(0, delay / 2)  # noqa: S311 - jitter, not security
     if retry_after:
-        delay = max(delay, min(float(retry_after), cap))
+        # Honour the provider, but stay below the Redis visibility timeout (1 h).
+        delay = max(delay, min(float(retry_after), MAX_COUNTDOWN_SECONDS))
     return round(delay, 3)
 
 

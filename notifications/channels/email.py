@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from notifications.models import Delivery
 
 # Backends that print or discard instead of delivering: "skipped", never "sent".
+REJECTED = frozenset({"rejected", "invalid", "failed"})
 NON_DELIVERING_BACKENDS = (
     "django.core.mail.backends.console.EmailBackend",
     "django.core.mail.backends.dummy.EmailBackend",
@@ -82,6 +83,8 @@ def send(delivery: Delivery) -> str:
         raise ChannelError(f"SMTP connection failed: {exc}") from exc
 
     status = getattr(message, "anymail_status", None)
+    if status is not None and status.status and status.status <= REJECTED:
+        raise ChannelError(f"the ESP rejected the recipient ({', '.join(sorted(status.status))})", permanent=True)
     if status is not None and status.message_id:
         return str(status.message_id)
     return str(message.extra_headers.get("Message-ID") or message.message()["Message-ID"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import random
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -52,27 +53,32 @@ def send(delivery: Delivery) -> str:
 
 
 def reserve_slot(url: str, interval: float) -> float:
-    """Reserve this process a sending slot on `url`; return how long to wait (0 = go now).
+    """Take the sending slot of webhook `url`; return 0 to send now, else seconds to wait.
 
-    A shared counter per webhook and per time window (in the cache, i.e. Redis in
-    production) hands out positions; position n waits n*interval. Deferred sends come
-    back spaced out instead of being dropped.
+    One token per webhook: whoever finds the webhook idle for `interval` seconds sends
+    and marks it busy until now + interval. The others are deferred (with jitter) to the
+    end of that interval and try again, so bursts are spaced out, never dropped. State
+    lives in the cache (Redis in production) so all workers share it.
     """
     if interval <= 0:
         return 0.0
-    now = time.time()
-    window = int(now // interval)
-    key = "slack-slot:" + hashlib.sha256(url.encode()).hexdigest()[:16] + f":{window}"
-    cache.add(key, 0, timeout=max(5, int(interval * 10)))
+    key = "slack-next:" + hashlib.sha256(url.encode()).hexdigest()[:24]
+    lock = key + ":lock"
+    for _ in range(100):  # the lock is held for two cache calls: microseconds
+        if cache.add(lock, 1, timeout=2):
+            break
+        time.sleep(0.005)
+    else:
+        return interval
     try:
-        position = cache.incr(key) - 1
-    except ValueError:  # expired between add and incr
-        cache.add(key, 1, timeout=max(5, int(interval * 10)))
-        position = 0
-    if position == 0:
-        return 0.0
-    # Wait for the start of a later window, one window per position.
-    return (window + position) * interval - now + 0.01
+        now = time.time()
+        next_free = float(cache.get(key) or 0.0)
+        if next_free <= now:
+            cache.set(key, now + interval, timeout=max(2, int(interval) + 2))
+            return 0.0
+    finally:
+        cache.delete(lock)
+    return next_free - now + random.uniform(0, interval / 2)  # noqa: S311 - jitter
 
 
 def _seconds(value: str | None) -> float | None:
