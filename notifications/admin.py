@@ -25,7 +25,14 @@ class DeliveryAdmin(admin.ModelAdmin):
     ]
     list_filter = ["status", "channel", "created_at"]
     list_select_related = ["ticket"]
-    search_fields = ["recipient", "subject", "idempotency_key", "provider_id", "ticket__reference", "last_error"]
+    search_fields = [
+        "recipient",
+        "subject",
+        "idempotency_key",
+        "provider_id",
+        "ticket__reference",
+        "last_error",
+    ]
     date_hierarchy = "created_at"
     actions = ["retry"]
     readonly_fields = [
@@ -69,5 +76,7 @@ class DeliveryAdmin(admin.ModelAdmin):
             self.message_user(request, f"{done} deliveries queued again.", messages.SUCCESS)
         if skipped or refused:
             self.message_user(
-                request, f"{skipped + len(refused)} deliveries were not failed or skipped; left alone.", messages.WARNING
+                request,
+                f"{skipped + len(refused)} deliveries were not failed or skipped; left alone.",
+                messages.WARNING,
             )

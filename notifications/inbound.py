@@ -56,7 +56,9 @@ def _message_id(email: AnymailInboundMessage, sender: str, subject: str, body: s
     if found:
         return found.group(0)[:255]
     # No Message-ID: derive a stable one so a redelivered webhook is still a duplicate.
-    digest = hashlib.sha256("\n".join([sender, _clean(email.get("Date", "")), subject, body]).encode()).hexdigest()
+    digest = hashlib.sha256(
+        "\n".join([sender, _clean(email.get("Date", "")), subject, body]).encode()
+    ).hexdigest()
     return f"<missing-{digest[:40]}@inbound.supporthub>"
 
 
@@ -70,7 +72,9 @@ def find_ticket(email: AnymailInboundMessage, subject: str) -> Ticket | None:
     ids = MSGID_RE.findall(" ".join(_clean(email.get(h, "")) for h in ("In-Reply-To", "References")))
     if not ids:
         return None
-    known = Message.objects.filter(external_id__in=ids).select_related("ticket").order_by("-created_at").first()
+    known = (
+        Message.objects.filter(external_id__in=ids).select_related("ticket").order_by("-created_at").first()
+    )
     if known is not None:
         return known.ticket
     for item in reversed(ids):
@@ -122,7 +126,9 @@ def _record(
 ) -> InboundResult:
     ticket = find_ticket(email, subject)
     if ticket is not None and ticket.status != TicketStatus.CLOSED:
-        contact = ticket.contact if ticket.contact.email == address else contact_resolve(name=name, email=address)
+        contact = (
+            ticket.contact if ticket.contact.email == address else contact_resolve(name=name, email=address)
+        )
         message = message_create(
             ticket=ticket,
             direction=MessageDirection.INBOUND,

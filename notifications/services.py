@@ -141,7 +141,8 @@ def delivery_send(*, delivery_id: int) -> SendOutcome:
     except ChannelNotConfigured as exc:
         logger.warning(
             "delivery %s skipped (%s); would have sent %s to %s: subject=%r body=%r",
-            delivery.pk, exc.reason, delivery.channel, delivery.recipient, delivery.subject, delivery.body[:500],
+            delivery.pk, exc.reason, delivery.channel, delivery.recipient,
+            delivery.subject, delivery.body[:500],
         )  # fmt: skip
         _record(delivery, status=DeliveryStatus.SKIPPED, last_error=exc.reason)
         return SendOutcome(status=DeliveryStatus.SKIPPED)
@@ -149,7 +150,9 @@ def delivery_send(*, delivery_id: int) -> SendOutcome:
         return _record_failure(delivery, exc.reason, permanent=exc.permanent, retry_after=exc.retry_after)
     except Exception as exc:  # a bug or an unmapped library error: retry, keep the trace in logs
         logger.exception("delivery %s: unexpected error from the %s adapter", delivery.pk, delivery.channel)
-        return _record_failure(delivery, f"unexpected error: {exc!r}"[:1000], permanent=False, retry_after=None)
+        return _record_failure(
+            delivery, f"unexpected error: {exc!r}"[:1000], permanent=False, retry_after=None
+        )
 
     now = timezone.now()
     # Record a success even if the sweep re-queued the row meanwhile: the send happened.
@@ -165,7 +168,9 @@ def _record(delivery: Delivery, **fields: object) -> None:
     Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING).update(**fields)
 
 
-def _record_failure(delivery: Delivery, reason: str, *, permanent: bool, retry_after: float | None) -> SendOutcome:
+def _record_failure(
+    delivery: Delivery, reason: str, *, permanent: bool, retry_after: float | None
+) -> SendOutcome:
     attempts = delivery.attempts  # loaded after the claim incremented it
     if permanent or attempts >= delivery.max_attempts:
         why = "permanent error" if permanent else f"gave up after {attempts} attempts"
@@ -195,7 +200,9 @@ def delivery_retry(*, delivery: Delivery) -> Delivery:
     ).update(status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=now, updated_at=now)
     delivery.refresh_from_db()
     if not updated:
-        raise DomainError(f"Delivery {delivery.pk} is {delivery.status}; only failed or skipped ones are retried.")
+        raise DomainError(
+            f"Delivery {delivery.pk} is {delivery.status}; only failed or skipped ones are retried."
+        )
     _enqueue(delivery.pk)
     return delivery
 
@@ -238,7 +245,9 @@ def deliveries_requeue_stale() -> int:
         try:
             send_delivery.apply_async(args=(delivery_id,))
         except Exception:  # broker still down: try again at the next sweep
-            logger.warning("broker unavailable; %s deliveries left for the next sweep", len(ids) - len(queued))
+            logger.warning(
+                "broker unavailable; %s deliveries left for the next sweep", len(ids) - len(queued)
+            )
             break
         queued.append(delivery_id)
     if queued:
@@ -293,7 +302,9 @@ def _team_emails() -> list[str]:
     return [item.strip() for item in settings.SUPPORT_TEAM_EMAIL.split(",") if item.strip()]
 
 
-def _slack_delivery(*, key: str, text: str, ticket: Ticket, message: Message | None = None) -> Delivery | None:
+def _slack_delivery(
+    *, key: str, text: str, ticket: Ticket, message: Message | None = None
+) -> Delivery | None:
     if not settings.SLACK_WEBHOOK_URL:
         return None
     return delivery_create(
@@ -406,7 +417,8 @@ def notify_inbound_message(message: Message) -> list[Delivery]:
         )
     slack = _slack_delivery(
         key=f"message:{message.pk}:inbound:slack",
-        text=f"New reply on <{context['url']}|{ticket.reference}> from {ticket.contact}: {message.body[:300]}",
+        text=f"New reply on <{context['url']}|{ticket.reference}> from {ticket.contact}: "
+        f"{message.body[:300]}",
         ticket=ticket,
         message=message,
     )
@@ -445,7 +457,9 @@ def send_reply(message: Message) -> list[Delivery]:
     headers = _thread_headers(ticket, message_id)
     Message.objects.filter(pk=message.pk, external_id__isnull=True).update(external_id=message_id)
     agent = message.author_name or settings.APP_NAME
-    text, html = _render_email("reply", {"ticket": ticket, "contact": contact, "body": message.body, "agent": agent})
+    text, html = _render_email(
+        "reply", {"ticket": ticket, "contact": contact, "body": message.body, "agent": agent}
+    )
     return [
         delivery_create(
             channel=DeliveryChannel.EMAIL,

@@ -26,21 +26,31 @@ def guarded(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         if request.method == "POST" and not settings.ANYMAIL.get("WEBHOOK_SECRET"):
             logger.warning("inbound email refused: ANYMAIL_WEBHOOK_SECRET is not set")
             return JsonResponse(
-                {"detail": "Inbound email is disabled: set ANYMAIL_WEBHOOK_SECRET.", "code": "not_configured"},
+                {
+                    "detail": "Inbound email is disabled: set ANYMAIL_WEBHOOK_SECRET.",
+                    "code": "not_configured",
+                },
                 status=403,
             )
         try:
             return view(request, *args, **kwargs)
         except AnymailWebhookValidationFailure:
-            logger.warning("inbound email webhook with bad credentials from %s", request.META.get("REMOTE_ADDR"))
-            return JsonResponse({"detail": "Invalid webhook credentials.", "code": "permission_denied"}, status=403)
+            logger.warning(
+                "inbound email webhook with bad credentials from %s", request.META.get("REMOTE_ADDR")
+            )
+            return JsonResponse(
+                {"detail": "Invalid webhook credentials.", "code": "permission_denied"}, status=403
+            )
         except InboundEmailRejected as exc:
             logger.warning("inbound email rejected: %s", exc)
             return JsonResponse({"detail": f"Email rejected: {exc}", "code": "invalid"}, status=400)
         except (AnymailError, ValueError, KeyError, TypeError, AttributeError) as exc:
             logger.warning("malformed inbound email webhook: %r", exc)
             return JsonResponse(
-                {"detail": f"Malformed inbound email payload: {exc.__class__.__name__}: {exc}"[:500], "code": "invalid"},
+                {
+                    "detail": f"Malformed inbound email payload: {exc.__class__.__name__}: {exc}"[:500],
+                    "code": "invalid",
+                },
                 status=400,
             )
 

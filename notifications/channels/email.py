@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import smtplib
-import socket
 from typing import TYPE_CHECKING
 
 from anymail.exceptions import (
@@ -79,12 +78,14 @@ def send(delivery: Delivery) -> str:
     except smtplib.SMTPResponseException as exc:
         permanent = 500 <= exc.smtp_code < 600
         raise ChannelError(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}", permanent=permanent) from exc
-    except (smtplib.SMTPException, socket.timeout, OSError) as exc:
+    except (TimeoutError, smtplib.SMTPException, OSError) as exc:
         raise ChannelError(f"SMTP connection failed: {exc}") from exc
 
     status = getattr(message, "anymail_status", None)
     if status is not None and status.status and status.status <= REJECTED:
-        raise ChannelError(f"the ESP rejected the recipient ({', '.join(sorted(status.status))})", permanent=True)
+        raise ChannelError(
+            f"the ESP rejected the recipient ({', '.join(sorted(status.status))})", permanent=True
+        )
     if status is not None and status.message_id:
         return str(status.message_id)
     return str(message.extra_headers.get("Message-ID") or message.message()["Message-ID"])

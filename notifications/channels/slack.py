@@ -33,7 +33,11 @@ def send(delivery: Delivery) -> str:
     body: dict[str, Any] = {"text": delivery.body}
     if payload.get("blocks"):
         body["blocks"] = payload["blocks"]
-    for key, setting in (("channel", "SLACK_CHANNEL"), ("username", "SLACK_USERNAME"), ("icon_emoji", "SLACK_ICON_EMOJI")):
+    for key, setting in (
+        ("channel", "SLACK_CHANNEL"),
+        ("username", "SLACK_USERNAME"),
+        ("icon_emoji", "SLACK_ICON_EMOJI"),
+    ):
         value = payload.get(key) or getattr(settings, setting, "")
         if value:
             body[key] = value

@@ -25,4 +25,6 @@ def send(delivery: Delivery) -> str:
     to = e164_recipient(delivery)
     twilio_client.require_configured()
     body = delivery.body if len(delivery.body) <= MAX_SMS_CHARS else delivery.body[: MAX_SMS_CHARS - 1] + "…"
-    return twilio_client.send_sms(to=to, body=body, status_callback=(delivery.payload or {}).get("status_callback"))
+    return twilio_client.send_sms(
+        to=to, body=body, status_callback=(delivery.payload or {}).get("status_callback")
+    )

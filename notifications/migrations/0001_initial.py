@@ -6,41 +6,119 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('tickets', '0002_sla_defaults_and_search_index'),
+        ("tickets", "0002_sla_defaults_and_search_index"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Delivery',
+            name="Delivery",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('channel', models.CharField(choices=[('email', 'Email'), ('slack', 'Slack'), ('sms', 'SMS'), ('voice', 'Voice call')], max_length=32)),
-                ('recipient', models.CharField(help_text='Email address, E.164 phone number, or a Slack channel label.', max_length=320)),
-                ('subject', models.CharField(blank=True, max_length=255)),
-                ('body', models.TextField()),
-                ('payload', models.JSONField(blank=True, default=dict, help_text='Channel extras: html, headers (email), webhook_url/blocks (Slack), twiml (voice).')),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('sending', 'Sending'), ('sent', 'Sent'), ('failed', 'Failed (dead letter)'), ('skipped', 'Skipped (channel not configured)')], default='pending', max_length=16)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('max_attempts', models.PositiveIntegerField(default=5)),
-                ('next_attempt_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('last_error', models.TextField(blank=True)),
-                ('provider_id', models.CharField(blank=True, help_text='ESP message id, Slack HTTP status, Twilio SID.', max_length=255)),
-                ('idempotency_key', models.CharField(max_length=255, unique=True)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('message', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='deliveries', to='tickets.message')),
-                ('ticket', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='deliveries', to='tickets.ticket')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[
+                            ("email", "Email"),
+                            ("slack", "Slack"),
+                            ("sms", "SMS"),
+                            ("voice", "Voice call"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                (
+                    "recipient",
+                    models.CharField(
+                        help_text="Email address, E.164 phone number, or a Slack channel label.",
+                        max_length=320,
+                    ),
+                ),
+                ("subject", models.CharField(blank=True, max_length=255)),
+                ("body", models.TextField()),
+                (
+                    "payload",
+                    models.JSONField(
+                        blank=True,
+                        default=dict,
+                        help_text="Channel extras: html, headers (email), webhook_url/blocks (Slack), twiml (voice).",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("sending", "Sending"),
+                            ("sent", "Sent"),
+                            ("failed", "Failed (dead letter)"),
+                            ("skipped", "Skipped (channel not configured)"),
+                        ],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("max_attempts", models.PositiveIntegerField(default=5)),
+                ("next_attempt_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("last_error", models.TextField(blank=True)),
+                (
+                    "provider_id",
+                    models.CharField(
+                        blank=True, help_text="ESP message id, Slack HTTP status, Twilio SID.", max_length=255
+                    ),
+                ),
+                ("idempotency_key", models.CharField(max_length=255, unique=True)),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "message",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="deliveries",
+                        to="tickets.message",
+                    ),
+                ),
+                (
+                    "ticket",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="deliveries",
+                        to="tickets.ticket",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'deliveries',
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(condition=models.Q(('status__in', ['pending', 'sending'])), fields=['status', 'next_attempt_at'], name='delivery_sweep_idx'), models.Index(fields=['status', '-created_at'], name='delivery_status_created_idx'), models.Index(fields=['channel', '-created_at'], name='delivery_channel_created_idx'), models.Index(fields=['ticket', '-created_at'], name='delivery_ticket_idx')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('recipient', ''), _negated=True), name='delivery_recipient_not_empty')],
+                "verbose_name_plural": "deliveries",
+                "ordering": ["-created_at", "-id"],
+                "indexes": [
+                    models.Index(
+                        condition=models.Q(("status__in", ["pending", "sending"])),
+                        fields=["status", "next_attempt_at"],
+                        name="delivery_sweep_idx",
+                    ),
+                    models.Index(fields=["status", "-created_at"], name="delivery_status_created_idx"),
+                    models.Index(fields=["channel", "-created_at"], name="delivery_channel_created_idx"),
+                    models.Index(fields=["ticket", "-created_at"], name="delivery_ticket_idx"),
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("recipient", ""), _negated=True),
+                        name="delivery_recipient_not_empty",
+                    )
+                ],
             },
         ),
     ]

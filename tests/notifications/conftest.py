@@ -8,10 +8,11 @@ from email.message import Message as EmailMessage
 from typing import Any
 
 import pytest
+import redis
 from aiosmtpd.controller import Controller
 
 from tests.notifications.fakes import FakePostmark, FakeSlack, FakeTwilio
-from tests.services import free_port
+from tests.services import free_port, redis_url, require_postgres
 
 TWILIO_SID = "AC" + "0" * 32
 
@@ -25,13 +26,13 @@ class SmtpRecorder:
         self.refuse: set[str] = set()
         self.lock = threading.Lock()
 
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.refuse:
             return "550 5.1.1 No such user here"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+    async def handle_DATA(self, server, session, envelope):
         with self.lock:
             self.envelopes.append(envelope)
             self.messages.append(message_from_bytes(envelope.content))
@@ -106,3 +107,12 @@ def _quiet_providers(settings):
     settings.NOTIFICATIONS_RETRY_MAX_SECONDS = 2
     settings.DEFAULT_FROM_EMAIL = "SupportHub <support@support.example>"
     settings.PUBLIC_BASE_URL = "https://help.example.com"
+
+
+@pytest.fixture(scope="module")
+def shared_redis(django_db_setup):
+    """The machine's Redis (our own db number), emptied of stale tasks from earlier runs."""
+    require_postgres()
+    url = redis_url()
+    redis.Redis.from_url(url).flushdb()
+    return url

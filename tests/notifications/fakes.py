@@ -125,7 +125,9 @@ class FakeServer:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
-        thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         thread.start()
         try:
             yield self
@@ -151,7 +153,9 @@ class FakeTwilio(FakeServer):
         form = request.form()
         if request.path.endswith("/Messages.json"):
             sid = "SM" + uuid.uuid4().hex
-            return Reply(201, {"sid": sid, "status": "queued", "to": form.get("To"), "body": form.get("Body")})
+            return Reply(
+                201, {"sid": sid, "status": "queued", "to": form.get("To"), "body": form.get("Body")}
+            )
         if request.path.endswith("/Calls.json"):
             sid = "CA" + uuid.uuid4().hex
             return Reply(201, {"sid": sid, "status": "queued", "to": form.get("To")})

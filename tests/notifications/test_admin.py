@@ -15,7 +15,9 @@ def console(client, admin_user):
 
 
 def make(key, status, **kwargs):
-    delivery = delivery_create(channel="email", recipient=f"{key}@example.com", body="b", idempotency_key=key, **kwargs)
+    delivery = delivery_create(
+        channel="email", recipient=f"{key}@example.com", body="b", idempotency_key=key, **kwargs
+    )
     Delivery.objects.filter(pk=delivery.pk).update(status=status, last_error=f"{key} error")
     return delivery
 
@@ -23,7 +25,9 @@ def make(key, status, **kwargs):
 def test_dead_letters_are_listed_filtered_by_status_and_channel(console):
     make("dead", DeliveryStatus.FAILED)
     make("fine", DeliveryStatus.SENT)
-    response = console.get("/admin/notifications/delivery/", {"status__exact": "failed", "channel__exact": "email"})
+    response = console.get(
+        "/admin/notifications/delivery/", {"status__exact": "failed", "channel__exact": "email"}
+    )
     assert response.status_code == 200
     assert b"dead@example.com" in response.content and b"dead error" in response.content
     assert b"fine@example.com" not in response.content

@@ -65,7 +65,12 @@ def test_slack_500_is_transient(slack):
 
 @pytest.mark.parametrize(
     ("status", "text"),
-    [(404, "channel_not_found"), (400, "invalid_payload"), (410, "channel_is_archived"), (403, "action_prohibited")],
+    [
+        (404, "channel_not_found"),
+        (400, "invalid_payload"),
+        (410, "channel_is_archived"),
+        (403, "action_prohibited"),
+    ],
 )
 def test_slack_4xx_fails_at_once_with_slacks_reason(slack, status, text):
     slack.answer(Reply(status, text))
@@ -88,7 +93,9 @@ def test_slack_unreachable_is_transient(settings):
 
 def test_a_delivery_can_name_its_own_slack_webhook(slack, settings):
     settings.SLACK_WEBHOOK_URL = ""
-    delivery = make("slack", "#oncall", payload={"webhook_url": slack.url + "/other", "blocks": [{"type": "divider"}]})
+    delivery = make(
+        "slack", "#oncall", payload={"webhook_url": slack.url + "/other", "blocks": [{"type": "divider"}]}
+    )
     send(delivery)
     assert delivery.status == DeliveryStatus.SENT
     assert slack.requests[0].path == "/other"
@@ -195,7 +202,10 @@ def test_email_is_accepted_by_a_real_smtp_server_with_text_and_html(smtp):
         "email",
         "carol@example.com",
         subject="[SH-1001] Hello",
-        payload={"html": "<p>Hi</p>", "headers": {"Message-ID": "<m1@support.example>", "In-Reply-To": "<c@x>"}},
+        payload={
+            "html": "<p>Hi</p>",
+            "headers": {"Message-ID": "<m1@support.example>", "In-Reply-To": "<c@x>"},
+        },
     )
     send(delivery)
     assert delivery.status == DeliveryStatus.SENT

@@ -37,7 +37,9 @@ def raw_email(
 
 
 def post(raw=None, *, auth=SECRET, payload=None, client=None):
-    body = payload if payload is not None else json.dumps({"RawEmail": raw if raw is not None else raw_email()})
+    body = (
+        payload if payload is not None else json.dumps({"RawEmail": raw if raw is not None else raw_email()})
+    )
     headers = {}
     if auth:
         headers["HTTP_AUTHORIZATION"] = "Basic " + base64.b64encode(auth.encode()).decode()
@@ -48,10 +50,18 @@ def test_an_email_opens_a_ticket_for_a_new_contact_and_notifies():
     response = post()
     assert response.status_code == 200
     ticket = Ticket.objects.get()
-    assert (ticket.subject, ticket.channel, ticket.contact.email) == ("Printer on fire", "email", "dana@example.com")
+    assert (ticket.subject, ticket.channel, ticket.contact.email) == (
+        "Printer on fire",
+        "email",
+        "dana@example.com",
+    )
     assert ticket.contact.name == "Dana Doe"
     message = ticket.messages.get()
-    assert (message.external_id, message.channel, message.body) == ("<m1@mail.example>", "email", "It is really on fire.")
+    assert (message.external_id, message.channel, message.body) == (
+        "<m1@mail.example>",
+        "email",
+        "It is really on fire.",
+    )
     recipients = sorted(Delivery.objects.values_list("recipient", flat=True))
     assert recipients == ["dana@example.com", "team@support.example"]
     ack = Delivery.objects.get(recipient="dana@example.com")

@@ -8,10 +8,10 @@ from django.utils import timezone
 
 from notifications.models import Delivery, DeliveryStatus
 from notifications.services import (
+    deliveries_requeue_stale,
     delivery_create,
     delivery_retry,
     delivery_send,
-    deliveries_requeue_stale,
     retry_delay,
 )
 from supporthub.exceptions import DomainError
@@ -51,7 +51,11 @@ def test_a_delivery_starts_pending_and_due_now():
 
 @pytest.mark.parametrize(
     ("field", "kwargs"),
-    [("channel", {"channel": "fax"}), ("recipient", {"recipient": " "}), ("idempotency_key", {"idempotency_key": ""})],
+    [
+        ("channel", {"channel": "fax"}),
+        ("recipient", {"recipient": " "}),
+        ("idempotency_key", {"idempotency_key": ""}),
+    ],
 )
 def test_creating_a_delivery_with_bad_input_names_the_field(field, kwargs):
     with pytest.raises(DomainError) as caught:
@@ -204,7 +208,9 @@ def test_the_sweep_requeues_overdue_pending_and_stuck_sending_deliveries(setting
     hopeless = make(idempotency_key="hopeless")
     sending = make(idempotency_key="sending-now")
     Delivery.objects.filter(pk=overdue.pk).update(next_attempt_at=long_ago)
-    Delivery.objects.filter(pk=stuck.pk).update(status=DeliveryStatus.SENDING, next_attempt_at=long_ago, attempts=1)
+    Delivery.objects.filter(pk=stuck.pk).update(
+        status=DeliveryStatus.SENDING, next_attempt_at=long_ago, attempts=1
+    )
     Delivery.objects.filter(pk=hopeless.pk).update(
         status=DeliveryStatus.SENDING, next_attempt_at=long_ago, attempts=5, max_attempts=5
     )

@@ -12,7 +12,13 @@ pytestmark = pytest.mark.django_db
 
 
 def intake(api, **overrides):
-    body = {"channel": "email", "name": "Carol", "email": "carol@example.com", "subject": "Printer", "message": "On fire"}
+    body = {
+        "channel": "email",
+        "name": "Carol",
+        "email": "carol@example.com",
+        "subject": "Printer",
+        "message": "On fire",
+    }
     body.update(overrides)
     return api.post("/v1/support/request", body, format="json")
 
@@ -80,7 +86,9 @@ def test_notifying_twice_about_the_same_ticket_creates_nothing_new(api):
 def test_an_agent_reply_by_api_is_emailed_threaded_to_the_contact(api):
     ticket = TicketFactory(contact=ContactFactory(email="dan@example.com"))
     MessageFactory(ticket=ticket, external_id="<first@mail.example>")
-    response = api.post("/v1/messages", {"ticket": ticket.pk, "direction": "outbound", "body": "Fixed it"}, format="json")
+    response = api.post(
+        "/v1/messages", {"ticket": ticket.pk, "direction": "outbound", "body": "Fixed it"}, format="json"
+    )
     assert response.status_code == 201, response.json()
     delivery = Delivery.objects.get(message_id=response.json()["id"])
     assert delivery.recipient == "dan@example.com"
@@ -135,6 +143,9 @@ def test_an_inbound_message_notifies_the_assignee_or_else_the_team(slack):
     unassigned = TicketFactory()
     to_assignee = notify_inbound_message(MessageFactory(ticket=assigned, body="more info"))
     to_team = notify_inbound_message(MessageFactory(ticket=unassigned))
-    assert [(d.channel, d.recipient) for d in to_assignee] == [("email", "erin@support.example"), ("slack", "#support")]
+    assert [(d.channel, d.recipient) for d in to_assignee] == [
+        ("email", "erin@support.example"),
+        ("slack", "#support"),
+    ]
     assert to_team[0].recipient == "team@support.example"
     assert "more info" in to_assignee[0].body
