@@ -12,7 +12,7 @@ FAST_FAIL_PUBLISH = {"max_retries": 1, "interval_start": 0.05, "interval_step": 
 
 
 class OutboxTask(Task):
-    def apply_async(self, args: Any = None, kwargs: Any = None, **options: Any) -> Any:
+    def apply_async(self, args: Any = None, kwargs: Any = None, **options: Any) -> Any:  # type: ignore[override]
         options.setdefault("retry_policy", FAST_FAIL_PUBLISH)
         return super().apply_async(args, kwargs, **options)
 

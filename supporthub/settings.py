@@ -289,7 +289,7 @@ TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default="")
 TWILIO_TIMEOUT_SECONDS = env.float("TWILIO_TIMEOUT_SECONDS", default=10.0)
 # anymail ESP calls time out like SMTP does unless ANYMAIL_REQUESTS_TIMEOUT says otherwise.
 ANYMAIL.setdefault("REQUESTS_TIMEOUT", EMAIL_TIMEOUT)
-SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(  # type: ignore[attr-defined]
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
     {
         "DeliveryStatusEnum": "notifications.models.DeliveryStatus",
         "DeliveryChannelEnum": "notifications.models.DeliveryChannel",

@@ -62,4 +62,4 @@ def get_adapter(channel: str) -> Adapter:
         module_name = ADAPTER_MODULES[channel]
     except KeyError:
         raise ChannelError(f"no adapter for channel {channel!r}", permanent=True) from None
-    return importlib.import_module(module_name)  # type: ignore[return-value]
+    return importlib.import_module(module_name)

@@ -6,7 +6,9 @@ The client is built lazily from settings; TWILIO_API_BASE_URL points it at anoth
 
 from __future__ import annotations
 
+import contextlib
 import functools
+from collections.abc import Iterator
 
 import requests
 from django.conf import settings
@@ -90,21 +92,16 @@ def paging_twiml(*, text: str, action_url: str, prompt: str) -> str:
     return str(response)
 
 
-class _mapped_errors:
+@contextlib.contextmanager
+def _mapped_errors() -> Iterator[None]:
     """Turn twilio/requests exceptions into ChannelError (permanent for 4xx but 429)."""
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> bool:
-        if exc is None:
-            return False
-        if isinstance(exc, TwilioRestException):
-            status = int(exc.status or 0)
-            hint = PERMANENT_HINTS.get(int(exc.code or 0), "")
-            reason = f"Twilio {status} error {exc.code}: {exc.msg}" + (f" ({hint})" if hint else "")
-            transient = status == 429 or status >= 500 or status == 0
-            raise ChannelError(reason, permanent=not transient) from exc
-        if isinstance(exc, requests.RequestException | TwilioException):
-            raise ChannelError(f"Twilio request failed: {exc}") from exc
-        return False
+    try:
+        yield
+    except TwilioRestException as exc:
+        status = int(exc.status or 0)
+        hint = PERMANENT_HINTS.get(int(exc.code or 0), "")
+        reason = f"Twilio {status} error {exc.code}: {exc.msg}" + (f" ({hint})" if hint else "")
+        transient = status == 429 or status >= 500 or status == 0
+        raise ChannelError(reason, permanent=not transient) from exc
+    except (requests.RequestException, TwilioException) as exc:
+        raise ChannelError(f"Twilio request failed: {exc}") from exc
