@@ -17,7 +17,7 @@ from email.utils import parseaddr
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -50,7 +50,6 @@ def _enqueue(delivery_id: int) -> None:
     enqueue_on_commit(send_delivery, delivery_id)
 
 
-@transaction.atomic
 def delivery_create(
     *,
     channel: str,
@@ -64,8 +63,9 @@ def delivery_create(
 ) -> Delivery:
     """Write a pending Delivery and queue its send once the caller's transaction commits.
 
-    Idempotent: a second call with the same `idempotency_key` returns the existing row
-    (and queues nothing). Raises DomainError for an unknown channel or empty recipient.
+    Call it inside the transaction of the change that causes the notification. Idempotent:
+    a second call with the same `idempotency_key` returns the existing row (and queues
+    nothing). Raises DomainError for an unknown channel, empty recipient or empty key.
     """
     if channel not in DeliveryChannel.values:
         raise DomainError(f"Unknown delivery channel {channel!r}.", field="channel")
@@ -73,10 +73,9 @@ def delivery_create(
         raise DomainError("A delivery needs a recipient.", field="recipient")
     if not idempotency_key:
         raise DomainError("A delivery needs an idempotency key.", field="idempotency_key")
-    existing = Delivery.objects.filter(idempotency_key=idempotency_key).first()
-    if existing is not None:
-        return existing
     try:
+        # A savepoint, so a duplicate key does not break the caller's transaction. Trying
+        # the INSERT first keeps the common case (a new notification) to one statement.
         with transaction.atomic():
             delivery = Delivery.objects.create(
                 channel=channel,
@@ -91,8 +90,10 @@ def delivery_create(
                 next_attempt_at=timezone.now(),
             )
     except IntegrityError:
-        # A concurrent caller created it first.
-        return Delivery.objects.get(idempotency_key=idempotency_key)
+        existing = Delivery.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is None:  # the IntegrityError was something else
+            raise
+        return existing
     _enqueue(delivery.pk)
     return delivery
 
@@ -115,18 +116,11 @@ def delivery_send(*, delivery_id: int) -> SendOutcome:
     Returns what happened; never raises for provider errors. A delivery that is not
     pending and due (already sent, being sent by another worker, failed) is left alone.
     """
-    now = timezone.now()
-    lease = now + timedelta(seconds=settings.NOTIFICATIONS_SENDING_TIMEOUT_SECONDS)
-    claimed = Delivery.objects.filter(
-        pk=delivery_id, status=DeliveryStatus.PENDING, next_attempt_at__lte=now
-    ).update(status=DeliveryStatus.SENDING, attempts=F("attempts") + 1, next_attempt_at=lease, updated_at=now)
-    delivery = Delivery.objects.filter(pk=delivery_id).first()
+    delivery = _claim(delivery_id)
     if delivery is None:
-        logger.warning("delivery %s does not exist", delivery_id)
-        return SendOutcome(status="missing", claimed=False)
-    if not claimed:
-        logger.info("delivery %s not claimed (status %s)", delivery_id, delivery.status)
-        return SendOutcome(status=delivery.status, claimed=False)
+        current = Delivery.objects.filter(pk=delivery_id).values_list("status", flat=True).first()
+        logger.info("delivery %s not claimed (status %s)", delivery_id, current or "missing")
+        return SendOutcome(status=current or "missing", claimed=False)
 
     try:
         provider_id = get_adapter(delivery.channel).send(delivery)
@@ -161,6 +155,30 @@ def delivery_send(*, delivery_id: int) -> SendOutcome:
     )
     logger.info("delivery %s sent by %s (%s)", delivery.pk, delivery.channel, provider_id)
     return SendOutcome(status=DeliveryStatus.SENT)
+
+
+def _claim(delivery_id: int) -> Delivery | None:
+    """Atomically move a due pending delivery to sending; return it, or None if not ours.
+
+    One conditional UPDATE ... RETURNING (PostgreSQL and SQLite both have it): of two
+    workers holding the same task, exactly one gets the row. The lease in
+    next_attempt_at tells the sweep when a send has been lost.
+    """
+    now = timezone.now()
+    lease = now + timedelta(seconds=settings.NOTIFICATIONS_SENDING_TIMEOUT_SECONDS)
+    table = connection.ops.quote_name(Delivery._meta.db_table)
+    columns = ", ".join(
+        connection.ops.quote_name(f.get_attname_column()[1]) for f in Delivery._meta.concrete_fields
+    )
+    # Only quoted identifiers from the model are interpolated; every value is a parameter.
+    sql = (
+        f"UPDATE {table} SET status = %s, attempts = attempts + 1, next_attempt_at = %s, updated_at = %s "  # noqa: S608
+        f"WHERE id = %s AND status = %s AND next_attempt_at <= %s RETURNING {columns}"
+    )
+    at = connection.ops.adapt_datetimefield_value
+    params = [DeliveryStatus.SENDING, at(lease), at(now), delivery_id, DeliveryStatus.PENDING, at(now)]
+    rows = list(Delivery.objects.raw(sql, params))
+    return rows[0] if rows else None
 
 
 def _record(delivery: Delivery, **fields: object) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import random
 import time
@@ -42,7 +43,7 @@ def send(delivery: Delivery) -> str:
         if value:
             body[key] = value
     try:
-        response = requests.post(url, json=body, timeout=(3.05, float(settings.SLACK_TIMEOUT_SECONDS)))
+        response = _session().post(url, json=body, timeout=(3.05, float(settings.SLACK_TIMEOUT_SECONDS)))
     except requests.RequestException as exc:
         raise ChannelError(f"Slack request failed: {exc.__class__.__name__}") from exc
 
@@ -54,6 +55,12 @@ def send(delivery: Delivery) -> str:
     if response.status_code in PERMANENT_STATUSES or 400 <= response.status_code < 500:
         raise ChannelError(detail, permanent=True)
     raise ChannelError(detail)
+
+
+@functools.cache
+def _session() -> requests.Session:
+    """One keep-alive session per worker process: no new TCP/TLS handshake per message."""
+    return requests.Session()
 
 
 def reserve_slot(url: str, interval: float) -> float:
