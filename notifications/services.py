@@ -167,9 +167,7 @@ def _claim(delivery_id: int) -> Delivery | None:
     now = timezone.now()
     lease = now + timedelta(seconds=settings.NOTIFICATIONS_SENDING_TIMEOUT_SECONDS)
     table = connection.ops.quote_name(Delivery._meta.db_table)
-    columns = ", ".join(
-        connection.ops.quote_name(f.get_attname_column()[1]) for f in Delivery._meta.concrete_fields
-    )
+    columns = ", ".join(connection.ops.quote_name(str(f.column)) for f in Delivery._meta.concrete_fields)
     # Only quoted identifiers from the model are interpolated; every value is a parameter.
     sql = (
         f"UPDATE {table} SET status = %s, attempts = attempts + 1, next_attempt_at = %s, updated_at = %s "  # noqa: S608
