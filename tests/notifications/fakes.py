@@ -114,6 +114,9 @@ class FakeServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out in two writes; with Nagle on, a keep-alive client
+            # waits ~40 ms for the delayed ACK on every request.
+            disable_nagle_algorithm = True
 
             def do_POST(self) -> None:
                 server._handle(self)
