@@ -26,6 +26,8 @@ urlpatterns = [
     # ops: the split view serves Swagger UI's init script as a file, so CSP needs no inline script.
     path("docs", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),
     path("v1/", include("tickets.urls")),
+    # notifications (issue 3): anymail inbound email webhooks, e.g. /webhooks/email/postmark/inbound/
+    path("webhooks/email/", include("notifications.urls")),
     path("metrics", metrics, name="prometheus-django-metrics"),  # ops: replaces django_prometheus.urls
 ]
 
