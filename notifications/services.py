@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from notifications.channels import ChannelDeferred, ChannelError, ChannelNotConfigured, get_adapter
 from notifications.models import Delivery, DeliveryChannel, DeliveryStatus
+from supporthub import metrics  # ops: delivery counters and latency
 from supporthub.exceptions import DomainError
 from tickets.models import Message, Ticket
 
@@ -154,6 +155,9 @@ def delivery_send(*, delivery_id: int) -> SendOutcome:
         status=DeliveryStatus.SENT, provider_id=provider_id[:255], sent_at=now, last_error="", updated_at=now
     )
     logger.info("delivery %s sent by %s (%s)", delivery.pk, delivery.channel, provider_id)
+    metrics.record_delivery_sent(
+        channel=delivery.channel, latency_seconds=(now - delivery.created_at).total_seconds()
+    )  # ops
     return SendOutcome(status=DeliveryStatus.SENT)
 
 
@@ -192,8 +196,10 @@ def _record_failure(
         why = "permanent error" if permanent else f"gave up after {attempts} attempts"
         logger.warning("delivery %s failed (%s): %s", delivery.pk, why, reason)
         _record(delivery, status=DeliveryStatus.FAILED, last_error=f"{reason} [{why}]")
+        metrics.record_delivery_failed(channel=delivery.channel, final=True)  # ops: metrics
         return SendOutcome(status=DeliveryStatus.FAILED)
     delay = retry_delay(attempts, retry_after)
+    metrics.record_delivery_failed(channel=delivery.channel, final=False)  # ops: metrics
     logger.info("delivery %s attempt %s failed, retry in %.1fs: %s", delivery.pk, attempts, delay, reason)
     _record(
         delivery,

@@ -312,6 +312,14 @@ CELERY_BEAT_SCHEDULE["notifications-requeue-stale"] = {
 }
 # --- end notifications ----------------------------------------------------------------------
 
+# --- ops (issue 7): PagerDuty (Events API v2) and Opsgenie channels for escalation ------------
+PAGERDUTY_ROUTING_KEY = env.str("PAGERDUTY_ROUTING_KEY", default="")  # an Events API v2 integration key
+PAGERDUTY_EVENTS_URL = env.str("PAGERDUTY_EVENTS_URL", default="https://events.pagerduty.com/v2/enqueue")
+PAGERDUTY_TIMEOUT_SECONDS = env.float("PAGERDUTY_TIMEOUT_SECONDS", default=10.0)
+OPSGENIE_API_KEY = env.str("OPSGENIE_API_KEY", default="")  # an API integration key
+OPSGENIE_API_URL = env.str("OPSGENIE_API_URL", default="https://api.opsgenie.com")  # EU: api.eu.opsgenie.com
+OPSGENIE_TIMEOUT_SECONDS = env.float("OPSGENIE_TIMEOUT_SECONDS", default=10.0)
+
 # --- Errors and logging ---------------------------------------------------------------------
 SENTRY_DSN = env.str("SENTRY_DSN", default="")
 SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="development" if DEBUG else "production")

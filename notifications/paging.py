@@ -1,0 +1,73 @@
+"""Mirror an incident into PagerDuty / Opsgenie through the outbox (ops, issue 7).
+
+The escalation engine calls `incident_paging_mirror` when an incident is triggered on a
+step whose channel is a paging service, and again when the incident is acknowledged or
+resolved. Each (service, incident, action) is one Delivery with a fixed idempotency key,
+so re-running the engine never sends an event twice, and the usual outbox rules apply
+(retries with backoff, dead letters in the admin). The incident id is the dedup key on
+the provider's side, which ties the trigger, acknowledge and resolve events to one alert.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from notifications.models import Delivery, DeliveryChannel
+from notifications.services import delivery_create
+from supporthub.exceptions import DomainError
+
+PAGING_CHANNELS = (DeliveryChannel.PAGERDUTY, DeliveryChannel.OPSGENIE)
+ACTIONS = ("trigger", "acknowledge", "resolve")
+LABELS = {DeliveryChannel.PAGERDUTY: "PagerDuty", DeliveryChannel.OPSGENIE: "Opsgenie"}
+
+
+def dedup_key(incident_id: int) -> str:
+    return f"supporthub-incident-{incident_id}"
+
+
+def _idempotency_key(channel: str, incident_id: int, action: str) -> str:
+    return f"{channel}:incident:{incident_id}:{action}"
+
+
+def incident_paging_mirror(
+    *,
+    incident_id: int,
+    action: str,
+    summary: str,
+    details: str = "",
+    channels: Iterable[str] | None = None,
+    payload: dict | None = None,
+) -> list[Delivery]:
+    """Queue the `action` event for the incident on each paging service; returns the rows.
+
+    `channels` defaults to, for a trigger, every paging channel; for acknowledge/resolve,
+    the services that were sent a trigger for this incident (nothing else has an alert to
+    update). Call inside the transaction that changes the incident. Raises DomainError for
+    an unknown action or a non-paging channel.
+    """
+    if action not in ACTIONS:
+        raise DomainError(f"Unknown paging action {action!r}.", field="action")
+    if channels is None:
+        if action == "trigger":
+            channels = PAGING_CHANNELS
+        else:
+            triggered = {_idempotency_key(c, incident_id, "trigger"): c for c in PAGING_CHANNELS}
+            keys = Delivery.objects.filter(idempotency_key__in=triggered).values_list(
+                "idempotency_key", flat=True
+            )
+            channels = [triggered[key] for key in keys]
+    deliveries = []
+    for channel in channels:
+        if channel not in PAGING_CHANNELS:
+            raise DomainError(f"{channel!r} is not a paging channel.", field="channel")
+        deliveries.append(
+            delivery_create(
+                channel=channel,
+                recipient=LABELS[DeliveryChannel(channel)],
+                subject=summary,
+                body=details or summary,
+                idempotency_key=_idempotency_key(channel, incident_id, action),
+                payload={**(payload or {}), "action": action, "dedup_key": dedup_key(incident_id)},
+            )
+        )
+    return deliveries
