@@ -72,7 +72,6 @@ def _open_duplicate(ticket: Any, dedup_key: str | None) -> Incident | None:
     return None
 
 
-@transaction.atomic
 def incident_trigger(
     *,
     ticket: Any = None,
@@ -88,17 +87,34 @@ def incident_trigger(
     event notes the repeated trigger). Returns None when no policy handles `reason`
     (that trigger is switched off). Raises DomainError when neither title nor ticket is given.
     """
+    incident, _ = incident_open(
+        ticket=ticket, reason=reason, dedup_key=dedup_key, title=title, policy=policy, actor=actor
+    )
+    return incident
+
+
+@transaction.atomic
+def incident_open(
+    *,
+    ticket: Any = None,
+    reason: str,
+    dedup_key: str | None = None,
+    title: str = "",
+    policy: EscalationPolicy | None = None,
+    actor: User | None = None,
+) -> tuple[Incident | None, bool]:
+    """incident_trigger, also telling whether a new incident was created."""
     if ticket is None and not title:
         raise DomainError("Give a title or a ticket.", field="title")
     if policy is None:
         policy = policy_for(reason)
         if policy is None:
             logger.info("no escalation policy handles %s; no incident opened", reason)
-            return None
+            return None, False
     existing = _open_duplicate(ticket, dedup_key)
     if existing is not None:
         event_add(incident=existing, kind="retriggered", message=f"Triggered again ({reason}).", via=reason)
-        return existing
+        return existing, False
     if not title:
         title = f"{ticket.reference or 'Ticket'}: {ticket.subject}"
     now = timezone.now()
@@ -118,7 +134,7 @@ def incident_trigger(
         existing = _open_duplicate(ticket, dedup_key)
         if existing is None:
             raise
-        return existing
+        return existing, False
     who = f" by {actor}" if actor else ""
     event_add(
         incident=incident,
@@ -130,7 +146,7 @@ def incident_trigger(
     from escalation import tasks  # the task module imports the engine, which imports this module
 
     enqueue_on_commit(tasks.incident_advance, incident.pk)
-    return incident
+    return incident, True
 
 
 def _cancel_scheduled_pages(incident: Incident) -> int:

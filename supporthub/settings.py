@@ -351,4 +351,10 @@ CELERY_BEAT_SCHEDULE.update(
         "escalation-schedule-health": {"task": "escalation.schedule_health", "schedule": 24 * 3600.0},
     }
 )
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
+    {
+        "IncidentStatusEnum": "escalation.models.IncidentStatus",
+        "IncidentReasonEnum": "escalation.models.TriggerReason",
+    }
+)
 # --- end escalation

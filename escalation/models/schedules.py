@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 import zoneinfo
 
 from django.conf import settings
@@ -22,6 +23,10 @@ def validate_time_zone(value: str) -> None:
         raise ValidationError(f"{value!r} is not an IANA time zone name such as Europe/Berlin.") from exc
 
 
+def new_feed_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
 class Schedule(models.Model):
     name = models.CharField(max_length=100, unique=True)
     description = models.TextField(blank=True)
@@ -31,6 +36,8 @@ class Schedule(models.Model):
         validators=[validate_time_zone],
         help_text="IANA name, e.g. Europe/Berlin",
     )
+    # Calendar apps cannot send X-API-Key: the .ics feed also accepts ?token=<this>.
+    feed_token = models.CharField(max_length=64, default=new_feed_token, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
