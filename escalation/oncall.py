@@ -214,11 +214,11 @@ def oncall_at(schedule: Any, when: datetime) -> OnCall:
     spec = _spec(schedule)
     when = _aware(when)
     user_id, source = _who(spec, when)
-    horizon = shifts(spec, when, when + timedelta(days=35))
     until = None
-    for shift in horizon:
-        if shift.user_id != user_id:
-            until = shift.start
+    for days in (1, 7, 35):  # widen the look-ahead only when nothing changes sooner
+        changes = [s.start for s in shifts(spec, when, when + timedelta(days=days)) if s.user_id != user_id]
+        if changes:
+            until = changes[0]
             break
     return OnCall(user_id=user_id, source=source, user=spec.users.get(user_id or 0), until=until)
 

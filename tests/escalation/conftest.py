@@ -76,3 +76,9 @@ def two_step_policy(db, dana, eli) -> EscalationPolicy:
     EscalationStep.objects.create(policy=policy, position=1, kind="user", user=dana, wait_minutes=10)
     EscalationStep.objects.create(policy=policy, position=2, kind="user", user=eli, wait_minutes=5)
     return policy
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Factories set passwords; the default PBKDF2 would cost ~0.4 s per person."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

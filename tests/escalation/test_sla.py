@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from escalation import sla
 from escalation.models import BusinessCalendar, BusinessHours, Incident, IncidentPage
+from tests.factories import ContactFactory
 from tickets import services as ticket_services
 from tickets.models import SlaPolicy, Ticket, TicketPriority, TicketStatus
-from tests.factories import ContactFactory
 
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
 

@@ -6,9 +6,9 @@ import pytest
 
 from escalation import services
 from escalation.models import EscalationPolicy, Incident, IncidentStatus
+from tests.factories import ContactFactory, TicketFactory
 from tickets import services as ticket_services
 from tickets.models import TicketPriority
-from tests.factories import ContactFactory, TicketFactory
 
 
 @pytest.fixture
