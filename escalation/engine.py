@@ -3,12 +3,14 @@
 A lost broker message, a restarted worker or a deploy loses no page: everything the engine
 needs is in Incident.next_step_at and IncidentPage.send_at. Work is claimed with
 select_for_update(skip_locked=True), so two engines running at once never run the same step.
+A batch of due incidents is handled in one transaction with its reads cached and its writes
+(pages, timeline events, incident rows) done in bulk.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,6 +24,7 @@ from escalation.models import (
     BusinessCalendar,
     ContactMethodKind,
     Incident,
+    IncidentEvent,
     IncidentPage,
     IncidentStatus,
     NotificationRule,
@@ -30,20 +33,82 @@ from escalation.models import (
     StepCondition,
     StepKind,
 )
-from escalation.services import event_add
 
 logger = logging.getLogger(__name__)
 BATCH = 100
+ADVANCE_FIELDS = [
+    "status",
+    "current_step",
+    "current_round",
+    "repages",
+    "next_step_at",
+    "exhausted_at",
+    "acknowledged_at",
+    "updated_at",
+]
 
 
 @dataclass
 class TickResult:
     steps: int = 0
     pages_sent: int = 0
-    repaged: int = 0
 
 
-def escalation_tick(*, now: datetime | None = None, limit: int = 2000) -> TickResult:
+@dataclass
+class _Batch:
+    """Reads cached and writes collected while one batch of locked incidents is advanced."""
+
+    now: datetime
+    specs: dict[int, oncall.ScheduleSpec | None] = field(default_factory=dict)
+    plans: dict[int, list[tuple[str, str, int]]] = field(default_factory=dict)
+    calendars: dict[int, Any] = field(default_factory=dict)
+    events: list[IncidentEvent] = field(default_factory=list)
+    pages: list[IncidentPage] = field(default_factory=list)
+
+    def event(self, incident: Incident, kind: str, message: str) -> None:
+        self.events.append(IncidentEvent(incident=incident, kind=kind, message=message, via="engine"))
+
+    def spec(self, schedule_id: int) -> oncall.ScheduleSpec | None:
+        if schedule_id not in self.specs:
+            schedule = Schedule.objects.filter(pk=schedule_id).first()
+            self.specs[schedule_id] = oncall.load(schedule, overrides_from=self.now) if schedule else None
+        return self.specs[schedule_id]
+
+    def plan(self, user: Any) -> list[tuple[str, str, int]]:
+        """(kind, address, delay minutes) for paging `user`: their rules, else every method at once."""
+        if user.pk not in self.plans:
+            plan = [
+                (rule.method.kind, rule.method.address, rule.delay_minutes)
+                for rule in NotificationRule.objects.filter(user=user).select_related("method")
+            ]
+            if not plan:
+                plan = [(m.kind, m.address, 0) for m in user.contact_methods.all()]
+            if not plan and user.email:
+                plan = [(ContactMethodKind.EMAIL, user.email, 0)]
+            self.plans[user.pk] = plan
+        return self.plans[user.pk]
+
+    def calendar(self, calendar_id: int) -> Any:
+        if calendar_id not in self.calendars:
+            calendar = BusinessCalendar.objects.filter(pk=calendar_id).first()
+            self.calendars[calendar_id] = business_hours.load(calendar) if calendar else None
+        return self.calendars[calendar_id]
+
+    def flush(self, incidents: list[Incident]) -> None:
+        IncidentPage.objects.bulk_create(self.pages, ignore_conflicts=True)
+        IncidentEvent.objects.bulk_create(self.events)
+        # Incidents of one batch mostly end in the same state: one UPDATE per distinct state
+        # (Django's bulk_update builds a CASE per row and field, far slower here).
+        groups: dict[tuple[Any, ...], list[int]] = {}
+        for incident in incidents:
+            incident.updated_at = self.now
+            state = tuple(getattr(incident, name) for name in ADVANCE_FIELDS)
+            groups.setdefault(state, []).append(incident.pk)
+        for state, ids in groups.items():
+            Incident.objects.filter(pk__in=ids).update(**dict(zip(ADVANCE_FIELDS, state, strict=True)))
+
+
+def escalation_tick(*, now: datetime | None = None, limit: int = 5000) -> TickResult:
     """Run every due step and every due delayed page; returns what was done."""
     result = TickResult()
     while result.steps < limit:
@@ -60,11 +125,14 @@ def _advance_batch(*, now: datetime) -> int:
         due = list(
             Incident.objects.open()
             .filter(next_step_at__lte=now)
+            .select_related("ticket")
             .order_by("next_step_at")
-            .select_for_update(skip_locked=True)[:BATCH]
+            .select_for_update(skip_locked=True, of=("self",))[:BATCH]
         )
+        batch = _Batch(now=now)
         for incident in due:
-            _advance(incident, now)
+            _advance(incident, batch)
+        batch.flush(due)
     return len(due)
 
 
@@ -80,52 +148,37 @@ def incident_advance(*, incident_id: int, now: datetime | None = None) -> bool:
         )
         if incident is None:
             return False
-        _advance(incident, now)
-    _send_due_pages(now=now, limit=50, incident_id=incident_id)
+        batch = _Batch(now=now)
+        _advance(incident, batch)
+        batch.flush([incident])
     return True
 
 
-ADVANCE_FIELDS = [
-    "status",
-    "current_step",
-    "current_round",
-    "repages",
-    "next_step_at",
-    "exhausted_at",
-    "acknowledged_at",
-    "updated_at",
-]
-
-
-def _advance(incident: Incident, now: datetime) -> None:
+def _advance(incident: Incident, batch: _Batch) -> None:
     """Run the incident's current step once and schedule the next (the row is locked)."""
     if incident.status == IncidentStatus.ACKNOWLEDGED:
-        _ack_timeout(incident, now)
+        _ack_timeout(incident, batch)
     else:
-        _next(incident, now)
+        _next(incident, batch)
     # Steps with no wait (or that told nobody) run at once, bounded by the number of steps.
     for _ in range(2 * len(incident.steps) + 2):
-        if incident.next_step_at is None or incident.next_step_at > now:
+        if incident.next_step_at is None or incident.next_step_at > batch.now:
             break
-        _next(incident, now)
-    incident.save(update_fields=ADVANCE_FIELDS)
+        _next(incident, batch)
 
 
-def _next(incident: Incident, now: datetime) -> None:
+def _next(incident: Incident, batch: _Batch) -> None:
+    now = batch.now
     steps = incident.steps
     index = incident.current_step
     ran = index < len(steps)
     wait = 0
     if ran:
         try:
-            wait = _run_step(incident, steps[index], index, now)
+            wait = _run_step(incident, steps[index], index, batch)
         except Exception as exc:  # a broken step must never stop the escalation
             logger.warning("incident %s step %s is broken: %s", incident.pk, index + 1, exc)
-            event_add(
-                incident=incident,
-                kind="step_failed",
-                message=f"Step {index + 1} is broken: {exc}. Moving on.",
-            )
+            batch.event(incident, "step_failed", f"Step {index + 1} is broken: {exc}. Moving on.")
         index += 1
     if index < len(steps):
         incident.current_step = index
@@ -134,47 +187,48 @@ def _next(incident: Incident, now: datetime) -> None:
         incident.current_round += 1
         incident.current_step = 0
         incident.next_step_at = now + timedelta(minutes=wait)
-        event_add(
-            incident=incident,
-            kind="repeat",
-            message=f"No acknowledgement: running the policy again (round {incident.current_round + 1}).",
+        batch.event(
+            incident,
+            "repeat",
+            f"No acknowledgement: running the policy again (round {incident.current_round + 1}).",
         )
     elif ran and wait:
         # Give the last step its wait before declaring the escalation exhausted.
         incident.current_step = index
         incident.next_step_at = now + timedelta(minutes=wait)
     else:
-        _exhausted(incident, now)
+        _exhausted(incident, batch)
 
 
-def _exhausted(incident: Incident, now: datetime) -> None:
+def _exhausted(incident: Incident, batch: _Batch) -> None:
     incident.current_step = len(incident.steps)
     incident.next_step_at = None
-    incident.exhausted_at = now
+    incident.exhausted_at = batch.now
     text = (
         f"[SupportHub] UNACKNOWLEDGED: nobody acknowledged incident #{incident.pk} ({incident.title}) "
         "after every escalation step. It is still open."
     )
-    _team_alert(incident, text, key=f"exhausted{incident.repages}", now=now)
-    event_add(
-        incident=incident, kind="exhausted", message="Every step and repeat ran unacknowledged; team alerted."
-    )
+    key = f"incident:{incident.pk}:exhausted{incident.repages}"
+    _page(incident, None, "slack", settings.SLACK_CHANNEL or "#support", f"{key}:slack", batch, body=text)
+    if settings.SUPPORT_TEAM_EMAIL:
+        _page(incident, None, "email", settings.SUPPORT_TEAM_EMAIL, f"{key}:email", batch, body=text)
+    batch.event(incident, "exhausted", "Every step and repeat ran unacknowledged; team alerted.")
 
 
-def _ack_timeout(incident: Incident, now: datetime) -> None:
+def _ack_timeout(incident: Incident, batch: _Batch) -> None:
     incident.status = IncidentStatus.TRIGGERED
     incident.current_step = 0
     incident.current_round = 0
     incident.repages += 1
     incident.exhausted_at = None
     incident.acknowledged_at = None
-    incident.next_step_at = now
-    event_add(
-        incident=incident,
-        kind="ack_timeout",
-        message="Acknowledged but not resolved within the ack timeout: paging again from the first step.",
+    incident.next_step_at = batch.now
+    batch.event(
+        incident,
+        "ack_timeout",
+        "Acknowledged but not resolved within the ack timeout: paging again from the first step.",
     )
-    _next(incident, now)
+    _next(incident, batch)
 
 
 def _ref(step: dict[str, Any], key: str) -> int:
@@ -182,84 +236,64 @@ def _ref(step: dict[str, Any], key: str) -> int:
     return int(step.get(key) or 0)
 
 
-def _condition_holds(step: dict[str, Any], now: datetime) -> bool:
+def _condition_holds(step: dict[str, Any], batch: _Batch) -> bool:
     condition = step.get("condition") or StepCondition.ALWAYS
     if condition == StepCondition.ALWAYS:
         return True
-    calendar = BusinessCalendar.objects.filter(pk=_ref(step, "calendar_id")).first()
+    calendar = batch.calendar(_ref(step, "calendar_id"))
     if calendar is None:
         raise ValueError("its business calendar was deleted")
-    is_open = business_hours.is_open(calendar, now)
+    is_open = business_hours.is_open(calendar, batch.now)
     return is_open if condition == StepCondition.BUSINESS_HOURS else not is_open
 
 
-def _run_step(incident: Incident, step: dict[str, Any], index: int, now: datetime) -> int:
+def _run_step(incident: Incident, step: dict[str, Any], index: int, batch: _Batch) -> int:
     """Run one step; returns the minutes to wait before the next (0 when nobody was told)."""
     label = f"Step {index + 1}"
     wait = int(step.get("wait_minutes") or 0)
-    if not _condition_holds(step, now):
-        event_add(
-            incident=incident,
-            kind="step_skipped",
-            message=f"{label} skipped: its business-hours condition does not hold.",
-        )
+    if not _condition_holds(step, batch):
+        batch.event(incident, "step_skipped", f"{label} skipped: its business-hours condition does not hold.")
         return 0
     kind = step.get("kind")
     base_key = f"incident:{incident.pk}:p{incident.repages}:r{incident.current_round}:s{index}"
     if kind == StepKind.SCHEDULE:
-        schedule = Schedule.objects.filter(pk=_ref(step, "schedule_id")).first()
-        if schedule is None:
+        spec = batch.spec(_ref(step, "schedule_id"))
+        if spec is None:
             raise ValueError("its schedule was deleted")
-        who = oncall.oncall_at(schedule, now)
+        who = oncall.oncall_at(spec, batch.now, with_until=False)
         if who.is_gap:
-            event_add(
-                incident=incident,
-                kind="nobody_oncall",
-                message=f"{label}: nobody is on call on {schedule.name}; moving on.",
-            )
+            batch.event(incident, "nobody_oncall", f"{label}: nobody is on call on this schedule; moving on.")
             return 0
-        count = _page_user(incident, who.user, base_key, now)
-        event_add(
-            incident=incident,
-            kind="paged",
-            message=f"{label}: paged {who.user} (on call on {schedule.name}) by {count} method(s).",
-        )
+        count = _page_user(incident, who.user, base_key, batch)
+        batch.event(incident, "paged", f"{label}: paged {who.user} (on call) by {count} method(s).")
         return wait
     if kind == StepKind.USER:
         user = get_user_model().objects.filter(pk=_ref(step, "user_id"), is_active=True).first()
         if user is None:
             raise ValueError("its person was deleted or deactivated")
-        count = _page_user(incident, user, base_key, now)
-        event_add(incident=incident, kind="paged", message=f"{label}: paged {user} by {count} method(s).")
+        count = _page_user(incident, user, base_key, batch)
+        batch.event(incident, "paged", f"{label}: paged {user} by {count} method(s).")
         return wait
     if kind == StepKind.SLACK:
         channel = step.get("slack_channel") or settings.SLACK_CHANNEL or "#support"
-        _page(incident, None, "slack", channel, f"{base_key}:slack", now, now)
-        event_add(incident=incident, kind="paged", message=f"{label}: posted to Slack {channel}.")
+        _page(incident, None, "slack", channel, f"{base_key}:slack", batch)
+        batch.event(incident, "paged", f"{label}: posted to Slack {channel}.")
         return wait
     if kind == StepKind.TEAM_EMAIL:
         address = step.get("email") or settings.SUPPORT_TEAM_EMAIL
         if not address:
             raise ValueError("no team email address (set SUPPORT_TEAM_EMAIL or the step's email)")
-        _page(incident, None, "email", address, f"{base_key}:email", now, now)
-        event_add(incident=incident, kind="paged", message=f"{label}: emailed {address}.")
+        _page(incident, None, "email", address, f"{base_key}:email", batch)
+        batch.event(incident, "paged", f"{label}: emailed {address}.")
         return wait
     raise ValueError(f"unknown step kind {kind!r}")
 
 
-def _page_user(incident: Incident, user: Any, base_key: str, now: datetime) -> int:
-    """Page a person by their notification rules (all contact methods at once if they have none)."""
-    plan: list[tuple[str, str, int]] = [
-        (rule.method.kind, rule.method.address, rule.delay_minutes)
-        for rule in NotificationRule.objects.filter(user=user).select_related("method")
-    ]
-    if not plan:
-        plan = [(method.kind, method.address, 0) for method in user.contact_methods.all()]
-    if not plan and user.email:
-        plan = [(ContactMethodKind.EMAIL, user.email, 0)]
+def _page_user(incident: Incident, user: Any, base_key: str, batch: _Batch) -> int:
+    plan = batch.plan(user)
     for kind, address, delay in plan:
         key = f"{base_key}:u{user.pk}:{kind}:{address}:{delay}"
-        _page(incident, user, kind, address, key, now + timedelta(minutes=delay), now)
+        _page(incident, user, kind, address, key, batch, send_at=batch.now + timedelta(minutes=delay))
     return len(plan)
 
 
@@ -281,27 +315,28 @@ def _page(
     channel: str,
     recipient: str,
     key: str,
-    send_at: datetime,
-    now: datetime,
+    batch: _Batch,
+    *,
+    send_at: datetime | None = None,
     body: str = "",
-) -> IncidentPage:
-    page, created = IncidentPage.objects.get_or_create(
+) -> None:
+    """Record a page; send it now unless it is delayed (the tick sends it when due)."""
+    page = IncidentPage(
+        incident=incident,
+        user=user,
+        channel=channel,
+        recipient=recipient,
         idempotency_key=key[:200],
-        defaults={
-            "incident": incident,
-            "user": user,
-            "channel": channel,
-            "recipient": recipient,
-            "send_at": send_at,
-            "body": body or page_body(incident, channel),
-        },
+        send_at=send_at or batch.now,
+        body=body or page_body(incident, channel),
     )
-    if created and send_at <= now:
-        _send(page, incident)
-    return page
+    if page.send_at <= batch.now:
+        _send(page, incident, batch.events)
+    batch.pages.append(page)
 
 
-def _send(page: IncidentPage, incident: Incident) -> None:
+def _send(page: IncidentPage, incident: Incident, events: list[IncidentEvent]) -> None:
+    """Hand a page to the outbox, recording the result on the page (not saved here)."""
     try:
         with transaction.atomic():
             delivery_id = paging.page(
@@ -313,40 +348,36 @@ def _send(page: IncidentPage, incident: Incident) -> None:
                 idempotency_key=page.idempotency_key,
             )
     except Exception as exc:  # a bad address must not stop the other pages
-        logger.exception("page %s failed", page.idempotency_key)
+        logger.warning("page %s failed: %s", page.idempotency_key, exc)
         page.status, page.error = PageStatus.FAILED, str(exc)[:1000]
-        page.save(update_fields=["status", "error"])
-        event_add(
-            incident=incident,
-            kind="page_failed",
-            message=f"Page by {page.channel} to {page.recipient} failed: {exc}",
+        events.append(
+            IncidentEvent(
+                incident=incident,
+                kind="page_failed",
+                message=f"Page by {page.channel} to {page.recipient} failed: {exc}",
+                via="engine",
+            )
         )
         return
     page.status, page.delivery_id, page.sent_at = PageStatus.SENT, delivery_id, timezone.now()
-    page.save(update_fields=["status", "delivery_id", "sent_at"])
 
 
-def _send_due_pages(*, now: datetime, limit: int, incident_id: int | None = None) -> int:
+def _send_due_pages(*, now: datetime, limit: int) -> int:
+    """Send delayed pages that are due (cancelling those whose incident is no longer triggered)."""
     sent = 0
     with transaction.atomic():
-        due = IncidentPage.objects.filter(status=PageStatus.SCHEDULED, send_at__lte=now)
-        if incident_id is not None:
-            due = due.filter(incident_id=incident_id)
-        for page in due.select_related("incident__ticket").select_for_update(skip_locked=True, of=("self",))[
-            :limit
-        ]:
+        due = list(
+            IncidentPage.objects.filter(status=PageStatus.SCHEDULED, send_at__lte=now)
+            .select_related("incident__ticket")
+            .select_for_update(skip_locked=True, of=("self",))[:limit]
+        )
+        events: list[IncidentEvent] = []
+        for page in due:
             if page.incident.status != IncidentStatus.TRIGGERED:
                 page.status = PageStatus.CANCELLED
-                page.save(update_fields=["status"])
                 continue
-            _send(page, page.incident)
+            _send(page, page.incident, events)
             sent += 1
+        IncidentPage.objects.bulk_update(due, ["status", "delivery_id", "sent_at", "error"])
+        IncidentEvent.objects.bulk_create(events)
     return sent
-
-
-def _team_alert(incident: Incident, text: str, *, key: str, now: datetime) -> None:
-    channel = settings.SLACK_CHANNEL or "#support"
-    _page(incident, None, "slack", channel, f"incident:{incident.pk}:{key}:slack", now, now, body=text)
-    if settings.SUPPORT_TEAM_EMAIL:
-        address = settings.SUPPORT_TEAM_EMAIL
-        _page(incident, None, "email", address, f"incident:{incident.pk}:{key}:email", now, now, body=text)

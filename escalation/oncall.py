@@ -209,13 +209,16 @@ def shifts(schedule: Any, start: datetime, end: datetime) -> list[Shift]:
     return result
 
 
-def oncall_at(schedule: Any, when: datetime) -> OnCall:
-    """Who is on call at `when` (aware datetime): a person, or an explicit gap."""
+def oncall_at(schedule: Any, when: datetime, *, with_until: bool = True) -> OnCall:
+    """Who is on call at `when` (aware datetime): a person, or an explicit gap.
+
+    `until` is when that changes (looked up to 35 days ahead; skipped with with_until=False).
+    """
     spec = _spec(schedule)
     when = _aware(when)
     user_id, source = _who(spec, when)
     until = None
-    for days in (1, 7, 35):  # widen the look-ahead only when nothing changes sooner
+    for days in (1, 7, 35) if with_until else ():  # widen the look-ahead only when nothing changes sooner
         changes = [s.start for s in shifts(spec, when, when + timedelta(days=days)) if s.user_id != user_id]
         if changes:
             until = changes[0]
