@@ -16,7 +16,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env")  # optional; real environment variables win
+# Optional file of defaults (ENV_FILE, default ./.env); real environment variables win.
+environ.Env.read_env(env.str("ENV_FILE", default=str(BASE_DIR / ".env")))
 
 INSECURE_DEV_SECRET_KEY = "dev-insecure-secret-key-change-me"  # noqa: S105 - guarded below
 
@@ -29,6 +30,10 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 TICKET_REFERENCE_PREFIX = env.str("TICKET_REFERENCE_PREFIX", default="SH")
+# Give new tickets to on-shift agents in turn (agents toggle their shift in the admin).
+AUTO_ASSIGN_ENABLED = env.bool("AUTO_ASSIGN_ENABLED", default=False)
+# Routes the benchmark's bare ceiling view (bench/run.py); never set it in production.
+BENCH_ENDPOINTS = env.bool("BENCH_ENDPOINTS", default=False)
 # Largest request body accepted anywhere (bytes); bigger bodies get 413.
 MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=1_048_576)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES

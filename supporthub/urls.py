@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -23,3 +24,8 @@ urlpatterns = [
     path("v1/", include("escalation.urls")),  # --- escalation (issue 5)
     path("", include("django_prometheus.urls")),
 ]
+
+if settings.BENCH_ENDPOINTS:  # never in production: only bench/run.py turns it on
+    from supporthub.bench import hello
+
+    urlpatterns.append(path("bench/hello", hello))

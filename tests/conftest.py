@@ -51,3 +51,11 @@ def anon() -> APIClient:
 def _no_real_env_api_key(settings):
     """Tests opt in to the API_KEY environment key explicitly."""
     settings.API_KEY = os.environ.get("SUPPORTHUB_TEST_FORCE_API_KEY", "")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _collected_static(django_db_blocker):
+    """DEBUG is off in tests, so whitenoise's manifest must exist, as in production."""
+    from django.core.management import call_command
+
+    call_command("collectstatic", interactive=False, verbosity=0)  # incremental: fast when nothing changed

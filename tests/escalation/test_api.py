@@ -25,7 +25,7 @@ def test_schedules_list_needs_an_api_key(anon, db):
     assert anon.get("/v1/oncall/schedules").status_code in (401, 403)
 
 
-def test_schedules_list_shows_layers_and_participants(api, rota):
+def test_schedules_list_shows_layers_and_participants(api, rota, support_schedule):
     body = api.get("/v1/oncall/schedules").json()
     names = [row["name"] for row in body["results"]]
     assert "Rota" in names and "Support" in names

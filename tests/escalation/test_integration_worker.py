@@ -15,9 +15,25 @@ from tickets import services as ticket_services
 from tickets.models import TicketPriority
 
 
+@pytest.fixture
+def fresh_broker_pools():
+    """Leave no pooled broker connection behind: tests/services.broker() force-closes the shared
+    kombu pool for a URL, and a pool this test created would then be handed out closed."""
+    import kombu.pools
+
+    from supporthub.celery import app
+
+    yield
+    kombu.pools.reset()
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
 @pytest.mark.integration
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_the_on_commit_kick_pages_the_oncall_person_through_a_real_worker(tmp_path, support_schedule, dana):
+def test_the_on_commit_kick_pages_the_oncall_person_through_a_real_worker(
+    tmp_path, support_schedule, dana, fresh_broker_pools
+):
     require_postgres()
     add_layer(support_schedule, [dana], unit="weeks", start=date(2026, 1, 1))
     with celery_worker(tmp_path, concurrency=1):

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("escalation", "0001_initial"),
-        ("tickets", "0002_sla_defaults_and_search_index"),
+        ("tickets", "0003_agent_console"),
     ]
 
     operations = [
