@@ -302,7 +302,7 @@ def page_body(incident: Incident, channel: str) -> str:
     runbook = incident.policy_snapshot.get("runbook") or ""
     runbook_text = f" Runbook: {runbook}" if runbook else ""
     if channel == "voice":
-        return f"SupportHub incident {incident.pk}. {incident.title}.{ticket} Press 1 to acknowledge."
+        return f"SupportHub incident {incident.pk}. {incident.title}.{ticket}"
     return (
         f"[SupportHub] Incident #{incident.pk}: {incident.title}.{ticket}"
         f" Reply ACK {incident.pk} to acknowledge.{runbook_text}"

@@ -13,6 +13,9 @@ import logging
 from typing import Any
 
 logger = logging.getLogger(__name__)
+# Read after the page text on a paging call; the keypress comes back to
+# /webhooks/twilio/page?delivery=<id> and the telephony app calls incident_acknowledge_from_delivery.
+VOICE_PROMPT = "Press 1 to acknowledge."
 
 
 def _delivery_create() -> Any:
@@ -64,7 +67,10 @@ def page(
     idempotency_key: str,
     subject: str = "",
 ) -> int | None:
-    """Queue one page for `incident` (see notify)."""
+    """Queue one page for `incident` (see notify). A voice page asks for a keypress to acknowledge."""
+    payload: dict[str, Any] = {"incident": incident.pk}
+    if channel == "voice":
+        payload["prompt"] = VOICE_PROMPT
     return notify(
         channel=channel,
         recipient=recipient,
@@ -72,5 +78,5 @@ def page(
         subject=subject,
         idempotency_key=idempotency_key,
         ticket=incident.ticket,
-        payload={"incident": incident.pk},
+        payload=payload,
     )

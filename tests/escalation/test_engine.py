@@ -294,4 +294,30 @@ def test_pages_name_the_incident_the_ack_reply_and_the_runbook(two_step_policy):
     sms = IncidentPage.objects.get(incident=incident, channel="sms")
     voice = IncidentPage.objects.get(incident=incident, channel="voice")
     assert f"ACK {incident.pk}" in sms.body and "runbooks.example/p1" in sms.body
-    assert "Press 1 to acknowledge" in voice.body
+    assert voice.body.startswith(f"SupportHub incident {incident.pk}.")
+
+
+def test_pages_go_to_the_notifications_outbox_with_a_keypress_prompt_for_calls(two_step_policy, monkeypatch):
+    from escalation import paging
+
+    created = []
+
+    class FakeDelivery:
+        def __init__(self, pk: int) -> None:
+            self.pk = pk
+
+    def delivery_create(**kwargs):
+        created.append(kwargs)
+        return FakeDelivery(len(created) + 100)
+
+    monkeypatch.setattr(paging, "_delivery_create", lambda: delivery_create)
+    incident = open_incident(policy=two_step_policy)
+    tick(0)
+    assert [(c["channel"], c["recipient"]) for c in created] == [
+        ("sms", "+14155550101"),
+        ("voice", "+14155550101"),
+    ]
+    assert created[1]["payload"] == {"incident": incident.pk, "prompt": "Press 1 to acknowledge."}
+    assert len({c["idempotency_key"] for c in created}) == 2
+    assert sorted(IncidentPage.objects.values_list("delivery_id", flat=True)) == [101, 102]
+    assert services.incident_acknowledge_from_delivery(delivery_id=102, digits="1") == incident
