@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 from typing import Any
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
@@ -58,8 +60,26 @@ class RotationLayerInline(admin.TabularInline):
         return ", ".join(str(p.user) for p in layer.participants.all()) or "— nobody —"
 
 
+class OverrideFormSet(BaseInlineFormSet):
+    """Overrides of one schedule must not overlap each other (also among unsaved rows)."""
+
+    def clean(self) -> None:
+        super().clean()
+        spans = []
+        for form in self.forms:
+            data = getattr(form, "cleaned_data", None)
+            if not data or data.get("DELETE") or not data.get("start") or not data.get("end"):
+                continue
+            spans.append((data["start"], data["end"], form))
+        spans.sort(key=lambda span: span[0])
+        for (_, end, _), (start, _, form) in itertools.pairwise(spans):
+            if start < end:
+                form.add_error("start", "Overlaps another override of this schedule.")
+
+
 class OverrideInline(admin.TabularInline):
     model = Override
+    formset = OverrideFormSet
     extra = 0
     fields = ["user", "start", "end", "reason"]
 
@@ -67,7 +87,12 @@ class OverrideInline(admin.TabularInline):
 class LayerParticipantInline(admin.TabularInline):
     model = LayerParticipant
     extra = 1
+    min_num = 1
     fields = ["position", "user"]
+
+    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        # A rotation with nobody in it covers nothing: refuse to save it, with the reason.
+        return super().get_formset(request, obj, validate_min=True, **kwargs)
 
 
 @admin.register(Schedule)

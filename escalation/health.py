@@ -1,4 +1,4 @@
-"""Schedule health: a daily warning to the team and a Prometheus gauge."""
+"""Schedule health: a daily warning to the team by email and Slack."""
 
 from __future__ import annotations
 
@@ -6,29 +6,20 @@ import logging
 
 from django.conf import settings
 from django.utils import timezone
-from prometheus_client import Gauge
 
 from escalation import paging, selectors
 
 logger = logging.getLogger(__name__)
 
-SCHEDULE_GAPS = Gauge(
-    "supporthub_oncall_schedule_gaps", "Gaps in the next 14 days, per schedule.", ["schedule"]
-)
-UNREACHABLE = Gauge(
-    "supporthub_oncall_unreachable_participants",
-    "Schedule participants with no contact method, per schedule.",
-    ["schedule"],
-)
-
 
 def schedule_health_report() -> int:
-    """Update the gauges and warn the team (once per day per schedule); returns unhealthy count."""
+    """Warn the team about unhealthy schedules (once per day each); returns how many are unhealthy.
+
+    The gauges are in escalation.metrics (computed when /metrics is scraped).
+    """
     unhealthy = 0
     today = timezone.now().date().isoformat()
     for report in selectors.schedules_health():
-        SCHEDULE_GAPS.labels(report.schedule.name).set(len(report.gaps))
-        UNREACHABLE.labels(report.schedule.name).set(len(report.unreachable))
         if report.ok:
             continue
         unhealthy += 1

@@ -74,10 +74,11 @@ class ScheduleHealth:
     schedule: Schedule
     gaps: list[oncall.Shift] = field(default_factory=list)
     unreachable: list[Any] = field(default_factory=list)  # participants with no contact method
+    empty_layers: list[str] = field(default_factory=list)  # layers with no participants
 
     @property
     def ok(self) -> bool:
-        return not self.gaps and not self.unreachable
+        return not self.gaps and not self.unreachable and not self.empty_layers
 
     def summary(self) -> str:
         parts = []
@@ -91,6 +92,8 @@ class ScheduleHealth:
         if self.unreachable:
             names = ", ".join(sorted(str(u) for u in self.unreachable))
             parts.append(f"no contact method: {names}")
+        if self.empty_layers:
+            parts.append(f"layer(s) with nobody in the rotation: {', '.join(self.empty_layers)}")
         return "; ".join(parts) or "healthy"
 
 
@@ -102,6 +105,9 @@ def schedule_health(schedule: Schedule, now: datetime | None = None) -> Schedule
     user_ids = list(spec.users)
     users = get_user_model().objects.filter(pk__in=user_ids).prefetch_related("contact_methods")
     health.unreachable = [user for user in users if not user.contact_methods.all()]
+    health.empty_layers = [
+        layer.name or f"level {layer.level}" for layer in spec.layers if not layer.participants
+    ]
     return health
 
 

@@ -98,3 +98,34 @@ def test_policy_page_shows_ordered_steps(staff_client, default_policy):
         f"/admin/escalation/escalationpolicy/{default_policy.pk}/change/"
     ).content.decode()
     assert "team_email" in html or "Email the team" in html
+
+
+def test_overlapping_overrides_in_one_save_are_refused(staff_client, support_schedule, dana, eli):
+    url = f"/admin/escalation/schedule/{support_schedule.pk}/change/"
+    form = {
+        "name": "Support", "description": "", "time_zone": "UTC",
+        "layers-TOTAL_FORMS": 0, "layers-INITIAL_FORMS": 0,
+        "overrides-TOTAL_FORMS": 2, "overrides-INITIAL_FORMS": 0,
+        "overrides-0-user": dana.pk, "overrides-0-start_0": "2026-06-01", "overrides-0-start_1": "10:00",
+        "overrides-0-end_0": "2026-06-01", "overrides-0-end_1": "14:00",
+        "overrides-1-user": eli.pk, "overrides-1-start_0": "2026-06-01", "overrides-1-start_1": "13:00",
+        "overrides-1-end_0": "2026-06-01", "overrides-1-end_1": "15:00",
+    }  # fmt: skip
+    response = staff_client.post(url, form)
+    assert response.status_code == 200
+    assert "Overlaps another override" in response.content.decode()
+    form["overrides-1-start_1"] = "14:00"
+    assert staff_client.post(url, form).status_code == 302
+
+
+def test_a_rotation_layer_needs_at_least_one_participant_in_admin(staff_client, support_schedule):
+    layer = add_layer(support_schedule, [])
+    url = f"/admin/escalation/rotationlayer/{layer.pk}/change/"
+    form = {
+        "schedule": support_schedule.pk, "name": "", "level": 1, "shift_length": 1, "shift_unit": "days",
+        "handoff_time": "09:00", "start_date": "2026-01-05", "end_date": "", "handoff_weekday": "",
+        "participants-TOTAL_FORMS": 0, "participants-INITIAL_FORMS": 0, "participants-MIN_NUM_FORMS": 1,
+    }  # fmt: skip
+    response = staff_client.post(url, form)
+    assert response.status_code == 200
+    assert "Please submit at least 1 form" in response.content.decode()

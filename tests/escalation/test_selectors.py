@@ -98,3 +98,19 @@ def test_contact_addresses_are_normalised(kind, address, stored):
 def test_bad_contact_addresses_are_refused_with_a_reason(kind, address):
     with pytest.raises(ValidationError):
         normalise_address(kind, address)
+
+
+def test_metrics_count_gaps_and_unreachable_people_per_schedule(support_schedule, client):
+    from escalation.metrics import COLLECTOR
+
+    COLLECTOR._cached = (0.0, [])
+    body = client.get("/metrics").content.decode()
+    assert 'supporthub_oncall_schedule_gaps{schedule="Support"} 1.0' in body
+    assert 'supporthub_oncall_unreachable_participants{schedule="Support"} 0.0' in body
+
+
+def test_a_layer_with_nobody_in_it_is_reported(db):
+    schedule = Schedule.objects.create(name="Empty layer", time_zone="UTC")
+    add_layer(schedule, [], start=date(2026, 1, 1))
+    report = selectors.schedule_health(schedule, NOON)
+    assert report.empty_layers == ["level 1"] and "nobody in the rotation" in report.summary()
