@@ -82,3 +82,13 @@ def test_the_database_refuses_a_second_open_incident_for_a_ticket(db, default_po
     services.incident_trigger(ticket=ticket, reason="api")
     with pytest.raises(IntegrityError), transaction.atomic():
         Incident.objects.create(title="dup", ticket=ticket)
+
+
+def test_resolving_the_ticket_resolves_its_open_incident(contact, default_policy):
+    ticket = ticket_services.ticket_create(
+        contact=contact, subject="Site down", channel="email", priority=TicketPriority.URGENT
+    )
+    ticket_services.ticket_update(ticket=ticket, status="resolved")
+    incident = Incident.objects.get(ticket=ticket)
+    assert incident.status == IncidentStatus.RESOLVED
+    assert incident.events.filter(kind="resolved", via="ticket").exists()
