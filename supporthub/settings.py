@@ -192,6 +192,8 @@ CORS_URLS_REGEX = r"^/v1/.*$"
 # --- API --------------------------------------------------------------------------------
 API_KEY = env.str("API_KEY", default="")
 API_KEY_CUSTOM_HEADER = "HTTP_X_API_KEY"
+# Lists count their matches exactly up to this many; above it `count` is PostgreSQL's estimate.
+API_EXACT_COUNT_LIMIT = env.int("API_EXACT_COUNT_LIMIT", default=10_000)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "supporthub.api.auth.APIKeyAuthentication",

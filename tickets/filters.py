@@ -6,6 +6,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import Q, QuerySet
 from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema_field
 
 from supporthub.phone import InvalidPhoneNumber, to_e164
 from tickets.models import Message, Ticket, TicketChannel, TicketPriority, TicketStatus
@@ -43,6 +44,21 @@ def ticket_search(queryset: QuerySet[Ticket], query: str) -> QuerySet[Ticket]:
     return queryset.filter(Q(subject__icontains=query) | Q(description__icontains=query))
 
 
+MAX_ID = 2**63 - 1
+
+
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": MAX_ID})
+class IdFilter(filters.NumberFilter):
+    """An object id: a whole number within the database's range (else a 400)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        kwargs.setdefault("decimal_places", 0)
+        super().__init__(**kwargs)
+
+
+@extend_schema_field({"type": "boolean"})
 class StrictBooleanFilter(filters.TypedChoiceFilter):
     """`true` or `false`; anything else is a 400 rather than silently ignored."""
 
@@ -62,7 +78,7 @@ class TicketFilter(filters.FilterSet):
         help_text="Repeat to match any of several.",
     )
     channel = filters.MultipleChoiceFilter(choices=TicketChannel.choices)
-    assignee = filters.NumberFilter(field_name="assignee_id", help_text="A user id.")
+    assignee = IdFilter(field_name="assignee_id", help_text="A user id.")
     unassigned = StrictBooleanFilter(field_name="assignee", lookup_expr="isnull")
     sla_breached = StrictBooleanFilter()
     q = filters.CharFilter(method="filter_q", max_length=200, help_text="Full-text search.")
@@ -82,6 +98,9 @@ class TicketFilter(filters.FilterSet):
 
 
 class MessageFilter(filters.FilterSet):
+    # An unknown ticket id is an empty list, not an error.
+    ticket = IdFilter(field_name="ticket_id", help_text="A ticket id.")
+
     class Meta:
         model = Message
         fields = ["ticket", "direction"]

@@ -10,6 +10,7 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.db import OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
@@ -32,21 +33,34 @@ class ErrorSerializer(serializers.Serializer):
     )
 
 
-def _flatten(detail: Any) -> Any:
-    """Turn DRF's nested ErrorDetail structures into plain lists of strings per field."""
+def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
+    """DRF's nested errors as {"field": [...], "contact.email": [...], "items.0.name": [...]}."""
     if isinstance(detail, dict):
-        return {key: _flatten(value) for key, value in detail.items()}
-    if isinstance(detail, list):
-        if all(isinstance(item, str) for item in detail):
-            return [str(item) for item in detail]
-        return [_flatten(item) for item in detail]
-    return [str(detail)]
+        items: Any = detail.items()
+    elif isinstance(detail, list) and not all(isinstance(item, str) for item in detail):
+        items = ((str(index), item) for index, item in enumerate(detail) if item)
+    else:
+        messages = detail if isinstance(detail, list) else [detail]
+        return {prefix or "non_field_errors": [str(message) for message in messages]}
+    flat: dict[str, list[str]] = {}
+    for key, value in items:
+        flat.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+    return flat
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, RequestDataTooBig):
         # A chunked body with no Content-Length passes the middleware; Django stops it here.
         return Response(request_too_large_body(), status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    if isinstance(exc, OperationalError):
+        # The database is unreachable (or restarting): tell the client to come back,
+        # rather than answering with a bare 500.
+        logger.error("database unavailable: %s", exc)
+        return Response(
+            {"detail": "The database is unavailable; retry shortly.", "code": "service_unavailable"},
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": "5"},
+        )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
@@ -57,12 +71,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if response is None:
         return None
     if isinstance(exc, exceptions.ValidationError):
-        errors = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
-        fields = ", ".join(errors)
+        errors = _flatten(exc.detail)
         response.data = {
-            "detail": f"Invalid input: {fields}.",
+            "detail": f"Invalid input: {', '.join(errors)}.",
             "code": "invalid",
-            "errors": _flatten(errors),
+            "errors": errors,
         }
     elif isinstance(exc, exceptions.APIException):
         codes = exc.get_codes()
