@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("escalation", "0001_initial"),
-        ("tickets", "0003_agent_console"),
+        ("tickets", "0004_ticket_created_at_default"),
     ]
 
     operations = [
