@@ -178,8 +178,9 @@ def _change_points(spec: ScheduleSpec, start: datetime, end: datetime) -> list[d
     return sorted(points)
 
 
-def _spec(schedule: Any) -> ScheduleSpec:
-    return schedule if isinstance(schedule, ScheduleSpec) else load(schedule)
+def _spec(schedule: Any, since: datetime | None = None) -> ScheduleSpec:
+    """A ScheduleSpec as is, or a Schedule loaded (overrides ending after `since` only)."""
+    return schedule if isinstance(schedule, ScheduleSpec) else load(schedule, overrides_from=since)
 
 
 def _aware(when: datetime) -> datetime:
@@ -193,8 +194,8 @@ def shifts(schedule: Any, start: datetime, end: datetime) -> list[Shift]:
 
     Consecutive pieces with the same person from the same source are merged.
     """
-    spec = _spec(schedule)
     start, end = _aware(start), _aware(end)
+    spec = _spec(schedule, start)
     if end <= start:
         return []
     points = [*_change_points(spec, start, end), end]
@@ -214,8 +215,8 @@ def oncall_at(schedule: Any, when: datetime, *, with_until: bool = True) -> OnCa
 
     `until` is when that changes (looked up to 35 days ahead; skipped with with_until=False).
     """
-    spec = _spec(schedule)
     when = _aware(when)
+    spec = _spec(schedule, when)
     user_id, source = _who(spec, when)
     until = None
     for days in (1, 7, 35) if with_until else ():  # widen the look-ahead only when nothing changes sooner
@@ -228,8 +229,8 @@ def oncall_at(schedule: Any, when: datetime, *, with_until: bool = True) -> OnCa
 
 def layer_oncall(schedule: Any, when: datetime) -> list[OnCall]:
     """Who each layer would have on call at `when`, highest level first (for fallbacks)."""
-    spec = _spec(schedule)
     when = _aware(when)
+    spec = _spec(schedule, when)
     result = []
     for layer in sorted(spec.layers, key=lambda la: -la.level):
         user_id = _layer_user(layer, spec.tz, when)

@@ -7,7 +7,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from escalation.models import EscalationPolicy, Incident, IncidentEvent, Schedule
+from escalation.models import EscalationPolicy, Incident, IncidentEvent, IncidentPage, Schedule
 from supporthub.api.fields import StrictFieldsMixin
 from tickets.models import Ticket
 
@@ -120,11 +120,29 @@ class IncidentSerializer(serializers.ModelSerializer):
         return str(incident.policy_snapshot.get("runbook") or "")
 
 
+class IncidentPageSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = IncidentPage
+        fields = [
+            "id",
+            "channel",
+            "recipient",
+            "user",
+            "status",
+            "send_at",
+            "sent_at",
+            "delivery_id",
+            "error",
+        ]
+        read_only_fields = fields
+
+
 class IncidentDetailSerializer(IncidentSerializer):
     events = IncidentEventSerializer(many=True, read_only=True)
+    pages = IncidentPageSerializer(many=True, read_only=True)
 
     class Meta(IncidentSerializer.Meta):
-        fields = [*IncidentSerializer.Meta.fields, "events"]
+        fields = [*IncidentSerializer.Meta.fields, "events", "pages"]
         read_only_fields = fields
 
 

@@ -121,7 +121,9 @@ class IncidentFilter(filters.FilterSet):
 
 
 class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    queryset = Incident.objects.select_related("acknowledged_by", "resolved_by")
+    queryset = Incident.objects.select_related("acknowledged_by", "resolved_by").prefetch_related(
+        "events__actor", "pages"
+    )
     serializer_class = IncidentSerializer
     filterset_class = IncidentFilter
     ordering_fields = ["created_at", "updated_at"]

@@ -133,3 +133,17 @@ def test_incident_list_filters_by_status(api, default_policy):
     assert [row["id"] for row in body["results"]] == [one]
     assert api.get("/v1/incidents", {"status": "bogus"}).status_code == 400
     assert api.get(f"/v1/incidents/{one}").json()["title"] == "one"
+
+
+def test_incident_detail_lists_its_pages(api, two_step_policy):
+    from escalation import engine
+
+    incident_id = api.post(
+        "/v1/incidents", {"title": "x", "policy": two_step_policy.pk}, format="json"
+    ).json()["id"]
+    engine.escalation_tick()
+    pages = api.get(f"/v1/incidents/{incident_id}").json()["pages"]
+    assert [(p["channel"], p["recipient"], p["status"]) for p in pages] == [
+        ("sms", "+14155550101", "sent"),
+        ("voice", "+14155550101", "sent"),
+    ]
