@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from notifications.serializers import DeliverySerializer
 from supporthub.api.fields import E164PhoneField, LabelChoiceField, StrictFieldsMixin
 from tickets.models import (
     Message,
@@ -182,13 +183,6 @@ class SupportRequestSerializer(StrictFieldsMixin, serializers.Serializer):
         return attrs
 
 
-class DeliverySummarySerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    channel = serializers.CharField()
-    recipient = serializers.CharField()
-    status = serializers.CharField()
-
-
 class SupportRequestResultSerializer(serializers.Serializer):
     ticket = TicketSerializer()
-    deliveries = DeliverySummarySerializer(many=True)
+    deliveries = DeliverySerializer(many=True)  # notifications (issue 3)
