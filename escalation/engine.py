@@ -378,6 +378,6 @@ def _send_due_pages(*, now: datetime, limit: int) -> int:
                 continue
             _send(page, page.incident, events)
             sent += 1
-        IncidentPage.objects.bulk_update(due, ["status", "delivery_id", "sent_at", "error"])
+        IncidentPage.objects.bulk_update(due, ["status", "delivery", "sent_at", "error"])
         IncidentEvent.objects.bulk_create(events)
     return sent

@@ -131,7 +131,7 @@ class IncidentPageSerializer(serializers.ModelSerializer):
             "status",
             "send_at",
             "sent_at",
-            "delivery_id",
+            "delivery",
             "error",
         ]
         read_only_fields = fields

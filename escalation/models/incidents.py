@@ -207,8 +207,11 @@ class IncidentPage(models.Model):
     status = models.CharField(max_length=16, choices=PageStatus.choices, default=PageStatus.SCHEDULED)
     send_at = models.DateTimeField()
     sent_at = models.DateTimeField(null=True, blank=True)
-    # notifications.Delivery id (an id rather than a FK until that app is merged).
-    delivery_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    # The outbox row that carries this page (None when the outbox refused it). The link lives
+    # here, not on Delivery, so notifications knows nothing about escalation.
+    delivery = models.ForeignKey(
+        "notifications.Delivery", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -279,13 +279,15 @@ def test_sms_that_is_not_an_ack_or_from_a_stranger_does_nothing(two_step_policy)
 def test_keypress_1_on_a_paging_call_acknowledges(two_step_policy, dana):
     incident = open_incident(policy=two_step_policy)
     tick(0)
-    IncidentPage.objects.filter(incident=incident, channel="voice").update(delivery_id=4242)
-    assert services.incident_acknowledge_from_delivery(delivery_id=4242, digits="2") is None
-    assert services.incident_acknowledge_from_delivery(delivery_id=9999, digits="1") is None
-    acked = services.incident_acknowledge_from_delivery(delivery_id=4242, digits="1")
+    call = IncidentPage.objects.get(incident=incident, channel="voice").delivery_id
+    sms = IncidentPage.objects.get(incident=incident, channel="sms").delivery_id
+    assert call is not None and sms is not None
+    assert services.incident_acknowledge_from_delivery(delivery_id=call, digits="2") is None
+    assert services.incident_acknowledge_from_delivery(delivery_id=call + sms + 1000, digits="1") is None
+    acked = services.incident_acknowledge_from_delivery(delivery_id=call, digits="1")
     assert acked == incident and acked.acknowledged_by == dana
     assert incident.events.filter(kind="acknowledged", via="voice").exists()
-    assert services.incident_acknowledge_from_delivery(delivery_id=4242, digits="1") is None
+    assert services.incident_acknowledge_from_delivery(delivery_id=call, digits="1") is None
 
 
 def test_pages_name_the_incident_the_ack_reply_and_the_runbook(two_step_policy):
@@ -297,27 +299,21 @@ def test_pages_name_the_incident_the_ack_reply_and_the_runbook(two_step_policy):
     assert voice.body.startswith(f"SupportHub incident {incident.pk}.")
 
 
-def test_pages_go_to_the_notifications_outbox_with_a_keypress_prompt_for_calls(two_step_policy, monkeypatch):
-    from escalation import paging
+def test_pages_are_outbox_deliveries_with_a_keypress_prompt_for_calls(two_step_policy):
+    from notifications.models import Delivery
 
-    created = []
-
-    class FakeDelivery:
-        def __init__(self, pk: int) -> None:
-            self.pk = pk
-
-    def delivery_create(**kwargs):
-        created.append(kwargs)
-        return FakeDelivery(len(created) + 100)
-
-    monkeypatch.setattr(paging, "_delivery_create", lambda: delivery_create)
-    incident = open_incident(policy=two_step_policy)
+    with at(0):
+        ticket = TicketFactory()
+        incident = services.incident_trigger(ticket=ticket, reason="api", policy=two_step_policy)
     tick(0)
-    assert [(c["channel"], c["recipient"]) for c in created] == [
-        ("sms", "+14155550101"),
-        ("voice", "+14155550101"),
+    tick(0)  # a second tick creates nothing new
+    deliveries = list(Delivery.objects.order_by("id"))
+    assert [(d.channel, d.recipient, d.status) for d in deliveries] == [
+        ("sms", "+14155550101", "pending"),
+        ("voice", "+14155550101", "pending"),
     ]
-    assert created[1]["payload"] == {"incident": incident.pk, "prompt": "Press 1 to acknowledge."}
-    assert len({c["idempotency_key"] for c in created}) == 2
-    assert sorted(IncidentPage.objects.values_list("delivery_id", flat=True)) == [101, 102]
-    assert services.incident_acknowledge_from_delivery(delivery_id=102, digits="1") == incident
+    assert all(d.ticket_id == ticket.pk for d in deliveries)
+    assert deliveries[1].payload == {"incident": incident.pk, "prompt": "Press 1 to acknowledge."}
+    assert f"ACK {incident.pk}" in deliveries[0].body
+    pages = IncidentPage.objects.filter(incident=incident).order_by("id")
+    assert [p.delivery_id for p in pages] == [d.pk for d in deliveries]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import Counter
 
 import pytest
+import redis
 from django.db import connection
 from django.utils import timezone
 
@@ -16,9 +18,18 @@ from tests.services import require_postgres
 INCIDENTS = 120
 
 
+@pytest.fixture
+def no_stale_send_tasks():
+    """Committed Deliveries queue send tasks on Redis; drop them so no later worker picks them up."""
+    yield
+    url = os.environ.get("REDIS_URL")
+    if url:
+        redis.Redis.from_url(url).flushdb()
+
+
 @pytest.mark.integration
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_two_concurrent_engine_runs_never_page_twice(two_step_policy, monkeypatch):
+def test_two_concurrent_engine_runs_never_page_twice(two_step_policy, monkeypatch, no_stale_send_tasks):
     require_postgres()
     monkeypatch.setattr(engine, "BATCH", 10)  # small batches so both engines get work
     snapshot = services.policy_snapshot(two_step_policy)
@@ -57,3 +68,6 @@ def test_two_concurrent_engine_runs_never_page_twice(two_step_policy, monkeypatc
     paged = Counter(IncidentEvent.objects.filter(kind="paged").values_list("incident_id", flat=True))
     assert set(paged.values()) == {1}
     assert set(Incident.objects.values_list("current_step", flat=True)) == {1}
+    from notifications.models import Delivery
+
+    assert Delivery.objects.count() == 2 * INCIDENTS  # one outbox row per page, none twice
