@@ -28,6 +28,7 @@ urlpatterns = [
     path("v1/", include("tickets.urls")),
     # notifications (issue 3): anymail inbound email webhooks, e.g. /webhooks/email/postmark/inbound/
     path("webhooks/email/", include("notifications.urls")),
+    path("v1/", include("escalation.urls")),  # --- escalation (issue 5)
     path("metrics", metrics, name="prometheus-django-metrics"),  # ops: replaces django_prometheus.urls
 ]
 
