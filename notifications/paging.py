@@ -11,6 +11,9 @@ the provider's side, which ties the trigger, acknowledge and resolve events to o
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
 
 from notifications.models import Delivery, DeliveryChannel
 from notifications.services import delivery_create
@@ -71,3 +74,35 @@ def incident_paging_mirror(
             )
         )
     return deliveries
+
+
+def configured_paging_channels() -> list[str]:
+    """The paging services with credentials (PAGERDUTY_ROUTING_KEY, OPSGENIE_API_KEY)."""
+    channels: list[str] = []
+    if settings.PAGERDUTY_ROUTING_KEY:
+        channels.append(DeliveryChannel.PAGERDUTY)
+    if settings.OPSGENIE_API_KEY:
+        channels.append(DeliveryChannel.OPSGENIE)
+    return channels
+
+
+def incident_paging_sync(*, incident: Any, action: str) -> list[Delivery]:
+    """Called by escalation.services on open / acknowledge / resolve: mirrors the incident to
+    every configured paging service (nothing when none is configured)."""
+    channels: list[str] | None = None  # acknowledge/resolve: the services that got the trigger
+    if action == "trigger":
+        channels = configured_paging_channels()
+        if not channels:
+            return []
+    ticket = getattr(incident, "ticket", None)
+    details = incident.title
+    if ticket is not None:
+        details = f"{incident.title}\n{settings.PUBLIC_BASE_URL}/admin/tickets/ticket/{ticket.pk}/change/"
+    return incident_paging_mirror(
+        incident_id=incident.pk,
+        action=action,
+        summary=incident.title,
+        details=details,
+        channels=channels,
+        payload={"source": settings.PUBLIC_BASE_URL},
+    )

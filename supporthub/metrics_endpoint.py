@@ -18,18 +18,22 @@ from drf_spectacular.utils import extend_schema
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest, multiprocess
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from escalation.metrics import COLLECTOR as SCHEDULE_HEALTH
 from supporthub.metrics import DomainStateCollector
 
-_domain_state = DomainStateCollector()
+# Collectors that read the database when scraped (so any process can answer).
+_scrape_time: list = [DomainStateCollector(), SCHEDULE_HEALTH]
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-    REGISTRY.register(_domain_state)
+    for _collector in _scrape_time:
+        REGISTRY.register(_collector)
 
 
 def _registry() -> CollectorRegistry:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
-        registry.register(_domain_state)
+        for collector in _scrape_time:
+            registry.register(collector)
         return registry
     return REGISTRY
 

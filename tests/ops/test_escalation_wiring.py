@@ -1,0 +1,94 @@
+"""Escalation feeds the ops metrics and mirrors incidents to PagerDuty / Opsgenie."""
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.utils import timezone
+from prometheus_client import REGISTRY
+
+from escalation import services, sla
+from notifications.models import Delivery
+from notifications.services import delivery_send
+from tests.escalation.conftest import _seed_defaults
+from tests.factories import ContactFactory
+from tests.ops.test_paging_channels import opsgenie, pagerduty  # noqa: F401 - fixtures
+from tickets import services as ticket_services
+
+pytestmark = pytest.mark.django_db
+
+
+def sample(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+@pytest.fixture(autouse=True)
+def _policy(db):
+    _seed_defaults()
+
+
+def _send_pending() -> None:
+    for pk in (
+        Delivery.objects.filter(channel__in=["pagerduty", "opsgenie"])
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    ):
+        delivery_send(delivery_id=pk)
+
+
+def test_acknowledging_an_incident_observes_the_time_to_acknowledge():
+    count = sample("supporthub_incident_time_to_acknowledge_seconds_count")
+    total = sample("supporthub_incident_time_to_acknowledge_seconds_sum")
+    start = timezone.now() - timedelta(minutes=4)
+    with time_machine.travel(start, tick=False):
+        incident = services.incident_trigger(reason="api", title="Checkout down")
+    services.incident_acknowledge(incident=incident)
+    services.incident_acknowledge(incident=incident)  # a second ack is a no-op, not a second sample
+
+    assert sample("supporthub_incident_time_to_acknowledge_seconds_count") == count + 1
+    assert 230 < sample("supporthub_incident_time_to_acknowledge_seconds_sum") - total < 260
+
+
+def test_an_incident_is_mirrored_to_the_configured_paging_services(pagerduty, opsgenie):  # noqa: F811
+    incident = services.incident_trigger(reason="api", title="Checkout down")
+    _send_pending()
+    services.incident_acknowledge(incident=incident)
+    _send_pending()
+    services.incident_resolve(incident=incident)
+    _send_pending()
+
+    events = [request.json() for request in pagerduty.requests]
+    assert [e["event_action"] for e in events] == ["trigger", "acknowledge", "resolve"]
+    assert {e["dedup_key"] for e in events} == {f"supporthub-incident-{incident.pk}"}
+    assert events[0]["payload"]["summary"] == "Checkout down"
+    assert [r.path.split("?")[0].rsplit("/", 1)[-1] for r in opsgenie.requests] == [
+        "alerts",
+        "acknowledge",
+        "close",
+    ]
+
+
+def test_without_paging_credentials_incidents_create_no_paging_deliveries(settings):
+    settings.PAGERDUTY_ROUTING_KEY = ""
+    settings.OPSGENIE_API_KEY = ""
+    incident = services.incident_trigger(reason="api", title="Quiet")
+    services.incident_resolve(incident=incident)
+    assert not Delivery.objects.filter(channel__in=["pagerduty", "opsgenie"]).exists()
+
+
+def test_the_sla_sweep_counts_breaches_by_kind_and_priority():
+    before = sample("supporthub_sla_breaches_total", kind="first_response", priority="normal")
+    contact = ContactFactory()
+    with time_machine.travel(timezone.now() - timedelta(days=3), tick=False):
+        ticket_services.ticket_create(contact=contact, subject="late", channel="email")
+    assert sla.sla_breach_sweep() == 1
+    assert sla.sla_breach_sweep() == 0
+    assert sample("supporthub_sla_breaches_total", kind="first_response", priority="normal") == before + 1
+
+
+def test_schedule_health_gauges_are_served_on_metrics(client):
+    from escalation.metrics import COLLECTOR
+
+    COLLECTOR._cached = (0.0, [])
+    body = client.get("/metrics").content.decode()
+    assert "supporthub_oncall_schedule_gaps" in body
