@@ -92,3 +92,11 @@ def test_schedule_health_gauges_are_served_on_metrics(client):
     COLLECTOR._cached = (0.0, [])
     body = client.get("/metrics").content.decode()
     assert "supporthub_oncall_schedule_gaps" in body
+
+
+def test_an_empty_incident_filter_value_is_a_400(api):
+    response = api.get("/v1/incidents?status=&reason=")
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) >= {"status", "reason"}
+    assert api.get("/v1/incidents?status=triggered").status_code == 200
+    assert api.get("/v1/incidents").status_code == 200
