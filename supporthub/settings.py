@@ -265,6 +265,21 @@ TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
 TWILIO_FROM_NUMBER = env.str("TWILIO_FROM_NUMBER", default="")
 SUPPORT_FORWARD_NUMBER = env.str("SUPPORT_FORWARD_NUMBER", default="")
+# --- telephony (issue 4): the inbound call flow ---
+# Seconds each person's phone rings, and how many people (down the on-call chain) are rung
+# before the caller is offered voicemail.
+TELEPHONY_RING_SECONDS = env.int("TELEPHONY_RING_SECONDS", default=20)
+TELEPHONY_DIAL_ATTEMPTS = env.int("TELEPHONY_DIAL_ATTEMPTS", default=2)
+TELEPHONY_VOICEMAIL_MAX_SECONDS = env.int("TELEPHONY_VOICEMAIL_MAX_SECONDS", default=180)
+TELEPHONY_GREETING = env.str(
+    "TELEPHONY_GREETING", default=f"Thank you for calling {APP_NAME} support. Please hold while we connect you."
+)
+TELEPHONY_VOICEMAIL_PROMPT = env.str(
+    "TELEPHONY_VOICEMAIL_PROMPT",
+    default="Sorry, nobody could take your call. Please leave a message after the tone, "
+    "then hang up or press the pound key. We will get back to you as soon as we can.",
+)
+# --- end telephony ---
 
 # --- Errors and logging ---------------------------------------------------------------------
 SENTRY_DSN = env.str("SENTRY_DSN", default="")

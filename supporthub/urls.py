@@ -20,5 +20,9 @@ urlpatterns = [
     path("v1/schema", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("v1/", include("tickets.urls")),
+    # --- telephony (issue 4) ---
+    path("v1/", include("telephony.api_urls")),
+    path("webhooks/twilio/", include("telephony.urls")),
+    # --- end telephony ---
     path("", include("django_prometheus.urls")),
 ]
