@@ -45,7 +45,6 @@ typecheck: install-dev
 	$(BIN)/mypy .
 
 pytest: install-dev
-	$(BIN)/python manage.py collectstatic --noinput -v0
 	$(BIN)/pytest
 
 migrate: install

@@ -16,7 +16,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env")  # optional; real environment variables win
+# Optional file of defaults (ENV_FILE, default ./.env); real environment variables win.
+environ.Env.read_env(env.str("ENV_FILE", default=str(BASE_DIR / ".env")))
 
 INSECURE_DEV_SECRET_KEY = "dev-insecure-secret-key-change-me"  # noqa: S105 - guarded below
 

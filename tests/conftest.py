@@ -51,3 +51,13 @@ def anon() -> APIClient:
 def _no_real_env_api_key(settings):
     """Tests opt in to the API_KEY environment key explicitly."""
     settings.API_KEY = os.environ.get("SUPPORTHUB_TEST_FORCE_API_KEY", "")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _collected_static(django_db_blocker):
+    """DEBUG is off in tests, so whitenoise's manifest must exist, as in production."""
+    from django.conf import settings
+    from django.core.management import call_command
+
+    if not (settings.STATIC_ROOT / "staticfiles.json").exists():
+        call_command("collectstatic", interactive=False, verbosity=0)

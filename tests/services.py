@@ -94,7 +94,9 @@ def process(args: list[str], env: dict[str, str], log: Path) -> Iterator[subproc
     """Run a child process for the duration of a test; its output goes to `log`."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as out:
-        proc = subprocess.Popen(args, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            args, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
         try:
             yield proc
         finally:
@@ -131,3 +133,26 @@ def gunicorn_server(tmp_path: Path, **env: str) -> Iterator[str]:
     with process(args, child_env(**env), tmp_path / "gunicorn.log"):
         wait_for_port(port)
         yield f"http://127.0.0.1:{port}"
+
+
+@contextmanager
+def broker(url: str, result_backend: str | None = None) -> Iterator[None]:
+    """Point this process's Celery app at another broker, with fresh connection pools."""
+    from supporthub.celery import app
+
+    def reset_pools() -> None:
+        if app._pool is not None:
+            app._pool.force_close_all()
+        app._pool = None
+        app.amqp._producer_pool = None
+
+    saved = (app.conf.broker_url, app.conf.result_backend)
+    app.conf.broker_url = url
+    if result_backend is not None:
+        app.conf.result_backend = result_backend
+    reset_pools()
+    try:
+        yield
+    finally:
+        app.conf.broker_url, app.conf.result_backend = saved
+        reset_pools()

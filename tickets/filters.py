@@ -1,5 +1,7 @@
 """Query-string filters for the ticket and message lists."""
 
+from typing import Any
+
 from django.db import connection
 from django.db.models import Q, QuerySet
 from django_filters import rest_framework as filters
@@ -26,6 +28,15 @@ def ticket_search(queryset: QuerySet[Ticket], query: str) -> QuerySet[Ticket]:
     return queryset.filter(Q(subject__icontains=query) | Q(description__icontains=query) | exact)
 
 
+class StrictBooleanFilter(filters.TypedChoiceFilter):
+    """`true` or `false`; anything else is a 400 rather than silently ignored."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("choices", [("true", "true"), ("false", "false")])
+        kwargs.setdefault("coerce", lambda value: value == "true")
+        super().__init__(**kwargs)
+
+
 class TicketFilter(filters.FilterSet):
     status = filters.MultipleChoiceFilter(
         choices=TicketStatus.choices, help_text="Repeat to match any of several."
@@ -37,8 +48,8 @@ class TicketFilter(filters.FilterSet):
     )
     channel = filters.MultipleChoiceFilter(choices=TicketChannel.choices)
     assignee = filters.NumberFilter(field_name="assignee_id", help_text="A user id.")
-    unassigned = filters.BooleanFilter(field_name="assignee", lookup_expr="isnull")
-    sla_breached = filters.BooleanFilter()
+    unassigned = StrictBooleanFilter(field_name="assignee", lookup_expr="isnull")
+    sla_breached = StrictBooleanFilter()
     q = filters.CharFilter(method="filter_q", max_length=200, help_text="Full-text search.")
 
     class Meta:

@@ -12,7 +12,7 @@ class StrictFieldsMixin:
     """Reject fields the serializer does not know (a typo must not be silently ignored)."""
 
     def to_internal_value(self, data: Any) -> Any:
-        unknown: dict[str, list[str]] = {}
+        unknown: dict[str, Any] = {}
         if isinstance(data, dict):
             known = {name for name, f in self.fields.items() if not f.read_only}  # type: ignore[attr-defined]
             unknown = {name: ["Unknown field."] for name in sorted(set(data) - known)}

@@ -1,0 +1,65 @@
+"""Settings come from the environment and refuse unsafe combinations at start."""
+
+import subprocess
+import sys
+
+import environ
+import pytest
+
+from tests.services import ROOT
+
+LOAD_SETTINGS = "import django; django.setup(); from django.conf import settings; print(settings.DATABASES['default']['ENGINE'])"
+
+
+def load(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    base = {
+        "PATH": "/usr/bin:/bin",
+        "DJANGO_SETTINGS_MODULE": "supporthub.settings",
+        "PYTHONPATH": str(ROOT),
+        "HOME": "/tmp",
+        "ENV_FILE": "/dev/null",
+    }
+    return subprocess.run(
+        [sys.executable, "-c", LOAD_SETTINGS],
+        env={**base, **env},
+        cwd="/tmp",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_debug_off_with_the_default_secret_key_refuses_to_start():
+    result = load({"DEBUG": "false"})
+    assert result.returncode != 0
+    assert "SECRET_KEY is the development default while DEBUG is off" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"SECRET_KEY": "short"}, "at least 32 characters"),
+        ({"ALLOWED_HOSTS": "*"}, "ALLOWED_HOSTS"),
+        ({"SUPPORT_FORWARD_NUMBER": "12345"}, "SUPPORT_FORWARD_NUMBER"),
+        ({"TWILIO_ACCOUNT_SID": "AC123"}, "must be set together"),
+    ],
+)
+def test_unsafe_production_settings_are_named(env, message):
+    result = load({"DEBUG": "false", "SECRET_KEY": "s" * 50, **env})
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_development_defaults_use_sqlite():
+    result = load({"DEBUG": "true"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "django.db.backends.sqlite3"
+
+
+@pytest.mark.parametrize("scheme", ["postgres", "postgresql"])
+def test_both_postgres_url_schemes_select_postgresql(scheme):
+    config = environ.Env.db_url_config(f"{scheme}://u:p@db.example:5432/support")
+    assert config["ENGINE"] == "django.db.backends.postgresql"
+    assert config["NAME"] == "support"
+    result = load({"DEBUG": "true", "DATABASE_URL": f"{scheme}://postgres@127.0.0.1:5432/test"})
+    assert result.stdout.strip() == "django.db.backends.postgresql", result.stderr

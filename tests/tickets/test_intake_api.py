@@ -1,0 +1,119 @@
+import pytest
+
+from tickets.models import Contact, Message, Ticket
+
+pytestmark = pytest.mark.django_db
+
+URL = "/v1/support/request"
+
+
+def request_body(**overrides):
+    body = {
+        "channel": "email",
+        "name": "Ann Customer",
+        "email": "ann@example.com",
+        "subject": "Cannot log in",
+        "message": "The login page says my password is wrong.",
+    }
+    body.update(overrides)
+    return {key: value for key, value in body.items() if value is not None}
+
+
+def nothing_written():
+    return not Ticket.objects.exists() and not Contact.objects.exists() and not Message.objects.exists()
+
+
+def test_email_request_becomes_a_ticket(api):
+    response = api.post(URL, request_body(priority="high"), format="json")
+    assert response.status_code == 201, response.content
+    ticket = response.json()["ticket"]
+    assert ticket["reference"].startswith("SH-")
+    assert ticket["status"] == "new"
+    assert ticket["priority"] == "high"
+    assert ticket["channel"] == "email"
+    assert ticket["contact"] == {
+        "id": ticket["contact"]["id"],
+        "name": "Ann Customer",
+        "email": "ann@example.com",
+        "phone": None,
+    }
+    assert ticket["message_count"] == 1
+    assert ticket["first_response_due"] is not None
+    assert isinstance(response.json()["deliveries"], list)
+    assert Ticket.objects.get(pk=ticket["id"]).messages.get().body.startswith("The login page")
+
+
+def test_phone_request_normalises_the_number(api):
+    response = api.post(
+        URL, request_body(channel="phone", email=None, phone="+1 (415) 555-0123"), format="json"
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["ticket"]["contact"]["phone"] == "+14155550123"
+
+
+def test_chat_request_needs_no_email(api):
+    response = api.post(URL, request_body(channel="chat", email=None), format="json")
+    assert response.status_code == 201, response.content
+    assert response.json()["ticket"]["priority"] == "normal"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"email": None}, "email"),
+        ({"email": "not-an-email"}, "email"),
+        ({"channel": "phone", "email": None}, "phone"),
+        ({"channel": "phone", "phone": "0301234567"}, "phone"),
+        ({"channel": "phone", "phone": "+999123"}, "phone"),
+        ({"channel": "fax"}, "channel"),
+        ({"priority": "critical"}, "priority"),
+        ({"subject": ""}, "subject"),
+        ({"subject": "x" * 201}, "subject"),
+        ({"message": None}, "message"),
+        ({"name": 42.5, "subject": ["not", "text"]}, "subject"),
+        ({"message": "bad \x00 byte"}, "message"),
+        ({"colour": "blue"}, "colour"),
+    ],
+)
+def test_bad_intake_is_refused_naming_the_field_and_writes_nothing(api, overrides, field):
+    response = api.post(URL, request_body(**overrides), format="json")
+    assert response.status_code == 400, response.content
+    body = response.json()
+    assert body["code"] == "invalid"
+    assert field in body["errors"], body
+    assert body["errors"][field][0]
+    assert nothing_written()
+
+
+def test_body_that_is_not_json_is_a_400(api):
+    response = api.post(URL, data="{not json", content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "parse_error"
+    assert nothing_written()
+
+
+def test_a_json_list_instead_of_an_object_is_a_400(api):
+    response = api.post(URL, data="[1, 2]", content_type="application/json")
+    assert response.status_code == 400
+    assert "non_field_errors" in response.json()["errors"]
+
+
+def test_form_encoded_body_is_refused_as_unsupported(api):
+    response = api.post(URL, data="channel=email", content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 415
+    assert nothing_written()
+
+
+def test_oversized_body_is_refused_with_413(api, settings):
+    settings.MAX_REQUEST_BODY_BYTES = 1000
+    response = api.post(URL, request_body(message="x" * 2000), format="json")
+    assert response.status_code == 413
+    assert response.json()["code"] == "request_too_large"
+    assert nothing_written()
+
+
+def test_same_customer_twice_shares_one_contact(api):
+    api.post(URL, request_body(), format="json")
+    api.post(URL, request_body(subject="Another thing"), format="json")
+    assert Contact.objects.count() == 1
+    assert Ticket.objects.count() == 2

@@ -1,0 +1,100 @@
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tests.factories import MessageFactory, TicketFactory
+from tickets.models import Message, TicketStatus
+
+pytestmark = pytest.mark.django_db
+
+
+def test_outbound_message_is_recorded_and_answers_the_ticket(api):
+    ticket = TicketFactory(status=TicketStatus.NEW)
+    response = api.post(
+        "/v1/messages", {"ticket": ticket.pk, "direction": "outbound", "body": "Try again now"}, format="json"
+    )
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert (body["ticket"], body["direction"], body["channel"], body["author"]) == (
+        ticket.pk,
+        "outbound",
+        "email",
+        None,
+    )
+    ticket.refresh_from_db()
+    assert ticket.first_responded_at is not None
+    assert ticket.status == TicketStatus.OPEN
+
+
+def test_staff_session_authors_the_message(client, agent):
+    client.force_login(agent)
+    ticket = TicketFactory()
+    response = client.post(
+        "/v1/messages",
+        {"ticket": ticket.pk, "direction": "note", "body": "Called them"},
+        content_type="application/json",
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["author"] == {
+        "type": "user",
+        "id": agent.pk,
+        "name": agent.get_full_name() or "alice",
+    }
+    assert response.json()["channel"] == "internal"
+
+
+def test_list_filters_by_ticket(api):
+    ticket = TicketFactory()
+    mine = MessageFactory.create_batch(2, ticket=ticket)
+    MessageFactory()
+    body = api.get(f"/v1/messages?ticket={ticket.pk}").json()
+    assert {m["id"] for m in body["results"]} == {m.pk for m in mine}
+    assert api.get(f"/v1/messages/{mine[0].pk}").json()["body"] == mine[0].body
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"direction": "outbound", "body": "x"}, "ticket"),
+        ({"ticket": 999999, "direction": "outbound", "body": "x"}, "ticket"),
+        ({"ticket": "abc", "direction": "outbound", "body": "x"}, "ticket"),
+        ({"ticket": "ID", "direction": "sideways", "body": "x"}, "direction"),
+        ({"ticket": "ID", "direction": "outbound", "body": ""}, "body"),
+        ({"ticket": "ID", "direction": "outbound", "body": "x", "channel": "pigeon"}, "channel"),
+        ({"ticket": "ID", "direction": "outbound", "body": "x", "author": 1}, "author"),
+    ],
+)
+def test_bad_messages_are_refused_naming_the_field(api, payload, field):
+    ticket = TicketFactory()
+    if payload.get("ticket") == "ID":
+        payload = {**payload, "ticket": ticket.pk}
+    response = api.post("/v1/messages", payload, format="json")
+    assert response.status_code == 400, response.content
+    assert field in response.json()["errors"]
+    assert not Message.objects.exists()
+
+
+def test_messages_to_a_closed_ticket_are_refused(api):
+    ticket = TicketFactory(status=TicketStatus.CLOSED)
+    response = api.post(
+        "/v1/messages", {"ticket": ticket.pk, "direction": "outbound", "body": "hi"}, format="json"
+    )
+    assert response.status_code == 400
+    assert "ticket" in response.json()["errors"]
+    assert not Message.objects.exists()
+
+
+def test_message_list_runs_a_constant_number_of_queries(api, agent, customer):
+    ticket = TicketFactory(contact=customer)
+    MessageFactory.create_batch(3, ticket=ticket, author_user=agent)
+    MessageFactory.create_batch(2, ticket=ticket, author_contact=customer)
+
+    def count():
+        with CaptureQueriesContext(connection) as ctx:
+            assert api.get("/v1/messages?page_size=100").status_code == 200
+        return len(ctx.captured_queries)
+
+    five = count()
+    MessageFactory.create_batch(25, ticket=ticket, author_user=agent)
+    MessageFactory.create_batch(20, ticket=ticket, author_contact=customer)
+    assert count() == five
