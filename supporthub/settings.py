@@ -272,14 +272,23 @@ SUPPORT_FORWARD_NUMBER = env.str("SUPPORT_FORWARD_NUMBER", default="")
 TELEPHONY_RING_SECONDS = env.int("TELEPHONY_RING_SECONDS", default=20)
 TELEPHONY_DIAL_ATTEMPTS = env.int("TELEPHONY_DIAL_ATTEMPTS", default=2)
 TELEPHONY_VOICEMAIL_MAX_SECONDS = env.int("TELEPHONY_VOICEMAIL_MAX_SECONDS", default=180)
-TELEPHONY_GREETING = env.str(
-    "TELEPHONY_GREETING", default=f"Thank you for calling {APP_NAME} support. Please hold while we connect you."
+# Empty means the default text.
+TELEPHONY_GREETING = env.str("TELEPHONY_GREETING", default="") or (
+    f"Thank you for calling {APP_NAME} support. Please hold while we connect you."
 )
-TELEPHONY_VOICEMAIL_PROMPT = env.str(
-    "TELEPHONY_VOICEMAIL_PROMPT",
-    default="Sorry, nobody could take your call. Please leave a message after the tone, "
-    "then hang up or press the pound key. We will get back to you as soon as we can.",
+TELEPHONY_VOICEMAIL_PROMPT = env.str("TELEPHONY_VOICEMAIL_PROMPT", default="") or (
+    "Sorry, nobody could take your call. Please leave a message after the tone, "
+    "then hang up or press the pound key. We will get back to you as soon as we can."
 )
+if (
+    not 5 <= TELEPHONY_RING_SECONDS <= 600
+    or TELEPHONY_DIAL_ATTEMPTS < 1
+    or TELEPHONY_VOICEMAIL_MAX_SECONDS < 1
+):
+    raise ImproperlyConfigured(
+        "TELEPHONY_RING_SECONDS must be 5-600 (Twilio's limits), TELEPHONY_DIAL_ATTEMPTS and "
+        "TELEPHONY_VOICEMAIL_MAX_SECONDS at least 1."
+    )
 # --- end telephony ---
 
 # --- Errors and logging ---------------------------------------------------------------------

@@ -26,7 +26,7 @@ class LegInline(admin.TabularInline):
     model = CallLog
     fk_name = "parent"
     fields = ["call_sid", "to_number", "status", "answered_at", "ended_at", "duration"]
-    readonly_fields = fields
+    readonly_fields = ["call_sid", "to_number", "status", "answered_at", "ended_at", "duration"]
     extra = 0
     can_delete = False
     verbose_name = "forwarded leg"
@@ -51,7 +51,14 @@ class CallLogAdmin(admin.ModelAdmin):
     ]
     list_filter = ["direction", "status", "outcome", "created_at"]
     list_select_related = ["ticket__contact"]
-    search_fields = ["call_sid", "from_number", "to_number", "forwarded_to", "ticket__reference", "transcript"]
+    search_fields = [
+        "call_sid",
+        "from_number",
+        "to_number",
+        "forwarded_to",
+        "ticket__reference",
+        "transcript",
+    ]
     date_hierarchy = "created_at"
     inlines = [LegInline]
     readonly_fields = [field.name for field in CallLog._meta.get_fields() if field.concrete] + [
@@ -60,7 +67,8 @@ class CallLogAdmin(admin.ModelAdmin):
         "recording_link",
     ]
     fieldsets = [
-        (None, {"fields": ["call_sid", "direction", "caller_id", "to_number", "forwarded_to", "ticket_link"]}),
+        (None, {"fields": ["call_sid", "direction", "caller_id", "to_number", "forwarded_to",
+                           "ticket_link"]}),
         ("Progress", {"fields": ["status", "outcome", "answered_by", "dial_targets", "dial_attempts",
                                  "started_at", "answered_at", "ended_at", "duration"]}),
         ("Voicemail", {"fields": ["recording_link", "recording_sid", "recording_duration", "transcript"]}),

@@ -1,12 +1,15 @@
 """Query-string filters for /v1/calls."""
 
+from django.db.models import QuerySet
 from django_filters import rest_framework as filters
 
 from telephony.models import CallDirection, CallLog, CallOutcome, CallStatus
 
 
 class CallLogFilter(filters.FilterSet):
-    status = filters.MultipleChoiceFilter(choices=CallStatus.choices, help_text="Repeat to match any of several.")
+    status = filters.MultipleChoiceFilter(
+        choices=CallStatus.choices, help_text="Repeat to match any of several."
+    )
     direction = filters.ChoiceFilter(choices=CallDirection.choices)
     outcome = filters.ChoiceFilter(choices=[c for c in CallOutcome.choices if c[0]])
     ticket = filters.NumberFilter(field_name="ticket_id", help_text="A ticket id.")
@@ -30,7 +33,9 @@ class CallLogFilter(filters.FilterSet):
             "created_before",
         ]
 
-    def filter_has_voicemail(self, queryset, name, value):  # type: ignore[no-untyped-def]
+    def filter_has_voicemail(
+        self, queryset: QuerySet[CallLog], name: str, value: bool | None
+    ) -> QuerySet[CallLog]:
         if value is None:
             return queryset
         return queryset.exclude(recording_sid="") if value else queryset.filter(recording_sid="")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.db import models
-from django.db.models import Q
 
 
 class CallDirection(models.TextChoices):
@@ -55,9 +54,7 @@ class CallOutcome(models.TextChoices):
 class CallLog(models.Model):
     call_sid = models.CharField("CallSid", max_length=34, unique=True)
     # Forwarded legs and paging calls point at the inbound call they belong to.
-    parent = models.ForeignKey(
-        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="legs"
-    )
+    parent = models.ForeignKey("self", on_delete=models.CASCADE, null=True, blank=True, related_name="legs")
     direction = models.CharField(max_length=16, choices=CallDirection.choices)
     from_number = models.CharField(
         max_length=20, blank=True, help_text="E.164 caller ID; empty when the caller withheld it."

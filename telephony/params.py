@@ -100,7 +100,7 @@ class RecordingParams(serializers.Serializer):
     )
     RecordingDuration = serializers.IntegerField(min_value=-1, max_value=86_400, required=False)
 
-    def validate_RecordingUrl(self, value: str) -> str:  # noqa: N802 - Twilio's parameter name
+    def validate_RecordingUrl(self, value: str) -> str:
         if not value.startswith("https://"):
             raise serializers.ValidationError("Must be an https URL.")
         return value
@@ -117,7 +117,9 @@ class SmsParams(serializers.Serializer):
     MessageSid = sid_field("SM", "MM")
     From = PhoneField()
     To = PhoneField()
-    Body = serializers.CharField(max_length=20_000, required=False, allow_blank=True, default="", trim_whitespace=False)
+    Body = serializers.CharField(
+        max_length=20_000, required=False, allow_blank=True, default="", trim_whitespace=False
+    )
     NumMedia = serializers.IntegerField(min_value=0, max_value=10, required=False, default=0)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

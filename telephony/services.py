@@ -237,7 +237,9 @@ def _outcome(call: CallLog, outcome: str, payload: dict[str, Any] | None, forwar
 
 def _missed(call: CallLog, reason: str) -> None:
     """Note the missed call on the ticket, tell the team and open an incident, once per call."""
-    note = _note_once(call, f"{call.call_sid}:missed", f"Missed call from {call.from_number or WITHHELD}. {reason}")
+    note = _note_once(
+        call, f"{call.call_sid}:missed", f"Missed call from {call.from_number or WITHHELD}. {reason}"
+    )
     if note is None:
         return
     ticket = _ticket_of(call)
@@ -272,7 +274,9 @@ def call_status_record(
     """
     call = CallLog.objects.filter(call_sid=call_sid).first()
     if call is None and parent_call_sid:
-        call = _leg_create(call_sid=call_sid, parent_sid=parent_call_sid, from_number=from_number, to_number=to_number)
+        call = _leg_create(
+            call_sid=call_sid, parent_sid=parent_call_sid, from_number=from_number, to_number=to_number
+        )
     if call is None:
         logger.warning("status %r for unknown call %s ignored", status, call_sid)
         return None
@@ -335,7 +339,9 @@ def call_recording_receive(
     if call is None:
         logger.warning("recording %s for unknown call %s ignored", recording_sid, call_sid)
         return None
-    if recording_status in ("absent", "failed") or (recording_duration is not None and recording_duration <= 0):
+    if recording_status in ("absent", "failed") or (
+        recording_duration is not None and recording_duration <= 0
+    ):
         text = "the recording failed" if recording_status == "failed" else "the caller left no message"
         _note_once(call, f"{recording_sid}:empty", f"No voicemail: {text}.")
         return call
@@ -344,7 +350,9 @@ def call_recording_receive(
     if recording_duration is not None:
         call.recording_duration = recording_duration
     call.last_payload = payload
-    call.save(update_fields=["recording_sid", "recording_url", "recording_duration", "last_payload", "updated_at"])
+    call.save(
+        update_fields=["recording_sid", "recording_url", "recording_duration", "last_payload", "updated_at"]
+    )
     ticket = _ticket_of(call)
     length = f" ({recording_duration // 60}:{recording_duration % 60:02d})" if recording_duration else ""
     message = _message_once(
@@ -380,7 +388,9 @@ def call_transcription_receive(
         logger.warning("transcription %s for unknown call %s ignored", transcription_sid, call_sid)
         return None
     if transcription_status != "completed" or not text.strip():
-        _note_once(call, transcription_sid, "The voicemail could not be transcribed; listen to the recording.")
+        _note_once(
+            call, transcription_sid, "The voicemail could not be transcribed; listen to the recording."
+        )
         return call
     call.transcript = text.strip()
     call.last_payload = payload
@@ -420,7 +430,11 @@ def sms_inbound_receive(
     if media_urls:
         text += "\n\nAttachments:\n" + "\n".join(media_urls)
     message = _message_once(
-        ticket=ticket, key=message_sid, body=text, direction=MessageDirection.INBOUND, channel=MessageChannel.SMS
+        ticket=ticket,
+        key=message_sid,
+        body=text,
+        direction=MessageDirection.INBOUND,
+        channel=MessageChannel.SMS,
     )
     if message is None:
         return SmsResult(duplicate=True)

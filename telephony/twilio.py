@@ -47,9 +47,7 @@ def voice_dial(
     response = VoiceResponse()
     if greeting:
         response.say(greeting, voice=VOICE)
-    dial = response.dial(
-        action=action_url, method="POST", timeout=timeout, caller_id=caller_id
-    )
+    dial = response.dial(action=action_url, method="POST", timeout=timeout, caller_id=caller_id)
     dial.number(
         number,
         status_callback=status_callback_url,

@@ -70,7 +70,9 @@ def twilio_webhook(view: View) -> View:
                 "cannot be checked. Set TWILIO_AUTH_TOKEN (and PUBLIC_BASE_URL) to accept Twilio webhooks.",
                 request.path,
             )
-            return _refuse(403, "Twilio webhooks are disabled: TWILIO_AUTH_TOKEN is not set.", "webhooks_disabled")
+            return _refuse(
+                403, "Twilio webhooks are disabled: TWILIO_AUTH_TOKEN is not set.", "webhooks_disabled"
+            )
         signature = request.headers.get(twiml.SIGNATURE_HEADER, "")
         url = requested_public_url(request)
         if not twiml.signature_is_valid(auth_token=token, url=url, params=request.POST, signature=signature):
@@ -89,7 +91,9 @@ def twilio_webhook(view: View) -> View:
     return wrapper
 
 
-def _validated(serializer_class: type[serializers.Serializer], request: HttpRequest) -> dict[str, Any] | JsonResponse:
+def _validated(
+    serializer_class: type[serializers.Serializer], request: HttpRequest
+) -> dict[str, Any] | JsonResponse:
     data = request.POST.dict()
     # Ids carried in our own action URLs; the query string is covered by the signature.
     data.update({key: request.GET[key] for key in ("attempt", "delivery") if key in request.GET})
@@ -103,7 +107,7 @@ def _validated(serializer_class: type[serializers.Serializer], request: HttpRequ
 
 def _payload(request: HttpRequest) -> dict[str, str]:
     """The raw callback parameters, storable anywhere (PostgreSQL refuses NUL in text)."""
-    return {key: value.replace("\x00", "")[:2000] for key, value in request.POST.items()}
+    return {key: str(value).replace("\x00", "")[:2000] for key, value in request.POST.items()}
 
 
 def _xml(document: str) -> HttpResponse:
@@ -213,7 +217,9 @@ def voice_recording(request: HttpRequest) -> HttpResponse:
     )
     if "RecordingStatus" in request.POST:  # the status callback: Twilio ignores the body
         return _xml(twiml.empty_voice())
-    return _xml(twiml.voice_goodbye("Thank you. We have your message and will get back to you soon. Goodbye."))
+    return _xml(
+        twiml.voice_goodbye("Thank you. We have your message and will get back to you soon. Goodbye.")
+    )
 
 
 @twilio_webhook
@@ -249,7 +255,9 @@ def sms(request: HttpRequest) -> HttpResponse:
         return _xml(twiml.sms_reply([f"Acknowledged: {result.incident}. Escalation stopped."]))
     if result.new_ticket and result.message is not None:
         reference = result.message.ticket.reference
-        return _xml(twiml.sms_reply([f"Thanks, we got your message. Your ticket is {reference}; we will reply here."]))
+        return _xml(
+            twiml.sms_reply([f"Thanks, we got your message. Your ticket is {reference}; we will reply here."])
+        )
     return _xml(twiml.sms_reply())
 
 

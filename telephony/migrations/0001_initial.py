@@ -5,46 +5,137 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('tickets', '0002_sla_defaults_and_search_index'),
+        ("tickets", "0002_sla_defaults_and_search_index"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CallLog',
+            name="CallLog",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('call_sid', models.CharField(max_length=34, unique=True, verbose_name='CallSid')),
-                ('direction', models.CharField(choices=[('inbound', 'Inbound (a customer calls us)'), ('outbound', 'Outbound (we dial someone: a forwarded leg or a page)')], max_length=16)),
-                ('from_number', models.CharField(blank=True, help_text='E.164 caller ID; empty when the caller withheld it.', max_length=20)),
-                ('to_number', models.CharField(blank=True, help_text='E.164', max_length=20)),
-                ('forwarded_to', models.CharField(blank=True, help_text='E.164 number of the person who answered (or was rung last).', max_length=20)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('ringing', 'Ringing'), ('in-progress', 'In progress'), ('completed', 'Completed'), ('busy', 'Busy'), ('no-answer', 'No answer'), ('failed', 'Failed'), ('canceled', 'Canceled')], default='ringing', max_length=16)),
-                ('outcome', models.CharField(blank=True, choices=[('', 'In progress'), ('answered', 'Answered by the team'), ('voicemail', 'Sent to voicemail'), ('abandoned', 'Caller hung up before an answer')], default='', max_length=16)),
-                ('answered_by', models.CharField(blank=True, help_text='Twilio AnsweredBy, if detected.', max_length=32)),
-                ('dial_targets', models.JSONField(blank=True, default=list)),
-                ('dial_attempts', models.PositiveSmallIntegerField(default=0)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('answered_at', models.DateTimeField(blank=True, null=True)),
-                ('ended_at', models.DateTimeField(blank=True, null=True)),
-                ('duration', models.PositiveIntegerField(blank=True, help_text='Seconds.', null=True)),
-                ('recording_sid', models.CharField(blank=True, max_length=34)),
-                ('recording_url', models.URLField(blank=True, max_length=500)),
-                ('recording_duration', models.PositiveIntegerField(blank=True, help_text='Seconds.', null=True)),
-                ('transcript', models.TextField(blank=True)),
-                ('last_payload', models.JSONField(blank=True, default=dict, help_text='Parameters of the last Twilio callback that changed this call.')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='legs', to='telephony.calllog')),
-                ('ticket', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='calls', to='tickets.ticket')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("call_sid", models.CharField(max_length=34, unique=True, verbose_name="CallSid")),
+                (
+                    "direction",
+                    models.CharField(
+                        choices=[
+                            ("inbound", "Inbound (a customer calls us)"),
+                            ("outbound", "Outbound (we dial someone: a forwarded leg or a page)"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "from_number",
+                    models.CharField(
+                        blank=True,
+                        help_text="E.164 caller ID; empty when the caller withheld it.",
+                        max_length=20,
+                    ),
+                ),
+                ("to_number", models.CharField(blank=True, help_text="E.164", max_length=20)),
+                (
+                    "forwarded_to",
+                    models.CharField(
+                        blank=True,
+                        help_text="E.164 number of the person who answered (or was rung last).",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("ringing", "Ringing"),
+                            ("in-progress", "In progress"),
+                            ("completed", "Completed"),
+                            ("busy", "Busy"),
+                            ("no-answer", "No answer"),
+                            ("failed", "Failed"),
+                            ("canceled", "Canceled"),
+                        ],
+                        default="ringing",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "outcome",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("", "In progress"),
+                            ("answered", "Answered by the team"),
+                            ("voicemail", "Sent to voicemail"),
+                            ("abandoned", "Caller hung up before an answer"),
+                        ],
+                        default="",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "answered_by",
+                    models.CharField(blank=True, help_text="Twilio AnsweredBy, if detected.", max_length=32),
+                ),
+                ("dial_targets", models.JSONField(blank=True, default=list)),
+                ("dial_attempts", models.PositiveSmallIntegerField(default=0)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("answered_at", models.DateTimeField(blank=True, null=True)),
+                ("ended_at", models.DateTimeField(blank=True, null=True)),
+                ("duration", models.PositiveIntegerField(blank=True, help_text="Seconds.", null=True)),
+                ("recording_sid", models.CharField(blank=True, max_length=34)),
+                ("recording_url", models.URLField(blank=True, max_length=500)),
+                (
+                    "recording_duration",
+                    models.PositiveIntegerField(blank=True, help_text="Seconds.", null=True),
+                ),
+                ("transcript", models.TextField(blank=True)),
+                (
+                    "last_payload",
+                    models.JSONField(
+                        blank=True,
+                        default=dict,
+                        help_text="Parameters of the last Twilio callback that changed this call.",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="legs",
+                        to="telephony.calllog",
+                    ),
+                ),
+                (
+                    "ticket",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="calls",
+                        to="tickets.ticket",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'call',
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['-created_at', '-id'], name='call_created_idx'), models.Index(fields=['status', '-created_at'], name='call_status_created_idx'), models.Index(fields=['from_number', '-created_at'], name='call_from_created_idx')],
+                "verbose_name": "call",
+                "ordering": ["-created_at", "-id"],
+                "indexes": [
+                    models.Index(fields=["-created_at", "-id"], name="call_created_idx"),
+                    models.Index(fields=["status", "-created_at"], name="call_status_created_idx"),
+                    models.Index(fields=["from_number", "-created_at"], name="call_from_created_idx"),
+                ],
             },
         ),
     ]

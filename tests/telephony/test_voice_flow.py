@@ -36,7 +36,11 @@ def test_an_inbound_call_is_logged_on_a_new_phone_ticket_and_rings_the_on_call_n
     assert (call.status, call.forwarded_to, call.dial_targets) == ("ringing", ON_CALL, [ON_CALL])
     assert call.last_payload["CallSid"] == call_sid
     ticket = call.ticket
-    assert (ticket.channel, ticket.contact.phone, ticket.subject) == ("phone", CALLER, f"Phone call from {CALLER}")
+    assert (ticket.channel, ticket.contact.phone, ticket.subject) == (
+        "phone",
+        CALLER,
+        f"Phone call from {CALLER}",
+    )
     assert list(ticket.messages.values_list("direction", "channel", "external_id")) == [
         ("inbound", "phone", call_sid)
     ]
@@ -58,7 +62,12 @@ def test_the_full_call_flow_ends_answered_and_completed(twilio):
     twiml(twilio.status(call_sid, "completed", CallDuration="101"))
 
     call = CallLog.objects.get(call_sid=call_sid)
-    assert (call.status, call.outcome, call.duration, call.forwarded_to) == ("completed", "answered", 101, ON_CALL)
+    assert (call.status, call.outcome, call.duration, call.forwarded_to) == (
+        "completed",
+        "answered",
+        101,
+        ON_CALL,
+    )
     assert call.answered_at.isoformat() == "2026-11-25T01:40:00+00:00"
     assert call.ended_at is not None
     leg_log = CallLog.objects.get(call_sid=leg_sid)
