@@ -223,7 +223,9 @@ def call_dial_result(
 
 def _outcome(call: CallLog, outcome: str, payload: dict[str, Any] | None, forwarded_to: str = "") -> None:
     fields = ["updated_at"]
-    if not call.outcome:
+    # The first outcome stands, except that a Dial result saying "answered" corrects an
+    # "abandoned" guessed from a status callback that overtook it.
+    if not call.outcome or (outcome == CallOutcome.ANSWERED and call.outcome == CallOutcome.ABANDONED):
         call.outcome = outcome
         fields.append("outcome")
     if forwarded_to:
@@ -295,8 +297,28 @@ def call_status_record(
     # Timestamps are facts whatever order they arrive in: fill in the ones still missing.
     if status == CallStatus.IN_PROGRESS:
         CallLog.objects.filter(pk=call.pk, answered_at__isnull=True).update(answered_at=at)
+    if (
+        moved
+        and status in FINAL_STATUSES
+        and call.direction == CallDirection.INBOUND
+        and call.parent_id is None
+    ):
+        _hung_up(call.pk)
     call.refresh_from_db()
     return call
+
+
+def _hung_up(call_pk: int) -> None:
+    """An inbound call ended with no outcome: the caller hung up before anyone answered.
+
+    Covers hang-ups during the greeting or while it rang, when Twilio may never post a Dial
+    result we could act on. A forwarded leg that was answered means it was not missed.
+    """
+    call = CallLog.objects.select_for_update().get(pk=call_pk)
+    if call.outcome or call.legs.filter(answered_at__isnull=False).exists():
+        return
+    _outcome(call, CallOutcome.ABANDONED, None)
+    _missed(call, "The caller hung up before anyone answered.")
 
 
 def _leg_create(*, call_sid: str, parent_sid: str, from_number: str, to_number: str) -> CallLog | None:

@@ -80,3 +80,30 @@ def test_forwarded_legs_arriving_out_of_order_are_logged_once_under_their_call(t
     assert leg_log.parent.call_sid == call_sid
     assert leg_log.answered_at is not None
     assert CallLog.objects.count() == 2
+
+
+def test_a_caller_hanging_up_before_any_answer_is_a_missed_call_even_without_a_dial_result(twilio, call_sid):
+    twiml(twilio.status(call_sid, "completed", CallDuration="8"))
+    twiml(twilio.status(call_sid, "completed", CallDuration="8"))
+
+    call = CallLog.objects.get(call_sid=call_sid)
+    assert call.outcome == "abandoned"
+    assert Message.objects.filter(external_id=f"{call_sid}:missed").count() == 1
+
+
+def test_an_answered_leg_means_the_ended_call_was_not_missed(twilio, call_sid):
+    leg = {"ParentCallSid": call_sid, "From": CALLER, "To": ON_CALL}
+    leg_sid = sid("CA")
+    twiml(twilio.status(leg_sid, "answered", **leg))
+    twiml(twilio.status(call_sid, "completed", CallDuration="80"))
+    twiml(twilio.dial_result(call_sid, 0, "completed"))
+
+    call = CallLog.objects.get(call_sid=call_sid)
+    assert call.outcome == "answered"
+    assert not Message.objects.filter(external_id=f"{call_sid}:missed").exists()
+
+
+def test_a_dial_result_saying_answered_corrects_an_abandoned_guess(twilio, call_sid):
+    twiml(twilio.status(call_sid, "completed", CallDuration="80"))
+    twiml(twilio.dial_result(call_sid, 0, "completed"))
+    assert CallLog.objects.get(call_sid=call_sid).outcome == "answered"
