@@ -72,16 +72,18 @@ def _phone_ticket_for(*, number: str, name: str, subject: str) -> tuple[Ticket, 
 
     A withheld number always gets a new contact and ticket: nothing ties two such calls.
     """
-    contact = contact_resolve(name=name or number or "Caller with withheld number", phone=number or None)
     if number:
+        # One query for the common case of a caller who already has an open phone ticket.
         ticket = (
             Ticket.objects.active()
-            .filter(contact=contact, channel=TicketChannel.PHONE)
+            .filter(contact__phone=number, channel=TicketChannel.PHONE)
+            .select_related("contact")
             .order_by("-created_at", "-id")
             .first()
         )
         if ticket is not None:
             return ticket, False
+    contact = contact_resolve(name=name or number or "Caller with withheld number", phone=number or None)
     return ticket_create(contact=contact, subject=subject, channel=TicketChannel.PHONE), True
 
 

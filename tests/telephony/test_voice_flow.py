@@ -241,3 +241,32 @@ def test_a_dial_result_for_an_unknown_call_just_hangs_up(twilio):
     root = twiml(twilio.dial_result(sid("CA"), 0, "no-answer"))
     assert verbs(root) == ["Hangup"]
     assert CallLog.objects.count() == 0
+
+
+def test_a_voicemail_for_a_ticket_closed_mid_call_opens_a_new_ticket(twilio):
+    call_sid, recording_sid = sid("CA"), sid("RE")
+    twiml(twilio.incoming_call(call_sid))
+    first = CallLog.objects.get(call_sid=call_sid).ticket
+    Ticket.objects.filter(pk=first.pk).update(status="closed")
+    twiml(twilio.recording(call_sid, recording_sid))
+
+    call = CallLog.objects.get(call_sid=call_sid)
+    assert call.ticket != first
+    assert call.ticket.messages.filter(external_id=recording_sid).exists()
+
+
+def test_the_ring_chain_skips_invalid_and_repeated_numbers(twilio, on_call_chain, caplog):
+    on_call_chain("not a number", ON_CALL, ON_CALL, NEXT_ON_CALL)
+    call_sid = sid("CA")
+    with caplog.at_level(logging.ERROR, logger="telephony"):
+        twiml(twilio.incoming_call(call_sid))
+    assert CallLog.objects.get(call_sid=call_sid).dial_targets == [ON_CALL, NEXT_ON_CALL]
+    assert "invalid number" in caplog.text
+
+
+def test_a_single_dial_attempt_goes_to_voicemail_after_the_first_person(twilio, on_call_chain, settings):
+    settings.TELEPHONY_DIAL_ATTEMPTS = 1
+    on_call_chain(ON_CALL, NEXT_ON_CALL)
+    call_sid = sid("CA")
+    twiml(twilio.incoming_call(call_sid))
+    assert "Record" in verbs(twiml(twilio.dial_result(call_sid, 0, "no-answer")))
