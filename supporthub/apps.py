@@ -4,3 +4,15 @@ from django.apps import AppConfig
 class SupportHubConfig(AppConfig):
     name = "supporthub"
     verbose_name = "SupportHub"
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
+        # Keep the roles complete when later migrations add models.
+        post_migrate.connect(_sync_roles_after_migrate, sender=self, dispatch_uid="supporthub.sync_roles")
+
+
+def _sync_roles_after_migrate(sender: AppConfig, **kwargs: object) -> None:
+    from supporthub.roles import sync_roles
+
+    sync_roles()

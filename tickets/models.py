@@ -211,3 +211,59 @@ class Message(models.Model):
         if self.author_contact is not None:
             return str(self.author_contact)
         return ""
+
+
+class TicketChange(models.Model):
+    """One field change on a ticket: who changed what, from what, to what, and when."""
+
+    class Field(models.TextChoices):
+        STATUS = "status", "Status"
+        PRIORITY = "priority", "Priority"
+        ASSIGNEE = "assignee", "Assignee"
+        SUBJECT = "subject", "Subject"
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="changes")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    field = models.CharField(max_length=16, choices=Field.choices)
+    old_value = models.CharField(max_length=200, blank=True)
+    new_value = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["ticket", "created_at"], name="ticketchange_ticket_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.old_value or '—'} → {self.new_value or '—'}"
+
+
+class CannedReply(models.Model):
+    """A saved answer. Placeholders: {contact_name}, {reference}, {subject}, {agent_name}."""
+
+    title = models.CharField(max_length=100, unique=True)
+    body = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["title"]
+        verbose_name_plural = "canned replies"
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class AgentShift(models.Model):
+    """Whether an agent takes new tickets now; the round-robin remembers who was last given one."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="shift")
+    on_shift = models.BooleanField(default=False)
+    last_assigned_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["on_shift", "last_assigned_at"], name="agentshift_rr_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({'on' if self.on_shift else 'off'} shift)"

@@ -19,12 +19,15 @@ from django.utils import timezone
 
 from supporthub.exceptions import DomainError
 from tickets.models import (
+    AgentShift,
+    CannedReply,
     Contact,
     Message,
     MessageChannel,
     MessageDirection,
     SlaPolicy,
     Ticket,
+    TicketChange,
     TicketChannel,
     TicketPriority,
     TicketStatus,
@@ -124,6 +127,8 @@ def ticket_create(
     )
     ticket.reference = f"{settings.TICKET_REFERENCE_PREFIX}-{1000 + ticket.pk}"
     Ticket.objects.filter(pk=ticket.pk).update(reference=ticket.reference)
+    if assignee is None and settings.AUTO_ASSIGN_ENABLED:
+        ticket_auto_assign(ticket=ticket)
     if description:
         message_create(
             ticket=ticket,
@@ -162,31 +167,109 @@ def ticket_update(
     priority: int | None = None,
     assignee: User | Literal[_Keep.KEEP] | None = KEEP,
     subject: str | None = None,
+    actor: User | None = None,
 ) -> Ticket:
-    """Apply an agent's changes. Raises DomainError for an illegal status change.
+    """Apply an agent's changes and record each one in the ticket's history.
 
+    Raises DomainError for an illegal status change (and changes nothing).
     `assignee=None` unassigns; leaving it out keeps the assignee.
     """
-    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    ticket = Ticket.objects.select_for_update(of=("self",)).select_related("assignee").get(pk=ticket.pk)
     changed: list[str] = []
+    history: list[TicketChange] = []
+
+    def record(field: str, old: Any, new: Any) -> None:
+        history.append(
+            TicketChange(
+                ticket=ticket, actor=actor, field=field, old_value=str(old or ""), new_value=str(new or "")
+            )
+        )
+
     if status is not None and status != ticket.status:
+        record(TicketChange.Field.STATUS, ticket.status, status)
         _apply_status(ticket, status)
         changed += ["status", "resolved_at"]
     if priority is not None and priority != ticket.priority:
+        record(
+            TicketChange.Field.PRIORITY, TicketPriority(ticket.priority).label, TicketPriority(priority).label
+        )
         ticket.priority = priority
         ticket.first_response_due, ticket.resolution_due = sla_due_times(
             priority=priority, start=ticket.created_at
         )
         changed += ["priority", "first_response_due", "resolution_due"]
     if assignee is not KEEP and getattr(assignee, "pk", None) != ticket.assignee_id:
+        record(TicketChange.Field.ASSIGNEE, ticket.assignee, assignee)
         ticket.assignee = assignee
         changed.append("assignee")
     if subject is not None and subject != ticket.subject:
+        record(TicketChange.Field.SUBJECT, ticket.subject, subject)
         ticket.subject = subject
         changed.append("subject")
     if changed:
         ticket.save(update_fields=[*dict.fromkeys(changed), "updated_at"])
+        TicketChange.objects.bulk_create(history)
     return ticket
+
+
+def tickets_bulk_update(*, tickets: list[Ticket], actor: User | None, **changes: Any) -> list[str]:
+    """Apply the same change to many tickets, each in its own transaction.
+
+    Returns one message per ticket that could not be changed (e.g. an illegal status).
+    """
+    problems = []
+    for ticket in tickets:
+        try:
+            ticket_update(ticket=ticket, actor=actor, **changes)
+        except DomainError as exc:
+            problems.append(f"{ticket.reference}: {exc.message}")
+    return problems
+
+
+@transaction.atomic
+def ticket_auto_assign(*, ticket: Ticket) -> User | None:
+    """Give the ticket to the on-shift agent who has waited longest for one (round-robin).
+
+    Returns the agent, or None when nobody is on shift.
+    """
+    shift = (
+        AgentShift.objects.select_for_update(skip_locked=True)
+        .filter(on_shift=True, user__is_active=True, user__is_staff=True)
+        .order_by(F("last_assigned_at").asc(nulls_first=True), "pk")
+        .select_related("user")
+        .first()
+    )
+    if shift is None:
+        return None
+    shift.last_assigned_at = timezone.now()
+    shift.save(update_fields=["last_assigned_at"])
+    ticket_update(ticket=ticket, assignee=shift.user)
+    ticket.assignee = shift.user
+    return shift.user
+
+
+def agent_shift_set(*, user: User, on_shift: bool) -> AgentShift:
+    shift, _ = AgentShift.objects.update_or_create(user=user, defaults={"on_shift": on_shift})
+    return shift
+
+
+class _Placeholders(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"  # unknown placeholders stay visible rather than vanish
+
+
+def canned_reply_render(*, reply: CannedReply, ticket: Ticket, agent: User | None = None) -> str:
+    """The reply's text with {contact_name}, {reference}, {subject} and {agent_name} filled in."""
+    values = _Placeholders(
+        contact_name=ticket.contact.name,
+        reference=ticket.reference or "",
+        subject=ticket.subject,
+        agent_name=(agent.get_full_name() or agent.get_username()) if agent else "",
+    )
+    try:
+        return reply.body.format_map(values)
+    except (ValueError, IndexError):  # a stray brace in the saved text: show it as written
+        return reply.body
 
 
 def _apply_status(ticket: Ticket, status: str) -> None:

@@ -1,0 +1,237 @@
+"""The agent console (Django admin) without a browser: queries, actions, roles, services."""
+
+import pytest
+from django.contrib.auth.models import Group
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from supporthub.roles import ADMIN, AGENT, sync_roles
+from tests.factories import ContactFactory, TicketFactory, UserFactory
+from tickets import services
+from tickets.models import AgentShift, CannedReply, Ticket, TicketChange, TicketPriority, TicketStatus
+
+pytestmark = pytest.mark.django_db
+
+CHANGELIST = "/admin/tickets/ticket/"
+
+
+@pytest.fixture
+def agent_client(client, agent):
+    sync_roles()
+    agent.groups.add(Group.objects.get(name=AGENT))
+    client.force_login(agent)
+    return client
+
+
+def test_changelist_runs_a_constant_number_of_queries(agent_client, agent):
+    TicketFactory.create_batch(5, assignee=agent, sla_breached=True)
+
+    def count():
+        with CaptureQueriesContext(connection) as ctx:
+            assert agent_client.get(CHANGELIST + "?status=all").status_code == 200
+        return len(ctx.captured_queries)
+
+    five = count()
+    TicketFactory.create_batch(45, assignee=agent)
+    assert count() == five
+
+
+def test_default_list_shows_active_work_with_urgent_and_breached_first(agent_client):
+    TicketFactory(subject="closed one", status=TicketStatus.CLOSED, priority=TicketPriority.URGENT)
+    TicketFactory(subject="plain normal")
+    TicketFactory(subject="breached normal", sla_breached=True)
+    TicketFactory(subject="urgent new", priority=TicketPriority.URGENT)
+    page = agent_client.get(CHANGELIST).content.decode()
+    assert "closed one" not in page
+    assert page.index("breached normal") < page.index("urgent new") < page.index("plain normal")
+
+
+def test_filters_mine_and_unassigned(agent_client, agent, other_agent):
+    TicketFactory(subject="mine", assignee=agent)
+    TicketFactory(subject="theirs", assignee=other_agent)
+    TicketFactory(subject="nobody's")
+    mine = agent_client.get(CHANGELIST + "?assignee=mine").content.decode()
+    assert "mine" in mine and "theirs" not in mine and "nobody" not in mine
+    unassigned = agent_client.get(CHANGELIST + "?assignee=none").content.decode()
+    assert "nobody" in unassigned and "theirs" not in unassigned
+
+
+def test_search_finds_message_text_and_contact_email(agent_client):
+    ticket = TicketFactory(subject="Billing", contact=ContactFactory(email="zed@example.com"))
+    services.message_create(ticket=ticket, direction="inbound", body="my invoice shows the wrong VAT")
+    TicketFactory(subject="Other")
+    assert "Billing" in agent_client.get(CHANGELIST + "?q=VAT").content.decode()
+    by_email = agent_client.get(CHANGELIST + "?q=zed@example.com").content.decode()
+    assert "Billing" in by_email and "Other" not in by_email
+
+
+def test_assign_to_me_action_goes_through_the_service_and_is_recorded(agent_client, agent):
+    tickets = TicketFactory.create_batch(2)
+    response = agent_client.post(
+        CHANGELIST, {"action": "assign_to_me", "_selected_action": [t.pk for t in tickets]}, follow=True
+    )
+    assert "Updated 2 tickets" in response.content.decode()
+    assert set(Ticket.objects.values_list("assignee", flat=True)) == {agent.pk}
+    change = TicketChange.objects.filter(field="assignee").first()
+    assert change.actor == agent and change.new_value == str(agent)
+
+
+def test_bulk_status_change_reports_tickets_it_could_not_change(agent_client):
+    open_ticket = TicketFactory(status=TicketStatus.OPEN)
+    closed = TicketFactory(status=TicketStatus.CLOSED)
+    selected = [open_ticket.pk, closed.pk]
+    # First the intermediate form, then the form posted back with `apply`.
+    everything = CHANGELIST + "?status=all"  # the default view hides closed tickets
+    form = agent_client.post(everything, {"action": "change_status", "_selected_action": selected})
+    assert b'name="status"' in form.content
+    response = agent_client.post(
+        everything,
+        {"action": "change_status", "_selected_action": selected, "apply": "1", "status": "pending"},
+        follow=True,
+    )
+    page = response.content.decode()
+    assert "Updated 1 ticket" in page
+    assert f"Not changed: {closed.reference}: Cannot change status from closed to pending." in page
+    assert Ticket.objects.get(pk=open_ticket.pk).status == TicketStatus.PENDING
+    assert Ticket.objects.get(pk=closed.pk).status == TicketStatus.CLOSED
+
+
+def test_assign_to_and_change_priority_actions(agent_client, other_agent):
+    ticket = TicketFactory()
+    agent_client.post(
+        CHANGELIST,
+        {"action": "assign_to", "_selected_action": [ticket.pk], "apply": "1", "assignee": other_agent.pk},
+    )
+    agent_client.post(
+        CHANGELIST,
+        {"action": "change_priority", "_selected_action": [ticket.pk], "apply": "1", "priority": "4"},
+    )
+    ticket.refresh_from_db()
+    assert ticket.assignee == other_agent
+    assert ticket.priority == TicketPriority.URGENT
+
+
+def test_ticket_page_reply_and_note_are_messages_by_the_agent(agent_client, agent):
+    ticket = TicketFactory(status=TicketStatus.NEW)
+    page = agent_client.get(f"{CHANGELIST}{ticket.pk}/change/")
+    seen = page.context["adminform"].form["seen_updated_at"].value()
+    response = agent_client.post(
+        f"{CHANGELIST}{ticket.pk}/change/",
+        {
+            "subject": ticket.subject,
+            "status": "new",
+            "priority": ticket.priority,
+            "assignee": "",
+            "reply": "We are on it",
+            "note": "VIP",
+            "seen_updated_at": seen,
+        },
+    )
+    assert response.status_code == 302, response.content
+    ticket.refresh_from_db()
+    assert ticket.status == TicketStatus.OPEN
+    assert ticket.first_responded_at is not None
+    assert list(ticket.messages.values_list("direction", "author_user")) == [
+        ("outbound", agent.pk),
+        ("note", agent.pk),
+    ]
+
+
+def test_ticket_page_refuses_an_illegal_status(agent_client):
+    ticket = TicketFactory(status=TicketStatus.CLOSED)
+    page = agent_client.get(f"{CHANGELIST}{ticket.pk}/change/")
+    response = agent_client.post(
+        f"{CHANGELIST}{ticket.pk}/change/",
+        {
+            "subject": ticket.subject,
+            "status": "open",
+            "priority": ticket.priority,
+            "seen_updated_at": page.context["adminform"].form["seen_updated_at"].value(),
+        },
+    )
+    assert response.status_code == 200
+    assert "Cannot change status from closed to open." in response.content.decode()
+
+
+def test_agents_cannot_see_api_keys_or_edit_sla_policies(agent_client):
+    assert agent_client.get("/admin/rest_framework_api_key/apikey/").status_code == 403
+    assert agent_client.get("/admin/tickets/slapolicy/").status_code == 200  # may look
+    assert agent_client.post("/admin/tickets/slapolicy/1/change/", {}).status_code == 403
+
+
+def test_admin_role_has_every_permission(client):
+    from django.contrib.auth.models import Permission
+
+    sync_roles()
+    user = UserFactory(username="boss")
+    user.groups.add(Group.objects.get(name=ADMIN))
+    assert Group.objects.get(name=ADMIN).permissions.count() == Permission.objects.count()
+    client.force_login(user)
+    assert client.get("/admin/rest_framework_api_key/apikey/").status_code == 200
+
+
+def test_dashboard_counts_active_work(agent_client):
+    TicketFactory(priority=TicketPriority.URGENT)
+    TicketFactory(sla_breached=True, status=TicketStatus.OPEN)
+    TicketFactory(status=TicketStatus.CLOSED, sla_breached=True)
+    page = agent_client.get("/admin/").context
+    assert page is not None
+    html = agent_client.get("/admin/").content.decode()
+    assert "Urgent and unassigned" in html
+    from tickets.selectors import console_summary
+
+    summary = console_summary()
+    assert summary["breached"] == 1
+    assert summary["unassigned_urgent"] == 1
+    assert dict(summary["by_status"]) == {"new": 1, "open": 1, "pending": 0}
+
+
+def test_round_robin_gives_new_tickets_to_on_shift_agents_in_turn(settings, agent, other_agent):
+    settings.AUTO_ASSIGN_ENABLED = True
+    off_duty = UserFactory(username="carl")
+    services.agent_shift_set(user=agent, on_shift=True)
+    services.agent_shift_set(user=other_agent, on_shift=True)
+    services.agent_shift_set(user=off_duty, on_shift=False)
+    contact = ContactFactory()
+    owners = [
+        services.ticket_create(contact=contact, subject=f"t{i}", channel="api").assignee for i in range(4)
+    ]
+    assert owners[0] != owners[1]
+    assert owners[:2] == owners[2:]
+    assert off_duty not in owners
+    assert AgentShift.objects.get(user=agent).last_assigned_at is not None
+
+
+def test_nobody_on_shift_leaves_tickets_unassigned(settings):
+    settings.AUTO_ASSIGN_ENABLED = True
+    ticket = services.ticket_create(contact=ContactFactory(), subject="x", channel="api")
+    assert ticket.assignee is None
+
+
+def test_canned_replies_fill_placeholders_and_keep_unknown_ones(agent):
+    ticket = TicketFactory(contact=ContactFactory(name="Dana"), reference="SH-4242")
+    reply = CannedReply(title="t", body="Hi {contact_name}, re {reference} ({unknown}) — {agent_name}")
+    text = services.canned_reply_render(reply=reply, ticket=ticket, agent=agent)
+    assert text == f"Hi Dana, re SH-4242 ({{unknown}}) — {agent.get_full_name()}"
+    broken = CannedReply(title="b", body="stray { brace")
+    assert services.canned_reply_render(reply=broken, ticket=ticket) == "stray { brace"
+
+
+def test_sla_clock_states(settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tickets.selectors import sla_clocks, sla_next_clock
+
+    now = timezone.now()
+    ticket = TicketFactory()
+    ticket.created_at = now - timedelta(minutes=100)
+    ticket.first_response_due = now + timedelta(minutes=10)  # 10% of the window left
+    ticket.resolution_due = now + timedelta(hours=10)
+    assert [c.state for c in sla_clocks(ticket, now)] == ["near", "ok"]
+    assert sla_next_clock(ticket, now).name == "first response"
+    ticket.first_responded_at = now - timedelta(minutes=1)
+    assert sla_clocks(ticket, now)[0].state == "met"
+    ticket.resolution_due = now - timedelta(minutes=1)
+    assert sla_next_clock(ticket, now).state == "breached"

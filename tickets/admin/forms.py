@@ -1,0 +1,68 @@
+"""The ticket form of the console: field edits, a reply box, a note box, stale-save guard."""
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth import get_user_model
+
+from tickets.models import Ticket, TicketChange, TicketPriority, TicketStatus
+
+REPLY_HELP = "Sent to the contact through the ticket's channel when you save."
+NOTE_HELP = "Only agents see internal notes."
+
+
+class TicketConsoleForm(forms.ModelForm):
+    reply = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 5}), help_text=REPLY_HELP)
+    note = forms.CharField(
+        required=False, label="Internal note", widget=forms.Textarea(attrs={"rows": 3}), help_text=NOTE_HELP
+    )
+    # When the agent loaded the page; a newer ticket means somebody else changed it since.
+    seen_updated_at = forms.DateTimeField(required=False, widget=forms.HiddenInput)
+
+    class Meta:
+        model = Ticket
+        fields = ["subject", "status", "priority", "assignee"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if "assignee" in self.fields:
+            self.fields["assignee"].queryset = get_user_model().objects.filter(is_staff=True, is_active=True)  # type: ignore[attr-defined]
+        if self.instance.pk:
+            self.fields["seen_updated_at"].initial = self.instance.updated_at
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if not self.instance.pk:
+            return cleaned
+        current = Ticket.objects.get(pk=self.instance.pk)
+        seen = cleaned.get("seen_updated_at")
+        if seen and current.updated_at > seen:
+            changes = TicketChange.objects.filter(ticket=current, created_at__gt=seen).select_related("actor")
+            what = "; ".join(f"{c.actor or 'system'} changed {c}" for c in changes) or "a new message arrived"
+            raise forms.ValidationError(
+                f"Someone else changed this ticket while you had it open ({what}). "
+                "Nothing was saved: reload the page to see the current ticket, then redo your change.",
+                code="stale",
+            )
+        status = cleaned.get("status")
+        if status and not current.can_transition_to(status):
+            self.add_error("status", f"Cannot change status from {current.status} to {status}.")
+        if (cleaned.get("reply") or cleaned.get("note")) and current.status == TicketStatus.CLOSED:
+            self.add_error("reply", "This ticket is closed and takes no more messages.")
+        return cleaned
+
+
+class BulkAssignForm(forms.Form):
+    assignee = forms.ModelChoiceField(
+        queryset=get_user_model().objects.filter(is_staff=True, is_active=True),
+        required=False,
+        empty_label="Nobody",
+    )
+
+
+class BulkPriorityForm(forms.Form):
+    priority = forms.TypedChoiceField(choices=TicketPriority.choices, coerce=int)
+
+
+class BulkStatusForm(forms.Form):
+    status = forms.ChoiceField(choices=TicketStatus.choices)

@@ -1,0 +1,245 @@
+"""Ticket list and ticket page. Every change goes through tickets.services."""
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.db import transaction
+from django.db.models import QuerySet
+from django.forms import Form
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.utils.html import format_html
+from django.utils.timesince import timesince
+
+from tickets import selectors, services
+from tickets.admin.filters import AssigneeFilter, SlaFilter, StatusFilter
+from tickets.admin.forms import BulkAssignForm, BulkPriorityForm, BulkStatusForm, TicketConsoleForm
+from tickets.models import MessageDirection, Ticket, TicketPriority
+
+EDITABLE = ("subject", "status", "priority", "assignee")
+
+
+@admin.register(Ticket)
+class TicketAdmin(admin.ModelAdmin):
+    form = TicketConsoleForm
+    list_display = [
+        "reference",
+        "subject",
+        "contact",
+        "channel",
+        "priority_badge",
+        "status",
+        "assignee",
+        "sla_due",
+        "last_activity",
+    ]
+    list_display_links = ["reference", "subject"]
+    list_filter = [StatusFilter, "priority", "channel", AssigneeFilter, SlaFilter]
+    list_select_related = ["contact", "assignee"]
+    list_per_page = 50
+    search_fields = [
+        "=reference",
+        "subject",
+        "contact__name",
+        "=contact__email",
+        "=contact__phone",
+        "messages__body",
+    ]
+    search_help_text = "Reference, subject, contact name, exact email or phone, or message text."
+    # Urgent and breached work first, then what has waited longest.
+    ordering = ["-sla_breached", "-priority", "first_response_due", "-created_at"]
+    actions = ["assign_to_me", "assign_to", "change_priority", "change_status"]
+    readonly_fields = [
+        "reference",
+        "channel",
+        "contact",
+        "created_at",
+        "updated_at",
+        "first_response_due",
+        "resolution_due",
+        "first_responded_at",
+        "resolved_at",
+        "sla_breached",
+        "message_count",
+    ]
+    change_form_template = "admin/tickets/ticket/change_form.html"
+
+    class Media:
+        css = {"all": ["tickets/console.css"]}
+        js = ["tickets/console.js"]
+
+    def get_fieldsets(self, request: HttpRequest, obj: Ticket | None = None) -> Any:
+        if obj is None:
+            return [
+                (None, {"fields": ["subject", "description", "channel", "contact", "priority", "assignee"]})
+            ]
+        return [
+            (
+                None,
+                {
+                    "fields": [
+                        "reference",
+                        "subject",
+                        ("status", "priority", "assignee"),
+                        "contact",
+                        "channel",
+                    ]
+                },
+            ),
+            ("Reply", {"fields": ["reply", "note", "seen_updated_at"]}),
+            (
+                "Times",
+                {
+                    "classes": ["collapse"],
+                    "fields": [
+                        ("created_at", "updated_at"),
+                        ("first_response_due", "first_responded_at"),
+                        ("resolution_due", "resolved_at"),
+                        ("sla_breached", "message_count"),
+                    ],
+                },
+            ),
+        ]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Ticket | None = None) -> Any:
+        return self.readonly_fields if obj else ["reference"]
+
+    def get_form(
+        self, request: HttpRequest, obj: Ticket | None = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        if obj is None:  # the add form: a plain model form, saved through ticket_create
+            kwargs["form"] = forms.ModelForm
+            kwargs["fields"] = ["subject", "description", "channel", "contact", "priority", "assignee"]
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_autocomplete_fields(self, request: HttpRequest) -> Any:
+        return ["contact"]
+
+    # --- list columns -------------------------------------------------------------------
+    @admin.display(description="priority", ordering="priority")
+    def priority_badge(self, ticket: Ticket) -> str:
+        label = TicketPriority(ticket.priority).label
+        return format_html('<span class="priority priority-{}">{}</span>', label, label)
+
+    @admin.display(description="SLA due", ordering="first_response_due")
+    def sla_due(self, ticket: Ticket) -> str:
+        clock = selectors.sla_next_clock(ticket)
+        if clock.due is None:
+            return "—"
+        return format_html(
+            '<span class="sla {}" title="{} due {}">{} {}</span>',
+            clock.css,
+            clock.name,
+            clock.due.isoformat(),
+            clock.name,
+            _relative(clock.due),
+        )
+
+    @admin.display(description="last activity", ordering="updated_at")
+    def last_activity(self, ticket: Ticket) -> str:
+        return f"{timesince(ticket.updated_at)} ago"
+
+    # --- saving through the services ------------------------------------------------------
+    def save_model(self, request: HttpRequest, obj: Ticket, form: Form, change: bool) -> None:
+        data = form.cleaned_data
+        if not change:
+            created = services.ticket_create(
+                contact=data["contact"],
+                subject=data["subject"],
+                description=data.get("description", ""),
+                channel=data["channel"],
+                priority=data["priority"],
+                assignee=data.get("assignee"),
+            )
+            obj.pk = created.pk
+            return
+        with transaction.atomic():
+            changes = {name: data[name] for name in EDITABLE if name in form.changed_data}
+            services.ticket_update(ticket=obj, actor=request.user, **changes)  # type: ignore[arg-type]
+            if data.get("reply"):
+                services.message_create(
+                    ticket=obj,
+                    direction=MessageDirection.OUTBOUND,
+                    body=data["reply"],
+                    author_user=request.user,  # type: ignore[arg-type]
+                )
+            if data.get("note"):
+                services.message_create(
+                    ticket=obj,
+                    direction=MessageDirection.NOTE,
+                    body=data["note"],
+                    author_user=request.user,  # type: ignore[arg-type]
+                )
+
+    def save_related(self, request: HttpRequest, form: Form, formsets: Any, change: bool) -> None:
+        """Nothing to save: tickets have no inlines, and services wrote everything."""
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        ticket = self.get_object(request, object_id)
+        context = dict(extra_context or {})
+        if ticket is not None:
+            context.update(selectors.ticket_console(ticket=ticket, agent=request.user))  # type: ignore[arg-type]
+        return super().change_view(request, object_id, form_url, extra_context=context)
+
+    # --- bulk actions -------------------------------------------------------------------------
+    @admin.action(description="Assign to me", permissions=["change"])
+    def assign_to_me(self, request: HttpRequest, queryset: QuerySet[Ticket]) -> None:
+        self._bulk(request, queryset, assignee=request.user)
+
+    @admin.action(description="Assign to…", permissions=["change"])
+    def assign_to(self, request: HttpRequest, queryset: QuerySet[Ticket]) -> HttpResponse | None:
+        return self._bulk_with_form(request, queryset, BulkAssignForm, "Assign tickets")
+
+    @admin.action(description="Change priority…", permissions=["change"])
+    def change_priority(self, request: HttpRequest, queryset: QuerySet[Ticket]) -> HttpResponse | None:
+        return self._bulk_with_form(request, queryset, BulkPriorityForm, "Change priority")
+
+    @admin.action(description="Change status…", permissions=["change"])
+    def change_status(self, request: HttpRequest, queryset: QuerySet[Ticket]) -> HttpResponse | None:
+        return self._bulk_with_form(request, queryset, BulkStatusForm, "Change status")
+
+    def _bulk(self, request: HttpRequest, queryset: QuerySet[Ticket], **changes: Any) -> None:
+        tickets = list(queryset)
+        problems = services.tickets_bulk_update(tickets=tickets, actor=request.user, **changes)  # type: ignore[arg-type]
+        done = len(tickets) - len(problems)
+        if done:
+            self.message_user(request, f"Updated {done} ticket{'s' if done != 1 else ''}.", messages.SUCCESS)
+        for problem in problems:
+            self.message_user(request, f"Not changed: {problem}", messages.ERROR)
+
+    def _bulk_with_form(
+        self, request: HttpRequest, queryset: QuerySet[Ticket], form_class: type[Form], title: str
+    ) -> HttpResponse | None:
+        """Show a small form first; apply it when it comes back with `apply`."""
+        if "apply" in request.POST:
+            form = form_class(request.POST)
+            if form.is_valid():
+                self._bulk(request, queryset, **form.cleaned_data)
+                return None
+        else:
+            form = form_class()
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "form": form,
+            "tickets": queryset.select_related("contact"),
+            "action": request.POST.get("action"),
+            "opts": self.model._meta,
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/tickets/ticket/bulk_action.html", context)
+
+
+def _relative(when: Any) -> str:
+    from django.utils import timezone
+
+    now = timezone.now()
+    return f"in {timesince(now, when)}" if when > now else f"{timesince(when, now)} ago"

@@ -1,0 +1,94 @@
+"""Reads for the agent console: SLA clocks, the ticket page, the dashboard."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from tickets.models import ACTIVE_STATUSES, CannedReply, Message, Ticket, TicketChange, TicketPriority
+
+# A clock turns amber when less than this share of its window is left.
+NEAR_SHARE = 0.25
+
+
+@dataclass(frozen=True)
+class SlaClock:
+    name: str  # "first response" or "resolution"
+    due: datetime | None
+    state: str  # met | ok | near | breached | none
+
+    @property
+    def css(self) -> str:
+        return f"sla-{self.state}"
+
+
+def _clock(
+    name: str, start: datetime, due: datetime | None, done_at: datetime | None, now: datetime
+) -> SlaClock:
+    if due is None:
+        return SlaClock(name, None, "none")
+    if done_at is not None:
+        return SlaClock(name, due, "met" if done_at <= due else "breached")
+    if now >= due:
+        return SlaClock(name, due, "breached")
+    window = max(due - start, timedelta(seconds=1))
+    return SlaClock(name, due, "near" if (due - now) / window < NEAR_SHARE else "ok")
+
+
+def sla_clocks(ticket: Ticket, now: datetime | None = None) -> list[SlaClock]:
+    now = now or timezone.now()
+    return [
+        _clock(
+            "first response", ticket.created_at, ticket.first_response_due, ticket.first_responded_at, now
+        ),
+        _clock("resolution", ticket.created_at, ticket.resolution_due, ticket.resolved_at, now),
+    ]
+
+
+def sla_next_clock(ticket: Ticket, now: datetime | None = None) -> SlaClock:
+    """The clock an agent should look at in a list: the first still running, else the last."""
+    clocks = sla_clocks(ticket, now)
+    running = [clock for clock in clocks if clock.state in ("ok", "near", "breached") and clock.due]
+    if ticket.sla_breached and not running:
+        return SlaClock("resolution", ticket.resolution_due, "breached")
+    return running[0] if running else clocks[-1]
+
+
+def ticket_console(*, ticket: Ticket, agent: User | None) -> dict[str, Any]:
+    """Everything the ticket page shows beside the form."""
+    from tickets.services import canned_reply_render
+
+    thread = Message.objects.filter(ticket=ticket).select_related("author_user", "author_contact")
+    other_tickets = (
+        Ticket.objects.filter(contact=ticket.contact_id).exclude(pk=ticket.pk).order_by("-created_at")[:10]
+    )
+    return {
+        "thread": list(thread),
+        "history": list(TicketChange.objects.filter(ticket=ticket).select_related("actor")),
+        "other_tickets": list(other_tickets),
+        "sla_clocks": sla_clocks(ticket),
+        "canned_replies": [
+            (reply.title, canned_reply_render(reply=reply, ticket=ticket, agent=agent))
+            for reply in CannedReply.objects.all()
+        ],
+    }
+
+
+def console_summary() -> dict[str, Any]:
+    """Counts for the dashboard: active tickets by status and priority, SLA breaches."""
+    active = Ticket.objects.filter(status__in=ACTIVE_STATUSES)
+    by_status = dict(active.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
+    by_priority = dict(active.values_list("priority").annotate(n=Count("id")).values_list("priority", "n"))
+    return {
+        "by_status": [(status, by_status.get(status, 0)) for status in ACTIVE_STATUSES],
+        "by_priority": [(p.label, by_priority.get(p.value, 0)) for p in reversed(TicketPriority)],
+        "breached": active.filter(sla_breached=True).count(),
+        "unassigned_urgent": active.filter(
+            Q(assignee__isnull=True) & Q(priority=TicketPriority.URGENT)
+        ).count(),
+    }

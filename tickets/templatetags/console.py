@@ -1,0 +1,12 @@
+from typing import Any
+
+from django import template
+
+from tickets.selectors import console_summary
+
+register = template.Library()
+
+
+@register.inclusion_tag("admin/console_dashboard.html")
+def console_dashboard() -> dict[str, Any]:
+    return console_summary()
