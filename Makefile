@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 UV_VERSION := 0.13.8
 
-.PHONY: run test lint typecheck pytest install install-dev migrate clean
+.PHONY: run test lint typecheck pytest browser install install-dev migrate clean
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
@@ -44,8 +44,17 @@ lint: install-dev
 typecheck: install-dev
 	$(BIN)/mypy .
 
-pytest: install-dev
+pytest: install-dev browser
 	$(BIN)/pytest
+
+## browser: Debian's Chromium for the Playwright tests (Playwright cannot download its own here).
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing chromium for the browser tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "warning: /usr/bin/chromium missing; browser tests will be skipped (or fail in CI)"; fi; \
+	fi
 
 migrate: install
 	$(BIN)/python manage.py migrate --noinput

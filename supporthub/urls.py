@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -26,3 +27,8 @@ urlpatterns = [
     # --- end telephony ---
     path("", include("django_prometheus.urls")),
 ]
+
+if settings.BENCH_ENDPOINTS:  # never in production: only bench/run.py turns it on
+    from supporthub.bench import hello
+
+    urlpatterns.append(path("bench/hello", hello))

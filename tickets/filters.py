@@ -1,33 +1,64 @@
 """Query-string filters for the ticket and message lists."""
 
+import re
 from typing import Any
 
 from django.db import connection
 from django.db.models import Q, QuerySet
 from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema_field
 
+from supporthub.phone import InvalidPhoneNumber, to_e164
 from tickets.models import Message, Ticket, TicketChannel, TicketPriority, TicketStatus
+
+REFERENCE_RE = re.compile(r"^[A-Za-z]+-\d+$")
 
 
 def ticket_search(queryset: QuerySet[Ticket], query: str) -> QuerySet[Ticket]:
-    """Full-text search over subject and description, plus exact reference/contact matches.
+    """Search tickets: a reference, an email or a phone number finds exactly that; any
+    other text is a full-text search over subject and description.
 
+    Each branch is a single indexed lookup (an OR across them would defeat the indexes).
     PostgreSQL uses websearch syntax against a GIN expression index; SQLite (development)
     falls back to substring matching.
     """
     query = query.strip()
     if not query:
         return queryset
-    exact = Q(reference__iexact=query) | Q(contact__email__iexact=query) | Q(contact__phone=query)
+    if REFERENCE_RE.match(query):
+        return queryset.filter(reference__iexact=query)
+    if "@" in query and " " not in query:
+        return queryset.filter(contact__email__iexact=query)
+    if query.startswith("+"):
+        try:
+            return queryset.filter(contact__phone=to_e164(query))
+        except InvalidPhoneNumber:
+            pass
     if connection.vendor == "postgresql":
         from django.contrib.postgres.search import SearchQuery, SearchVector
 
         vector = SearchVector("subject", "description", config="english")
-        text = Q(search=SearchQuery(query, config="english", search_type="websearch"))
-        return queryset.annotate(search=vector).filter(text | exact)
-    return queryset.filter(Q(subject__icontains=query) | Q(description__icontains=query) | exact)
+        return queryset.annotate(search=vector).filter(
+            search=SearchQuery(query, config="english", search_type="websearch")
+        )
+    return queryset.filter(Q(subject__icontains=query) | Q(description__icontains=query))
 
 
+MAX_ID = 2**63 - 1
+
+
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": MAX_ID})
+class IdFilter(filters.NumberFilter):
+    """An object id: a whole number within the database's range (else a 400)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        kwargs.setdefault("decimal_places", 0)
+        super().__init__(**kwargs)
+
+
+@extend_schema_field({"type": "boolean"})
 class StrictBooleanFilter(filters.TypedChoiceFilter):
     """`true` or `false`; anything else is a 400 rather than silently ignored."""
 
@@ -47,7 +78,7 @@ class TicketFilter(filters.FilterSet):
         help_text="Repeat to match any of several.",
     )
     channel = filters.MultipleChoiceFilter(choices=TicketChannel.choices)
-    assignee = filters.NumberFilter(field_name="assignee_id", help_text="A user id.")
+    assignee = IdFilter(field_name="assignee_id", help_text="A user id.")
     unassigned = StrictBooleanFilter(field_name="assignee", lookup_expr="isnull")
     sla_breached = StrictBooleanFilter()
     q = filters.CharFilter(method="filter_q", max_length=200, help_text="Full-text search.")
@@ -67,6 +98,9 @@ class TicketFilter(filters.FilterSet):
 
 
 class MessageFilter(filters.FilterSet):
+    # An unknown ticket id is an empty list, not an error.
+    ticket = IdFilter(field_name="ticket_id", help_text="A ticket id.")
+
     class Meta:
         model = Message
         fields = ["ticket", "direction"]

@@ -63,7 +63,8 @@ def contact_resolve(*, name: str, email: str | None = None, phone: str | None = 
 
     `email` must be valid and `phone` already E.164 (serializers normalise both).
     """
-    email = email.strip().lower() if email else None
+    email = email.strip().lower() if email and email.strip() else None
+    phone = phone or None  # "" would collide with every other blank phone on the unique index
     contact = None
     if email:
         contact = Contact.objects.filter(email=email).first()

@@ -32,15 +32,19 @@ class ErrorSerializer(serializers.Serializer):
     )
 
 
-def _flatten(detail: Any) -> Any:
-    """Turn DRF's nested ErrorDetail structures into plain lists of strings per field."""
+def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
+    """DRF's nested errors as {"field": [...], "contact.email": [...], "items.0.name": [...]}."""
     if isinstance(detail, dict):
-        return {key: _flatten(value) for key, value in detail.items()}
-    if isinstance(detail, list):
-        if all(isinstance(item, str) for item in detail):
-            return [str(item) for item in detail]
-        return [_flatten(item) for item in detail]
-    return [str(detail)]
+        items: Any = detail.items()
+    elif isinstance(detail, list) and not all(isinstance(item, str) for item in detail):
+        items = ((str(index), item) for index, item in enumerate(detail) if item)
+    else:
+        messages = detail if isinstance(detail, list) else [detail]
+        return {prefix or "non_field_errors": [str(message) for message in messages]}
+    flat: dict[str, list[str]] = {}
+    for key, value in items:
+        flat.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+    return flat
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -57,12 +61,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if response is None:
         return None
     if isinstance(exc, exceptions.ValidationError):
-        errors = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
-        fields = ", ".join(errors)
+        errors = _flatten(exc.detail)
         response.data = {
-            "detail": f"Invalid input: {fields}.",
+            "detail": f"Invalid input: {', '.join(errors)}.",
             "code": "invalid",
-            "errors": _flatten(errors),
+            "errors": errors,
         }
     elif isinstance(exc, exceptions.APIException):
         codes = exc.get_codes()

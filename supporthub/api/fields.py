@@ -14,8 +14,20 @@ class StrictFieldsMixin:
     def to_internal_value(self, data: Any) -> Any:
         unknown: dict[str, Any] = {}
         if isinstance(data, dict):
-            known = {name for name, f in self.fields.items() if not f.read_only}  # type: ignore[attr-defined]
+            fields = self.fields  # type: ignore[attr-defined]
+            known = {name for name, f in fields.items() if not f.read_only}
             unknown = {name: ["Unknown field."] for name in sorted(set(data) - known)}
+            # DRF turns 42 into "42" for text fields; a client sending a number meant something else.
+            unknown.update(
+                {
+                    name: ["Not a valid string."]
+                    for name, value in data.items()
+                    if name in known
+                    and isinstance(fields[name], serializers.CharField)
+                    and value is not None
+                    and not isinstance(value, str)
+                }
+            )
         try:
             value = super().to_internal_value(data)  # type: ignore[misc]
         except serializers.ValidationError as exc:

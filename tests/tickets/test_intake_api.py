@@ -72,6 +72,7 @@ def test_chat_request_needs_no_email(api):
         ({"message": None}, "message"),
         ({"name": 42.5, "subject": ["not", "text"]}, "subject"),
         ({"message": "bad \x00 byte"}, "message"),
+        ({"message": 42}, "message"),
         ({"colour": "blue"}, "colour"),
     ],
 )
@@ -83,6 +84,13 @@ def test_bad_intake_is_refused_naming_the_field_and_writes_nothing(api, override
     assert field in body["errors"], body
     assert body["errors"][field][0]
     assert nothing_written()
+
+
+def test_blank_email_and_phone_mean_not_given_and_never_collide(api):
+    blanks = request_body(channel="chat", email="", phone="")
+    assert api.post(URL, blanks, format="json").status_code == 201
+    assert api.post(URL, blanks, format="json").status_code == 201
+    assert Contact.objects.filter(phone__isnull=True, email__isnull=True).count() == 2
 
 
 def test_body_that_is_not_json_is_a_400(api):

@@ -26,6 +26,13 @@ def test_page_size_is_capped_at_100(api):
     assert len(api.get("/v1/tickets?page_size=10&page=2").json()["results"]) == 10
 
 
+@pytest.mark.parametrize("page_size", ["0", "-1", "ten", "null", "1.5"])
+def test_a_page_size_that_is_not_a_positive_whole_number_is_a_400(api, page_size):
+    response = api.get(f"/v1/tickets?page_size={page_size}")
+    assert response.status_code == 400
+    assert "page_size" in response.json()["errors"]
+
+
 def test_a_page_past_the_end_is_a_404(api):
     TicketFactory()
     response = api.get("/v1/tickets?page=9")
@@ -106,8 +113,9 @@ def test_create_ticket_with_contact(api, agent):
 @pytest.mark.parametrize(
     ("payload", "field"),
     [
-        ({"subject": "x", "contact": {"name": "Dan"}}, "contact"),
-        ({"subject": "x", "contact": {"name": "Dan", "email": "dan@example.com", "age": 3}}, "contact"),
+        ({"subject": "x", "contact": {"name": "Dan"}}, "contact.email"),
+        ({"subject": "x", "contact": {"name": "Dan", "email": "dan@example.com", "age": 3}}, "contact.age"),
+        ({"subject": "x", "contact": {"email": "dan@example.com"}}, "contact.name"),
         (
             {"subject": "x", "contact": {"name": "Dan", "email": "dan@example.com"}, "assignee": 999999},
             "assignee",

@@ -1,0 +1,201 @@
+"""HTTP benchmark: SupportHub endpoints against a bare Django view, in the same run.
+
+    .venv/bin/python bench/run.py [--tickets 100000] [--duration 15] [--connections 16]
+
+Creates (or reuses) the PostgreSQL database `supporthub_bench`, seeds it, starts gunicorn
+as in production, and drives load with wrk from a separate process on 127.0.0.1. Every
+throughput is also shown as a ratio of the bare view's (the ceiling), measured minutes
+apart on the same machine, so the ratios survive a noisy neighbour better than raw numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.seed import seed, ticket_count  # noqa: E402
+from tests.services import free_port, wait_for_port  # noqa: E402
+
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+SECRET = "bench-only-secret-key-0123456789abcdefghijklmnop"
+
+
+@dataclass
+class Result:
+    name: str
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    ratio: float = 0.0
+
+
+def ensure_database(name: str) -> str:
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    return f"postgresql://postgres@127.0.0.1:5432/{name}"
+
+
+def manage(env: dict[str, str], *args: str) -> str:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+    ).stdout
+
+
+def lua_post(path: Path, body: dict, headers: dict[str, str]) -> Path:
+    lines = ['wrk.method = "POST"', f"wrk.body = {json.dumps(json.dumps(body))}"]
+    lines += [f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}" for k, v in headers.items()]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def parse_ms(text: str) -> float:
+    value, unit = re.match(r"([\d.]+)(\w+)", text).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def wrk(
+    name: str, url: str, args: argparse.Namespace, headers: dict[str, str], script: Path | None = None
+) -> Result:
+    cmd = ["wrk", "-t2", f"-c{args.connections}", f"-d{args.duration}s", "--latency", "--timeout", "10s"]
+    for key, value in headers.items():
+        cmd += ["-H", f"{key}: {value}"]
+    if script:
+        cmd += ["-s", str(script)]
+    out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p50 = parse_ms(re.search(r"50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    p99 = parse_ms(re.search(r"99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", out))
+    socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    if socket:
+        errors += sum(int(n) for n in socket.groups())
+    return Result(name, rps, p50, p99, errors)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--tickets", type=int, default=100_000)
+    parser.add_argument("--duration", type=int, default=15, help="seconds per endpoint")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"])
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--database", default="supporthub_bench_http")
+    parser.add_argument("--reseed", action="store_true")
+    parser.add_argument("--only", help="comma-separated endpoint names")
+    args = parser.parse_args()
+
+    if not shutil.which("wrk"):
+        sys.exit("wrk is missing: apt-get install wrk")
+    dsn = ensure_database(args.database)
+    env = {
+        **os.environ,
+        "DATABASE_URL": dsn,
+        "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9"),
+        "SECRET_KEY": SECRET,
+        "DEBUG": "false",
+        "BENCH_ENDPOINTS": "true",
+        "LOG_LEVEL": "WARNING",
+        "ENV_FILE": "/dev/null",
+    }
+    manage(env, "migrate", "--noinput")
+    manage(env, "collectstatic", "--noinput", "-v0")
+    if args.reseed or ticket_count(dsn) != args.tickets:
+        started = time.monotonic()
+        seed(dsn, args.tickets)
+        print(f"seeded {args.tickets} tickets in {time.monotonic() - started:.1f}s", file=sys.stderr)
+    key = manage(env, "create_api_key", "bench").strip()
+    auth = {"X-API-Key": key}
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    gunicorn = [
+        sys.executable, "-m", "gunicorn", "supporthub.wsgi", "--bind", f"127.0.0.1:{port}",
+        "--workers", str(args.workers), "--worker-class", args.worker_class, "--threads", str(args.threads),
+        "--no-control-socket", "--log-level", "warning",
+    ]  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        tmpdir = Path(tmp)
+        intake = lua_post(
+            tmpdir / "intake.lua",
+            {
+                "channel": "chat",
+                "name": "Bench",
+                "email": "bench@example.com",
+                "subject": "Load",
+                "message": "hello",
+            },
+            {"Content-Type": "application/json", **auth},
+        )
+        reply = lua_post(
+            tmpdir / "message.lua",
+            {"ticket": 2, "direction": "outbound", "body": "Working on it"},
+            {"Content-Type": "application/json", **auth},
+        )
+        server = subprocess.Popen(gunicorn, cwd=ROOT, env=env)
+        try:
+            wait_for_port(port)
+            endpoints = [
+                ("ceiling (bare Django view)", f"{base}/bench/hello", {}, None),
+                ("GET /v1/tickets?page_size=50", f"{base}/v1/tickets?page_size=50", auth, None),
+                (
+                    "GET /v1/tickets filtered",
+                    f"{base}/v1/tickets?page_size=50&status=open&priority=urgent",
+                    auth,
+                    None,
+                ),
+                ("GET /v1/tickets?q=search", f"{base}/v1/tickets?page_size=50&q=refund", auth, None),
+                ("GET /v1/tickets/{id}", f"{base}/v1/tickets/{args.tickets // 2}", auth, None),
+                ("POST /v1/support/request", f"{base}/v1/support/request", {}, intake),
+                ("POST /v1/messages", f"{base}/v1/messages", {}, reply),
+            ]
+            if args.only:
+                wanted = set(args.only.split(","))
+                endpoints = [e for e in endpoints if e[0] in wanted or e[0].startswith("ceiling")]
+            wrk(*endpoints[0][:2], args, {}, None)  # warm-up, discarded
+            results = [wrk(name, url, args, headers, script) for name, url, headers, script in endpoints]
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    ceiling = results[0].rps
+    for result in results:
+        result.ratio = result.rps / ceiling if ceiling else 0.0
+    print(f"\n{args.tickets} tickets, gunicorn {args.workers}x{args.worker_class}/{args.threads} threads, "
+          f"wrk {args.connections} connections x {args.duration}s\n")  # fmt: skip
+    print(
+        f"| {'endpoint':<34} | {'req/s':>8} | {'p50 ms':>7} | {'p99 ms':>7} | {'errors':>6} | {'ratio':>5} |"
+    )
+    print(f"|{'-' * 36}|{'-' * 10}|{'-' * 9}|{'-' * 9}|{'-' * 8}|{'-' * 7}|")
+    for r in results:
+        print(
+            f"| {r.name:<34} | {r.rps:>8.0f} | {r.p50_ms:>7.1f} | {r.p99_ms:>7.1f} | {r.errors:>6} | {r.ratio:>5.2f} |"
+        )
+    out_dir = ROOT / "bench" / "results"
+    out_dir.mkdir(exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    (out_dir / f"http-{args.tickets}-{stamp}.json").write_text(
+        json.dumps([asdict(r) for r in results], indent=2)
+    )
+
+
+if __name__ == "__main__":
+    main()
