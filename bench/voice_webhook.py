@@ -32,17 +32,19 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-TOKEN = "bench-only-twilio-token-0123456789"  # noqa: S105 - a throwaway token for this run
+TOKEN = "bench-only-twilio-token-0123456789"
 ACCOUNT_SID = "AC" + "b" * 32
 PUBLIC_BASE_URL = "https://bench.supporthub.invalid"
 SUPPORT_LINE = "+14155550100"
 ON_CALL = "+14155550111"
 PATH = "/webhooks/twilio/voice"
+CEILING_PATH = "/bench/hello"  # a bare view behind the same middleware (BENCH_ENDPOINTS=true)
 
 
 def caller_pool(size: int) -> list[str]:
@@ -155,7 +157,9 @@ def wait_for(url: str, timeout: float = 30) -> None:
     raise SystemExit(f"server did not come up at {url}")
 
 
-def burst(base: str, calls: list[tuple[str, str]], callers: int, rounds: int) -> dict[str, float]:
+def burst(
+    base: str, calls: list[tuple[str, str]], callers: int, rounds: int, ceiling: bool = False
+) -> dict[str, Any]:
     """`callers` threads each place one call at the same instant; repeat for `rounds` rounds.
 
     The literal reading of "20 concurrent callers": 20 phones ringing the support line at
@@ -178,15 +182,18 @@ def burst(base: str, calls: list[tuple[str, str]], callers: int, rounds: int) ->
             barrier.wait(timeout=60)
             start = time.perf_counter()
             conn = http.client.HTTPConnection(host, port, timeout=15)
-            conn.request("POST", PATH, body, {"Content-Type": "application/x-www-form-urlencoded",
-                                              "X-Twilio-Signature": signature})  # fmt: skip
+            if ceiling:
+                conn.request("GET", CEILING_PATH)
+            else:
+                conn.request("POST", PATH, body, {"Content-Type": "application/x-www-form-urlencoded",
+                                                  "X-Twilio-Signature": signature})  # fmt: skip
             response = conn.getresponse()
             text = response.read()
             elapsed = (time.perf_counter() - start) * 1000
             conn.close()
             with lock:
                 latencies.append(elapsed)
-                if response.status != 200 or b"<Dial" not in text:
+                if response.status != 200 or (b"<Dial" not in text and not ceiling):
                     errors.append(f"{response.status} {text[:80]!r}")
 
     threads = [threading.Thread(target=caller) for _ in range(callers)]
@@ -203,11 +210,66 @@ def burst(base: str, calls: list[tuple[str, str]], callers: int, rounds: int) ->
             "n": len(latencies), "errors": len(errors)}  # fmt: skip
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time consumed so far by `pids` (Linux /proc)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (clock ticks)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def app_and_db_pids(master: int, database_url: str) -> tuple[list[int], list[int]]:
+    import psycopg
+
+    workers = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == master:
+                workers.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchall()
+    return workers, [row[0] for row in rows]
+
+
+def server_lines(access: Path) -> int:
+    return len(access.read_text().splitlines()) if access.exists() else 0
+
+
+def server_times(access: Path, start: int) -> dict[str, float]:
+    """Percentiles of gunicorn's own request time (ms) for the voice webhook since line `start`.
+
+    This is the time a worker spent on the request, without the time it waited in the
+    listen queue for a free worker (which the client-side numbers include).
+    """
+    times = sorted(
+        int(parts[2]) / 1000
+        for parts in (line.split() for line in access.read_text().splitlines()[start:])
+        if len(parts) == 3 and parts[0] == PATH
+    )
+    if not times:
+        return {}
+
+    def pct(p: float) -> float:
+        return round(times[min(len(times) - 1, int(len(times) * p / 100))], 3)
+
+    return {"p50": pct(50), "p90": pct(90), "p99": pct(99), "n": len(times)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/supporthub_bench")
+    parser.add_argument(
+        "--database-url", default="postgresql://postgres@127.0.0.1:5432/supporthub_bench_voice"
+    )
     parser.add_argument("--connections", type=int, default=20, help="concurrent callers")
     parser.add_argument("--duration", type=int, default=20, help="seconds of load")
     parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1, help="gunicorn workers")
@@ -231,6 +293,8 @@ def main() -> None:
         PUBLIC_BASE_URL=PUBLIC_BASE_URL,
         SUPPORT_FORWARD_NUMBER=ON_CALL,
         LOG_LEVEL="WARNING",
+        BENCH_ENDPOINTS="true",  # only for the ceiling view; the webhook is unchanged
+        ENV_FILE="/dev/null",
     )
     env.pop("REDIS_URL", None)  # the webhook writes no task; keep the bench about the web path
 
@@ -251,9 +315,11 @@ def main() -> None:
     script = work / "voice.lua"
     script.write_text(LUA % {"data": data, "threads": args.threads, "path": PATH})
 
+    access = work / "access.log"
     gunicorn = [
         sys.executable, "-m", "gunicorn", "supporthub.wsgi", "--bind", f"127.0.0.1:{args.port}",
-        "--workers", str(args.workers), "--no-control-socket", "--access-logfile", str(work / "access.log"),
+        "--workers", str(args.workers), "--no-control-socket", "--access-logfile", str(access),
+        "--access-logformat", "%(U)s %(s)s %(D)s",
     ]  # fmt: skip
     server_log = (work / "gunicorn.log").open("wb")
     server = subprocess.Popen(
@@ -266,10 +332,19 @@ def main() -> None:
         subprocess.run(["wrk", "-t1", "-c", str(args.workers), "-d2s", "-s", str(script), base + PATH],
                        check=True, capture_output=True)  # fmt: skip
         load_before = os.getloadavg()[0]
+        mark = server_lines(access)
         burst_result = burst(base, burst_calls, args.connections, args.rounds)
+        burst_result["server_side"] = server_times(access, mark)
+        ceiling_result = burst(base, burst_calls, args.connections, args.rounds, ceiling=True)
+        mark = server_lines(access)
         cmd = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s", "--latency",
                "-s", str(script), base + PATH]  # fmt: skip
+        workers, backends = app_and_db_pids(server.pid, args.database_url)
+        app_cpu, db_cpu = cpu_seconds(workers), cpu_seconds(backends)
         run = subprocess.run(cmd, check=True, capture_output=True, text=True)
+        app_cpu, db_cpu = cpu_seconds(workers) - app_cpu, cpu_seconds(backends) - db_cpu
+        time.sleep(0.5)
+        closed_server = server_times(access, mark)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
@@ -279,7 +354,18 @@ def main() -> None:
     closed: dict[str, float] = {k: float(v) for k, v in (pair.split("=") for pair in match.group(1).split())}
     rps = re.search(r"Requests/sec:\s+([\d.]+)", run.stdout)
     closed["requests_per_second"] = float(rps.group(1)) if rps else 0.0
-    result: dict[str, object] = {"burst_ms": burst_result, "closed_loop_ms": closed}
+    served = closed_server.get("n") or 1
+    cpu_per_request = {
+        "app_ms": round(app_cpu * 1000 / served, 2),
+        "postgres_ms": round(db_cpu * 1000 / served, 2),
+    }
+    result: dict[str, object] = {
+        "burst_ms": burst_result,
+        "ceiling_burst_ms": ceiling_result,
+        "closed_loop_ms": closed,
+        "closed_loop_server_side_ms": closed_server,
+        "cpu_per_request": cpu_per_request,
+    }
 
     import psycopg
 

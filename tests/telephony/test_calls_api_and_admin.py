@@ -88,3 +88,10 @@ def test_the_admin_lists_calls_with_caller_id_and_shows_one(admin_client, calls)
     assert page.status_code == 200
     assert "Listen" in page.content.decode()
     assert admin_client.get("/admin/telephony/calllog/add/").status_code == 403
+
+
+def test_the_call_list_filters_by_creation_time(api, calls):
+    assert api.get("/v1/calls?created_after=2000-01-01T00:00:00Z").json()["count"] == 2
+    assert api.get("/v1/calls?created_before=2000-01-01T00:00:00%2B23:30").json()["count"] == 0
+    assert api.get("/v1/calls?created_after=").status_code == 400
+    assert api.get("/v1/calls?has_voicemail=maybe").status_code == 400
