@@ -238,6 +238,14 @@ def voice_transcription(request: HttpRequest) -> HttpResponse:
     return _xml(twiml.empty_voice())
 
 
+# Carrier keywords Twilio answers itself; replying to them would be refused anyway.
+OPT_OUT_KEYWORDS = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "help", "info"})
+
+
+def _is_opt_out(body: str) -> bool:
+    return body.strip().lower() in OPT_OUT_KEYWORDS
+
+
 @twilio_webhook
 def sms(request: HttpRequest) -> HttpResponse:
     """An inbound SMS: "ACK" from an on-call person, or a message on the sender's phone ticket."""
@@ -253,7 +261,7 @@ def sms(request: HttpRequest) -> HttpResponse:
     )
     if result.incident is not None:
         return _xml(twiml.sms_reply([f"Acknowledged: {result.incident}. Escalation stopped."]))
-    if result.new_ticket and result.message is not None:
+    if result.new_ticket and result.message is not None and not _is_opt_out(data["Body"]):
         reference = result.message.ticket.reference
         return _xml(
             twiml.sms_reply([f"Thanks, we got your message. Your ticket is {reference}; we will reply here."])

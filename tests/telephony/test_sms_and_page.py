@@ -81,3 +81,9 @@ def test_another_key_asks_again_on_the_same_signed_url(twilio):
     assert gather.get("action") == f"{BASE}/webhooks/twilio/page?delivery=5"
     assert gather.get("numDigits") == "1"
     assert "Press 1" in gather.find("Say").text
+
+
+def test_a_stop_keyword_is_recorded_but_gets_no_auto_reply(twilio):
+    root = twiml(twilio.sms(sid("SM"), "STOP"))
+    assert verbs(root) == []
+    assert Message.objects.get().body == "STOP"
