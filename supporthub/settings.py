@@ -275,7 +275,7 @@ SUPPORT_FORWARD_NUMBER = env.str("SUPPORT_FORWARD_NUMBER", default="")
 # before the caller is offered voicemail.
 TELEPHONY_RING_SECONDS = env.int("TELEPHONY_RING_SECONDS", default=20)
 TELEPHONY_DIAL_ATTEMPTS = env.int("TELEPHONY_DIAL_ATTEMPTS", default=2)
-TELEPHONY_VOICEMAIL_MAX_SECONDS = env.int("TELEPHONY_VOICEMAIL_MAX_SECONDS", default=180)
+TELEPHONY_VOICEMAIL_MAX_SECONDS = env.int("TELEPHONY_VOICEMAIL_MAX_SECONDS", default=120)
 # Empty means the default text.
 TELEPHONY_GREETING = env.str("TELEPHONY_GREETING", default="") or (
     f"Thank you for calling {APP_NAME} support. Please hold while we connect you."

@@ -143,7 +143,7 @@ def test_no_answer_rings_the_next_person_once_then_offers_voicemail(twilio, on_c
     assert record.get("transcribeCallback") == f"{BASE}/webhooks/twilio/voice/transcription"
     assert record.get("recordingStatusCallback") == RECORDING_URL
     assert record.get("action") == RECORDING_URL
-    assert record.get("maxLength") == "180"
+    assert record.get("maxLength") == "120"
     assert record.get("playBeep") == "true"
 
     call = CallLog.objects.get(call_sid=call_sid)
