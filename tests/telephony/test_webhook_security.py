@@ -145,3 +145,11 @@ def test_a_nul_byte_in_a_parameter_we_do_not_read_is_stored_without_it(twilio):
     call_sid = sid("CA")
     twiml(twilio.incoming_call(call_sid, FromCity="SAN\x00FRANCISCO"))
     assert CallLog.objects.get(call_sid=call_sid).last_payload["FromCity"] == "SANFRANCISCO"
+
+
+def test_a_path_prefix_stripped_by_the_proxy_lives_in_public_base_url(twilio, settings):
+    settings.PUBLIC_BASE_URL = "https://example.com/support"
+    path = "/webhooks/twilio/voice"
+    params = {"CallSid": sid("CA"), "From": CALLER, "To": SUPPORT_LINE}
+    root = twiml(twilio.post(path, params, sign_url=f"https://example.com/support{path}"))
+    assert root.find("Dial").get("action") == "https://example.com/support/webhooks/twilio/voice/dial?attempt=0"
