@@ -192,6 +192,8 @@ CORS_URLS_REGEX = r"^/v1/.*$"
 # --- API --------------------------------------------------------------------------------
 API_KEY = env.str("API_KEY", default="")
 API_KEY_CUSTOM_HEADER = "HTTP_X_API_KEY"
+# Lists count their matches exactly up to this many; above it `count` is PostgreSQL's estimate.
+API_EXACT_COUNT_LIMIT = env.int("API_EXACT_COUNT_LIMIT", default=10_000)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "supporthub.api.auth.APIKeyAuthentication",
@@ -294,6 +296,39 @@ if (
         "TELEPHONY_VOICEMAIL_MAX_SECONDS at least 1."
     )
 # --- end telephony ---
+
+# --- Notifications outbox (issue 3) ---------------------------------------------------------
+# Delivery retries: exponential backoff with jitter from BASE, capped at MAX (kept below the
+# Redis visibility timeout), up to MAX_ATTEMPTS; then the delivery is failed (dead letter).
+NOTIFICATIONS_MAX_ATTEMPTS = env.int("NOTIFICATIONS_MAX_ATTEMPTS", default=5)
+NOTIFICATIONS_RETRY_BASE_SECONDS = env.float("NOTIFICATIONS_RETRY_BASE_SECONDS", default=10.0)
+NOTIFICATIONS_RETRY_MAX_SECONDS = env.float("NOTIFICATIONS_RETRY_MAX_SECONDS", default=1800.0)
+# A send that has not finished after this long is presumed lost (killed worker) and redone.
+NOTIFICATIONS_SENDING_TIMEOUT_SECONDS = env.int("NOTIFICATIONS_SENDING_TIMEOUT_SECONDS", default=300)
+# The beat sweep re-queues deliveries still pending this long after they were due.
+NOTIFICATIONS_REQUEUE_AFTER_SECONDS = env.int("NOTIFICATIONS_REQUEUE_AFTER_SECONDS", default=60)
+NOTIFICATIONS_SWEEP_INTERVAL_SECONDS = env.float("NOTIFICATIONS_SWEEP_INTERVAL_SECONDS", default=30.0)
+NOTIFICATIONS_SWEEP_BATCH = env.int("NOTIFICATIONS_SWEEP_BATCH", default=1000)
+# Slack allows about one message per second per incoming webhook; 0 turns spacing off.
+SLACK_MIN_INTERVAL_SECONDS = env.float("SLACK_MIN_INTERVAL_SECONDS", default=1.0)
+SLACK_TIMEOUT_SECONDS = env.float("SLACK_TIMEOUT_SECONDS", default=10.0)
+# Another base URL for the Twilio REST API (tests point it at a fake server on 127.0.0.1).
+TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default="")
+TWILIO_TIMEOUT_SECONDS = env.float("TWILIO_TIMEOUT_SECONDS", default=10.0)
+# anymail ESP calls time out like SMTP does unless ANYMAIL_REQUESTS_TIMEOUT says otherwise.
+ANYMAIL.setdefault("REQUESTS_TIMEOUT", EMAIL_TIMEOUT)
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
+    {
+        "DeliveryStatusEnum": "notifications.models.DeliveryStatus",
+        "DeliveryChannelEnum": "notifications.models.DeliveryChannel",
+    }
+)
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = globals().get("CELERY_BEAT_SCHEDULE", {})
+CELERY_BEAT_SCHEDULE["notifications-requeue-stale"] = {
+    "task": "notifications.requeue_stale_deliveries",
+    "schedule": NOTIFICATIONS_SWEEP_INTERVAL_SECONDS,
+}
+# --- end notifications ----------------------------------------------------------------------
 
 # --- Errors and logging ---------------------------------------------------------------------
 SENTRY_DSN = env.str("SENTRY_DSN", default="")

@@ -25,6 +25,8 @@ urlpatterns = [
     path("v1/", include("telephony.api_urls")),
     path("webhooks/twilio/", include("telephony.urls")),
     # --- end telephony ---
+    # notifications (issue 3): anymail inbound email webhooks, e.g. /webhooks/email/postmark/inbound/
+    path("webhooks/email/", include("notifications.urls")),
     path("", include("django_prometheus.urls")),
 ]
 

@@ -141,10 +141,15 @@ def broker(url: str, result_backend: str | None = None) -> Iterator[None]:
     from supporthub.celery import app
 
     def reset_pools() -> None:
+        from kombu import pools
+
         if app._pool is not None:
             app._pool.force_close_all()
         app._pool = None
         app.amqp._producer_pool = None
+        # notifications (issue 3): kombu caches producer pools per URL; once a test has
+        # published (intake now queues deliveries), the cached one holds the closed pool.
+        pools.reset()
 
     saved = (app.conf.broker_url, app.conf.result_backend)
     app.conf.broker_url = url

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from supporthub.phone import InvalidPhoneNumber, to_e164
 
@@ -120,7 +121,8 @@ class Ticket(models.Model):
         blank=True,
         related_name="assigned_tickets",
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    # SLA due times are computed from this exact instant, so the service sets it.
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
     first_response_due = models.DateTimeField(null=True, blank=True)
     resolution_due = models.DateTimeField(null=True, blank=True)

@@ -123,6 +123,7 @@ def ticket_create(
         priority=priority,
         contact=contact,
         assignee=assignee,
+        created_at=now,
         first_response_due=first_response_due,
         resolution_due=resolution_due,
     )
@@ -157,7 +158,10 @@ def support_request_submit(
         contact=contact, subject=subject, description=message, channel=channel, priority=priority
     )
     logger.info("ticket %s created from %s request", ticket.reference, channel)
-    return IntakeResult(ticket=ticket)
+    # notifications (issue 3): the outbox rows, in this transaction; sent after commit.
+    from notifications.services import notify_ticket_created
+
+    return IntakeResult(ticket=ticket, deliveries=notify_ticket_created(ticket))
 
 
 @transaction.atomic
@@ -331,4 +335,9 @@ def message_create(
         updates["status"] = TicketStatus.OPEN
         updates["resolved_at"] = None
     Ticket.objects.filter(pk=ticket.pk).update(**updates)
+    if direction == MessageDirection.OUTBOUND and external_id is None:
+        # notifications (issue 3): an agent's reply goes to the contact via the ticket's channel.
+        from notifications.services import send_reply
+
+        send_reply(message)
     return message

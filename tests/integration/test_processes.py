@@ -51,8 +51,13 @@ def test_gunicorn_serves_health_and_intake_over_http(tmp_path):
     assert Ticket.objects.get(pk=created["ticket"]["id"]).subject == "Over HTTP"
 
 
-def test_health_is_503_when_the_database_is_unreachable(tmp_path):
+def test_an_unreachable_database_gives_clear_503s_and_the_server_keeps_serving(tmp_path):
+    """Invariant: with PostgreSQL gone, health and the API say so in JSON; nothing crashes."""
     with gunicorn_server(tmp_path, DATABASE_URL="postgresql://postgres@127.0.0.1:1/nowhere") as base:
-        status, body = http("GET", f"{base}/health")
-    assert status == 503
-    assert body["status"] == "degraded" and body["database"] == "down"
+        for _ in range(3):  # repeated: the workers stay up instead of crash-looping
+            status, body = http("GET", f"{base}/health")
+            assert status == 503
+            assert body["status"] == "degraded" and body["database"] == "down"
+            status, body = http("GET", f"{base}/v1/tickets", headers={"X-API-Key": "some-key"})
+            assert status == 503
+            assert body["code"] == "service_unavailable"

@@ -197,3 +197,36 @@ def test_ticket_list_runs_a_constant_number_of_queries(api, agent):
     fifty = _queries(api, "/v1/tickets?page_size=100")
     assert five == fifty
     assert fifty <= 4  # API key, count, page (+ savepoint-free)
+
+
+def test_large_lists_report_an_estimated_count_on_postgresql(api, settings):
+    from tests.services import require_postgres
+
+    require_postgres()
+    TicketFactory.create_batch(30)
+    body = api.get("/v1/tickets?page_size=5").json()
+    assert (body["count"], body["count_is_estimate"]) == (30, False)
+    settings.API_EXACT_COUNT_LIMIT = 0  # the planner never estimates fewer than one row
+    body = api.get("/v1/tickets?page_size=5").json()
+    assert body["count_is_estimate"] is True
+    assert body["count"] > 0  # the planner's figure; exact only in magnitude
+    assert len(body["results"]) == 5
+
+
+def test_the_fast_ticket_representation_equals_drfs_generic_one(agent):
+    from datetime import UTC, datetime
+
+    from rest_framework import serializers
+
+    from tickets.serializers import TicketSerializer
+
+    ticket = TicketFactory(
+        assignee=agent,
+        sla_breached=True,
+        first_responded_at=datetime(2026, 3, 29, 1, 30, tzinfo=UTC),  # no microseconds
+        resolved_at=datetime(2026, 3, 29, 2, 30, 0, 123456, tzinfo=UTC),
+    )
+    ticket = Ticket.objects.with_api_relations().get(pk=ticket.pk)
+    fast = TicketSerializer(ticket).data
+    generic = serializers.ModelSerializer.to_representation(TicketSerializer(), ticket)
+    assert fast == generic

@@ -1,0 +1,82 @@
+"""Deliveries in the agent console: the outbox and its dead letters, with a retry action."""
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from notifications.models import Delivery, DeliveryStatus
+from notifications.services import delivery_retry
+from supporthub.exceptions import DomainError
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "created_at",
+        "channel",
+        "recipient",
+        "subject",
+        "status",
+        "attempts",
+        "short_error",
+        "ticket",
+        "sent_at",
+    ]
+    list_filter = ["status", "channel", "created_at"]
+    list_select_related = ["ticket"]
+    search_fields = [
+        "recipient",
+        "subject",
+        "idempotency_key",
+        "provider_id",
+        "ticket__reference",
+        "last_error",
+    ]
+    date_hierarchy = "created_at"
+    actions = ["retry"]
+    readonly_fields = [
+        "channel",
+        "recipient",
+        "subject",
+        "body",
+        "payload",
+        "ticket",
+        "message",
+        "status",
+        "attempts",
+        "max_attempts",
+        "next_attempt_at",
+        "last_error",
+        "provider_id",
+        "idempotency_key",
+        "sent_at",
+        "created_at",
+        "updated_at",
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # deliveries are created by services, never by hand
+
+    @admin.display(description="Last error")
+    def short_error(self, obj: Delivery) -> str:
+        return obj.last_error[:80]
+
+    @admin.action(description="Retry selected failed/skipped deliveries")
+    def retry(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
+        done, refused = 0, []
+        for delivery in queryset.filter(status__in=[DeliveryStatus.FAILED, DeliveryStatus.SKIPPED]):
+            try:
+                delivery_retry(delivery=delivery)
+                done += 1
+            except DomainError as exc:
+                refused.append(exc.message)
+        skipped = queryset.exclude(status__in=[DeliveryStatus.FAILED, DeliveryStatus.SKIPPED]).count()
+        if done:
+            self.message_user(request, f"{done} deliveries queued again.", messages.SUCCESS)
+        if skipped or refused:
+            self.message_user(
+                request,
+                f"{skipped + len(refused)} deliveries were not failed or skipped; left alone.",
+                messages.WARNING,
+            )

@@ -1,0 +1,100 @@
+"""Email through Django's mail API: any anymail ESP, SMTP (SMTP_HOST) or the console."""
+
+from __future__ import annotations
+
+import smtplib
+from typing import TYPE_CHECKING
+
+from anymail.exceptions import (
+    AnymailAPIError,
+    AnymailError,
+    AnymailInvalidAddress,
+    AnymailRecipientsRefused,
+    AnymailRequestsAPIError,
+)
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.validators import validate_email
+
+from notifications.channels import ChannelError, ChannelNotConfigured
+
+if TYPE_CHECKING:
+    from notifications.models import Delivery
+
+# Backends that print or discard instead of delivering: "skipped", never "sent".
+REJECTED = frozenset({"rejected", "invalid", "failed"})
+NON_DELIVERING_BACKENDS = (
+    "django.core.mail.backends.console.EmailBackend",
+    "django.core.mail.backends.dummy.EmailBackend",
+)
+
+
+def send(delivery: Delivery) -> str:
+    recipient = delivery.recipient.strip()
+    try:
+        validate_email(recipient)
+    except ValidationError:
+        raise ChannelError(f"{recipient!r} is not a valid email address", permanent=True) from None
+
+    payload = delivery.payload or {}
+    headers = dict(payload.get("headers") or {})
+    message = EmailMultiAlternatives(
+        subject=delivery.subject,
+        body=delivery.body,
+        from_email=payload.get("from_email") or settings.DEFAULT_FROM_EMAIL,
+        to=[recipient],
+        headers=headers,
+        reply_to=payload.get("reply_to") or None,
+        connection=get_connection(timeout=settings.EMAIL_TIMEOUT)
+        if settings.EMAIL_BACKEND == "django.core.mail.backends.smtp.EmailBackend"
+        else get_connection(),
+    )
+    if payload.get("html"):
+        message.attach_alternative(payload["html"], "text/html")
+
+    if settings.EMAIL_BACKEND in NON_DELIVERING_BACKENDS:
+        message.send()  # prints it, which is the "log what it would send"
+        raise ChannelNotConfigured(f"EMAIL_BACKEND is {settings.EMAIL_BACKEND}: printed, not delivered")
+
+    try:
+        message.send(fail_silently=False)
+    except AnymailRecipientsRefused as exc:
+        raise ChannelError(f"recipient refused by the ESP: {exc}", permanent=True) from exc
+    except AnymailInvalidAddress as exc:
+        raise ChannelError(f"invalid address: {exc}", permanent=True) from exc
+    except AnymailAPIError as exc:
+        status = getattr(exc, "status_code", None)
+        transient = status is None or status == 429 or status >= 500
+        retry_after = _retry_after(exc) if transient else None
+        raise ChannelError(
+            f"ESP error {status or ''}: {exc}".strip(), permanent=not transient, retry_after=retry_after
+        ) from exc
+    except (AnymailError, ImproperlyConfigured) as exc:
+        # Configuration problems need a human; retrying will not fix them.
+        raise ChannelError(f"email configuration error: {exc}", permanent=True) from exc
+    except smtplib.SMTPRecipientsRefused as exc:
+        raise ChannelError(f"SMTP refused the recipient: {exc.recipients}", permanent=True) from exc
+    except smtplib.SMTPResponseException as exc:
+        permanent = 500 <= exc.smtp_code < 600
+        raise ChannelError(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}", permanent=permanent) from exc
+    except (TimeoutError, smtplib.SMTPException, OSError) as exc:
+        raise ChannelError(f"SMTP connection failed: {exc}") from exc
+
+    status = getattr(message, "anymail_status", None)
+    if status is not None and status.status and status.status <= REJECTED:
+        raise ChannelError(
+            f"the ESP rejected the recipient ({', '.join(sorted(status.status))})", permanent=True
+        )
+    if status is not None and status.message_id:
+        return str(status.message_id)
+    return str(message.extra_headers.get("Message-ID") or message.message()["Message-ID"])
+
+
+def _retry_after(exc: AnymailAPIError) -> float | None:
+    response = getattr(exc, "response", None) if isinstance(exc, AnymailRequestsAPIError) else None
+    value = response.headers.get("Retry-After") if response is not None else None
+    try:
+        return float(value) if value else None
+    except ValueError:
+        return None

@@ -1,0 +1,33 @@
+"""Celery wrappers over the outbox services. The database row, not the task, is the truth."""
+
+from typing import Any
+
+from celery import Task, shared_task
+
+from notifications import services
+
+# Publishing gives up almost at once when the broker is down: the row is already in the
+# outbox and the beat sweep queues it later, so a request never waits on a dead Redis.
+FAST_FAIL_PUBLISH = {"max_retries": 1, "interval_start": 0.05, "interval_step": 0.05, "interval_max": 0.05}
+
+
+class OutboxTask(Task):
+    def apply_async(self, args: Any = None, kwargs: Any = None, **options: Any) -> Any:  # type: ignore[override]
+        options.setdefault("retry_policy", FAST_FAIL_PUBLISH)
+        return super().apply_async(args, kwargs, **options)
+
+
+@shared_task(bind=True, base=OutboxTask, name="notifications.send_delivery", acks_late=True, max_retries=None)
+def send_delivery(self: Task, delivery_id: int) -> str:
+    """Send one Delivery. Retries are bounded by Delivery.max_attempts, not by Celery."""
+    outcome = services.delivery_send(delivery_id=delivery_id)
+    if outcome.retry_in is not None:
+        # If this publish fails the row stays pending and the beat sweep re-queues it.
+        raise self.retry(countdown=outcome.retry_in, max_retries=None)
+    return outcome.status
+
+
+@shared_task(name="notifications.requeue_stale_deliveries", acks_late=True)
+def requeue_stale_deliveries() -> int:
+    """Beat task: re-queue deliveries whose task was lost (broker outage, killed worker)."""
+    return services.deliveries_requeue_stale()
