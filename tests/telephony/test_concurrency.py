@@ -40,9 +40,11 @@ def test_simultaneous_copies_of_an_inbound_call_log_one_call_on_one_ticket():
     require_postgres()
     call_sid = sid("CA")
     results = race(
-        lambda: services.call_inbound_receive(
-            call_sid=call_sid, from_number=CALLER, to_number=SUPPORT_LINE, payload={}
-        )[0].pk
+        lambda: (
+            services.call_inbound_receive(
+                call_sid=call_sid, from_number=CALLER, to_number=SUPPORT_LINE, payload={}
+            )[0].pk
+        )
     )
     assert not [r for r in results if isinstance(r, Exception)], results
     assert len(set(results)) == 1

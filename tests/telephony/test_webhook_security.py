@@ -152,4 +152,6 @@ def test_a_path_prefix_stripped_by_the_proxy_lives_in_public_base_url(twilio, se
     path = "/webhooks/twilio/voice"
     params = {"CallSid": sid("CA"), "From": CALLER, "To": SUPPORT_LINE}
     root = twiml(twilio.post(path, params, sign_url=f"https://example.com/support{path}"))
-    assert root.find("Dial").get("action") == "https://example.com/support/webhooks/twilio/voice/dial?attempt=0"
+    assert (
+        root.find("Dial").get("action") == "https://example.com/support/webhooks/twilio/voice/dial?attempt=0"
+    )
