@@ -83,7 +83,11 @@ def run(args: argparse.Namespace, workdir: Path, redis_url: str) -> dict:
     controller = Controller(smtp, hostname="127.0.0.1", port=free_port())
     controller.start()
     results: dict = {
-        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": sys.version.split()[0],
+            "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        },
         "worker": {
             "pool": "prefork",
             "concurrency": args.concurrency,
@@ -117,6 +121,7 @@ def run(args: argparse.Namespace, workdir: Path, redis_url: str) -> dict:
                     results["intake_to_slack"] = latency(workdir, slack, args.latency_samples, latency_env)
     finally:
         controller.stop()
+    results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     return results
 
 

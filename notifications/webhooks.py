@@ -45,7 +45,8 @@ def guarded(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
             logger.warning("inbound email rejected: %s", exc)
             return JsonResponse({"detail": f"Email rejected: {exc}", "code": "invalid"}, status=400)
         except (AnymailError, ValueError, KeyError, TypeError, AttributeError) as exc:
-            logger.warning("malformed inbound email webhook: %r", exc)
+            # Logged with the traceback: a 400 tells the ESP not to retry, so keep the evidence.
+            logger.warning("malformed inbound email webhook: %r", exc, exc_info=True)
             return JsonResponse(
                 {
                     "detail": f"Malformed inbound email payload: {exc.__class__.__name__}: {exc}"[:500],

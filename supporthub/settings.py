@@ -401,3 +401,24 @@ if SENTRY_DSN:
         integrations=[DjangoIntegration(), CeleryIntegration()],
         send_default_pii=False,
     )
+
+# --- Escalation (issue 5) -------------------------------------------------------------------
+# The engine is driven by beat over database state; the on-commit kick only makes the first
+# page faster. Other apps may add their own entries to CELERY_BEAT_SCHEDULE.
+ESCALATION_TICK_SECONDS = env.float("ESCALATION_TICK_SECONDS", default=15.0)
+SLA_SWEEP_SECONDS = env.float("SLA_SWEEP_SECONDS", default=60.0)
+CELERY_BEAT_SCHEDULE = globals().get("CELERY_BEAT_SCHEDULE", {})
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "escalation-tick": {"task": "escalation.tick", "schedule": ESCALATION_TICK_SECONDS},
+        "escalation-sla-sweep": {"task": "escalation.sla_sweep", "schedule": SLA_SWEEP_SECONDS},
+        "escalation-schedule-health": {"task": "escalation.schedule_health", "schedule": 24 * 3600.0},
+    }
+)
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
+    {
+        "IncidentStatusEnum": "escalation.models.IncidentStatus",
+        "IncidentReasonEnum": "escalation.models.TriggerReason",
+    }
+)
+# --- end escalation

@@ -27,6 +27,7 @@ urlpatterns = [
     # --- end telephony ---
     # notifications (issue 3): anymail inbound email webhooks, e.g. /webhooks/email/postmark/inbound/
     path("webhooks/email/", include("notifications.urls")),
+    path("v1/", include("escalation.urls")),  # --- escalation (issue 5)
     path("", include("django_prometheus.urls")),
 ]
 

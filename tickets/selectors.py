@@ -63,7 +63,11 @@ def ticket_console(*, ticket: Ticket, agent: User | None) -> dict[str, Any]:
     """Everything the ticket page shows beside the form."""
     from tickets.services import canned_reply_render
 
-    thread = Message.objects.filter(ticket=ticket).select_related("author_user", "author_contact")
+    thread = (
+        Message.objects.filter(ticket=ticket)
+        .select_related("author_user", "author_contact")
+        .prefetch_related("deliveries")
+    )
     other_tickets = (
         Ticket.objects.filter(contact=ticket.contact_id).exclude(pk=ticket.pk).order_by("-created_at")[:10]
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 import enum
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Literal
 
 from django.conf import settings
@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from escalation import hooks as escalation_hooks  # --- escalation (issue 5)
 from supporthub.exceptions import DomainError
 from tickets.models import (
     AgentShift,
@@ -94,13 +95,17 @@ def contact_resolve(*, name: str, email: str | None = None, phone: str | None = 
 
 def sla_due_times(*, priority: int, start: datetime) -> tuple[datetime | None, datetime | None]:
     """(first_response_due, resolution_due) for a ticket of `priority` opened at `start`."""
-    policy = SlaPolicy.objects.filter(priority=priority).first()
+    policy = SlaPolicy.objects.filter(priority=priority).select_related("business_calendar").first()
     if policy is None:
         return None, None
+    # --- escalation (issue 5): business-hours SLA clocks.
+    from escalation.sla import add_minutes
+
     return (
-        start + timedelta(minutes=policy.first_response_minutes),
-        start + timedelta(minutes=policy.resolution_minutes),
+        add_minutes(policy=policy, start=start, minutes=policy.first_response_minutes),
+        add_minutes(policy=policy, start=start, minutes=policy.resolution_minutes),
     )
+    # --- end escalation
 
 
 @transaction.atomic
@@ -138,6 +143,7 @@ def ticket_create(
             body=description,
             author_contact=contact,
         )
+    escalation_hooks.ticket_created(ticket=ticket)  # --- escalation (issue 5): urgent → incident
     return ticket
 
 
@@ -214,6 +220,7 @@ def ticket_update(
     if changed:
         ticket.save(update_fields=[*dict.fromkeys(changed), "updated_at"])
         TicketChange.objects.bulk_create(history)
+        escalation_hooks.ticket_updated(ticket=ticket, changed=changed)  # --- escalation (issue 5)
     return ticket
 
 

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from notifications.models import Delivery
 
 DEFAULT_PROMPT = "Press 1 to acknowledge."
+# Twilio refuses inline TwiML over 4000 characters; the text is read twice.
+MAX_SPOKEN_CHARS = 1500
 
 
 def page_action_url(delivery_id: int) -> str:
@@ -28,7 +30,7 @@ def send(delivery: Delivery) -> str:
     twilio_client.require_configured()
     payload = delivery.payload or {}
     twiml = payload.get("twiml") or twilio_client.paging_twiml(
-        text=delivery.body,
+        text=delivery.body[:MAX_SPOKEN_CHARS],
         action_url=page_action_url(delivery.pk),
         prompt=payload.get("prompt") or DEFAULT_PROMPT,
     )

@@ -2,6 +2,7 @@
 
 import pytest
 
+from notifications.models import Delivery
 from tests.e2e.conftest import ARTIFACTS, login
 from tests.factories import ContactFactory, TicketFactory
 from tickets.models import CannedReply, Message, Ticket, TicketPriority, TicketStatus
@@ -44,6 +45,11 @@ def test_agent_triages_an_urgent_ticket_from_list_to_close(page, live_server, co
     assert "we are on" in thread and "Payments provider confirmed" in thread
     directions = sorted(Message.objects.filter(ticket=target).values_list("direction", flat=True))
     assert directions == ["note", "outbound"]
+    # The reply went into the outbox, addressed to the customer, and the page shows it.
+    reply = Message.objects.get(ticket=target, direction="outbound")
+    delivery = Delivery.objects.get(message=reply)
+    assert (delivery.channel, delivery.recipient) == ("email", "carol@example.com")
+    assert "Email to carol@example.com" in page.inner_text(f"#message-{reply.pk} .deliveries")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "ticket-page.png"), full_page=True)
 

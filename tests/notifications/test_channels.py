@@ -161,6 +161,13 @@ def test_a_voice_call_reads_the_body_and_gathers_a_keypress(twilio):
     assert 'numDigits="1"' in twiml
 
 
+def test_a_long_call_text_is_cut_to_fit_twilios_twiml_limit(twilio):
+    delivery = make("voice", "+14155550123", body="word " * 2000)
+    send(delivery)
+    assert delivery.status == DeliveryStatus.SENT
+    assert len(twilio.requests[0].form()["Twiml"]) < 4000
+
+
 @pytest.mark.parametrize(("code", "hint"), [(21211, "invalid 'To' number"), (21610, "replied STOP")])
 def test_twilio_400_errors_fail_permanently_with_the_reason(twilio, code, hint):
     twilio.answer(FakeTwilio.error(400, code, "The 'To' number is not valid"))

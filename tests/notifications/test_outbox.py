@@ -246,3 +246,30 @@ def test_deliveries_link_to_their_ticket():
     delivery = make(ticket=ticket)
     assert list(ticket.deliveries.all()) == [delivery]
     assert str(delivery) == "email to carol@example.com (pending)"
+
+
+def test_the_send_task_sends_and_reports_the_status():
+    from notifications.tasks import send_delivery
+
+    delivery = make()
+    assert send_delivery.apply(args=(delivery.pk,)).get() == DeliveryStatus.SENT
+    assert send_delivery.apply(args=(delivery.pk,)).get() == DeliveryStatus.SENT  # no-op
+    assert len(mail.outbox) == 1
+
+
+def test_the_send_task_schedules_a_retry_after_a_transient_error(slack):
+    from notifications.tasks import send_delivery
+
+    slack.answer(Reply(503, "busy"))
+    delivery = make(channel="slack", recipient="#support")
+    # Eagerly the retry runs at once, finds the delivery not yet due, and leaves it pending.
+    assert send_delivery.apply(args=(delivery.pk,)).get() == DeliveryStatus.PENDING
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.PENDING and delivery.attempts == 1
+    assert delivery.next_attempt_at > timezone.now() - timedelta(seconds=1)
+
+
+def test_the_beat_task_runs_the_sweep():
+    from notifications.tasks import requeue_stale_deliveries
+
+    assert requeue_stale_deliveries.apply().get() == 0

@@ -1,0 +1,358 @@
+"""Agent console for on-call: schedules with a shift preview and health, policies, incidents."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import timedelta
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.forms.models import BaseInlineFormSet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+
+from escalation import oncall, selectors, services
+from escalation.models import (
+    BusinessCalendar,
+    BusinessHours,
+    ContactMethod,
+    EscalationPolicy,
+    EscalationStep,
+    Holiday,
+    Incident,
+    IncidentEvent,
+    IncidentPage,
+    IncidentStatus,
+    LayerParticipant,
+    NotificationRule,
+    Override,
+    RotationLayer,
+    Schedule,
+)
+from supporthub.exceptions import DomainError
+
+PREVIEW_DAYS = 14
+
+
+class RotationLayerInline(admin.TabularInline):
+    model = RotationLayer
+    extra = 0
+    show_change_link = True
+    fields = [
+        "level",
+        "name",
+        "shift_length",
+        "shift_unit",
+        "handoff_time",
+        "handoff_weekday",
+        "start_date",
+        "end_date",
+        "people",
+    ]
+    readonly_fields = ["people"]
+
+    @admin.display(description="Participants (edit the layer to change)")
+    def people(self, layer: RotationLayer) -> str:
+        return ", ".join(str(p.user) for p in layer.participants.all()) or "— nobody —"
+
+
+class OverrideFormSet(BaseInlineFormSet):
+    """Overrides of one schedule must not overlap each other (also among unsaved rows)."""
+
+    def clean(self) -> None:
+        super().clean()
+        spans = []
+        for form in self.forms:
+            data = getattr(form, "cleaned_data", None)
+            if not data or data.get("DELETE") or not data.get("start") or not data.get("end"):
+                continue
+            spans.append((data["start"], data["end"], form))
+        spans.sort(key=lambda span: span[0])
+        for (_, end, _), (start, _, form) in itertools.pairwise(spans):
+            if start < end:
+                form.add_error("start", "Overlaps another override of this schedule.")
+
+
+class OverrideInline(admin.TabularInline):
+    model = Override
+    formset = OverrideFormSet
+    extra = 0
+    fields = ["user", "start", "end", "reason"]
+
+
+class LayerParticipantInline(admin.TabularInline):
+    model = LayerParticipant
+    extra = 1
+    min_num = 1
+    fields = ["position", "user"]
+
+    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        # A rotation with nobody in it covers nothing: refuse to save it, with the reason.
+        return super().get_formset(request, obj, validate_min=True, **kwargs)
+
+
+@admin.register(Schedule)
+class ScheduleAdmin(admin.ModelAdmin):
+    list_display = ["name", "time_zone", "oncall_now", "health"]
+    search_fields = ["name"]
+    inlines = [RotationLayerInline, OverrideInline]
+    readonly_fields = ["oncall_now", "health", "shift_preview", "feed_url"]
+    fields = ["name", "description", "time_zone", "oncall_now", "health", "feed_url", "shift_preview"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Schedule]:
+        return super().get_queryset(request).prefetch_related("layers__participants__user")
+
+    @admin.display(description="On call now")
+    def oncall_now(self, schedule: Schedule) -> str:
+        if not schedule.pk:
+            return "-"
+        who = oncall.oncall_at(schedule, timezone.now())
+        return "Nobody (gap)" if who.is_gap else f"{who.user} ({who.source})"
+
+    @admin.display(description=f"Health (next {PREVIEW_DAYS} days)")
+    def health(self, schedule: Schedule) -> str:
+        if not schedule.pk:
+            return "-"
+        return selectors.schedule_health(schedule).summary()
+
+    @admin.display(description="iCal feed")
+    def feed_url(self, schedule: Schedule) -> str:
+        if not schedule.pk:
+            return "-"
+        url = reverse("schedule-ics", kwargs={"pk": schedule.pk}) + f"?token={schedule.feed_token}"
+        return format_html('<a href="{}">{}</a>', url, url)
+
+    @admin.display(description=f"Shifts, next {PREVIEW_DAYS} days (schedule time zone)")
+    def shift_preview(self, schedule: Schedule) -> str:
+        if not schedule.pk:
+            return "Save first to see the shifts."
+        start = timezone.now()
+        rows = [
+            (
+                shift.start.astimezone(schedule.tz).strftime("%a %d %b %H:%M"),
+                shift.end.astimezone(schedule.tz).strftime("%a %d %b %H:%M"),
+                "NOBODY (gap)" if shift.is_gap else str(shift.user),
+                shift.source,
+            )
+            for shift in oncall.shifts(schedule, start, start + timedelta(days=PREVIEW_DAYS))
+        ]
+        body = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows)
+        return format_html(
+            "<table><tr><th>From</th><th>To</th><th>Who</th><th>Source</th></tr>{}</table>", body
+        )
+
+    def get_urls(self) -> list[URLPattern]:
+        extra = [
+            path(
+                "oncall-now/", self.admin_site.admin_view(self.oncall_now_view), name="escalation_oncall_now"
+            )
+        ]
+        return extra + super().get_urls()
+
+    def oncall_now_view(self, request: HttpRequest) -> HttpResponse:
+        """Who is on call now on every schedule, with health."""
+        now = timezone.now()
+        rows = [
+            {"schedule": schedule, "who": who, "health": selectors.schedule_health(schedule, now)}
+            for schedule, who in selectors.oncall_now_table(now)
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Who is on call now",
+            "rows": rows,
+            "now": now,
+        }
+        return TemplateResponse(request, "admin/escalation/schedule/oncall_now.html", context)
+
+
+@admin.register(RotationLayer)
+class RotationLayerAdmin(admin.ModelAdmin):
+    list_display = [
+        "__str__",
+        "schedule",
+        "level",
+        "shift_length",
+        "shift_unit",
+        "handoff_time",
+        "start_date",
+    ]
+    list_filter = ["schedule"]
+    inlines = [LayerParticipantInline]
+
+
+class NotificationRuleInline(admin.TabularInline):
+    model = NotificationRule
+    extra = 0
+    fields = ["user", "delay_minutes"]
+
+
+@admin.register(ContactMethod)
+class ContactMethodAdmin(admin.ModelAdmin):
+    list_display = ["user", "kind", "address", "label"]
+    list_filter = ["kind"]
+    search_fields = ["user__username", "address"]
+    inlines = [NotificationRuleInline]
+
+
+@admin.register(NotificationRule)
+class NotificationRuleAdmin(admin.ModelAdmin):
+    list_display = ["user", "method", "delay_minutes"]
+    list_select_related = ["user", "method"]
+
+
+class EscalationStepInline(admin.TabularInline):
+    model = EscalationStep
+    extra = 0
+    fields = [
+        "position",
+        "kind",
+        "schedule",
+        "user",
+        "slack_channel",
+        "email",
+        "wait_minutes",
+        "condition",
+        "calendar",
+    ]
+
+
+@admin.register(EscalationPolicy)
+class EscalationPolicyAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "repeat_count",
+        "ack_timeout_minutes",
+        "on_urgent_ticket",
+        "on_sla_breach",
+        "on_missed_call",
+    ]
+    inlines = [EscalationStepInline]
+
+
+class BusinessHoursInline(admin.TabularInline):
+    model = BusinessHours
+    extra = 0
+
+
+class HolidayInline(admin.TabularInline):
+    model = Holiday
+    extra = 0
+
+
+@admin.register(BusinessCalendar)
+class BusinessCalendarAdmin(admin.ModelAdmin):
+    list_display = ["name", "time_zone"]
+    inlines = [BusinessHoursInline, HolidayInline]
+
+
+class IncidentEventInline(admin.TabularInline):
+    model = IncidentEvent
+    extra = 0
+    can_delete = False
+    fields = ["created_at", "kind", "message", "actor", "via"]
+    readonly_fields = ["created_at", "kind", "message", "actor", "via"]
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class IncidentPageInline(admin.TabularInline):
+    model = IncidentPage
+    extra = 0
+    can_delete = False
+    fields = ["send_at", "channel", "recipient", "user", "status", "delivery", "error"]
+    readonly_fields = ["send_at", "channel", "recipient", "user", "status", "delivery", "error"]
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Incident)
+class IncidentAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "title",
+        "status",
+        "reason",
+        "ticket",
+        "current_step",
+        "next_step_at",
+        "acknowledged_by",
+        "created_at",
+    ]
+    list_filter = ["status", "reason", "policy"]
+    search_fields = ["title", "ticket__reference"]
+    list_select_related = ["ticket", "acknowledged_by"]
+    raw_id_fields = ["ticket"]
+    readonly_fields = [
+        "status", "reason", "policy", "current_step", "current_round", "next_step_at", "exhausted_at",
+        "acknowledged_by", "acknowledged_at", "resolved_by", "resolved_at", "created_at", "steps_snapshot",
+    ]  # fmt: skip
+    fields = ["title", "ticket", *readonly_fields]
+    inlines = [IncidentEventInline, IncidentPageInline]
+    actions = ["acknowledge_selected", "resolve_selected"]
+    change_form_template = "admin/escalation/incident/change_form.html"
+
+    @admin.display(description="Policy steps (as when opened)")
+    def steps_snapshot(self, incident: Incident) -> str:
+        rows = [
+            (i + 1, step.get("kind"), step.get("wait_minutes"), step.get("condition"))
+            for i, step in enumerate(incident.steps)
+        ]
+        return format_html_join(format_html("<br>"), "{}. {} then wait {} min ({})", rows)
+
+    def save_model(self, request: HttpRequest, obj: Incident, form: Any, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        incident = services.incident_trigger(
+            ticket=obj.ticket,
+            title=obj.title,
+            reason="manual",
+            actor=request.user,  # type: ignore[arg-type]
+        )
+        if incident is None:
+            raise DomainError("No escalation policy exists.")
+        obj.pk = incident.pk
+
+    def response_change(self, request: HttpRequest, obj: Incident) -> HttpResponse:
+        for name, verb in (
+            ("_acknowledge", services.incident_acknowledge),
+            ("_resolve", services.incident_resolve),
+        ):
+            if name in request.POST:
+                try:
+                    verb(incident=obj, user=request.user, via="admin")  # type: ignore[arg-type]
+                    self.message_user(request, f"Incident {obj.pk}: {name[1:]}d.", messages.SUCCESS)
+                except DomainError as exc:
+                    self.message_user(request, exc.message, messages.ERROR)
+                return HttpResponseRedirect(request.path)
+        return super().response_change(request, obj)
+
+    def render_change_form(
+        self, request: HttpRequest, context: dict[str, Any], *args: Any, **kwargs: Any
+    ) -> Any:
+        obj = kwargs.get("obj")
+        context["incident_open"] = obj is not None and obj.status != IncidentStatus.RESOLVED
+        context["incident_triggered"] = obj is not None and obj.status == IncidentStatus.TRIGGERED
+        return super().render_change_form(request, context, *args, **kwargs)
+
+    @admin.action(description="Acknowledge selected incidents")
+    def acknowledge_selected(self, request: HttpRequest, queryset: QuerySet[Incident]) -> None:
+        done = 0
+        for incident in queryset.filter(status=IncidentStatus.TRIGGERED):
+            services.incident_acknowledge(incident=incident, user=request.user, via="admin")  # type: ignore[arg-type]
+            done += 1
+        self.message_user(request, f"Acknowledged {done} incident(s).")
+
+    @admin.action(description="Resolve selected incidents")
+    def resolve_selected(self, request: HttpRequest, queryset: QuerySet[Incident]) -> None:
+        done = 0
+        for incident in queryset.exclude(status=IncidentStatus.RESOLVED):
+            services.incident_resolve(incident=incident, user=request.user, via="admin")  # type: ignore[arg-type]
+            done += 1
+        self.message_user(request, f"Resolved {done} incident(s).")

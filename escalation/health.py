@@ -1,0 +1,41 @@
+"""Schedule health: a daily warning to the team by email and Slack."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.utils import timezone
+
+from escalation import paging, selectors
+
+logger = logging.getLogger(__name__)
+
+
+def schedule_health_report() -> int:
+    """Warn the team about unhealthy schedules (once per day each); returns how many are unhealthy.
+
+    The gauges are in escalation.metrics (computed when /metrics is scraped).
+    """
+    unhealthy = 0
+    today = timezone.now().date().isoformat()
+    for report in selectors.schedules_health():
+        if report.ok:
+            continue
+        unhealthy += 1
+        text = f"[SupportHub] On-call schedule {report.schedule.name} needs attention: {report.summary()}"
+        targets = [("slack", settings.SLACK_CHANNEL or "#support")]
+        if settings.SUPPORT_TEAM_EMAIL:
+            targets.append(("email", settings.SUPPORT_TEAM_EMAIL))
+        for channel, recipient in targets:
+            try:
+                paging.notify(
+                    channel=channel,
+                    recipient=recipient,
+                    body=text,
+                    subject=text,
+                    idempotency_key=f"schedule-health:{report.schedule.pk}:{today}:{channel}",
+                )
+            except Exception:
+                logger.exception("schedule health warning by %s failed", channel)
+    return unhealthy

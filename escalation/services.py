@@ -1,0 +1,266 @@
+"""Incident verbs: trigger, acknowledge, resolve (from the API, admin, SMS and paging calls)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from escalation.models import (
+    ContactMethod,
+    ContactMethodKind,
+    EscalationPolicy,
+    Incident,
+    IncidentEvent,
+    IncidentPage,
+    IncidentStatus,
+    PageStatus,
+    TriggerReason,
+)
+from supporthub.exceptions import DomainError
+from supporthub.phone import InvalidPhoneNumber, to_e164
+from supporthub.tasks import enqueue_on_commit
+
+logger = logging.getLogger(__name__)
+
+REASON_FLAG = {
+    TriggerReason.URGENT_TICKET: "on_urgent_ticket",
+    TriggerReason.SLA_BREACH: "on_sla_breach",
+    TriggerReason.MISSED_CALL: "on_missed_call",
+}
+ACK_TEXT = re.compile(r"^\s*ack(?:nowledge)?\b\s*#?(\d+)?\s*$", re.IGNORECASE)
+
+
+def event_add(
+    *, incident: Incident, kind: str, message: str, actor: Any = None, via: str = "engine"
+) -> IncidentEvent:
+    return IncidentEvent.objects.create(incident=incident, kind=kind, message=message, actor=actor, via=via)
+
+
+def policy_snapshot(policy: EscalationPolicy) -> dict[str, Any]:
+    return {
+        "policy_id": policy.pk,
+        "name": policy.name,
+        "repeat_count": policy.repeat_count,
+        "runbook": policy.runbook,
+        "ack_timeout_minutes": policy.ack_timeout_minutes,
+        "steps": [step.snapshot() for step in policy.steps.all()],
+    }
+
+
+def policy_for(reason: str) -> EscalationPolicy | None:
+    """The policy that handles `reason`, or None when that trigger is switched off."""
+    flag = REASON_FLAG.get(TriggerReason(reason))
+    policies = EscalationPolicy.objects.order_by("id")
+    if flag is None:  # API and manual triggers: the first policy
+        return policies.first()
+    return policies.filter(**{flag: True}).first()
+
+
+def _open_duplicate(ticket: Any, dedup_key: str | None) -> Incident | None:
+    if ticket is not None:
+        found = Incident.objects.open().filter(ticket=ticket).first()
+        if found is not None:
+            return found
+    if dedup_key:
+        return Incident.objects.open().filter(dedup_key=dedup_key).first()
+    return None
+
+
+def incident_trigger(
+    *,
+    ticket: Any = None,
+    reason: str,
+    dedup_key: str | None = None,
+    title: str = "",
+    policy: EscalationPolicy | None = None,
+    actor: User | None = None,
+) -> Incident | None:
+    """Open an incident and start its escalation; returns it (or the one already open).
+
+    A ticket or dedup_key that already has an open incident gets that incident back (an
+    event notes the repeated trigger). Returns None when no policy handles `reason`
+    (that trigger is switched off). Raises DomainError when neither title nor ticket is given.
+    """
+    incident, _ = incident_open(
+        ticket=ticket, reason=reason, dedup_key=dedup_key, title=title, policy=policy, actor=actor
+    )
+    return incident
+
+
+@transaction.atomic
+def incident_open(
+    *,
+    ticket: Any = None,
+    reason: str,
+    dedup_key: str | None = None,
+    title: str = "",
+    policy: EscalationPolicy | None = None,
+    actor: User | None = None,
+) -> tuple[Incident | None, bool]:
+    """incident_trigger, also telling whether a new incident was created."""
+    if ticket is None and not title:
+        raise DomainError("Give a title or a ticket.", field="title")
+    if policy is None:
+        policy = policy_for(reason)
+        if policy is None:
+            logger.info("no escalation policy handles %s; no incident opened", reason)
+            return None, False
+    existing = _open_duplicate(ticket, dedup_key)
+    if existing is not None:
+        event_add(incident=existing, kind="retriggered", message=f"Triggered again ({reason}).", via=reason)
+        return existing, False
+    if not title:
+        title = f"{ticket.reference or 'Ticket'}: {ticket.subject}"
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            incident = Incident.objects.create(
+                title=title[:200],
+                ticket=ticket,
+                policy=policy,
+                policy_snapshot=policy_snapshot(policy),
+                reason=reason,
+                dedup_key=dedup_key or None,
+                next_step_at=now,
+            )
+    except IntegrityError:
+        # A concurrent trigger for the same ticket or key won the race.
+        existing = _open_duplicate(ticket, dedup_key)
+        if existing is None:
+            raise
+        return existing, False
+    who = f" by {actor}" if actor else ""
+    event_add(
+        incident=incident,
+        kind="triggered",
+        message=f"Opened{who} ({TriggerReason(reason).label}) on policy {policy.name}.",
+        actor=actor,
+        via=reason,
+    )
+    from escalation import tasks  # the task module imports the engine, which imports this module
+
+    enqueue_on_commit(tasks.incident_advance, incident.pk)
+    return incident, True
+
+
+def _cancel_scheduled_pages(incident: Incident) -> int:
+    return IncidentPage.objects.filter(incident=incident, status=PageStatus.SCHEDULED).update(
+        status=PageStatus.CANCELLED
+    )
+
+
+def _locked(incident: Incident | int) -> Incident:
+    pk = incident if isinstance(incident, int) else incident.pk
+    return Incident.objects.select_for_update().get(pk=pk)
+
+
+@transaction.atomic
+def incident_acknowledge(*, incident: Incident | int, user: User | None = None, via: str = "api") -> Incident:
+    """Stop the escalation at once; re-page after the policy's ack timeout if still unresolved.
+
+    Raises DomainError if the incident is already resolved. Acknowledging twice is a no-op.
+    """
+    incident = _locked(incident)
+    if incident.status == IncidentStatus.RESOLVED:
+        raise DomainError(
+            f"Incident {incident.pk} is already resolved.", field="status", code="invalid_transition"
+        )
+    if incident.status == IncidentStatus.ACKNOWLEDGED:
+        return incident
+    now = timezone.now()
+    timeout = int(incident.policy_snapshot.get("ack_timeout_minutes") or 0)
+    incident.status = IncidentStatus.ACKNOWLEDGED
+    incident.acknowledged_by = user
+    incident.acknowledged_at = now
+    incident.next_step_at = now + timedelta(minutes=timeout) if timeout else None
+    incident.save(
+        update_fields=["status", "acknowledged_by", "acknowledged_at", "next_step_at", "updated_at"]
+    )
+    cancelled = _cancel_scheduled_pages(incident)
+    who = user.get_username() if user else "an API client"
+    extra = f"; {cancelled} pending page(s) cancelled" if cancelled else ""
+    event_add(
+        incident=incident,
+        kind="acknowledged",
+        message=f"Acknowledged by {who} via {via}{extra}.",
+        actor=user,
+        via=via,
+    )
+    return incident
+
+
+@transaction.atomic
+def incident_resolve(*, incident: Incident | int, user: User | None = None, via: str = "api") -> Incident:
+    """Close the incident (from triggered or acknowledged). Resolving twice is a no-op."""
+    incident = _locked(incident)
+    if incident.status == IncidentStatus.RESOLVED:
+        return incident
+    incident.status = IncidentStatus.RESOLVED
+    incident.resolved_by = user
+    incident.resolved_at = timezone.now()
+    incident.next_step_at = None
+    incident.save(update_fields=["status", "resolved_by", "resolved_at", "next_step_at", "updated_at"])
+    _cancel_scheduled_pages(incident)
+    who = user.get_username() if user else "an API client"
+    event_add(
+        incident=incident, kind="resolved", message=f"Resolved by {who} via {via}.", actor=user, via=via
+    )
+    return incident
+
+
+def incident_acknowledge_from_sms(*, from_number: str, text: str) -> Incident | None:
+    """Acknowledge from an SMS reply "ACK" or "ACK <incident id>"; None if it is not a valid ACK.
+
+    The sender must be a person with an SMS or voice contact method of that number. "ACK"
+    alone acknowledges the newest triggered incident that person was paged for.
+    """
+    match = ACK_TEXT.match(text or "")
+    if match is None:
+        return None
+    try:
+        number = to_e164(from_number)
+    except InvalidPhoneNumber:
+        return None
+    method = (
+        ContactMethod.objects.filter(
+            address=number, kind__in=[ContactMethodKind.SMS, ContactMethodKind.VOICE]
+        )
+        .select_related("user")
+        .first()
+    )
+    if method is None:
+        return None
+    user = method.user
+    open_incidents = Incident.objects.filter(status=IncidentStatus.TRIGGERED)
+    if match.group(1):
+        incident = open_incidents.filter(pk=int(match.group(1))).first()
+    else:
+        incident = open_incidents.filter(pages__user=user).order_by("-created_at", "-id").first()
+    if incident is None:
+        return None
+    return incident_acknowledge(incident=incident, user=user, via="sms")
+
+
+def incident_acknowledge_from_delivery(*, delivery_id: int, digits: str) -> Incident | None:
+    """Acknowledge from a keypress on a paging call: digits "1" on the call of `delivery_id`.
+
+    Returns the acknowledged incident, or None (another key, an unknown delivery, or an
+    incident no longer triggered).
+    """
+    if (digits or "").strip() != "1":
+        return None
+    page = IncidentPage.objects.filter(delivery_id=delivery_id).select_related("incident", "user").first()
+    if page is None or page.incident.status != IncidentStatus.TRIGGERED:
+        return None
+    return incident_acknowledge(incident=page.incident, user=page.user, via="voice")
+
+
+def incident_due_now(*, incident: Incident, when: datetime | None = None) -> None:
+    """Make an incident's next step due (used by kicks and tests)."""
+    Incident.objects.filter(pk=incident.pk).update(next_step_at=when or timezone.now())

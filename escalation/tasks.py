@@ -1,0 +1,29 @@
+"""Celery wrappers: the engine tick (beat), the on-commit kick, the SLA sweep, the daily health check."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from escalation import engine, health, sla
+
+
+@shared_task(name="escalation.tick", ignore_result=True)
+def escalation_tick() -> int:
+    """Beat, every ESCALATION_TICK_SECONDS: run all due steps and delayed pages."""
+    return engine.escalation_tick().steps
+
+
+@shared_task(name="escalation.incident_advance", ignore_result=True)
+def incident_advance(incident_id: int) -> bool:
+    """Kick queued on commit when an incident opens, so the first page needs no beat."""
+    return engine.incident_advance(incident_id=incident_id)
+
+
+@shared_task(name="escalation.sla_sweep", ignore_result=True)
+def sla_sweep() -> int:
+    return sla.sla_breach_sweep()
+
+
+@shared_task(name="escalation.schedule_health", ignore_result=True)
+def schedule_health_report() -> int:
+    return health.schedule_health_report()

@@ -1,0 +1,175 @@
+"""/v1/oncall and /v1/incidents: validate, call a service or the resolver, serialize."""
+
+from __future__ import annotations
+
+import hmac
+from datetime import timedelta
+from typing import Any
+
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, mixins, permissions, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from escalation import ical, oncall, services
+from escalation.models import Incident, IncidentStatus, Schedule, TriggerReason
+from escalation.serializers import (
+    IncidentCreateSerializer,
+    IncidentDetailSerializer,
+    IncidentSerializer,
+    OnCallSerializer,
+    ScheduleSerializer,
+    person,
+)
+
+FEED_DAYS_DEFAULT = 28
+FEED_DAYS_MAX = 180
+
+
+def _actor(request: Request) -> Any:
+    return request.user if request.user.is_authenticated else None
+
+
+class ScheduleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    queryset = Schedule.objects.prefetch_related("layers__participants__user")
+    serializer_class = ScheduleSerializer
+    ordering_fields = ["name", "id"]
+    ordering = ["name"]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("at", OpenApiTypes.DATETIME, description="Instant to ask about (default now).")
+        ],
+        responses={200: OnCallSerializer},
+        operation_id="oncall_schedules_now",
+    )
+    @action(detail=True, methods=["get"], url_path="now")
+    def now(self, request: Request, pk: str | None = None) -> Response:
+        """Who is on call on this schedule now (or at `at`); `user` is null for a gap."""
+        schedule = self.get_object()
+        at = timezone.now()
+        if "at" in request.query_params:
+            field = serializers.DateTimeField()
+            try:
+                at = field.to_internal_value(request.query_params["at"])
+            except serializers.ValidationError as exc:
+                raise serializers.ValidationError({"at": exc.detail}) from exc
+        who = oncall.oncall_at(schedule, at)
+        body = {
+            "schedule": schedule.pk,
+            "at": at,
+            "user": person(who.user),
+            "is_gap": who.is_gap,
+            "source": who.source,
+            "until": who.until,
+        }
+        return Response(OnCallSerializer(body).data)
+
+
+class ScheduleFeedView(APIView):
+    """iCalendar feed of a schedule's coming shifts (API key, staff session, or ?token=)."""
+
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "days",
+                OpenApiTypes.INT,
+                description=f"Days ahead (default {FEED_DAYS_DEFAULT}, max {FEED_DAYS_MAX}).",
+            ),
+            OpenApiParameter(
+                "token", OpenApiTypes.STR, description="The schedule's feed token, for calendar apps."
+            ),
+        ],
+        responses={(200, "text/calendar"): OpenApiTypes.STR},
+        operation_id="oncall_schedules_ics",
+    )
+    def get(self, request: Request, pk: int) -> HttpResponse:
+        schedule = get_object_or_404(Schedule, pk=pk)
+        token = request.query_params.get("token", "")
+        allowed = request.auth is not None or (request.user.is_active and request.user.is_staff)
+        if not allowed and not (token and hmac.compare_digest(token.encode(), schedule.feed_token.encode())):
+            raise exceptions.NotAuthenticated("Send an API key, log in as staff, or add ?token=<feed token>.")
+        try:
+            days = int(request.query_params.get("days", FEED_DAYS_DEFAULT))
+        except ValueError:
+            raise serializers.ValidationError({"days": ["A whole number of days."]}) from None
+        if not 1 <= days <= FEED_DAYS_MAX:
+            raise serializers.ValidationError({"days": [f"Between 1 and {FEED_DAYS_MAX}."]})
+        start = timezone.now().replace(minute=0, second=0, microsecond=0)
+        body = ical.schedule_ical(schedule, start, start + timedelta(days=days))
+        response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+        response["Content-Disposition"] = f'inline; filename="oncall-{schedule.pk}.ics"'
+        return response
+
+
+class IncidentFilter(filters.FilterSet):
+    status = filters.ChoiceFilter(choices=IncidentStatus.choices)
+    reason = filters.ChoiceFilter(choices=TriggerReason.choices)
+
+    class Meta:
+        model = Incident
+        fields = ["status", "reason", "ticket", "policy"]
+
+
+class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    queryset = Incident.objects.select_related("acknowledged_by", "resolved_by").prefetch_related(
+        "events__actor", "pages"
+    )
+    serializer_class = IncidentSerializer
+    filterset_class = IncidentFilter
+    ordering_fields = ["created_at", "updated_at"]
+    ordering = ["-created_at", "-id"]
+
+    def get_serializer_class(self) -> type[serializers.BaseSerializer]:
+        return IncidentDetailSerializer if self.action != "list" else IncidentSerializer
+
+    def _show(self, pk: int) -> Any:
+        incident = Incident.objects.select_related("acknowledged_by", "resolved_by").prefetch_related(
+            "events__actor"
+        )
+        return IncidentDetailSerializer(incident.get(pk=pk)).data
+
+    @extend_schema(
+        request=IncidentCreateSerializer,
+        responses={201: IncidentDetailSerializer, 200: IncidentDetailSerializer},
+    )
+    def create(self, request: Request) -> Response:
+        """Open an incident by API (200 with the open one if the ticket or dedup_key already has one)."""
+        serializer = IncidentCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        incident, created = services.incident_open(
+            ticket=data.get("ticket"),
+            title=data.get("title", ""),
+            policy=data.get("policy"),
+            dedup_key=data.get("dedup_key") or None,
+            reason=TriggerReason.API,
+            actor=_actor(request),
+        )
+        if incident is None:
+            raise serializers.ValidationError({"policy": ["No escalation policy exists; create one first."]})
+        return Response(
+            self._show(incident.pk), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
+
+    @extend_schema(request=None, responses={200: IncidentDetailSerializer})
+    @action(detail=True, methods=["post"])
+    def acknowledge(self, request: Request, pk: str | None = None) -> Response:
+        """Stop the escalation (re-paged after the policy's ack timeout if not resolved)."""
+        incident = services.incident_acknowledge(incident=self.get_object(), user=_actor(request), via="api")
+        return Response(self._show(incident.pk))
+
+    @extend_schema(request=None, responses={200: IncidentDetailSerializer})
+    @action(detail=True, methods=["post"])
+    def resolve(self, request: Request, pk: str | None = None) -> Response:
+        incident = services.incident_resolve(incident=self.get_object(), user=_actor(request), via="api")
+        return Response(self._show(incident.pk))

@@ -1,0 +1,116 @@
+"""phone_chain for the telephony app, schedule health, and the daily health report."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+import pytest
+import time_machine
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from escalation import health, selectors, tasks
+from escalation.models import ContactMethod, EscalationStep, Override, RotationLayer, Schedule
+from escalation.models.schedules import normalise_address
+from tests.escalation.conftest import add_layer, make_oncall_user
+from tests.factories import UserFactory
+
+NOON = datetime(2026, 3, 2, 12, tzinfo=UTC)
+
+
+def test_phone_chain_is_oncall_then_lower_layer_then_policy_then_forward_number(
+    support_schedule, default_policy, dana, eli, settings
+):
+    settings.SUPPORT_FORWARD_NUMBER = "+14155550199"
+    fay = make_oncall_user("fay", "+14155550103")
+    add_layer(support_schedule, [dana], level=2, unit="weeks", start=date(2026, 1, 1), handoff=time(0))
+    add_layer(support_schedule, [eli, dana], level=1, unit="weeks", start=date(2026, 1, 1), handoff=time(0))
+    EscalationStep.objects.create(policy=default_policy, position=9, kind="user", user=fay)
+    assert selectors.phone_chain(NOON) == ["+14155550101", "+14155550102", "+14155550103", "+14155550199"]
+
+
+def test_phone_chain_puts_voice_numbers_before_sms_only_numbers(support_schedule, default_policy, settings):
+    settings.SUPPORT_FORWARD_NUMBER = ""
+    gus = UserFactory(username="gus")
+    ContactMethod.objects.create(user=gus, kind="sms", address="+14155550111")
+    ContactMethod.objects.create(user=gus, kind="voice", address="+14155550112")
+    add_layer(support_schedule, [gus], unit="weeks", start=date(2026, 1, 1), handoff=time(0))
+    assert selectors.phone_chain(NOON) == ["+14155550112", "+14155550111"]
+
+
+def test_phone_chain_with_nobody_on_call_is_the_forward_number(support_schedule, default_policy, settings):
+    settings.SUPPORT_FORWARD_NUMBER = "+14155550199"
+    with time_machine.travel(NOON, tick=False):
+        assert selectors.phone_chain() == ["+14155550199"]
+    settings.SUPPORT_FORWARD_NUMBER = ""
+    assert selectors.phone_chain(NOON) == []
+
+
+def test_health_reports_gaps_and_people_with_no_contact_method(db, dana):
+    schedule = Schedule.objects.create(name="Holey", time_zone="UTC")
+    nobody = UserFactory(username="quiet")
+    add_layer(schedule, [dana], unit="days", start=date(2026, 3, 1), handoff=time(9))
+    Override.objects.create(schedule=schedule, user=nobody, start=NOON, end=NOON + timedelta(hours=2))
+    layer = RotationLayer.objects.get(schedule=schedule)
+    layer.end_date = date(2026, 3, 5)
+    layer.save()
+    report = selectors.schedule_health(schedule, NOON)
+    assert [u.username for u in report.unreachable] == ["quiet"]
+    assert report.gaps and report.gaps[0].start == datetime(2026, 3, 5, 9, tzinfo=UTC)
+    assert "gap" in report.summary() and "quiet" in report.summary()
+
+
+def test_daily_health_report_counts_unhealthy_schedules(support_schedule, settings):
+    settings.SUPPORT_TEAM_EMAIL = "team@support.example"
+    assert health.schedule_health_report() >= 1  # the empty Support schedule is one big gap
+    assert tasks.schedule_health_report() >= 1
+
+
+def test_thin_tasks_call_their_services(db):
+    assert tasks.escalation_tick() == 0
+    assert tasks.incident_advance(123456) is False
+    assert tasks.sla_sweep() == 0
+
+
+def test_oncall_now_table_lists_every_schedule(support_schedule):
+    rows = selectors.oncall_now_table(timezone.now())
+    assert [(s.name, who.is_gap) for s, who in rows] == [("Support", True)]
+
+
+@pytest.mark.parametrize(
+    ("kind", "address", "stored"),
+    [
+        ("sms", "+1 (415) 555-0101", "+14155550101"),
+        ("voice", "+4930901820", "+4930901820"),
+        ("email", "Dana@Example.COM", "dana@example.com"),
+        ("slack", "#oncall", "#oncall"),
+        ("slack", "U012AB3CD", "U012AB3CD"),
+    ],
+)
+def test_contact_addresses_are_normalised(kind, address, stored):
+    assert normalise_address(kind, address) == stored
+
+
+@pytest.mark.parametrize(
+    ("kind", "address"),
+    [("sms", "4155550101"), ("voice", "+1"), ("email", "nope"), ("slack", "oncall channel"), ("fax", "1")],
+)
+def test_bad_contact_addresses_are_refused_with_a_reason(kind, address):
+    with pytest.raises(ValidationError):
+        normalise_address(kind, address)
+
+
+def test_metrics_count_gaps_and_unreachable_people_per_schedule(support_schedule, client):
+    from escalation.metrics import COLLECTOR
+
+    COLLECTOR._cached = (0.0, [])
+    body = client.get("/metrics").content.decode()
+    assert 'supporthub_oncall_schedule_gaps{schedule="Support"} 1.0' in body
+    assert 'supporthub_oncall_unreachable_participants{schedule="Support"} 0.0' in body
+
+
+def test_a_layer_with_nobody_in_it_is_reported(db):
+    schedule = Schedule.objects.create(name="Empty layer", time_zone="UTC")
+    add_layer(schedule, [], start=date(2026, 1, 1))
+    report = selectors.schedule_health(schedule, NOON)
+    assert report.empty_layers == ["level 1"] and "nobody in the rotation" in report.summary()
