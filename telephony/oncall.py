@@ -1,18 +1,21 @@
 """The one place telephony asks the escalation app who to ring and hands it acknowledgements.
 
-SEAM(escalation, issue 5): until `escalation` lands, the chain is SUPPORT_FORWARD_NUMBER
-alone, nothing opens incidents and nothing can be acknowledged. Each function below is a
-one-line swap for the real call.
+Who is on call, incidents and acknowledgements are the escalation app's; these thin
+functions keep telephony's use of it in one module.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from typing import Any
 
-from django.conf import settings
-
+from escalation.models import Incident, TriggerReason
+from escalation.selectors import phone_chain
+from escalation.services import (
+    incident_acknowledge_from_delivery,
+    incident_acknowledge_from_sms,
+    incident_trigger,
+)
 from supporthub.phone import InvalidPhoneNumber, to_e164
 from tickets.models import Ticket
 
@@ -23,8 +26,8 @@ ACK_PATTERN = re.compile(r"^\s*ack(?:\s+#?\d+)?\s*[.!]?\s*$", re.IGNORECASE)
 
 
 def _phone_chain() -> list[str]:
-    # SEAM(escalation): return escalation.selectors.phone_chain()
-    return [settings.SUPPORT_FORWARD_NUMBER] if settings.SUPPORT_FORWARD_NUMBER else []
+    """On-call person, next layer, policy targets, SUPPORT_FORWARD_NUMBER last (escalation)."""
+    return phone_chain()
 
 
 def dial_chain(*, caller: str = "") -> list[str]:
@@ -45,26 +48,25 @@ def dial_chain(*, caller: str = "") -> list[str]:
     return chain
 
 
-def missed_call_incident(*, ticket: Ticket, call_sid: str, reason: str) -> Any:
-    """Open (or find) the incident for a missed call; None while escalation is not merged."""
-    # SEAM(escalation): return incident_trigger(ticket=ticket, reason=reason, dedup_key=f"call:{call_sid}")
-    logger.info("NO-OP incident (escalation app not merged yet) for %s: %s", ticket.reference, reason)
-    return None
+def missed_call_incident(*, ticket: Ticket, call_sid: str, reason: str) -> Incident | None:
+    """Open (or find) the incident for a missed call; None when no policy handles missed calls."""
+    return incident_trigger(
+        ticket=ticket,
+        reason=TriggerReason.MISSED_CALL,
+        dedup_key=f"call:{call_sid}",
+        title=reason[:200],
+    )
 
 
 def is_ack_text(text: str) -> bool:
     return bool(ACK_PATTERN.match(text or ""))
 
 
-def acknowledge_from_sms(*, from_number: str, text: str) -> Any:
+def acknowledge_from_sms(*, from_number: str, text: str) -> Incident | None:
     """The incident that an SMS "ACK" from `from_number` acknowledged, or None."""
-    # SEAM(escalation): return incident_acknowledge_from_sms(from_number=from_number, text=text)
-    logger.info("NO-OP SMS acknowledgement (escalation app not merged yet) from %s", from_number)
-    return None
+    return incident_acknowledge_from_sms(from_number=from_number, text=text)
 
 
-def acknowledge_from_keypress(*, delivery_id: int, digits: str) -> Any:
+def acknowledge_from_keypress(*, delivery_id: int, digits: str) -> Incident | None:
     """The incident a key press on paging call `delivery_id` acknowledged, or None."""
-    # SEAM(escalation): return incident_acknowledge_from_delivery(delivery_id=delivery_id, digits=digits)
-    logger.info("NO-OP keypress acknowledgement (escalation app not merged yet) delivery=%s", delivery_id)
-    return None
+    return incident_acknowledge_from_delivery(delivery_id=delivery_id, digits=digits)
