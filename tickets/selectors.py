@@ -72,6 +72,7 @@ def ticket_console(*, ticket: Ticket, agent: User | None) -> dict[str, Any]:
         Ticket.objects.filter(contact=ticket.contact_id).exclude(pk=ticket.pk).order_by("-created_at")[:10]
     )
     return {
+        "incidents": list(ticket.incidents.order_by("-created_at")[:5]),
         "thread": list(thread),
         "history": list(TicketChange.objects.filter(ticket=ticket).select_related("actor")),
         "other_tickets": list(other_tickets),
