@@ -73,6 +73,7 @@ def ticket_console(*, ticket: Ticket, agent: User | None) -> dict[str, Any]:
     )
     return {
         "incidents": list(ticket.incidents.order_by("-created_at")[:5]),
+        "calls": list(ticket.calls.filter(parent__isnull=True).order_by("-created_at")[:10]),
         "thread": list(thread),
         "history": list(TicketChange.objects.filter(ticket=ticket).select_related("actor")),
         "other_tickets": list(other_tickets),
