@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 
-from django.conf import settings
 from django.utils import timezone
 
 from escalation import paging, selectors
@@ -24,18 +23,5 @@ def schedule_health_report() -> int:
             continue
         unhealthy += 1
         text = f"[SupportHub] On-call schedule {report.schedule.name} needs attention: {report.summary()}"
-        targets = [("slack", settings.SLACK_CHANNEL or "#support")]
-        if settings.SUPPORT_TEAM_EMAIL:
-            targets.append(("email", settings.SUPPORT_TEAM_EMAIL))
-        for channel, recipient in targets:
-            try:
-                paging.notify(
-                    channel=channel,
-                    recipient=recipient,
-                    body=text,
-                    subject=text,
-                    idempotency_key=f"schedule-health:{report.schedule.pk}:{today}:{channel}",
-                )
-            except Exception:
-                logger.exception("schedule health warning by %s failed", channel)
+        paging.notify_team(text=text, key=f"schedule-health:{report.schedule.pk}:{today}")
     return unhealthy

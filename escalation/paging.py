@@ -1,29 +1,23 @@
 """The one seam between escalation and the notifications outbox.
 
-Every page (SMS, voice call, Slack post, email) leaves through `page()`, which hands it to
-`notifications.services.delivery_create` (idempotent on `idempotency_key`; the send is
-queued on commit). Until the notifications app provides that function the page is only
-logged, so escalation stays usable on its own.
+Every page (SMS, voice call, Slack post, email) leaves through `page()` or `notify()`, which
+hand it to `notifications.services.delivery_create` (idempotent on `idempotency_key`; the
+send is queued on commit).
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 from typing import Any
+
+from django.conf import settings
+
+from notifications.services import delivery_create
 
 logger = logging.getLogger(__name__)
 # Read after the page text on a paging call; the keypress comes back to
 # /webhooks/twilio/page?delivery=<id> and the telephony app calls incident_acknowledge_from_delivery.
 VOICE_PROMPT = "Press 1 to acknowledge."
-
-
-def _delivery_create() -> Any:
-    try:
-        services = importlib.import_module("notifications.services")
-    except ImportError:
-        return None
-    return getattr(services, "delivery_create", None)
 
 
 def notify(
@@ -35,18 +29,12 @@ def notify(
     subject: str = "",
     ticket: Any = None,
     payload: dict[str, Any] | None = None,
-) -> int | None:
-    """Queue one notification; returns the notifications Delivery id (None when notifications is absent).
+) -> int:
+    """Queue one notification; returns the notifications Delivery id.
 
     Raises whatever delivery_create raises for a bad recipient (callers record it).
     """
-    create = _delivery_create()
-    if create is None:
-        logger.warning(
-            "notifications outbox not installed: %s to %s %s logged only", idempotency_key, channel, recipient
-        )
-        return None
-    delivery = create(
+    delivery = delivery_create(
         channel=channel,
         recipient=recipient,
         body=body,
@@ -66,7 +54,7 @@ def page(
     body: str,
     idempotency_key: str,
     subject: str = "",
-) -> int | None:
+) -> int:
     """Queue one page for `incident` (see notify). A voice page asks for a keypress to acknowledge."""
     payload: dict[str, Any] = {"incident": incident.pk}
     if channel == "voice":
@@ -80,3 +68,22 @@ def page(
         ticket=incident.ticket,
         payload=payload,
     )
+
+
+def notify_team(*, text: str, key: str, ticket: Any = None) -> None:
+    """Tell the team on Slack and by email (SUPPORT_TEAM_EMAIL); a failing channel is logged."""
+    targets = [("slack", settings.SLACK_CHANNEL or "#support")]
+    if settings.SUPPORT_TEAM_EMAIL:
+        targets.append(("email", settings.SUPPORT_TEAM_EMAIL))
+    for channel, recipient in targets:
+        try:
+            notify(
+                channel=channel,
+                recipient=recipient,
+                body=text,
+                subject=text,
+                idempotency_key=f"{key}:{channel}",
+                ticket=ticket,
+            )
+        except Exception:
+            logger.exception("team notice %s by %s failed", key, channel)

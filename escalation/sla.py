@@ -6,7 +6,6 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -95,7 +94,7 @@ def sla_breach_sweep(*, now: datetime | None = None, limit: int = 500) -> int:
             policy = policies.get(ticket.priority)
             text = f"[SupportHub] SLA breached ({which}) on {ticket.reference}: {ticket.subject}"
             if policy is None or policy.notify_on_breach:
-                _notify_team(ticket, text)
+                paging.notify_team(text=text, key=f"sla-breach:{ticket.pk}", ticket=ticket)
             if policy is not None and policy.open_incident_on_breach:
                 incident_trigger(
                     ticket=ticket,
@@ -103,21 +102,3 @@ def sla_breach_sweep(*, now: datetime | None = None, limit: int = 500) -> int:
                     title=f"SLA breached: {ticket.reference} {ticket.subject}",
                 )
     return marked
-
-
-def _notify_team(ticket: Any, text: str) -> None:
-    targets = [("slack", settings.SLACK_CHANNEL or "#support")]
-    if settings.SUPPORT_TEAM_EMAIL:
-        targets.append(("email", settings.SUPPORT_TEAM_EMAIL))
-    for channel, recipient in targets:
-        try:
-            paging.notify(
-                channel=channel,
-                recipient=recipient,
-                body=text,
-                subject=text,
-                idempotency_key=f"sla-breach:{ticket.pk}:{channel}",
-                ticket=ticket,
-            )
-        except Exception:
-            logger.exception("SLA breach notice for %s by %s failed", ticket.reference, channel)

@@ -23,8 +23,14 @@ AGENT_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "telephony.calllog": ("view",),
     "notifications.delivery": ("view", "change"),
     "escalation.incident": ("view", "change"),
+    "escalation.incidentevent": ("view",),
+    "escalation.incidentpage": ("view",),
     "escalation.schedule": ("view",),
+    "escalation.rotationlayer": ("view",),
+    "escalation.override": ("view",),
     "escalation.escalationpolicy": ("view",),
+    "escalation.escalationstep": ("view",),
+    "escalation.businesscalendar": ("view",),
 }
 
 

@@ -278,6 +278,30 @@ TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
 TWILIO_FROM_NUMBER = env.str("TWILIO_FROM_NUMBER", default="")
 SUPPORT_FORWARD_NUMBER = env.str("SUPPORT_FORWARD_NUMBER", default="")
+# --- telephony (issue 4): the inbound call flow ---
+# Seconds each person's phone rings, and how many people (down the on-call chain) are rung
+# before the caller is offered voicemail.
+TELEPHONY_RING_SECONDS = env.int("TELEPHONY_RING_SECONDS", default=20)
+TELEPHONY_DIAL_ATTEMPTS = env.int("TELEPHONY_DIAL_ATTEMPTS", default=2)
+TELEPHONY_VOICEMAIL_MAX_SECONDS = env.int("TELEPHONY_VOICEMAIL_MAX_SECONDS", default=120)
+# Empty means the default text.
+TELEPHONY_GREETING = env.str("TELEPHONY_GREETING", default="") or (
+    f"Thank you for calling {APP_NAME} support. Please hold while we connect you."
+)
+TELEPHONY_VOICEMAIL_PROMPT = env.str("TELEPHONY_VOICEMAIL_PROMPT", default="") or (
+    "Sorry, nobody could take your call. Please leave a message after the tone, "
+    "then hang up or press the pound key. We will get back to you as soon as we can."
+)
+if (
+    not 5 <= TELEPHONY_RING_SECONDS <= 600
+    or TELEPHONY_DIAL_ATTEMPTS < 1
+    or TELEPHONY_VOICEMAIL_MAX_SECONDS < 1
+):
+    raise ImproperlyConfigured(
+        "TELEPHONY_RING_SECONDS must be 5-600 (Twilio's limits), TELEPHONY_DIAL_ATTEMPTS and "
+        "TELEPHONY_VOICEMAIL_MAX_SECONDS at least 1."
+    )
+# --- end telephony ---
 
 # --- Notifications outbox (issue 3) ---------------------------------------------------------
 # Delivery retries: exponential backoff with jitter from BASE, capped at MAX (kept below the

@@ -26,6 +26,10 @@ urlpatterns = [
     # ops: the split view serves Swagger UI's init script as a file, so CSP needs no inline script.
     path("docs", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),
     path("v1/", include("tickets.urls")),
+    # --- telephony (issue 4) ---
+    path("v1/", include("telephony.api_urls")),
+    path("webhooks/twilio/", include("telephony.urls")),
+    # --- end telephony ---
     # notifications (issue 3): anymail inbound email webhooks, e.g. /webhooks/email/postmark/inbound/
     path("webhooks/email/", include("notifications.urls")),
     path("v1/", include("escalation.urls")),  # --- escalation (issue 5)

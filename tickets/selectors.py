@@ -10,6 +10,7 @@ from django.contrib.auth.models import User
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from telephony.models import CallLog
 from tickets.models import ACTIVE_STATUSES, CannedReply, Message, Ticket, TicketChange, TicketPriority
 
 # A clock turns amber when less than this share of its window is left.
@@ -72,6 +73,8 @@ def ticket_console(*, ticket: Ticket, agent: User | None) -> dict[str, Any]:
         Ticket.objects.filter(contact=ticket.contact_id).exclude(pk=ticket.pk).order_by("-created_at")[:10]
     )
     return {
+        "incidents": list(ticket.incidents.order_by("-created_at")[:5]),
+        "calls": list(CallLog.objects.filter(ticket=ticket, parent__isnull=True)[:10]),
         "thread": list(thread),
         "history": list(TicketChange.objects.filter(ticket=ticket).select_related("actor")),
         "other_tickets": list(other_tickets),

@@ -235,3 +235,25 @@ def test_sla_clock_states(settings):
     assert sla_clocks(ticket, now)[0].state == "met"
     ticket.resolution_due = now - timedelta(minutes=1)
     assert sla_next_clock(ticket, now).state == "breached"
+
+
+def test_ticket_page_shows_calls_with_their_voicemail(agent_client):
+    from telephony.models import CallLog
+
+    ticket = TicketFactory()
+    CallLog.objects.create(
+        call_sid="CA" + "1" * 32,
+        direction="inbound",
+        from_number="+14155550123",
+        status="completed",
+        outcome="voicemail",
+        duration=42,
+        recording_url="https://api.twilio.example/Recordings/RE1",
+        recording_duration=17,
+        transcript="Please call me back about my invoice",
+        ticket=ticket,
+    )
+    page = agent_client.get(f"{CHANGELIST}{ticket.pk}/change/").content.decode()
+    assert "Sent to voicemail" in page
+    assert "https://api.twilio.example/Recordings/RE1" in page
+    assert "Please call me back about my invoice" in page

@@ -2,11 +2,11 @@ from typing import Any
 
 from django import template
 
-from tickets.selectors import console_summary
+from supporthub.dashboard import dashboard_summary
 
 register = template.Library()
 
 
 @register.inclusion_tag("admin/console_dashboard.html")
 def console_dashboard() -> dict[str, Any]:
-    return console_summary()
+    return dashboard_summary()

@@ -1,0 +1,289 @@
+"""Twilio webhooks: check the signature, validate the parameters, call a service, answer TwiML.
+
+Every endpoint is POST, form-encoded and signed (X-Twilio-Signature over PUBLIC_BASE_URL +
+path + query string + the sorted parameters). Refusals: 403 for a missing or invalid
+signature or when TWILIO_AUTH_TOKEN is not set; 400 with a JSON body naming each bad
+parameter. Nothing is written in either case.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import get_script_prefix, reverse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+from rest_framework import serializers
+
+from supporthub.api.errors import _flatten
+from supporthub.exceptions import DomainError
+from telephony import params, services
+from telephony import twilio as twiml
+from telephony.services import CallStep, Dial, Goodbye, Voicemail
+
+logger = logging.getLogger(__name__)
+
+View = Callable[..., HttpResponse]
+
+
+# --- URLs as Twilio sees them ----------------------------------------------------------------
+def public_url(name: str, **query: Any) -> str:
+    """Absolute public URL of the webhook `name`, as Twilio must request (and sign) it."""
+    path = reverse(name).removeprefix(get_script_prefix())
+    url = f"{settings.PUBLIC_BASE_URL}/{path}"
+    return f"{url}?{urlencode(query)}" if query else url
+
+
+def requested_public_url(request: HttpRequest) -> str:
+    """The URL Twilio requested: PUBLIC_BASE_URL, this path and the raw query string."""
+    url = settings.PUBLIC_BASE_URL + request.path_info
+    query = request.META.get("QUERY_STRING", "")
+    return f"{url}?{query}" if query else url
+
+
+# --- Guards --------------------------------------------------------------------------------
+def _refuse(status: int, detail: str, code: str, errors: dict[str, Any] | None = None) -> JsonResponse:
+    body: dict[str, Any] = {"detail": detail, "code": code}
+    if errors:
+        body["errors"] = errors
+    return JsonResponse(body, status=status)
+
+
+def twilio_webhook(view: View) -> View:
+    """Accept only POSTs signed by Twilio with our auth token; refuse everything else."""
+
+    @csrf_exempt
+    @require_POST
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        token = settings.TWILIO_AUTH_TOKEN
+        if not token:
+            logger.error(
+                "Twilio webhook %s refused: TWILIO_AUTH_TOKEN is not set, so the request's signature "
+                "cannot be checked. Set TWILIO_AUTH_TOKEN (and PUBLIC_BASE_URL) to accept Twilio webhooks.",
+                request.path,
+            )
+            return _refuse(
+                403, "Twilio webhooks are disabled: TWILIO_AUTH_TOKEN is not set.", "webhooks_disabled"
+            )
+        signature = request.headers.get(twiml.SIGNATURE_HEADER, "")
+        url = requested_public_url(request)
+        if not twiml.signature_is_valid(auth_token=token, url=url, params=request.POST, signature=signature):
+            logger.warning(
+                "Twilio webhook refused: %s X-Twilio-Signature for %s (if Twilio calls another URL, "
+                "fix PUBLIC_BASE_URL)",
+                "invalid" if signature else "missing",
+                url,
+            )
+            return _refuse(403, "Missing or invalid X-Twilio-Signature.", "invalid_signature")
+        try:
+            return view(request, *args, **kwargs)
+        except DomainError as exc:
+            return _refuse(400, f"Invalid input: {exc.field}.", exc.code, {exc.field: [exc.message]})
+
+    return wrapper
+
+
+def _validated(
+    serializer_class: type[serializers.Serializer], request: HttpRequest
+) -> dict[str, Any] | JsonResponse:
+    data = request.POST.dict()
+    # Ids carried in our own action URLs; the query string is covered by the signature.
+    data.update({key: request.GET[key] for key in ("attempt", "delivery") if key in request.GET})
+    serializer = serializer_class(data=data)
+    if serializer.is_valid():
+        return dict(serializer.validated_data)
+    errors = _flatten(serializer.errors)
+    logger.warning("Twilio webhook %s: invalid parameters %s", request.path, sorted(errors))
+    return _refuse(400, f"Invalid input: {', '.join(errors)}.", "invalid", errors)
+
+
+def _payload(request: HttpRequest) -> dict[str, str]:
+    """The raw callback parameters, storable anywhere (PostgreSQL refuses NUL in text)."""
+    return {key: str(value).replace("\x00", "")[:2000] for key, value in request.POST.items()}
+
+
+def _xml(document: str) -> HttpResponse:
+    return HttpResponse(document, content_type="text/xml; charset=utf-8")
+
+
+# --- The call flow -------------------------------------------------------------------------
+def _render(call_sid: str, step: CallStep) -> str:
+    if isinstance(step, Dial):
+        greeting = settings.TELEPHONY_GREETING if step.attempt == 0 else ""
+        if step.retry:
+            greeting = "Please hold while we try another colleague."
+        return twiml.voice_dial(
+            greeting=greeting,
+            number=step.number,
+            timeout=settings.TELEPHONY_RING_SECONDS,
+            action_url=public_url("telephony:voice-dial", attempt=step.attempt),
+            status_callback_url=public_url("telephony:voice-status"),
+        )
+    if isinstance(step, Voicemail):
+        return twiml.voice_voicemail(
+            prompt=settings.TELEPHONY_VOICEMAIL_PROMPT,
+            max_length=settings.TELEPHONY_VOICEMAIL_MAX_SECONDS,
+            action_url=public_url("telephony:voice-recording"),
+            recording_status_url=public_url("telephony:voice-recording"),
+            transcribe_url=public_url("telephony:voice-transcription"),
+        )
+    assert isinstance(step, Goodbye)
+    return twiml.voice_goodbye(step.text)
+
+
+@twilio_webhook
+def voice(request: HttpRequest) -> HttpResponse:
+    """An inbound call: log it on the caller's phone ticket and ring whoever is on call."""
+    data = _validated(params.VoiceParams, request)
+    if isinstance(data, JsonResponse):
+        return data
+    call, step = services.call_inbound_receive(
+        call_sid=data["CallSid"],
+        from_number=data["From"],
+        to_number=data["To"],
+        caller_name=data["CallerName"],
+        payload=_payload(request),
+    )
+    return _xml(_render(call.call_sid, step))
+
+
+@twilio_webhook
+def voice_dial(request: HttpRequest) -> HttpResponse:
+    """The <Dial> action: answered → goodbye; otherwise the next person once, then voicemail."""
+    data = _validated(params.DialParams, request)
+    if isinstance(data, JsonResponse):
+        return data
+    _, step = services.call_dial_result(
+        call_sid=data["CallSid"],
+        attempt=data["attempt"],
+        dial_status=data["DialCallStatus"],
+        payload=_payload(request),
+    )
+    return _xml(_render(data["CallSid"], step))
+
+
+# Status callback events that Twilio names differently from call statuses.
+_STATUS_ALIASES = {"initiated": "queued", "answered": "in-progress"}
+
+
+def _timestamp(value: str) -> Any:
+    try:
+        return parsedate_to_datetime(value) if value else None
+    except (TypeError, ValueError):
+        return None
+
+
+@twilio_webhook
+def voice_status(request: HttpRequest) -> HttpResponse:
+    """A call status callback (the inbound call or a forwarded leg). Unknown calls are ignored."""
+    data = _validated(params.StatusParams, request)
+    if isinstance(data, JsonResponse):
+        return data
+    services.call_status_record(
+        call_sid=data["CallSid"],
+        status=_STATUS_ALIASES.get(data["CallStatus"], data["CallStatus"]),
+        parent_call_sid=data["ParentCallSid"],
+        from_number=data["From"],
+        to_number=data["To"],
+        duration=data.get("CallDuration"),
+        answered_by=data["AnsweredBy"],
+        timestamp=_timestamp(data["Timestamp"]),
+        payload=_payload(request),
+    )
+    return _xml(twiml.empty_voice())
+
+
+@twilio_webhook
+def voice_recording(request: HttpRequest) -> HttpResponse:
+    """The <Record> action and its recording-status callback: the voicemail joins the ticket."""
+    data = _validated(params.RecordingParams, request)
+    if isinstance(data, JsonResponse):
+        return data
+    services.call_recording_receive(
+        call_sid=data["CallSid"],
+        recording_sid=data["RecordingSid"],
+        recording_url=data["RecordingUrl"],
+        recording_status=data["RecordingStatus"],
+        recording_duration=data.get("RecordingDuration"),
+        payload=_payload(request),
+    )
+    if "RecordingStatus" in request.POST:  # the status callback: Twilio ignores the body
+        return _xml(twiml.empty_voice())
+    return _xml(
+        twiml.voice_goodbye("Thank you. We have your message and will get back to you soon. Goodbye.")
+    )
+
+
+@twilio_webhook
+def voice_transcription(request: HttpRequest) -> HttpResponse:
+    """The voicemail transcript: stored on the call and added to the ticket."""
+    data = _validated(params.TranscriptionParams, request)
+    if isinstance(data, JsonResponse):
+        return data
+    services.call_transcription_receive(
+        call_sid=data["CallSid"],
+        transcription_sid=data["TranscriptionSid"],
+        transcription_status=data["TranscriptionStatus"],
+        text=data["TranscriptionText"],
+        payload=_payload(request),
+    )
+    return _xml(twiml.empty_voice())
+
+
+# Carrier keywords Twilio answers itself; replying to them would be refused anyway.
+OPT_OUT_KEYWORDS = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "help", "info"})
+
+
+def _is_opt_out(body: str) -> bool:
+    return body.strip().lower() in OPT_OUT_KEYWORDS
+
+
+@twilio_webhook
+def sms(request: HttpRequest) -> HttpResponse:
+    """An inbound SMS: "ACK" from an on-call person, or a message on the sender's phone ticket."""
+    data = _validated(params.SmsParams, request)
+    if isinstance(data, JsonResponse):
+        return data
+    result = services.sms_inbound_receive(
+        message_sid=data["MessageSid"],
+        from_number=data["From"],
+        to_number=data["To"],
+        body=data["Body"],
+        media_urls=data["media_urls"],
+    )
+    if result.incident is not None:
+        return _xml(twiml.sms_reply([f"Acknowledged: {result.incident}. Escalation stopped."]))
+    if result.new_ticket and result.message is not None and not _is_opt_out(data["Body"]):
+        reference = result.message.ticket.reference
+        return _xml(
+            twiml.sms_reply([f"Thanks, we got your message. Your ticket is {reference}; we will reply here."])
+        )
+    return _xml(twiml.sms_reply())
+
+
+@twilio_webhook
+def page(request: HttpRequest) -> HttpResponse:
+    """The key press on an outbound paging call: 1 acknowledges the incident."""
+    data = _validated(params.PageParams, request)
+    if isinstance(data, JsonResponse):
+        return data
+    incident = services.page_keypress_receive(delivery_id=data["delivery"], digits=data["Digits"])
+    if incident is not None:
+        return _xml(twiml.voice_goodbye(f"Acknowledged: {incident}. Thank you. Goodbye."))
+    if data["Digits"] == "1":
+        return _xml(twiml.voice_goodbye("There is nothing left to acknowledge. Goodbye."))
+    return _xml(
+        twiml.voice_gather_digit(
+            prompt="Press 1 to acknowledge.",
+            action_url=public_url("telephony:page", delivery=data["delivery"]),
+            goodbye="Not acknowledged. Goodbye.",
+        )
+    )

@@ -1,0 +1,134 @@
+"""Twilio as the webhooks see it: signed form posts, TwiML parsed as XML.
+
+Requests are signed with the twilio library's own RequestValidator over the public URL
+(PUBLIC_BASE_URL + path + query string) and the parameters, exactly as Twilio signs them.
+"""
+
+from __future__ import annotations
+
+import uuid
+import xml.etree.ElementTree as ET
+from typing import Any
+
+import pytest
+from django.test import Client
+from twilio.request_validator import RequestValidator
+
+TOKEN = "twilio-test-auth-token-0123456789"
+ACCOUNT_SID = "AC" + "a" * 32
+BASE = "https://support.example.com"  # what Twilio calls: a TLS proxy in front of the app
+SUPPORT_LINE = "+14155550100"
+ON_CALL = "+14155550111"
+NEXT_ON_CALL = "+14155550122"
+CALLER = "+14155550199"
+
+
+def sid(prefix: str) -> str:
+    return prefix + uuid.uuid4().hex
+
+
+def signed_url(path: str, query: str = "") -> str:
+    return f"{BASE}{path}" + (f"?{query}" if query else "")
+
+
+class FakeTwilio:
+    """Posts to the webhooks the way Twilio does."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+
+    def post(
+        self,
+        path: str,
+        params: dict[str, Any],
+        *,
+        query: str = "",
+        token: str = TOKEN,
+        sign_url: str | None = None,
+        signature: str | None = None,
+    ) -> Any:
+        params = {"AccountSid": ACCOUNT_SID, "ApiVersion": "2010-04-01", **params}
+        if signature is None:
+            signature = RequestValidator(token).compute_signature(sign_url or signed_url(path, query), params)
+        headers = {"HTTP_X_TWILIO_SIGNATURE": signature} if signature else {}
+        target = f"{path}?{query}" if query else path
+        return self.client.post(target, params, **headers)
+
+    # The requests of one call, with the parameters Twilio sends.
+    def incoming_call(self, call_sid: str, caller: str = CALLER, **extra: Any) -> Any:
+        params = {"CallSid": call_sid, "From": caller, "To": SUPPORT_LINE, "Caller": caller,
+                  "Called": SUPPORT_LINE, "CallStatus": "ringing", "Direction": "inbound", **extra}  # fmt: skip
+        return self.post("/webhooks/twilio/voice", params)
+
+    def dial_result(self, call_sid: str, attempt: int, status: str, **extra: Any) -> Any:
+        params = {"CallSid": call_sid, "DialCallStatus": status, "DialCallSid": sid("CA"),
+                  "CallStatus": "in-progress", "From": CALLER, "To": SUPPORT_LINE, **extra}  # fmt: skip
+        return self.post("/webhooks/twilio/voice/dial", params, query=f"attempt={attempt}")
+
+    def status(self, call_sid: str, status: str, **extra: Any) -> Any:
+        params = {"CallSid": call_sid, "CallStatus": status, "From": CALLER, "To": SUPPORT_LINE, **extra}
+        return self.post("/webhooks/twilio/voice/status", params)
+
+    def recording(
+        self, call_sid: str, recording_sid: str, *, status: str | None = "completed", duration: int = 42
+    ) -> Any:
+        params = {"CallSid": call_sid, "RecordingSid": recording_sid, "RecordingDuration": str(duration),
+                  "RecordingUrl": f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT_SID}/Recordings/{recording_sid}"}  # fmt: skip
+        if status is not None:
+            params["RecordingStatus"] = status
+        return self.post("/webhooks/twilio/voice/recording", params)
+
+    def transcription(
+        self, call_sid: str, transcription_sid: str, text: str, status: str = "completed"
+    ) -> Any:
+        params = {"CallSid": call_sid, "TranscriptionSid": transcription_sid, "TranscriptionText": text,
+                  "TranscriptionStatus": status, "RecordingSid": sid("RE")}  # fmt: skip
+        return self.post("/webhooks/twilio/voice/transcription", params)
+
+    def sms(self, message_sid: str, body: str, sender: str = CALLER, **extra: Any) -> Any:
+        params = {"MessageSid": message_sid, "SmsSid": message_sid, "From": sender, "To": SUPPORT_LINE,
+                  "Body": body, "NumMedia": "0", **extra}  # fmt: skip
+        return self.post("/webhooks/twilio/sms", params)
+
+
+def parse_twiml(content: bytes) -> ET.Element:
+    return ET.fromstring(content)  # noqa: S314 - our own server's answer
+
+
+def twiml(response: Any) -> ET.Element:
+    """The response's TwiML document, checked to be a 200 text/xml <Response>."""
+    assert response.status_code == 200, response.content
+    assert response["Content-Type"].startswith("text/xml")
+    root = parse_twiml(response.content)
+    assert root.tag == "Response"
+    return root
+
+
+def verbs(root: ET.Element) -> list[str]:
+    return [child.tag for child in root]
+
+
+@pytest.fixture(autouse=True)
+def twilio_settings(settings):
+    settings.TWILIO_ACCOUNT_SID = ACCOUNT_SID
+    settings.TWILIO_AUTH_TOKEN = TOKEN
+    settings.PUBLIC_BASE_URL = BASE
+    settings.SUPPORT_FORWARD_NUMBER = ON_CALL
+    settings.TELEPHONY_RING_SECONDS = 20
+    settings.TELEPHONY_DIAL_ATTEMPTS = 2
+    return settings
+
+
+@pytest.fixture
+def twilio(db, client) -> FakeTwilio:
+    return FakeTwilio(client)
+
+
+@pytest.fixture
+def on_call_chain(monkeypatch):
+    """Set who is on call, in order. Stands in for escalation's schedule until it is merged."""
+
+    def set_chain(*numbers: str) -> None:
+        monkeypatch.setattr("telephony.oncall._phone_chain", lambda: list(numbers))
+
+    return set_chain

@@ -1,0 +1,83 @@
+"""The call flow with the real on-call schedule and incidents (escalation app)."""
+
+import pytest
+
+from escalation import engine
+from escalation.models import Incident, IncidentPage, IncidentStatus, Schedule
+from escalation.services import incident_trigger
+from telephony.models import CallLog
+from tests.escalation.conftest import _seed_defaults, add_layer, make_oncall_user
+from tests.telephony.conftest import ON_CALL, sid, twiml, verbs
+from tickets.models import Message
+
+pytestmark = pytest.mark.django_db
+
+DANA = "+14155550101"
+ELI = "+14155550102"
+
+
+@pytest.fixture
+def rota(db, settings):
+    """The seeded "Support" schedule: dana on call, eli on the layer below."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    _seed_defaults()
+    schedule = Schedule.objects.get(name="Support")
+    dana, eli = make_oncall_user("dana", DANA), make_oncall_user("eli", ELI)
+    add_layer(schedule, [eli], level=1)
+    add_layer(schedule, [dana], level=2)  # the higher layer is the one on call
+    return dana, eli
+
+
+def test_a_call_rings_whoever_is_on_call_then_the_next_layer_then_the_forward_number(twilio, rota):
+    call_sid = sid("CA")
+    root = twiml(twilio.incoming_call(call_sid))
+
+    assert root.find("Dial/Number").text == DANA
+    assert CallLog.objects.get(call_sid=call_sid).dial_targets == [DANA, ELI, ON_CALL]
+    assert twiml(twilio.dial_result(call_sid, 0, "no-answer")).find("Dial/Number").text == ELI
+
+
+def test_a_missed_call_opens_one_incident_on_the_ticket(twilio, rota):
+    call_sid = sid("CA")
+    twiml(twilio.incoming_call(call_sid))
+    twiml(twilio.dial_result(call_sid, 0, "no-answer"))
+    for _ in range(2):  # a retried Dial action opens nothing more
+        assert "Record" in verbs(twiml(twilio.dial_result(call_sid, 1, "busy")))
+
+    call = CallLog.objects.get(call_sid=call_sid)
+    incident = Incident.objects.get()
+    assert (incident.ticket, incident.reason, incident.status) == (call.ticket, "missed_call", "triggered")
+    assert incident.dedup_key == f"call:{call_sid}"
+    assert incident.title.startswith("Missed call from")
+
+
+def test_an_answered_call_opens_no_incident(twilio, rota):
+    call_sid = sid("CA")
+    twiml(twilio.incoming_call(call_sid))
+    twiml(twilio.dial_result(call_sid, 0, "completed"))
+    twiml(twilio.status(call_sid, "completed", CallDuration="60"))
+    assert not Incident.objects.exists()
+
+
+def test_an_on_call_person_texting_ack_acknowledges_and_gets_a_confirmation(twilio, rota):
+    incident = incident_trigger(reason="manual", title="Checkout is down")
+    root = twiml(twilio.sms(sid("SM"), f"ACK {incident.pk}", sender=DANA))
+
+    assert "Acknowledged" in root.find("Message").text
+    incident.refresh_from_db()
+    assert incident.status == IncidentStatus.ACKNOWLEDGED
+    assert not Message.objects.exists()
+
+
+def test_pressing_1_on_a_paging_call_acknowledges_the_incident(twilio, rota):
+    incident = incident_trigger(reason="manual", title="Checkout is down")
+    engine.escalation_tick()
+    page = IncidentPage.objects.filter(incident=incident, channel="voice", delivery_id__isnull=False).first()
+    assert page is not None
+
+    query = f"delivery={page.delivery_id}"
+    root = twiml(twilio.post("/webhooks/twilio/page", {"Digits": "1", "CallSid": sid("CA")}, query=query))
+    assert verbs(root) == ["Say", "Hangup"]
+    assert "Acknowledged" in root.find("Say").text
+    incident.refresh_from_db()
+    assert incident.status == IncidentStatus.ACKNOWLEDGED
