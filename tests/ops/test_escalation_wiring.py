@@ -100,3 +100,12 @@ def test_an_empty_incident_filter_value_is_a_400(api):
     assert set(response.json()["errors"]) >= {"status", "reason"}
     assert api.get("/v1/incidents?status=triggered").status_code == 200
     assert api.get("/v1/incidents").status_code == 200
+
+
+def test_twilio_signature_failures_are_counted(client, settings):
+    settings.TWILIO_AUTH_TOKEN = "our-token"
+    before = sample("supporthub_webhook_signature_failures_total", provider="twilio")
+    for _ in range(2):
+        response = client.post("/webhooks/twilio/sms", {"From": "+14155550123", "Body": "hi"})
+        assert response.status_code == 403
+    assert sample("supporthub_webhook_signature_failures_total", provider="twilio") == before + 2
