@@ -18,14 +18,14 @@ COPY . .
 # collectstatic needs settings to load; the key here is only for that build step.
 RUN SECRET_KEY=build-only-collectstatic-key-0123456789abcdef python manage.py collectstatic --noinput -v0 \
     && useradd --system --uid 10001 --home-dir /app supporthub \
-    && mkdir -p /app/var \
+    && mkdir -p /app/var/prometheus \
     && chown -R supporthub /app/var
 
 USER supporthub
 EXPOSE 8000
-ENV HOST=0.0.0.0 PORT=8000
+ENV HOST=0.0.0.0 PORT=8000 PROMETHEUS_MULTIPROC_DIR=/app/var/prometheus
 
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
-    CMD python -c "import os, urllib.request; urllib.request.urlopen(f'http://127.0.0.1:{os.environ.get(\"PORT\", \"8000\")}/health', timeout=4)" || exit 1
+    CMD python -c "import os, urllib.request; urllib.request.urlopen(f'http://127.0.0.1:{os.environ.get(\"PORT\", \"8000\")}/health/live', timeout=4)" || exit 1
 
 CMD ["sh", "-c", "exec gunicorn supporthub.wsgi --bind ${HOST}:${PORT} --workers ${WEB_CONCURRENCY:-3} --threads ${WEB_THREADS:-1} --no-control-socket --access-logfile - --forwarded-allow-ips \"${FORWARDED_ALLOW_IPS:-127.0.0.1}\""]

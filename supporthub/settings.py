@@ -168,6 +168,8 @@ if REDIS_URL:
     }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TIMEZONE = "UTC"
+# Periodic sweeps over database state; each app's block below adds its entries.
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
 
 # --- Auth, passwords, i18n, static -----------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -329,7 +331,6 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
         "DeliveryChannelEnum": "notifications.models.DeliveryChannel",
     }
 )
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = globals().get("CELERY_BEAT_SCHEDULE", {})
 CELERY_BEAT_SCHEDULE["notifications-requeue-stale"] = {
     "task": "notifications.requeue_stale_deliveries",
     "schedule": NOTIFICATIONS_SWEEP_INTERVAL_SECONDS,
@@ -500,10 +501,9 @@ if SENTRY_DSN:
 
 # --- Escalation (issue 5) -------------------------------------------------------------------
 # The engine is driven by beat over database state; the on-commit kick only makes the first
-# page faster. Other apps may add their own entries to CELERY_BEAT_SCHEDULE.
+# page faster.
 ESCALATION_TICK_SECONDS = env.float("ESCALATION_TICK_SECONDS", default=15.0)
 SLA_SWEEP_SECONDS = env.float("SLA_SWEEP_SECONDS", default=60.0)
-CELERY_BEAT_SCHEDULE = globals().get("CELERY_BEAT_SCHEDULE", {})
 CELERY_BEAT_SCHEDULE.update(
     {
         "escalation-tick": {"task": "escalation.tick", "schedule": ESCALATION_TICK_SECONDS},

@@ -63,3 +63,19 @@ def test_both_postgres_url_schemes_select_postgresql(scheme):
     assert config["NAME"] == "support"
     result = load({"DEBUG": "true", "DATABASE_URL": f"{scheme}://postgres@127.0.0.1:5432/test"})
     assert result.stdout.strip() == "django.db.backends.postgresql", result.stderr
+
+
+def test_the_example_env_file_loads_as_it_is():
+    """Copying .env.example to .env must not break start-up (empty values are commented out)."""
+    result = load({"DEBUG": "true", "ENV_FILE": str(ROOT / ".env.example")})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "django.db.backends.sqlite3"
+
+
+def test_every_setting_read_from_the_environment_is_listed_in_the_example():
+    import re
+
+    names = set(re.findall(r'env\.\w+\("([A-Z0-9_]+)"', (ROOT / "supporthub" / "settings.py").read_text()))
+    example = (ROOT / ".env.example").read_text()
+    missing = {name for name in names if not re.search(rf"^(# )?{name}=", example, re.M)} - {"ENV_FILE"}
+    assert not missing
