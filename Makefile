@@ -27,7 +27,7 @@ install-dev: $(VENV)/.dev
 ## run: install, migrate, make a dev admin and API key, start web + worker + beat.
 run: export DEBUG ?= true
 run: export PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
-# ops: web and worker processes share one metrics directory, emptied at each start.
+# web and worker processes share one metrics directory, emptied at each start.
 run: export PROMETHEUS_MULTIPROC_DIR ?= $(CURDIR)/var/prometheus
 run: install
 	mkdir -p "$$PROMETHEUS_MULTIPROC_DIR" && find "$$PROMETHEUS_MULTIPROC_DIR" -maxdepth 1 -name '*.db' -delete

@@ -22,7 +22,7 @@ from escalation.models import (
     PageStatus,
     TriggerReason,
 )
-from supporthub import metrics  # ops: time-to-acknowledge
+from supporthub import metrics  # time-to-acknowledge
 from supporthub.exceptions import DomainError
 from supporthub.phone import InvalidPhoneNumber, to_e164
 from supporthub.tasks import enqueue_on_commit
@@ -144,7 +144,7 @@ def incident_open(
         actor=actor,
         via=reason,
     )
-    _paging_sync(incident, "trigger")  # ops: mirror to PagerDuty / Opsgenie when configured
+    _paging_sync(incident, "trigger")  # mirror to PagerDuty / Opsgenie when configured
     from escalation import tasks  # the task module imports the engine, which imports this module
 
     enqueue_on_commit(tasks.incident_advance, incident.pk)
@@ -192,8 +192,8 @@ def incident_acknowledge(*, incident: Incident | int, user: User | None = None, 
         update_fields=["status", "acknowledged_by", "acknowledged_at", "next_step_at", "updated_at"]
     )
     cancelled = _cancel_scheduled_pages(incident)
-    metrics.record_incident_acknowledged(seconds=(now - incident.created_at).total_seconds())  # ops
-    _paging_sync(incident, "acknowledge")  # ops: mirror to PagerDuty / Opsgenie
+    metrics.record_incident_acknowledged(seconds=(now - incident.created_at).total_seconds())
+    _paging_sync(incident, "acknowledge")  # mirror to PagerDuty / Opsgenie
     who = user.get_username() if user else "an API client"
     extra = f"; {cancelled} pending page(s) cancelled" if cancelled else ""
     event_add(
@@ -218,7 +218,7 @@ def incident_resolve(*, incident: Incident | int, user: User | None = None, via:
     incident.next_step_at = None
     incident.save(update_fields=["status", "resolved_by", "resolved_at", "next_step_at", "updated_at"])
     _cancel_scheduled_pages(incident)
-    _paging_sync(incident, "resolve")  # ops: mirror to PagerDuty / Opsgenie
+    _paging_sync(incident, "resolve")  # mirror to PagerDuty / Opsgenie
     who = user.get_username() if user else "an API client"
     event_add(
         incident=incident, kind="resolved", message=f"Resolved by {who} via {via}.", actor=user, via=via

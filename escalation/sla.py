@@ -13,7 +13,7 @@ from django.utils import timezone
 from escalation import business_hours, paging
 from escalation.models import TriggerReason
 from escalation.services import incident_trigger
-from supporthub import metrics  # ops: SLA breach counter
+from supporthub import metrics  # SLA breach counter
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ def sla_breach_sweep(*, now: datetime | None = None, limit: int = 500) -> int:
                 and ticket.first_response_due <= now
                 else "resolution"
             )
-            metrics.record_sla_breach(kind=which.replace(" ", "_"), priority=ticket.priority)  # ops
+            metrics.record_sla_breach(kind=which.replace(" ", "_"), priority=ticket.priority)
             policy = policies.get(ticket.priority)
             text = f"[SupportHub] SLA breached ({which}) on {ticket.reference}: {ticket.subject}"
             if policy is None or policy.notify_on_breach:

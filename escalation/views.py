@@ -120,7 +120,7 @@ class IncidentFilter(filters.FilterSet):
         fields = ["status", "reason", "ticket", "policy"]
 
     def is_valid(self) -> bool:
-        # ops: `?status=` (present but empty) is no valid choice; ChoiceFilter would ignore it
+        # `?status=` (present but empty) is no valid choice; ChoiceFilter would ignore it
         # and answer 200, which the schema fuzz test (ST201) rightly reports.
         empty = [name for name in ("status", "reason") if name in self.data and self.data.get(name) == ""]
         valid = super().is_valid()

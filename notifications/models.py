@@ -13,8 +13,8 @@ class DeliveryChannel(models.TextChoices):
     SLACK = "slack", "Slack"
     SMS = "sms", "SMS"
     VOICE = "voice", "Voice call"
-    PAGERDUTY = "pagerduty", "PagerDuty"  # ops (issue 7)
-    OPSGENIE = "opsgenie", "Opsgenie"  # ops (issue 7)
+    PAGERDUTY = "pagerduty", "PagerDuty"
+    OPSGENIE = "opsgenie", "Opsgenie"
 
 
 class DeliveryStatus(models.TextChoices):

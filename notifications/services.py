@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from notifications.channels import ChannelDeferred, ChannelError, ChannelNotConfigured, get_adapter
 from notifications.models import Delivery, DeliveryChannel, DeliveryStatus
-from supporthub import metrics  # ops: delivery counters and latency
+from supporthub import metrics  # delivery counters and latency
 from supporthub.exceptions import DomainError
 from tickets.models import Message, Ticket
 
@@ -157,7 +157,7 @@ def delivery_send(*, delivery_id: int) -> SendOutcome:
     logger.info("delivery %s sent by %s (%s)", delivery.pk, delivery.channel, provider_id)
     metrics.record_delivery_sent(
         channel=delivery.channel, latency_seconds=(now - delivery.created_at).total_seconds()
-    )  # ops
+    )
     return SendOutcome(status=DeliveryStatus.SENT)
 
 
@@ -196,10 +196,10 @@ def _record_failure(
         why = "permanent error" if permanent else f"gave up after {attempts} attempts"
         logger.warning("delivery %s failed (%s): %s", delivery.pk, why, reason)
         _record(delivery, status=DeliveryStatus.FAILED, last_error=f"{reason} [{why}]")
-        metrics.record_delivery_failed(channel=delivery.channel, final=True)  # ops: metrics
+        metrics.record_delivery_failed(channel=delivery.channel, final=True)
         return SendOutcome(status=DeliveryStatus.FAILED)
     delay = retry_delay(attempts, retry_after)
-    metrics.record_delivery_failed(channel=delivery.channel, final=False)  # ops: metrics
+    metrics.record_delivery_failed(channel=delivery.channel, final=False)
     logger.info("delivery %s attempt %s failed, retry in %.1fs: %s", delivery.pk, attempts, delay, reason)
     _record(
         delivery,

@@ -11,7 +11,7 @@ class SupportHubConfig(AppConfig):
         # Keep the roles complete when later migrations add models.
         post_migrate.connect(_sync_roles_after_migrate, sender=self, dispatch_uid="supporthub.sync_roles")
 
-        # ops (issue 7): tracing when OTEL_EXPORTER_OTLP_ENDPOINT is set. Runs before the
+        # tracing when OTEL_EXPORTER_OTLP_ENDPOINT is set. Runs before the
         # WSGI handler loads MIDDLEWARE, so the Django instrumentation's middleware is in.
         from supporthub import checks  # noqa: F401 - registers the deploy checks
         from supporthub.observability import init_tracing

@@ -10,5 +10,5 @@ app = Celery("supporthub")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
-# ops (issue 7): request id into tasks, project logging in workers, task metrics.
+# request id into tasks, project logging in workers, task metrics.
 from supporthub import celery_signals  # noqa: E402,F401

@@ -56,7 +56,7 @@ def health(request: HttpRequest) -> JsonResponse:
     return JsonResponse(body, status=200 if database == "ok" else 503)
 
 
-# --- ops (issue 7): liveness and readiness probes -------------------------------------------
+# --- liveness and readiness probes -------------------------------------------
 
 _migrations_applied = False
 

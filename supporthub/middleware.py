@@ -26,7 +26,7 @@ class RequestIdMiddleware:
         request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         request.request_id = request_id  # type: ignore[attr-defined]
         token = request_id_var.set(request_id)
-        if settings.SENTRY_DSN:  # ops: errors in Sentry carry the id the caller sees
+        if settings.SENTRY_DSN:  # errors in Sentry carry the id the caller sees
             import sentry_sdk
 
             sentry_sdk.set_tag("request_id", request_id)

@@ -53,7 +53,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_prometheus",
-    "csp",  # ops: Content-Security-Policy (django-csp)
+    "csp",  # Content-Security-Policy (django-csp)
     "supporthub",
     "tickets",
     "notifications",
@@ -66,12 +66,12 @@ MIDDLEWARE = [
     "supporthub.middleware.RequestIdMiddleware",
     "supporthub.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "csp.middleware.CSPMiddleware",  # ops: Content-Security-Policy header
+    "csp.middleware.CSPMiddleware",  # Content-Security-Policy header
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "supporthub.ratelimits.RateLimitMiddleware",  # ops: webhooks and admin login per IP
+    "supporthub.ratelimits.RateLimitMiddleware",  # webhooks and admin login per IP
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -118,7 +118,7 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            # ops: django-redis, the backend django-ratelimit supports (atomic INCR).
+            # django-redis, the backend django-ratelimit supports (atomic INCR).
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2},
@@ -214,7 +214,7 @@ REST_FRAMEWORK = {
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_SCHEMA_CLASS": "supporthub.api.schema.AutoSchema",
-    # ops: per-API-key and per-IP limits on /v1 writes (django-ratelimit on the shared cache).
+    # per-API-key and per-IP limits on /v1 writes (django-ratelimit on the shared cache).
     "DEFAULT_THROTTLE_CLASSES": ["supporthub.ratelimits.WriteRateLimit"],
     "EXCEPTION_HANDLER": "supporthub.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
@@ -280,7 +280,7 @@ TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
 TWILIO_FROM_NUMBER = env.str("TWILIO_FROM_NUMBER", default="")
 SUPPORT_FORWARD_NUMBER = env.str("SUPPORT_FORWARD_NUMBER", default="")
-# --- telephony (issue 4): the inbound call flow ---
+# --- the inbound call flow ---
 # Seconds each person's phone rings, and how many people (down the on-call chain) are rung
 # before the caller is offered voicemail.
 TELEPHONY_RING_SECONDS = env.int("TELEPHONY_RING_SECONDS", default=20)
@@ -303,9 +303,8 @@ if (
         "TELEPHONY_RING_SECONDS must be 5-600 (Twilio's limits), TELEPHONY_DIAL_ATTEMPTS and "
         "TELEPHONY_VOICEMAIL_MAX_SECONDS at least 1."
     )
-# --- end telephony ---
 
-# --- Notifications outbox (issue 3) ---------------------------------------------------------
+# --- Notifications outbox ---------------------------------------------------------
 # Delivery retries: exponential backoff with jitter from BASE, capped at MAX (kept below the
 # Redis visibility timeout), up to MAX_ATTEMPTS; then the delivery is failed (dead letter).
 NOTIFICATIONS_MAX_ATTEMPTS = env.int("NOTIFICATIONS_MAX_ATTEMPTS", default=5)
@@ -335,9 +334,8 @@ CELERY_BEAT_SCHEDULE["notifications-requeue-stale"] = {
     "task": "notifications.requeue_stale_deliveries",
     "schedule": NOTIFICATIONS_SWEEP_INTERVAL_SECONDS,
 }
-# --- end notifications ----------------------------------------------------------------------
 
-# --- ops (issue 7): PagerDuty (Events API v2) and Opsgenie channels for escalation ------------
+# --- PagerDuty (Events API v2) and Opsgenie channels for escalation ------------
 PAGERDUTY_ROUTING_KEY = env.str("PAGERDUTY_ROUTING_KEY", default="")  # an Events API v2 integration key
 PAGERDUTY_EVENTS_URL = env.str("PAGERDUTY_EVENTS_URL", default="https://events.pagerduty.com/v2/enqueue")
 PAGERDUTY_TIMEOUT_SECONDS = env.float("PAGERDUTY_TIMEOUT_SECONDS", default=10.0)
@@ -351,7 +349,7 @@ SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="development" if DEBU
 SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 
-# --- ops (issue 7): structured logging -----------------------------------------------------
+# --- structured logging -----------------------------------------------------
 # One JSON object per line in production, readable key=value lines in development; every
 # line carries request_id (and task_id/task_name inside Celery tasks). See docs/observability.md.
 LOG_FORMAT = env.str("LOG_FORMAT", default="console" if DEBUG else "json")
@@ -377,7 +375,7 @@ LOGGING = {
     },
 }
 
-# --- ops (issue 7): security headers and cookies --------------------------------------------
+# --- security headers and cookies --------------------------------------------
 # HTTPS-only behaviour defaults on when PUBLIC_BASE_URL is https; each setting can be forced.
 # docs/security.md lists the production values with which `manage.py check --deploy` is clean.
 _PUBLIC_HTTPS = PUBLIC_BASE_URL.startswith("https://")
@@ -424,7 +422,7 @@ if env.bool("CSP_REPORT_ONLY", default=False):
     CONTENT_SECURITY_POLICY_REPORT_ONLY = CONTENT_SECURITY_POLICY
     CONTENT_SECURITY_POLICY = None  # type: ignore[assignment]
 
-# --- ops (issue 7): rate limits (django-ratelimit; rates like "120/m", "10/5m"; "" = off) ---
+# --- rate limits (django-ratelimit; rates like "120/m", "10/5m"; "" = off) ---
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 RATELIMIT_USE_CACHE = "default"
 RATELIMIT_FAIL_OPEN = True  # a cache outage must not reject every write
@@ -443,7 +441,7 @@ if not REDIS_URL:
     # REDIS_URL, which switches to django-redis (atomic INCR) and clears this silence.
     SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
 
-# --- ops (issue 7): API keys, metrics, tracing, health --------------------------------------
+# --- API keys, metrics, tracing, health --------------------------------------
 # A key's last_used_at is written at most once per this many seconds.
 API_KEY_LAST_USED_RESOLUTION_SECONDS = 60
 # /metrics: allowed with `Authorization: Bearer <METRICS_TOKEN>`, or from these networks.
@@ -499,7 +497,7 @@ if SENTRY_DSN:
         send_default_pii=False,
     )
 
-# --- Escalation (issue 5) -------------------------------------------------------------------
+# --- Escalation -------------------------------------------------------------------
 # The engine is driven by beat over database state; the on-commit kick only makes the first
 # page faster.
 ESCALATION_TICK_SECONDS = env.float("ESCALATION_TICK_SECONDS", default=15.0)
@@ -517,4 +515,3 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
         "IncidentReasonEnum": "escalation.models.TriggerReason",
     }
 )
-# --- end escalation

@@ -3,9 +3,9 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from supporthub import health as health_views  # ops: /health/live, /health/ready
+from supporthub import health as health_views  # /health/live, /health/ready
 from supporthub.health import health
-from supporthub.metrics_endpoint import metrics  # ops: protected /metrics
+from supporthub.metrics_endpoint import metrics  # protected /metrics
 
 handler400 = "supporthub.api.errors.bad_request"
 handler403 = "supporthub.api.errors.permission_denied"
@@ -23,17 +23,16 @@ urlpatterns = [
     path("health/ready", health_views.ready, name="health-ready"),
     path("admin/", admin.site.urls),
     path("v1/schema", SpectacularAPIView.as_view(), name="schema"),
-    # ops: the split view serves Swagger UI's init script as a file, so CSP needs no inline script.
+    # the split view serves Swagger UI's init script as a file, so CSP needs no inline script.
     path("docs", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),
     path("v1/", include("tickets.urls")),
-    # --- telephony (issue 4) ---
+    # Twilio: voice, SMS and paging webhooks; /v1/calls
     path("v1/", include("telephony.api_urls")),
     path("webhooks/twilio/", include("telephony.urls")),
-    # --- end telephony ---
-    # notifications (issue 3): anymail inbound email webhooks, e.g. /webhooks/email/postmark/inbound/
+    # anymail inbound email webhooks, e.g. /webhooks/email/postmark/inbound/
     path("webhooks/email/", include("notifications.urls")),
-    path("v1/", include("escalation.urls")),  # --- escalation (issue 5)
-    path("metrics", metrics, name="prometheus-django-metrics"),  # ops: replaces django_prometheus.urls
+    path("v1/", include("escalation.urls")),
+    path("metrics", metrics, name="prometheus-django-metrics"),  # replaces django_prometheus.urls
 ]
 
 if settings.BENCH_ENDPOINTS:  # never in production: only bench/run.py turns it on

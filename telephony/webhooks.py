@@ -22,7 +22,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from rest_framework import serializers
 
-from supporthub import metrics  # ops: webhook signature failures
+from supporthub import metrics  # webhook signature failures
 from supporthub.api.errors import _flatten
 from supporthub.exceptions import DomainError
 from telephony import params, services
@@ -83,7 +83,7 @@ def twilio_webhook(view: View) -> View:
                 "invalid" if signature else "missing",
                 url,
             )
-            metrics.record_webhook_signature_failure(provider="twilio")  # ops: metrics
+            metrics.record_webhook_signature_failure(provider="twilio")
             return _refuse(403, "Missing or invalid X-Twilio-Signature.", "invalid_signature")
         try:
             return view(request, *args, **kwargs)

@@ -61,7 +61,7 @@ def _collected_static(django_db_blocker):
     call_command("collectstatic", interactive=False, verbosity=0)  # incremental: fast when nothing changed
 
 
-# --- ops (issue 7) ---------------------------------------------------------------------------
+# --- rate limits, metrics ---------------------------------------------------------------
 @pytest.fixture(autouse=True)
 def _rate_limits_off(settings):
     """Suites make many requests from 127.0.0.1 within a minute; tests of the limits opt in

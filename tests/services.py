@@ -68,7 +68,7 @@ def child_env(**extra: str) -> dict[str, str]:
         DEBUG="false",
         PYTHONPATH=str(ROOT),
     )
-    env.setdefault("RATELIMIT_ENABLE", "false")  # ops: as in-process tests; pass "true" to test limits
+    env.setdefault("RATELIMIT_ENABLE", "false")  # as in-process tests; pass "true" to test limits
     env.update(extra)
     return env
 
@@ -148,7 +148,7 @@ def broker(url: str, result_backend: str | None = None) -> Iterator[None]:
             app._pool.force_close_all()
         app._pool = None
         app.amqp._producer_pool = None
-        # notifications (issue 3): kombu caches producer pools per URL; once a test has
+        # kombu caches producer pools per URL; once a test has
         # published (intake now queues deliveries), the cached one holds the closed pool.
         pools.reset()
 

@@ -129,9 +129,8 @@ class Ticket(models.Model):
     first_responded_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     sla_breached = models.BooleanField(default=False)
-    # --- escalation (issue 5): set while pending on the customer (the resolution clock is paused).
+    # Set while pending on the customer (the resolution clock is paused).
     sla_paused_at = models.DateTimeField(null=True, blank=True, editable=False)
-    # --- end escalation
     # Kept by the message service so that lists need no COUNT per row.
     message_count = models.PositiveIntegerField(default=0, editable=False)
 
@@ -166,7 +165,7 @@ class SlaPolicy(models.Model):
     priority = models.PositiveSmallIntegerField(choices=TicketPriority.choices, unique=True)
     first_response_minutes = models.PositiveIntegerField()
     resolution_minutes = models.PositiveIntegerField()
-    # --- escalation (issue 5): business hours and what a breach does.
+    # Business hours and what a breach does.
     business_calendar = models.ForeignKey(
         "escalation.BusinessCalendar",
         on_delete=models.SET_NULL,
@@ -179,7 +178,6 @@ class SlaPolicy(models.Model):
     open_incident_on_breach = models.BooleanField(
         default=False, help_text="Open an incident on the SLA-breach escalation policy."
     )
-    # --- end escalation
 
     class Meta:
         ordering = ["-priority"]

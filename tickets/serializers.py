@@ -185,4 +185,4 @@ class SupportRequestSerializer(StrictFieldsMixin, serializers.Serializer):
 
 class SupportRequestResultSerializer(serializers.Serializer):
     ticket = TicketSerializer()
-    deliveries = DeliverySerializer(many=True)  # notifications (issue 3)
+    deliveries = DeliverySerializer(many=True)

@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from escalation import hooks as escalation_hooks  # --- escalation (issue 5)
+from escalation import hooks as escalation_hooks
 from supporthub.exceptions import DomainError
 from supporthub.metrics import record_ticket_created
 from tickets.models import (
@@ -99,14 +99,13 @@ def sla_due_times(*, priority: int, start: datetime) -> tuple[datetime | None, d
     policy = SlaPolicy.objects.filter(priority=priority).select_related("business_calendar").first()
     if policy is None:
         return None, None
-    # --- escalation (issue 5): business-hours SLA clocks.
+    # Business-hours SLA clocks.
     from escalation.sla import add_minutes
 
     return (
         add_minutes(policy=policy, start=start, minutes=policy.first_response_minutes),
         add_minutes(policy=policy, start=start, minutes=policy.resolution_minutes),
     )
-    # --- end escalation
 
 
 @transaction.atomic
@@ -135,7 +134,7 @@ def ticket_create(
     )
     ticket.reference = f"{settings.TICKET_REFERENCE_PREFIX}-{1000 + ticket.pk}"
     Ticket.objects.filter(pk=ticket.pk).update(reference=ticket.reference)
-    record_ticket_created(channel=channel, priority=priority)  # ops: metrics (counted on commit)
+    record_ticket_created(channel=channel, priority=priority)  # metrics (counted on commit)
     if assignee is None and settings.AUTO_ASSIGN_ENABLED:
         ticket_auto_assign(ticket=ticket)
     if description:
@@ -145,7 +144,7 @@ def ticket_create(
             body=description,
             author_contact=contact,
         )
-    escalation_hooks.ticket_created(ticket=ticket)  # --- escalation (issue 5): urgent → incident
+    escalation_hooks.ticket_created(ticket=ticket)  # urgent → incident
     return ticket
 
 
@@ -166,7 +165,7 @@ def support_request_submit(
         contact=contact, subject=subject, description=message, channel=channel, priority=priority
     )
     logger.info("ticket %s created from %s request", ticket.reference, channel)
-    # notifications (issue 3): the outbox rows, in this transaction; sent after commit.
+    # the outbox rows, in this transaction; sent after commit.
     from notifications.services import notify_ticket_created
 
     return IntakeResult(ticket=ticket, deliveries=notify_ticket_created(ticket))
@@ -222,7 +221,7 @@ def ticket_update(
     if changed:
         ticket.save(update_fields=[*dict.fromkeys(changed), "updated_at"])
         TicketChange.objects.bulk_create(history)
-        escalation_hooks.ticket_updated(ticket=ticket, changed=changed)  # --- escalation (issue 5)
+        escalation_hooks.ticket_updated(ticket=ticket, changed=changed)
     return ticket
 
 
@@ -345,7 +344,7 @@ def message_create(
         updates["resolved_at"] = None
     Ticket.objects.filter(pk=ticket.pk).update(**updates)
     if direction == MessageDirection.OUTBOUND and external_id is None:
-        # notifications (issue 3): an agent's reply goes to the contact via the ticket's channel.
+        # an agent's reply goes to the contact via the ticket's channel.
         from notifications.services import send_reply
 
         send_reply(message)

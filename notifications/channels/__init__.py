@@ -54,7 +54,7 @@ ADAPTER_MODULES: dict[str, str] = {
     "slack": "notifications.channels.slack",
     "sms": "notifications.channels.sms",
     "voice": "notifications.channels.voice",
-    # ops (issue 7): paging services that mirror incidents.
+    # paging services that mirror incidents.
     "pagerduty": "notifications.channels.pagerduty",
     "opsgenie": "notifications.channels.opsgenie",
 }

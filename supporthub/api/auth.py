@@ -40,7 +40,7 @@ class APIKeyAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("Invalid or revoked API key.") from None
         if key.has_expired:
             raise exceptions.AuthenticationFailed("This API key has expired.")
-        api_key_record_use(key=key)  # ops: last-used timestamp, at most one write a minute
+        api_key_record_use(key=key)  # last-used timestamp, at most one write a minute
         return AnonymousUser(), key
 
     def authenticate_header(self, request: Request) -> str:

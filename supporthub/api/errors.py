@@ -91,7 +91,7 @@ def _error(request: HttpRequest, status_code: int, detail: str, code: str) -> Js
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    # ops: a form or webhook body over DATA_UPLOAD_MAX_MEMORY_SIZE (e.g. chunked, so the
+    # a form or webhook body over DATA_UPLOAD_MAX_MEMORY_SIZE (e.g. chunked, so the
     # Content-Length check could not see it) is a 413, not a vague 400.
     if isinstance(exception, RequestDataTooBig):
         return JsonResponse(request_too_large_body(), status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
