@@ -160,13 +160,10 @@ def test_outbox_gauges_count_deliveries_by_state(client):
 
 
 def test_incident_gauge_counts_open_incidents(client):
-    if metrics.INCIDENT_TABLE in connection.introspection.table_names():
-        pytest.skip("the escalation app is migrated; its tests cover the rows")
-    with connection.cursor() as cursor:
-        # A minimal stand-in with the columns the collector reads; rolled back with the test.
-        cursor.execute(f"CREATE TABLE {metrics.INCIDENT_TABLE} (id integer PRIMARY KEY, status varchar(16))")
-        for pk, status in [(1, "triggered"), (2, "triggered"), (3, "acknowledged"), (4, "resolved")]:
-            cursor.execute(f"INSERT INTO {metrics.INCIDENT_TABLE} VALUES (%s, %s)", [pk, status])  # noqa: S608
+    from escalation.models import Incident
+
+    for status in ["triggered", "triggered", "acknowledged", "resolved"]:
+        Incident.objects.create(title=f"{status} incident", status=status)
 
     samples = scrape(client)
 
