@@ -27,6 +27,8 @@ install-dev: $(VENV)/.dev
 ## run: install, migrate, make a dev admin and API key, start web + worker + beat.
 run: export DEBUG ?= true
 run: export PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
+# The team address for new-ticket and incident emails (printed to the console in development).
+run: export SUPPORT_TEAM_EMAIL ?= support-team@localhost
 # web and worker processes share one metrics directory, emptied at each start.
 run: export PROMETHEUS_MULTIPROC_DIR ?= $(CURDIR)/var/prometheus
 run: install
