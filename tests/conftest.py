@@ -59,3 +59,14 @@ def _collected_static(django_db_blocker):
     from django.core.management import call_command
 
     call_command("collectstatic", interactive=False, verbosity=0)  # incremental: fast when nothing changed
+
+
+# --- perf (issue 8): the cached phone chain -------------------------------------------------
+@pytest.fixture(autouse=True)
+def _fresh_phone_chain():
+    """Each test starts with no cached on-call chain (a rolled-back test sends no signal)."""
+    from escalation.selectors import phone_chain_invalidate
+
+    phone_chain_invalidate()
+    yield
+    phone_chain_invalidate()
