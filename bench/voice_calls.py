@@ -20,7 +20,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.voice_webhook import (  # noqa: E402
+from bench.voice_webhook import (
     ACCOUNT_SID,
     PATH,
     PUBLIC_BASE_URL,
@@ -52,7 +52,8 @@ def setup_django() -> None:
 
 
 def put_people_on_call() -> None:
-    from datetime import date, time as dtime
+    from datetime import date
+    from datetime import time as dtime
 
     from django.contrib.auth import get_user_model
 
@@ -86,9 +87,13 @@ def call(client, validator, caller: str, n: int):  # type: ignore[no-untyped-def
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--calls", type=int, default=200)
-    parser.add_argument("--show-sql", action="store_true", help="print the statements of one call of each kind")
+    parser.add_argument(
+        "--show-sql", action="store_true", help="print the statements of one call of each kind"
+    )
     args = parser.parse_args()
 
     reset_database(DATABASE_URL)
@@ -126,7 +131,9 @@ def main() -> None:
                 for q in queries.captured_queries:
                     print("   ", q["sql"][:160])
         count = min(args.calls, len(callers) - 10)
-        print(f"{kind:17s} {statements / count:5.1f} SQL statements/call   {1000 * cpu / count:5.2f} ms CPU/call (Django side)")
+        print(
+            f"{kind:17s} {statements / count:5.1f} SQL statements/call   {1000 * cpu / count:5.2f} ms CPU/call (Django side)"
+        )
 
 
 if __name__ == "__main__":

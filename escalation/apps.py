@@ -20,7 +20,7 @@ class EscalationConfig(AppConfig):
         _connect_phone_chain_invalidation()
 
 
-def _invalidate_phone_chain(sender: Any, instance: Any = None, update_fields: Any = None, **kwargs: Any) -> None:
+def _invalidate_phone_chain(sender: Any, update_fields: Any = None, **kwargs: Any) -> None:
     """Any change to what the phone chain reads invalidates every process's cached chain.
 
     At once (so the change's own transaction sees it) and again on commit (so no other
@@ -50,7 +50,9 @@ def _connect_phone_chain_invalidation() -> None:
         Schedule,
     )
 
-    models = [Schedule, RotationLayer, LayerParticipant, Override, ContactMethod, EscalationPolicy, EscalationStep]
-    for model in [*models, settings.AUTH_USER_MODEL]:
+    models: list[Any] = [Schedule, RotationLayer, LayerParticipant, Override, ContactMethod]
+    models += [EscalationPolicy, EscalationStep, settings.AUTH_USER_MODEL]
+    for model in models:
         for signal in (post_save, post_delete):
-            signal.connect(_invalidate_phone_chain, sender=model, dispatch_uid=f"phone-chain-{signal}-{model}")
+            uid = f"phone-chain-{id(signal)}-{model}"
+            signal.connect(_invalidate_phone_chain, sender=model, dispatch_uid=uid)

@@ -58,7 +58,10 @@ def test_an_override_made_between_two_calls_routes_the_very_next_call(twilio, ro
         twiml(twilio.incoming_call(first))
         fay = make_oncall_user("fay", FAY)
         Override.objects.create(
-            schedule=schedule, user=fay, start=MONDAY_NOON - timedelta(hours=1), end=MONDAY_NOON + timedelta(hours=1)
+            schedule=schedule,
+            user=fay,
+            start=MONDAY_NOON - timedelta(hours=1),
+            end=MONDAY_NOON + timedelta(hours=1),
         )
         second = sid("CA")
         twiml(twilio.incoming_call(second))
