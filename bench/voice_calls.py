@@ -13,7 +13,9 @@ time of this process plus nothing else: PostgreSQL's share is not included).
 from __future__ import annotations
 
 import argparse
+import cProfile
 import os
+import pstats
 import sys
 import time
 from pathlib import Path
@@ -94,6 +96,7 @@ def main() -> None:
     parser.add_argument(
         "--show-sql", action="store_true", help="print the statements of one call of each kind"
     )
+    parser.add_argument("--profile", action="store_true", help="print the top cProfile entries per kind")
     args = parser.parse_args()
 
     reset_database(DATABASE_URL)
@@ -119,11 +122,16 @@ def main() -> None:
             call(client, validator, caller, n)
         statements = 0
         cpu = 0.0
+        profile = cProfile.Profile() if args.profile else None
         for i, caller in enumerate(callers[10 : 10 + args.calls]):
             n += 1
             with CaptureQueriesContext(connection) as queries:
                 start = time.process_time()
+                if profile is not None:
+                    profile.enable()
                 call(client, validator, caller, n)
+                if profile is not None:
+                    profile.disable()
                 cpu += time.process_time() - start
             statements += len(queries)
             if args.show_sql and i == 0:
@@ -131,6 +139,9 @@ def main() -> None:
                 for q in queries.captured_queries:
                     print("   ", q["sql"][:160])
         count = min(args.calls, len(callers) - 10)
+        if profile is not None:
+            print(f"--- {kind}: profile")
+            pstats.Stats(profile).sort_stats("cumulative").print_stats(45)
         print(
             f"{kind:17s} {statements / count:5.1f} SQL statements/call   {1000 * cpu / count:5.2f} ms CPU/call (Django side)"
         )
