@@ -110,8 +110,8 @@ def wrk(
         cmd += ["-s", str(script)]
     out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    p50 = parse_ms(re.search(r"50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
-    p99 = parse_ms(re.search(r"99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    p50 = parse_ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
+    p99 = parse_ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
     errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", out))
     nodial = re.search(r"RESULT .*nodial=(\d+)", out)  # the voice script checks every answer dials
     if nodial:
@@ -130,11 +130,11 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=15, help="seconds per endpoint")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--voice-connections", type=int, default=20, help="concurrent callers (issue 4)")
-    # Chosen by measurement on the 2-core machine (docs/benchmarks.md, "HTTP API"): the
-    # workload is CPU-bound Python, so threads add contention and no throughput.
-    parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"])
-    parser.add_argument("--threads", type=int, default=1)
+    # Chosen by measurement on the 2-core machine (docs/benchmarks.md, "HTTP API"): 2 gthread
+    # workers x 4 threads overlap the database round trips (the voice webhook makes 10-19).
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--worker-class", default="gthread", choices=["sync", "gthread"])
+    parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--database", default="supporthub_bench_http")
     parser.add_argument("--reseed", action="store_true")
     parser.add_argument("--only", help="comma-separated endpoint names")
