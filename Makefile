@@ -70,3 +70,10 @@ release: install
 
 clean:
 	rm -rf $(VENV) var/*.sqlite3 var/broker var/cache var/static .pytest_cache .mypy_cache .coverage
+
+# --- perf (issue 8): HTTP benchmark --------------------------------------------------------
+## bench: seed PostgreSQL (TICKETS, default 100000), start gunicorn, wrk every endpoint vs a bare view.
+TICKETS ?= 100000
+.PHONY: bench
+bench: install-dev
+	$(BIN)/python bench/run.py --tickets $(TICKETS)

@@ -1,4 +1,5 @@
 import contextlib
+from typing import Any
 
 from django.apps import AppConfig
 
@@ -15,3 +16,43 @@ class EscalationConfig(AppConfig):
         # ValueError: already registered (ready() can run twice in some test runners).
         with contextlib.suppress(ValueError):
             REGISTRY.register(COLLECTOR)
+
+        _connect_phone_chain_invalidation()
+
+
+def _invalidate_phone_chain(sender: Any, update_fields: Any = None, **kwargs: Any) -> None:
+    """Any change to what the phone chain reads invalidates every process's cached chain.
+
+    At once (so the change's own transaction sees it) and again on commit (so no other
+    process caches the old data under the new token while the change is uncommitted).
+    """
+    from django.db import transaction
+
+    from escalation.selectors import phone_chain_invalidate
+
+    if update_fields is not None and set(update_fields) <= {"last_login"}:
+        return  # a login changes nothing about who is on call
+    phone_chain_invalidate()
+    transaction.on_commit(phone_chain_invalidate)
+
+
+def _connect_phone_chain_invalidation() -> None:
+    from django.conf import settings
+    from django.db.models.signals import post_delete, post_save
+
+    from escalation.models import (
+        ContactMethod,
+        EscalationPolicy,
+        EscalationStep,
+        LayerParticipant,
+        Override,
+        RotationLayer,
+        Schedule,
+    )
+
+    models: list[Any] = [Schedule, RotationLayer, LayerParticipant, Override, ContactMethod]
+    models += [EscalationPolicy, EscalationStep, settings.AUTH_USER_MODEL]
+    for model in models:
+        for signal in (post_save, post_delete):
+            uid = f"phone-chain-{id(signal)}-{model}"
+            signal.connect(_invalidate_phone_chain, sender=model, dispatch_uid=uid)

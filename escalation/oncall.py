@@ -156,6 +156,7 @@ def _who(spec: ScheduleSpec, when: datetime) -> tuple[int | None, str]:
 
 
 def _change_points(spec: ScheduleSpec, start: datetime, end: datetime) -> list[datetime]:
+    """`start`, then every instant in (start, end) where the on-call person or a layer's may change."""
     points = {start}
     for layer in spec.layers:
         if not layer.participants:
@@ -181,6 +182,9 @@ def _change_points(spec: ScheduleSpec, start: datetime, end: datetime) -> list[d
 def _spec(schedule: Any, since: datetime | None = None) -> ScheduleSpec:
     """A ScheduleSpec as is, or a Schedule loaded (overrides ending after `since` only)."""
     return schedule if isinstance(schedule, ScheduleSpec) else load(schedule, overrides_from=since)
+
+
+change_points = _change_points
 
 
 def _aware(when: datetime) -> datetime:
@@ -277,3 +281,6 @@ def gaps(schedule: Any, start: datetime, end: datetime) -> list[Shift]:
 
 def participants(schedule: Any) -> Iterable[Any]:
     return _spec(schedule).users.values()
+
+
+aware = _aware

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import contextlib
+import logging
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.utils import timezone
 
 from escalation import oncall
-from escalation.models import ContactMethodKind, EscalationPolicy, Schedule, StepKind
+from escalation.models import ContactMethod, ContactMethodKind, EscalationPolicy, Schedule, StepKind
 from supporthub.phone import InvalidPhoneNumber, to_e164
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_SCHEDULE_NAME = "Support"
 HEALTH_DAYS = 14
@@ -26,28 +31,45 @@ def default_schedule() -> Schedule | None:
     )
 
 
-def _phones(user: Any) -> list[str]:
-    """A person's numbers to dial: voice numbers first, then SMS numbers."""
-    methods = sorted(
-        (m for m in user.contact_methods.all() if m.kind in (ContactMethodKind.VOICE, ContactMethodKind.SMS)),
-        key=lambda m: (m.kind != ContactMethodKind.VOICE, m.pk),
-    )
-    return [m.address for m in methods]
+def _phones_by_user(user_ids: list[int]) -> dict[int, list[str]]:
+    """Each person's numbers to dial (voice numbers first, then SMS numbers), in one query."""
+    methods = ContactMethod.objects.filter(
+        user_id__in=user_ids, kind__in=(ContactMethodKind.VOICE, ContactMethodKind.SMS)
+    ).order_by("pk")
+    phones: dict[int, list[str]] = {user_id: [] for user_id in user_ids}
+    for method in sorted(methods, key=lambda m: (m.kind != ContactMethodKind.VOICE, m.pk)):
+        phones[method.user_id].append(method.address)
+    return phones
 
 
-def phone_chain(when: datetime | None = None) -> list[str]:
-    """E.164 numbers to dial, in order, for a call to support at `when` (default now).
+def _next_change(spec: oncall.ScheduleSpec, when: datetime) -> datetime:
+    """When who a schedule (or any of its layers) has on call may next change, at most a day ahead."""
+    horizon = when + CHAIN_HORIZON
+    points = oncall.change_points(spec, when, horizon)
+    return points[1] if len(points) > 1 else horizon
 
-    The default schedule's on-call person, then whoever the lower layers have on call, then
-    the people named by the urgent-ticket policy's steps (on-call of other schedules, or
-    specific people), then SUPPORT_FORWARD_NUMBER. Deduplicated; may be empty.
+
+def _chain_at(when: datetime) -> tuple[list[str], datetime]:
+    """(numbers of the on-call people in order, the instant until which that holds).
+
+    Reads the schedules, policy and contact methods; SUPPORT_FORWARD_NUMBER is not included.
     """
-    when = when or timezone.now()
+    when = oncall.aware(when)
     users: list[Any] = []
+    valid_until = when + CHAIN_HORIZON
+    specs: dict[int, oncall.ScheduleSpec] = {}
+
+    def spec_of(schedule: Schedule) -> oncall.ScheduleSpec:
+        nonlocal valid_until
+        if schedule.pk not in specs:
+            specs[schedule.pk] = oncall.load(schedule, overrides_from=when)
+            valid_until = min(valid_until, _next_change(specs[schedule.pk], when))
+        return specs[schedule.pk]
+
     schedule = default_schedule()
     if schedule is not None:
-        spec = oncall.load(schedule)
-        now = oncall.oncall_at(spec, when)
+        spec = spec_of(schedule)
+        now = oncall.oncall_at(spec, when, with_until=False)
         if now.user is not None:
             users.append(now.user)
         users += [entry.user for entry in oncall.layer_oncall(spec, when) if entry.user is not None]
@@ -55,14 +77,91 @@ def phone_chain(when: datetime | None = None) -> list[str]:
     if policy is not None:
         for step in policy.steps.select_related("schedule", "user"):
             if step.kind == StepKind.SCHEDULE and step.schedule is not None:
-                person = oncall.oncall_at(step.schedule, when).user
+                person = oncall.oncall_at(spec_of(step.schedule), when, with_until=False).user
                 if person is not None:
                     users.append(person)
             elif step.kind == StepKind.USER and step.user is not None and step.user.is_active:
                 users.append(step.user)
-    numbers: list[str] = []
-    for user in users:
-        numbers += _phones(user)
+    user_ids = list(dict.fromkeys(user.pk for user in users))
+    phones = _phones_by_user(user_ids)
+    numbers = [number for user_id in user_ids for number in phones[user_id]]
+    return list(dict.fromkeys(numbers)), valid_until
+
+
+# --- The phone chain, cached -----------------------------------------------------------------
+# A call must not wait for 7-16 SQL statements to learn who is on call, yet an override made in
+# the admin must route the very next call. So each process keeps the last chain it computed,
+# tagged with a version token held in the shared cache (Redis, or the file cache) and with the
+# instant the chain stops holding (the next shift boundary or override edge, at most a day
+# ahead). Saving or deleting anything the chain reads (schedules, layers, participants,
+# overrides, contact methods, policies, steps, users) replaces the token (see
+# escalation.apps), at once and again when the transaction commits, so no process can keep
+# a stale chain. If the cache is unreachable, every call computes the chain afresh.
+CHAIN_HORIZON = timedelta(days=1)
+CHAIN_VERSION_KEY = "escalation:phone-chain:version"
+CHAIN_VERSION_TIMEOUT = 30 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class _CachedChain:
+    version: str
+    valid_from: datetime
+    valid_until: datetime
+    numbers: list[str]
+
+
+_chain_memo: _CachedChain | None = None
+
+
+def _chain_version() -> str | None:
+    """The current version token, created if missing; None when the cache cannot be reached."""
+    try:
+        version = cache.get(CHAIN_VERSION_KEY)
+        if version is None:
+            cache.add(CHAIN_VERSION_KEY, uuid.uuid4().hex, CHAIN_VERSION_TIMEOUT)
+            version = cache.get(CHAIN_VERSION_KEY)
+        return str(version) if version is not None else None
+    except Exception:  # the chain must still be answered without the cache
+        logger.warning("phone chain cache unreachable; computing the chain uncached", exc_info=True)
+        return None
+
+
+def phone_chain_invalidate() -> None:
+    """Forget every process's cached phone chain (called when on-call data changes)."""
+    global _chain_memo
+    _chain_memo = None
+    try:
+        cache.set(CHAIN_VERSION_KEY, uuid.uuid4().hex, CHAIN_VERSION_TIMEOUT)
+    except Exception:
+        logger.error("phone chain cache unreachable: cached chains could not be invalidated", exc_info=True)
+
+
+def _cached_chain(when: datetime) -> list[str]:
+    global _chain_memo
+    version = _chain_version()
+    memo = _chain_memo
+    if (
+        version is not None
+        and memo is not None
+        and memo.version == version
+        and memo.valid_from <= when < memo.valid_until
+    ):
+        return memo.numbers
+    numbers, valid_until = _chain_at(when)
+    if version is not None:
+        _chain_memo = _CachedChain(version, when, valid_until, numbers)
+    return numbers
+
+
+def phone_chain(when: datetime | None = None) -> list[str]:
+    """E.164 numbers to dial, in order, for a call to support at `when` (default now).
+
+    The default schedule's on-call person, then whoever the lower layers have on call, then
+    the people named by the urgent-ticket policy's steps (on-call of other schedules, or
+    specific people), then SUPPORT_FORWARD_NUMBER. Deduplicated; may be empty. The chain
+    for "now" is cached (see above); an explicit `when` is always computed.
+    """
+    numbers = list(_chain_at(when)[0] if when is not None else _cached_chain(timezone.now()))
     if settings.SUPPORT_FORWARD_NUMBER:
         with contextlib.suppress(InvalidPhoneNumber):
             numbers.append(to_e164(settings.SUPPORT_FORWARD_NUMBER))

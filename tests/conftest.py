@@ -67,3 +67,14 @@ def _rate_limits_off(settings):
     """Suites make many requests from 127.0.0.1 within a minute; tests of the limits opt in
     (tests/ops/test_rate_limits.py turns them back on)."""
     settings.RATELIMIT_ENABLE = False
+
+
+# --- the cached on-call chain ---------------------------------------------------------
+@pytest.fixture(autouse=True)
+def _fresh_phone_chain():
+    """Each test starts with no cached on-call chain (a rolled-back test sends no signal)."""
+    from escalation.selectors import phone_chain_invalidate
+
+    phone_chain_invalidate()
+    yield
+    phone_chain_invalidate()
