@@ -34,6 +34,7 @@ from bench.voice_webhook import (  # noqa: E402
     ON_CALL,
     PUBLIC_BASE_URL,
     TOKEN,
+    UNTHROTTLED,
     caller_pool,
     lua_string,
     signed_requests,
@@ -158,6 +159,7 @@ def main() -> None:
         "TWILIO_AUTH_TOKEN": TOKEN,
         "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
         "SUPPORT_FORWARD_NUMBER": ON_CALL,
+        **UNTHROTTLED,
     }
     manage(env, "migrate", "--noinput")
     manage(env, "collectstatic", "--noinput", "-v0")
