@@ -143,6 +143,8 @@ class Ticket(models.Model):
             models.Index(fields=["-updated_at"], name="ticket_updated_idx"),
             models.Index(fields=["status", "-created_at"], name="ticket_status_created_idx"),
             models.Index(fields=["priority", "-created_at"], name="ticket_priority_created_idx"),
+            # The common triage query (status + priority): pages and their counts from one index.
+            models.Index(fields=["status", "priority", "-created_at"], name="ticket_status_priority_idx"),
             models.Index(fields=["channel", "-created_at"], name="ticket_channel_created_idx"),
             models.Index(fields=["assignee", "status"], name="ticket_assignee_status_idx"),
             models.Index(fields=["sla_breached"], name="ticket_breached_idx", condition=Q(sla_breached=True)),
