@@ -11,14 +11,13 @@ the provider id.
 
 from __future__ import annotations
 
-import functools
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-import requests
 from django.conf import settings
 
 from notifications.channels import ChannelError, ChannelNotConfigured
+from notifications.channels.http import json_object, post_json
 
 if TYPE_CHECKING:
     from notifications.models import Delivery
@@ -58,43 +57,13 @@ def send(delivery: Delivery) -> str:
         body = {**source, "note": delivery.body[:25000]}
     else:
         raise ChannelError(f"unknown Opsgenie action {action!r}", permanent=True)
-    try:
-        response = _session().post(
-            url,
-            json=body,
-            headers={"Authorization": f"GenieKey {api_key}"},
-            timeout=(3.05, float(settings.OPSGENIE_TIMEOUT_SECONDS)),
-        )
-    except requests.RequestException as exc:
-        raise ChannelError(f"Opsgenie request failed: {exc.__class__.__name__}") from exc
-
-    if response.status_code in (200, 202):
-        data = _json(response)
-        return str(data.get("requestId") or alias)
-    detail = f"Opsgenie {response.status_code}: {response.text[:200]}"
-    if response.status_code == 429:
-        raise ChannelError(detail, retry_after=_seconds(response.headers.get("Retry-After")) or 10.0)
-    if 400 <= response.status_code < 500:
-        # 401/403 bad key, 404 no such alert, 422 invalid: no retry fixes these.
-        raise ChannelError(detail, permanent=True)
-    raise ChannelError(detail)
-
-
-@functools.cache
-def _session() -> requests.Session:
-    return requests.Session()
-
-
-def _json(response: requests.Response) -> dict[str, Any]:
-    try:
-        data = response.json()
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _seconds(value: str | None) -> float | None:
-    try:
-        return float(value) if value else None
-    except ValueError:
-        return None
+    response = post_json(
+        url,
+        body,
+        provider="Opsgenie",
+        ok=(200, 202),
+        timeout=float(settings.OPSGENIE_TIMEOUT_SECONDS),
+        default_retry_after=10.0,
+        headers={"Authorization": f"GenieKey {api_key}"},
+    )
+    return str(json_object(response).get("requestId") or alias)

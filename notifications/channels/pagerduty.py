@@ -9,13 +9,12 @@ alert, and makes a repeated trigger a no-op on their side), optional `severity`
 
 from __future__ import annotations
 
-import functools
 from typing import TYPE_CHECKING, Any
 
-import requests
 from django.conf import settings
 
 from notifications.channels import ChannelError, ChannelNotConfigured
+from notifications.channels.http import json_object, post_json
 
 if TYPE_CHECKING:
     from notifications.models import Delivery
@@ -47,42 +46,12 @@ def send(delivery: Delivery) -> str:
         }
         if payload.get("links"):
             event["links"] = payload["links"]
-    try:
-        response = _session().post(
-            settings.PAGERDUTY_EVENTS_URL,
-            json=event,
-            timeout=(3.05, float(settings.PAGERDUTY_TIMEOUT_SECONDS)),
-        )
-    except requests.RequestException as exc:
-        raise ChannelError(f"PagerDuty request failed: {exc.__class__.__name__}") from exc
-
-    if response.status_code == 202:
-        data = _json(response)
-        return str(data.get("dedup_key") or dedup_key)
-    detail = f"PagerDuty {response.status_code}: {response.text[:200]}"
-    if response.status_code == 429:
-        raise ChannelError(detail, retry_after=_seconds(response.headers.get("Retry-After")) or 30.0)
-    if 400 <= response.status_code < 500:
-        # 400 invalid event / 401-403 bad routing key / 404: no retry fixes these.
-        raise ChannelError(detail, permanent=True)
-    raise ChannelError(detail)
-
-
-@functools.cache
-def _session() -> requests.Session:
-    return requests.Session()
-
-
-def _json(response: requests.Response) -> dict[str, Any]:
-    try:
-        data = response.json()
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _seconds(value: str | None) -> float | None:
-    try:
-        return float(value) if value else None
-    except ValueError:
-        return None
+    response = post_json(
+        settings.PAGERDUTY_EVENTS_URL,
+        event,
+        provider="PagerDuty",
+        ok=(202,),
+        timeout=float(settings.PAGERDUTY_TIMEOUT_SECONDS),
+        default_retry_after=30.0,
+    )
+    return str(json_object(response).get("dedup_key") or dedup_key)

@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import random
 import time
 from typing import TYPE_CHECKING, Any
 
-import requests
 from django.conf import settings
 from django.core.cache import cache
 
-from notifications.channels import ChannelDeferred, ChannelError, ChannelNotConfigured
+from notifications.channels import ChannelDeferred, ChannelNotConfigured
+from notifications.channels.http import post_json
 
 if TYPE_CHECKING:
     from notifications.models import Delivery
-
-# Slack's answers that no retry can fix: invalid_payload, action_prohibited,
-# channel_not_found / no_service (404), channel_is_archived (410).
-PERMANENT_STATUSES = frozenset({400, 401, 403, 404, 410})
 
 
 def send(delivery: Delivery) -> str:
@@ -42,25 +37,16 @@ def send(delivery: Delivery) -> str:
         value = payload.get(key) or getattr(settings, setting, "")
         if value:
             body[key] = value
-    try:
-        response = _session().post(url, json=body, timeout=(3.05, float(settings.SLACK_TIMEOUT_SECONDS)))
-    except requests.RequestException as exc:
-        raise ChannelError(f"Slack request failed: {exc.__class__.__name__}") from exc
-
-    if response.status_code == 200:
-        return "200"
-    detail = f"Slack {response.status_code}: {response.text[:200]}"
-    if response.status_code == 429:
-        raise ChannelError(detail, retry_after=_seconds(response.headers.get("Retry-After")) or 1.0)
-    if response.status_code in PERMANENT_STATUSES or 400 <= response.status_code < 500:
-        raise ChannelError(detail, permanent=True)
-    raise ChannelError(detail)
-
-
-@functools.cache
-def _session() -> requests.Session:
-    """One keep-alive session per worker process: no new TCP/TLS handshake per message."""
-    return requests.Session()
+    # Slack's 4xx answers (invalid_payload, channel_not_found, channel_is_archived) are permanent.
+    post_json(
+        url,
+        body,
+        provider="Slack",
+        ok=(200,),
+        timeout=float(settings.SLACK_TIMEOUT_SECONDS),
+        default_retry_after=1.0,
+    )
+    return "200"
 
 
 def reserve_slot(url: str, interval: float) -> float:
@@ -90,10 +76,3 @@ def reserve_slot(url: str, interval: float) -> float:
     finally:
         cache.delete(lock)
     return next_free - now + random.uniform(0, interval / 2)  # noqa: S311 - jitter
-
-
-def _seconds(value: str | None) -> float | None:
-    try:
-        return max(0.0, float(value)) if value else None
-    except ValueError:
-        return None
