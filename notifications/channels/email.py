@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import smtplib
 from typing import TYPE_CHECKING
 
@@ -15,6 +16,7 @@ from anymail.exceptions import (
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.backends.base import BaseEmailBackend
 from django.core.validators import validate_email
 
 from notifications.channels import ChannelError, ChannelNotConfigured
@@ -46,9 +48,7 @@ def send(delivery: Delivery) -> str:
         to=[recipient],
         headers=headers,
         reply_to=payload.get("reply_to") or None,
-        connection=get_connection(timeout=settings.EMAIL_TIMEOUT)
-        if settings.EMAIL_BACKEND == "django.core.mail.backends.smtp.EmailBackend"
-        else get_connection(),
+        connection=_connection(),
     )
     if payload.get("html"):
         message.attach_alternative(payload["html"], "text/html")
@@ -58,7 +58,7 @@ def send(delivery: Delivery) -> str:
         raise ChannelNotConfigured(f"EMAIL_BACKEND is {settings.EMAIL_BACKEND}: printed, not delivered")
 
     try:
-        message.send(fail_silently=False)
+        _send(message)
     except AnymailRecipientsRefused as exc:
         raise ChannelError(f"recipient refused by the ESP: {exc}", permanent=True) from exc
     except AnymailInvalidAddress as exc:
@@ -98,3 +98,63 @@ def _retry_after(exc: AnymailAPIError) -> float | None:
         return float(value) if value else None
     except ValueError:
         return None
+
+
+SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+# One open SMTP connection per worker process, for the server settings it was opened with:
+# a new connection (and TLS handshake) per message was the largest cost of sending email.
+_smtp: dict[tuple[object, ...], BaseEmailBackend] = {}
+
+
+def _smtp_key() -> tuple[object, ...]:
+    return (
+        settings.EMAIL_HOST,
+        settings.EMAIL_PORT,
+        settings.EMAIL_HOST_USER,
+        settings.EMAIL_USE_TLS,
+        settings.EMAIL_USE_SSL,
+        settings.EMAIL_TIMEOUT,
+    )
+
+
+def _connection() -> BaseEmailBackend:
+    if settings.EMAIL_BACKEND != SMTP_BACKEND:
+        return get_connection()
+    key = _smtp_key()
+    if key not in _smtp:
+        _drop_smtp()
+        _smtp[key] = get_connection(timeout=settings.EMAIL_TIMEOUT)
+    return _smtp[key]
+
+
+def _drop_smtp() -> None:
+    for connection in _smtp.values():
+        with contextlib.suppress(Exception):  # a broken connection is being thrown away anyway
+            connection.close()
+    _smtp.clear()
+
+
+def _send(message: EmailMultiAlternatives) -> None:
+    """Send on the kept connection; a server that hung up since is reconnected to once."""
+    if settings.EMAIL_BACKEND != SMTP_BACKEND:
+        message.send(fail_silently=False)
+        return
+    try:
+        _smtp_send(message)
+    except smtplib.SMTPServerDisconnected:
+        _drop_smtp()
+        message.connection = _connection()
+        _smtp_send(message)
+
+
+def _smtp_send(message: EmailMultiAlternatives) -> None:
+    try:
+        # Opened here, the backend keeps the connection after sending (it closes only the
+        # connections that send_messages opened itself).
+        message.connection.open()  # type: ignore[union-attr]
+        message.send(fail_silently=False)
+    except smtplib.SMTPServerDisconnected:
+        raise
+    except Exception:
+        _drop_smtp()  # after any other failure, start the next message on a fresh connection
+        raise

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from email import message_from_bytes
 from email.message import Message as EmailMessage
@@ -24,6 +25,7 @@ class SmtpRecorder:
         self.messages: list[EmailMessage] = []
         self.envelopes: list[Any] = []
         self.refuse: set[str] = set()
+        self.peers: list[Any] = []  # the client address of each accepted message's connection
         self.lock = threading.Lock()
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -36,6 +38,7 @@ class SmtpRecorder:
         with self.lock:
             self.envelopes.append(envelope)
             self.messages.append(message_from_bytes(envelope.content))
+            self.peers.append(session.peer)
         return "250 Message accepted for delivery"
 
 
@@ -45,10 +48,12 @@ def smtp_server():
     controller = Controller(recorder, hostname="127.0.0.1", port=free_port())
     controller.start()
     recorder.port = controller.port  # type: ignore[attr-defined]
+    recorder.controller = controller  # type: ignore[attr-defined]
     try:
         yield recorder
     finally:
-        controller.stop()
+        with contextlib.suppress(Exception):  # a test may have stopped it already
+            controller.stop()
 
 
 @pytest.fixture

@@ -224,6 +224,34 @@ def test_email_is_accepted_by_a_real_smtp_server_with_text_and_html(smtp):
     assert {part.get_content_type() for part in message.walk()} >= {"text/plain", "text/html"}
 
 
+def test_a_worker_process_keeps_one_smtp_connection_for_many_emails(smtp):
+    for n in range(3):
+        delivery = make("email", f"carol{n}@example.com")
+        send(delivery)
+        assert delivery.status == DeliveryStatus.SENT
+    assert len(smtp.messages) == 3
+    assert len(set(smtp.peers)) == 1  # one connection, not one per message
+
+
+def test_an_smtp_server_that_hung_up_since_the_last_email_is_reconnected_to(smtp, smtp_server):
+    from aiosmtpd.controller import Controller
+
+    first = make("email", "carol@example.com")
+    send(first)
+    # The server restarts on the same port: the kept connection is dead.
+    smtp_server.controller.stop()
+    restarted = Controller(smtp_server, hostname="127.0.0.1", port=smtp_server.port)
+    restarted.start()
+    try:
+        second = make("email", "dave@example.com")
+        send(second)
+    finally:
+        restarted.stop()
+    assert second.status == DeliveryStatus.SENT
+    assert [m["To"] for m in smtp.messages] == ["carol@example.com", "dave@example.com"]
+    assert len(set(smtp.peers)) == 2
+
+
 def test_an_smtp_550_for_the_recipient_fails_permanently(smtp):
     smtp.refuse.add("ghost@example.com")
     delivery = make("email", "ghost@example.com")
