@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import contextlib
-import logging
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.utils import timezone
 
 from escalation import oncall
 from escalation.models import ContactMethod, ContactMethodKind, EscalationPolicy, Schedule, StepKind
 from supporthub.phone import InvalidPhoneNumber, to_e164
-
-logger = logging.getLogger(__name__)
+from supporthub.versioning import SharedVersion
 
 DEFAULT_SCHEDULE_NAME = "Support"
 HEALTH_DAYS = 14
@@ -98,8 +94,7 @@ def _chain_at(when: datetime) -> tuple[list[str], datetime]:
 # escalation.apps), at once and again when the transaction commits, so no process can keep
 # a stale chain. If the cache is unreachable, every call computes the chain afresh.
 CHAIN_HORIZON = timedelta(days=1)
-CHAIN_VERSION_KEY = "escalation:phone-chain:version"
-CHAIN_VERSION_TIMEOUT = 30 * 24 * 3600
+CHAIN_VERSION = SharedVersion("escalation:phone-chain:version")
 
 
 @dataclass(frozen=True)
@@ -113,32 +108,16 @@ class _CachedChain:
 _chain_memo: _CachedChain | None = None
 
 
-def _chain_version() -> str | None:
-    """The current version token, created if missing; None when the cache cannot be reached."""
-    try:
-        version = cache.get(CHAIN_VERSION_KEY)
-        if version is None:
-            cache.add(CHAIN_VERSION_KEY, uuid.uuid4().hex, CHAIN_VERSION_TIMEOUT)
-            version = cache.get(CHAIN_VERSION_KEY)
-        return str(version) if version is not None else None
-    except Exception:  # the chain must still be answered without the cache
-        logger.warning("phone chain cache unreachable; computing the chain uncached", exc_info=True)
-        return None
-
-
 def phone_chain_invalidate() -> None:
     """Forget every process's cached phone chain (called when on-call data changes)."""
     global _chain_memo
     _chain_memo = None
-    try:
-        cache.set(CHAIN_VERSION_KEY, uuid.uuid4().hex, CHAIN_VERSION_TIMEOUT)
-    except Exception:
-        logger.error("phone chain cache unreachable: cached chains could not be invalidated", exc_info=True)
+    CHAIN_VERSION.bump()
 
 
 def _cached_chain(when: datetime) -> list[str]:
     global _chain_memo
-    version = _chain_version()
+    version = CHAIN_VERSION.current()
     memo = _chain_memo
     if (
         version is not None

@@ -11,12 +11,30 @@ class SupportHubConfig(AppConfig):
         # Keep the roles complete when later migrations add models.
         post_migrate.connect(_sync_roles_after_migrate, sender=self, dispatch_uid="supporthub.sync_roles")
 
+        from django.db.backends.signals import connection_created
+
+        from supporthub.db import register_fast_timestamps
+
+        connection_created.connect(register_fast_timestamps, dispatch_uid="supporthub.fast_timestamps")
+
+        from django.db.models.signals import post_delete, post_save
+        from rest_framework_api_key.models import APIKey
+
+        for signal in (post_save, post_delete):
+            signal.connect(_api_keys_changed, sender=APIKey, dispatch_uid=f"supporthub.api-keys-{id(signal)}")
+
         # tracing when OTEL_EXPORTER_OTLP_ENDPOINT is set. Runs before the
         # WSGI handler loads MIDDLEWARE, so the Django instrumentation's middleware is in.
         from supporthub import checks  # noqa: F401 - registers the deploy checks
         from supporthub.observability import init_tracing
 
         init_tracing()
+
+
+def _api_keys_changed(sender: object, **kwargs: object) -> None:
+    from supporthub.services import api_keys_changed
+
+    api_keys_changed()
 
 
 def _sync_roles_after_migrate(sender: AppConfig, **kwargs: object) -> None:

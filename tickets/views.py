@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.request import Request
@@ -19,6 +21,8 @@ from tickets.serializers import (
     TicketCreateSerializer,
     TicketSerializer,
     TicketUpdateSerializer,
+    ticket_document,
+    ticket_rows,
 )
 
 
@@ -32,7 +36,7 @@ class TicketViewSet(
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet,
 ):
-    queryset = Ticket.objects.with_api_relations()
+    queryset = Ticket.objects.all()
     serializer_class = TicketSerializer
     filterset_class = TicketFilter
     ordering_fields = ["created_at", "updated_at", "priority"]
@@ -56,8 +60,19 @@ class TicketViewSet(
         services.ticket_update(ticket=ticket, **data)
         return Response(self._show(ticket.pk))
 
-    def _show(self, pk: int) -> Any:
-        return TicketSerializer(self.get_queryset().get(pk=pk)).data
+    def list(self, request: Request) -> Response:
+        page = self.paginate_queryset(ticket_rows(self.filter_queryset(self.get_queryset())))
+        return self.get_paginated_response([ticket_document(row) for row in page])  # type: ignore[union-attr]
+
+    def retrieve(self, request: Request, pk: str | None = None) -> Response:
+        return Response(self._show(pk))
+
+    def _show(self, pk: Any) -> dict[str, Any]:
+        """The ticket's representation read as one row (no model instances: perf, issue 8)."""
+        try:
+            return ticket_document(ticket_rows(self.filter_queryset(self.get_queryset())).get(pk=pk))
+        except (Ticket.DoesNotExist, TypeError, ValueError, DjangoValidationError):
+            raise Http404 from None
 
 
 class MessageViewSet(

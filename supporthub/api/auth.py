@@ -9,7 +9,7 @@ from rest_framework import authentication, exceptions, permissions
 from rest_framework.request import Request
 from rest_framework_api_key.models import APIKey
 
-from supporthub.services import api_key_record_use
+from supporthub.services import api_key_record_use, api_key_verify
 
 HEADER = "X-API-Key"
 
@@ -35,7 +35,7 @@ class APIKeyAuthentication(authentication.BaseAuthentication):
         if settings.API_KEY and hmac.compare_digest(raw.encode(), settings.API_KEY.encode()):
             return AnonymousUser(), EnvironmentAPIKey()
         try:
-            key = APIKey.objects.get_from_key(raw)  # checks the hash and revocation
+            key = api_key_verify(raw)  # checks the hash and revocation
         except APIKey.DoesNotExist:
             raise exceptions.AuthenticationFailed("Invalid or revoked API key.") from None
         if key.has_expired:

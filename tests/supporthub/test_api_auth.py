@@ -1,10 +1,13 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework_api_key.models import APIKey
 
+from supporthub.services import KEYS_VERSION
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -36,6 +39,43 @@ def test_a_stored_key_works_and_a_revoked_one_stops_at_once():
     assert client.get("/v1/tickets").status_code == 200
     api_key.revoked = True
     api_key.save()
+    assert client.get("/v1/tickets").status_code == 401
+
+
+def _key_queries(client: APIClient) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/v1/tickets/0").status_code == 404  # one key check, no other query
+    return sum("rest_framework_api_key_apikey" in q["sql"] for q in queries.captured_queries)
+
+
+def test_a_verified_key_is_kept_per_process_until_any_process_changes_a_key():
+    """A memoised key costs no query; a change made by another process (which replaces the
+    shared version token, as its post_save does) makes every process read the key again."""
+    api_key, raw = APIKey.objects.create_key(name="busy")
+    client = client_with(raw)
+    assert _key_queries(client) == 1
+    assert _key_queries(client) == 0
+
+    # Another process revokes the key: its row changes and it replaces the shared token;
+    # this process's memo is untouched.
+    APIKey.objects.filter(pk=api_key.pk).update(revoked=True)
+    KEYS_VERSION.bump()
+    assert client.get("/v1/tickets").status_code == 401
+
+
+def test_keys_are_checked_against_the_database_when_the_cache_is_down(settings):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
+        }
+    }
+    api_key, raw = APIKey.objects.create_key(name="no-cache")
+    client = client_with(raw)
+    assert _key_queries(client) == 1
+    assert _key_queries(client) == 1  # no token, no memo
+    APIKey.objects.filter(pk=api_key.pk).update(revoked=True)
     assert client.get("/v1/tickets").status_code == 401
 
 
