@@ -47,9 +47,15 @@ def api_key_verify(raw: str) -> AbstractAPIKey:
 def api_keys_changed() -> None:
     """Every process re-reads keys from the database: at once, and again on commit (so no
     process memoises the old row under the new token while the change is uncommitted)."""
-    _verified.clear()
+    forget_api_keys()
     KEYS_VERSION.bump()
     transaction.on_commit(KEYS_VERSION.bump)
+
+
+def forget_api_keys() -> None:
+    """Drop this process's memos of verified keys and recorded uses."""
+    _verified.clear()
+    _recorded.clear()
 
 
 def api_key_record_use(*, key: AbstractAPIKey) -> None:

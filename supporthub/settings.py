@@ -206,7 +206,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["supporthub.api.auth.IsStaffOrAPIKey"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["supporthub.api.renderers.ORJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "supporthub.api.pagination.PageNumberPagination",
     "DEFAULT_FILTER_BACKENDS": [
@@ -221,7 +221,7 @@ REST_FRAMEWORK = {
 }
 if DEBUG:
     REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"] = [
-        "rest_framework.renderers.JSONRenderer",
+        "supporthub.api.renderers.ORJSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ]
 

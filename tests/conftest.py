@@ -78,3 +78,14 @@ def _fresh_phone_chain():
     phone_chain_invalidate()
     yield
     phone_chain_invalidate()
+
+
+# --- per-process memos ------------------------------------------------------------------
+@pytest.fixture(autouse=True)
+def _fresh_memos():
+    """Each test starts with no kept planner estimates and no verified API keys."""
+    from supporthub.api.pagination import forget_estimates
+    from supporthub.services import forget_api_keys
+
+    forget_estimates()
+    forget_api_keys()

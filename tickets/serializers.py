@@ -154,8 +154,9 @@ def _iso(value: datetime | None) -> str | None:
     """DRF's datetime format for UTC values: ISO 8601 with a Z."""
     if value is None:
         return None
-    text = value.astimezone(UTC).isoformat()
-    return text.removesuffix("+00:00") + "Z"
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.isoformat().removesuffix("+00:00") + "Z"
 
 
 class TicketCreateSerializer(StrictFieldsMixin, serializers.Serializer):

@@ -1,5 +1,6 @@
 """Page-number pagination that stays fast on million-row tables."""
 
+import time
 from functools import cached_property
 from typing import Any
 
@@ -11,6 +12,16 @@ from rest_framework import pagination, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+# Estimates are kept per process for a few seconds: they only change with ANALYZE, and a
+# busy list would otherwise pay a planner round trip on every page (perf, issue 8).
+ESTIMATE_SECONDS = 10.0
+_ESTIMATE_LIMIT = 512
+_estimates: dict[tuple[str, str, tuple[Any, ...]], tuple[float, int]] = {}
+
+
+def forget_estimates() -> None:
+    _estimates.clear()
+
 
 def planner_row_estimate(queryset: QuerySet[Any]) -> int | None:
     """PostgreSQL's estimate of how many rows `queryset` returns (None elsewhere)."""
@@ -18,12 +29,21 @@ def planner_row_estimate(queryset: QuerySet[Any]) -> int | None:
     if connection.vendor != "postgresql":
         return None
     # Only the row count matters: without the joined columns and the ORDER BY, planning is
-    # several times cheaper (it ran on every page request; perf, issue 8).
+    # several times cheaper.
     sql, params = queryset.order_by().values("pk").query.sql_with_params()
+    key = (queryset.db, sql, tuple(params))
+    now = time.monotonic()
+    memo = _estimates.get(key)
+    if memo is not None and now - memo[0] < ESTIMATE_SECONDS:
+        return memo[1]
     with connection.cursor() as cursor:
         cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
         plan = cursor.fetchone()[0]
-    return int(plan[0]["Plan"]["Plan Rows"])
+    estimate = int(plan[0]["Plan"]["Plan Rows"])
+    if len(_estimates) >= _ESTIMATE_LIMIT:
+        _estimates.clear()
+    _estimates[key] = (now, estimate)
+    return estimate
 
 
 class EstimatingPaginator(Paginator):
