@@ -101,9 +101,6 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
     def active(self) -> TicketQuerySet:
         return self.filter(status__in=ACTIVE_STATUSES)
 
-    def with_api_relations(self) -> TicketQuerySet:
-        return self.select_related("contact", "assignee")
-
 
 class Ticket(models.Model):
     # NULL only inside the creating transaction, until the id-based reference is written.

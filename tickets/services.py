@@ -108,7 +108,7 @@ def sla_due_times(*, priority: int, start: datetime) -> tuple[datetime | None, d
     )
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # nothing inside is caught and retried: no savepoint needed
 def ticket_create(
     *,
     contact: Contact,
@@ -138,7 +138,7 @@ def ticket_create(
     if assignee is None and settings.AUTO_ASSIGN_ENABLED:
         ticket_auto_assign(ticket=ticket)
     if description:
-        message_create(
+        _message_add(  # the new row is this transaction's alone: no lock to take
             ticket=ticket,
             direction=MessageDirection.INBOUND,
             body=description,
@@ -319,6 +319,28 @@ def message_create(
     ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
     if ticket.status == TicketStatus.CLOSED:
         raise DomainError(f"Ticket {ticket.reference} is closed and takes no more messages.", field="ticket")
+    return _message_add(
+        ticket=ticket,
+        direction=direction,
+        body=body,
+        channel=channel,
+        author_user=author_user,
+        author_contact=author_contact,
+        external_id=external_id,
+    )
+
+
+def _message_add(
+    *,
+    ticket: Ticket,
+    direction: str,
+    body: str,
+    channel: str | None = None,
+    author_user: User | None = None,
+    author_contact: Contact | None = None,
+    external_id: str | None = None,
+) -> Message:
+    """message_create's work on a ticket row this transaction holds (locked or just created)."""
     if direction == MessageDirection.NOTE:
         channel = MessageChannel.INTERNAL
     message = Message.objects.create(

@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from notifications.serializers import DeliverySerializer
 from tickets import services
 from tickets.filters import MessageFilter, TicketFilter
 from tickets.models import Message, Ticket
@@ -104,8 +105,10 @@ class SupportRequestView(APIView):
     def post(self, request: Request) -> Response:
         data = _validated(SupportRequestSerializer, request.data)
         result = services.support_request_submit(**data)
-        ticket = Ticket.objects.with_api_relations().get(pk=result.ticket.pk)
-        body = SupportRequestResultSerializer({"ticket": ticket, "deliveries": result.deliveries}).data
+        body = {
+            "ticket": ticket_document(ticket_rows(Ticket.objects.all()).get(pk=result.ticket.pk)),
+            "deliveries": DeliverySerializer(result.deliveries, many=True).data,
+        }
         return Response(body, status=status.HTTP_201_CREATED)
 
 

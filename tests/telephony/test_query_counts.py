@@ -1,7 +1,7 @@
 """The voice webhook's cost is a test: SQL statements per call, and the cached on-call chain.
 
 Counts are inside the test's transaction (atomic blocks are savepoints here); in production a
-new caller costs 19 statements and a returning caller 10 (bench/voice_calls.py).
+new caller costs 17 statements and a returning caller 10 (bench/voice_calls.py).
 """
 
 from datetime import UTC, datetime, timedelta
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 DANA = "+14155550101"
 ELI = "+14155550102"
 FAY = "+14155550103"
-NEW_CALLER_STATEMENTS = 19
+NEW_CALLER_STATEMENTS = 17
 RETURNING_CALLER_STATEMENTS = 10
 MONDAY_NOON = datetime(2026, 3, 2, 12, tzinfo=UTC)
 
