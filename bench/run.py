@@ -4,8 +4,9 @@
 
 Creates (or reuses) the PostgreSQL database `supporthub_bench`, seeds it, starts gunicorn
 as in production, and drives load with wrk from a separate process on 127.0.0.1. Every
-throughput is also shown as a ratio of the bare view's (the ceiling), measured minutes
-apart on the same machine, so the ratios survive a noisy neighbour better than raw numbers.
+throughput is also shown as a ratio of the bare view's (the ceiling), measured again right
+before and after each endpoint on the same machine, so the ratios survive a noisy
+neighbour better than raw numbers.
 """
 
 from __future__ import annotations
@@ -102,9 +103,11 @@ def wrk(
     headers: dict[str, str],
     script: Path | None = None,
     connections: int | None = None,
+    duration: int | None = None,
 ) -> Result:
     connections = connections or args.connections
-    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{args.duration}s", "--latency", "--timeout", "10s"]
+    seconds = duration or args.duration
+    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
     for key, value in headers.items():
         cmd += ["-H", f"{key}: {value}"]
     if script:
@@ -130,6 +133,7 @@ def main() -> None:
     parser.add_argument("--tickets", type=int, default=100_000)
     parser.add_argument("--duration", type=int, default=15, help="seconds per endpoint")
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--ceiling-duration", type=int, default=5, help="seconds per ceiling run")
     parser.add_argument("--voice-connections", type=int, default=20, help="concurrent callers (issue 4)")
     # Chosen by measurement on the 2-core machine (docs/benchmarks.md, "HTTP API"): 2 gthread
     # workers x 4 threads overlap the database round trips (the voice webhook makes 10-19).
@@ -199,8 +203,8 @@ def main() -> None:
         server = subprocess.Popen(gunicorn, cwd=ROOT, env=env)
         try:
             wait_for_port(port)
+            ceiling = ("ceiling (bare Django view)", f"{base}/bench/hello", {}, None)
             endpoints = [
-                ("ceiling (bare Django view)", f"{base}/bench/hello", {}, None),
                 ("GET /v1/tickets?page_size=50", f"{base}/v1/tickets?page_size=50", auth, None),
                 (
                     "GET /v1/tickets filtered",
@@ -216,19 +220,35 @@ def main() -> None:
             ]
             if args.only:
                 wanted = set(args.only.split(","))
-                endpoints = [e for e in endpoints if e[0] in wanted or e[0].startswith("ceiling")]
-            wrk(*endpoints[0][:2], args, {}, None)  # warm-up, discarded
-            results = [
-                wrk(name, url, args, headers, script, args.voice_connections if script == voice else None)
-                for name, url, headers, script in endpoints
-            ]
+                endpoints = [e for e in endpoints if e[0] in wanted]
+            wrk(*ceiling[:2], args, {}, None)  # warm-up, discarded
+            # The ceiling is measured again between endpoints and each endpoint is compared
+            # with the mean of the two around it: a neighbour's load that comes and goes
+            # then moves both sides of a ratio alike.
+            ceilings = [wrk(*ceiling[:2], args, {}, None, duration=args.ceiling_duration)]
+            results = []
+            for name, url, headers, script in endpoints:
+                connections = args.voice_connections if script == voice else None
+                results.append(wrk(name, url, args, headers, script, connections))
+                ceilings.append(wrk(*ceiling[:2], args, {}, None, duration=args.ceiling_duration))
         finally:
             server.terminate()
             server.wait(timeout=30)
-    ceiling = results[0].rps
-    for result in results:
-        result.ratio = result.rps / ceiling if ceiling else 0.0
+    for before, after, result in zip(ceilings, ceilings[1:], results, strict=False):
+        around = (before.rps + after.rps) / 2
+        result.ratio = result.rps / around if around else 0.0
+    summary = Result(
+        f"ceiling (bare view, {len(ceilings)} runs)",
+        sum(c.rps for c in ceilings) / len(ceilings),
+        sorted(c.p50_ms for c in ceilings)[len(ceilings) // 2],
+        max(c.p99_ms for c in ceilings),
+        sum(c.errors for c in ceilings),
+        1.0,
+    )
+    spread = f"{min(c.rps for c in ceilings):.0f}-{max(c.rps for c in ceilings):.0f}"
+    results = [summary, *results]
     print(f"\nload average {os.getloadavg()[0]:.2f} at the end; {os.cpu_count()} CPUs")
+    print(f"ceiling req/s across its runs: {spread}; each ratio uses the runs just before and after")
     print(f"\n{args.tickets} tickets, gunicorn {args.workers}x{args.worker_class}/{args.threads} threads, "
           f"wrk {args.connections} connections x {args.duration}s\n")  # fmt: skip
     print(
