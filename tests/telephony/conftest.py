@@ -25,6 +25,13 @@ NEXT_ON_CALL = "+14155550122"
 CALLER = "+14155550199"
 
 
+# For tests whose transactions really commit. With serialized_rollback the flush after each
+# skips post_migrate, which would recreate the auth groups under new ids and break the next
+# serialized test's reload of the migrated rows (tests/escalation); those rows are reloaded
+# before each of these tests instead.
+COMMITTING = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
 def sid(prefix: str) -> str:
     return prefix + uuid.uuid4().hex
 

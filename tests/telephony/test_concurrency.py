@@ -10,10 +10,10 @@ from django.db import connection
 from telephony import calls, services
 from telephony.models import CallLog
 from tests.services import require_postgres
-from tests.telephony.conftest import CALLER, SUPPORT_LINE, sid
+from tests.telephony.conftest import CALLER, COMMITTING, SUPPORT_LINE, sid
 from tickets.models import Message, Ticket
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.integration, COMMITTING]
 
 
 def race(*targets: Callable[[], object]) -> list:

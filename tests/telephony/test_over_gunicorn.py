@@ -10,10 +10,20 @@ from twilio.request_validator import RequestValidator
 
 from telephony.models import CallLog
 from tests.services import celery_worker, gunicorn_server
-from tests.telephony.conftest import ACCOUNT_SID, BASE, CALLER, ON_CALL, SUPPORT_LINE, TOKEN, parse_twiml, sid
+from tests.telephony.conftest import (
+    ACCOUNT_SID,
+    BASE,
+    CALLER,
+    COMMITTING,
+    ON_CALL,
+    SUPPORT_LINE,
+    TOKEN,
+    parse_twiml,
+    sid,
+)
 from tickets.models import Message
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.integration, COMMITTING]
 
 
 def twilio_post(server: str, path: str, params: dict[str, str], token: str = TOKEN) -> tuple[int, bytes]:

@@ -16,7 +16,7 @@ from escalation.models import ContactMethod, Override, Schedule
 from telephony import calls
 from telephony.models import CallLog
 from tests.escalation.conftest import _seed_defaults, add_layer, make_oncall_user
-from tests.telephony.conftest import ON_CALL, sid, twiml
+from tests.telephony.conftest import COMMITTING, ON_CALL, sid, twiml
 
 pytestmark = pytest.mark.django_db
 
@@ -45,7 +45,7 @@ def _statements(twilio, caller: str, call_sid: str) -> int:
     return len(queries)
 
 
-@pytest.mark.django_db(transaction=True)
+@COMMITTING
 def test_a_new_and_a_returning_caller_cost_one_statement_and_one_queued_task(twilio, rota, queued_bookings):
     twiml(twilio.incoming_call(sid("CA"), caller="+14155550150", attach=False))  # caches the chain
     first, second = sid("CA"), sid("CA")

@@ -13,7 +13,7 @@ from telephony import tasks
 from telephony.calls import calls_ticket_sweep
 from telephony.models import CallLog
 from tests.services import broker
-from tests.telephony.conftest import CALLER, ON_CALL, sid, twiml, verbs
+from tests.telephony.conftest import CALLER, COMMITTING, ON_CALL, sid, twiml, verbs
 from tickets.models import Message, Ticket
 
 pytestmark = pytest.mark.django_db
@@ -147,7 +147,7 @@ def test_the_sweep_runs_on_beat():
 
 
 @pytest.mark.integration
-@pytest.mark.django_db(transaction=True)
+@COMMITTING
 def test_with_the_broker_down_the_call_is_answered_and_the_sweep_books_it_once(twilio, caplog):
     call_sid = sid("CA")
     with broker("redis://127.0.0.1:1/0"):  # nothing listens there
