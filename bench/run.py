@@ -136,7 +136,7 @@ def main() -> None:
     parser.add_argument("--ceiling-duration", type=int, default=5, help="seconds per ceiling run")
     parser.add_argument("--voice-connections", type=int, default=20, help="concurrent callers (issue 4)")
     # Chosen by measurement on the 2-core machine (docs/benchmarks.md, "HTTP API"): 2 gthread
-    # workers x 4 threads overlap the database round trips (the voice webhook makes 10-19).
+    # workers x 4 threads overlap the database round trips.
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--worker-class", default="gthread", choices=["sync", "gthread"])
     parser.add_argument("--threads", type=int, default=4)

@@ -1,13 +1,16 @@
 """Deterministic cost of the voice webhook: SQL statements and CPU per call, in-process.
 
-    .venv/bin/python bench/voice_calls.py [--calls 200] [--show-sql]
+    .venv/bin/python bench/voice_calls.py [--calls 200] [--show-sql] [--profile]
 
-Creates (drops first) the database `supporthub_bench_voicecalls`, migrates it, puts two
-people on call on the seeded "Support" schedule (two layers, voice + SMS numbers each) and
-sends signed inbound calls through Django's test client (the whole middleware stack, the
-real signature check): new callers (a number never seen) and returning callers (an open
-phone ticket exists). Prints statements per call (exact) and CPU ms per call (process
-time of this process plus nothing else: PostgreSQL's share is not included).
+Creates (drops first) the database named by --database-url, migrates it, puts two people on
+call on the seeded "Support" schedule (two layers, voice + SMS numbers each) and sends
+signed inbound calls through Django's test client (the whole middleware stack, the real
+signature check), in autocommit as under gunicorn: new callers (a number never seen) and
+returning callers (an open phone ticket exists). The webhook publishes its booking task to
+the Redis of --redis-url (a database of its own: emptied at the start), so publishing is
+counted; the booking (what the worker then runs) is measured apart, in this process. Prints
+statements per call (exact) and CPU ms per call (process time of this process only:
+PostgreSQL's and Redis's share is not included).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import os
 import pstats
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -28,16 +32,16 @@ from bench.voice_webhook import (
     PUBLIC_BASE_URL,
     SUPPORT_LINE,
     TOKEN,
+    UNTHROTTLED,
     caller_pool,
     reset_database,
 )
 
-DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/supporthub_bench_voicecalls"
 
-
-def setup_django() -> None:
+def setup_django(database_url: str, redis_url: str) -> None:
     os.environ.update(
-        DATABASE_URL=DATABASE_URL,
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
         SECRET_KEY="bench-only-secret-key-0123456789abcdefghijklmnop",
         ENV_FILE="/dev/null",
         ALLOWED_HOSTS="testserver,127.0.0.1",
@@ -46,6 +50,7 @@ def setup_django() -> None:
         TWILIO_ACCOUNT_SID=ACCOUNT_SID,
         PUBLIC_BASE_URL=PUBLIC_BASE_URL,
         SUPPORT_FORWARD_NUMBER="+14155550111",
+        **UNTHROTTLED,
     )
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "supporthub.settings")
     import django
@@ -88,63 +93,101 @@ def call(client, validator, caller: str, n: int):  # type: ignore[no-untyped-def
     return response
 
 
+class Cost:
+    """Statements and CPU of one kind of work, summed over the measured calls."""
+
+    def __init__(self, name: str, show_sql: bool, profile: bool) -> None:
+        self.name, self.show_sql = name, show_sql
+        self.statements, self.cpu, self.count = 0, 0.0, 0
+        self.profile = cProfile.Profile() if profile else None
+
+    def measure(self, work: Callable[[], object]) -> object:
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as queries:
+            start = time.process_time()
+            if self.profile is not None:
+                self.profile.enable()
+            result = work()
+            if self.profile is not None:
+                self.profile.disable()
+            self.cpu += time.process_time() - start
+        if self.show_sql and self.count == 0:
+            print(f"--- {self.name}: {len(queries)} statements")
+            for q in queries.captured_queries:
+                print("   ", q["sql"][:160])
+        self.statements += len(queries)
+        self.count += 1
+        return result
+
+    def report(self) -> None:
+        if self.profile is not None:
+            print(f"--- {self.name}: profile")
+            pstats.Stats(self.profile).sort_stats("cumulative").print_stats(45)
+        print(
+            f"{self.name:34s} {self.statements / self.count:5.1f} SQL statements/call"
+            f"   {1000 * self.cpu / self.count:5.2f} ms CPU/call (Django side)"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument(
+        "--database-url", default="postgresql://postgres@127.0.0.1:5432/supporthub_bench_voicecalls"
+    )
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/12")
+    parser.add_argument(
         "--show-sql", action="store_true", help="print the statements of one call of each kind"
     )
     parser.add_argument("--profile", action="store_true", help="print the top cProfile entries per kind")
     args = parser.parse_args()
 
-    reset_database(DATABASE_URL)
-    setup_django()
+    import redis
+
+    reset_database(args.database_url)
+    redis.Redis.from_url(args.redis_url).flushdb()
+    setup_django(args.database_url, args.redis_url)
     from django.core.management import call_command
-    from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
     from twilio.request_validator import RequestValidator
+
+    from telephony.calls import call_ticket_attach
+    from telephony.models import CallLog
 
     call_command("migrate", verbosity=0)
     put_people_on_call()
     client, validator = Client(), RequestValidator(TOKEN)
+
+    def booking(n: int) -> Callable[[], object]:
+        """What the worker does with the task that call `n` queued."""
+        call_id = CallLog.objects.only("pk").get(call_sid=f"CA{n:032x}").pk
+        return lambda: call_ticket_attach(call_id=call_id)
+
     pool = caller_pool(2 * args.calls + 20)
     new, returning = pool[: args.calls + 10], pool[args.calls + 10 :]
     n = 0
     for caller in returning:  # give every returning caller an open phone ticket
         n += 1
         call(client, validator, caller, n)
+        booking(n)()
     for kind, callers in (("new caller", new), ("returning caller", returning)):
         for caller in callers[:10]:  # warm-up
             n += 1
             call(client, validator, caller, n)
-        statements = 0
-        cpu = 0.0
-        profile = cProfile.Profile() if args.profile else None
-        for i, caller in enumerate(callers[10 : 10 + args.calls]):
+            booking(n)()
+        webhook = Cost(f"{kind}: webhook", args.show_sql, args.profile)
+        task = Cost(f"{kind}: booking task (worker)", args.show_sql, args.profile)
+        for caller in callers[10 : 10 + args.calls]:
             n += 1
-            with CaptureQueriesContext(connection) as queries:
-                start = time.process_time()
-                if profile is not None:
-                    profile.enable()
-                call(client, validator, caller, n)
-                if profile is not None:
-                    profile.disable()
-                cpu += time.process_time() - start
-            statements += len(queries)
-            if args.show_sql and i == 0:
-                print(f"--- {kind}: {len(queries)} statements")
-                for q in queries.captured_queries:
-                    print("   ", q["sql"][:160])
-        count = min(args.calls, len(callers) - 10)
-        if profile is not None:
-            print(f"--- {kind}: profile")
-            pstats.Stats(profile).sort_stats("cumulative").print_stats(45)
-        print(
-            f"{kind:17s} {statements / count:5.1f} SQL statements/call   {1000 * cpu / count:5.2f} ms CPU/call (Django side)"
-        )
+            webhook.measure(lambda caller=caller, n=n: call(client, validator, caller, n))
+            task.measure(booking(n))
+        webhook.report()
+        task.report()
+    redis.Redis.from_url(args.redis_url).flushdb()  # the tasks nobody ran
 
 
 if __name__ == "__main__":

@@ -3,16 +3,22 @@
     .venv/bin/python bench/voice_webhook.py [--connections 20] [--duration 20] [--workers 5]
 
 What it does:
-1. creates (or empties) the database named by --database-url and migrates it;
+1. creates (or empties) the database named by --database-url and migrates it; empties the
+   Redis database of --redis-url (broker and cache, as in production: each call publishes
+   its booking task there, so publishing is part of the measured cost);
 2. starts gunicorn as the Procfile does (sync workers, --no-control-socket) with a bench-only
    TWILIO_AUTH_TOKEN and PUBLIC_BASE_URL; nothing in the app is switched off;
 3. signs --requests distinct inbound calls (new CallSid each; callers drawn from a pool so
    some get new tickets and some reuse their open one) with twilio's RequestValidator, as
    Twilio would, and writes them to a Lua table;
-4. runs wrk (Debian package `wrk`) with --connections open connections, each sending its next
-   call as soon as the previous one is answered (closed loop: harsher than 20 people
-   dialling), and reports wrk's latency percentiles;
-5. checks that every answer was a 200 with a <Dial> and that each CallSid was logged once.
+4. bursts: --connections callers ring at the same instant, --rounds times, against the
+   webhook and against a bare view (the ceiling); then wrk with --connections open
+   connections, each sending its next call as soon as the previous one is answered (closed
+   loop: harsher than 20 people dialling), and reports wrk's latency percentiles;
+5. checks that every answer was a 200 with a <Dial> and that each CallSid was logged once;
+   then a Celery worker (started after the load, or during it with --worker during) books
+   the queued calls on their tickets, and it reports how long that took and how many calls
+   were left without a ticket (should be none).
 
 Results go to stdout and bench/results/voice_webhook.json; docs/benchmarks.md has the numbers.
 """
@@ -269,6 +275,32 @@ def server_times(access: Path, start: int) -> dict[str, float]:
     return {"p50": pct(50), "p90": pct(90), "p99": pct(99), "n": len(times)}
 
 
+def celery_worker(env: dict[str, str], work: Path) -> subprocess.Popen[bytes]:
+    """The Celery worker that books the calls the webhook queued (as the Procfile's `worker`)."""
+    args = [sys.executable, "-m", "celery", "-A", "supporthub", "worker", "--loglevel", "warning",
+            "--concurrency", "2", "--without-gossip", "--without-mingle", "--without-heartbeat"]  # fmt: skip
+    log = (work / "worker.log").open("wb")
+    return subprocess.Popen(
+        args, cwd=ROOT, env=env, start_new_session=True, stdout=log, stderr=subprocess.STDOUT
+    )
+
+
+def drain(database_url: str, timeout: float = 300) -> dict[str, float]:
+    """Wait until the worker has booked every call; how long it took and how many are left."""
+    import psycopg
+
+    started = time.monotonic()
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        while True:
+            left = conn.execute("SELECT count(*) FROM telephony_calllog WHERE ticket_id IS NULL").fetchone()[
+                0
+            ]
+            if not left or time.monotonic() - started > timeout:
+                break
+            time.sleep(0.5)
+    return {"seconds_to_book_the_rest": round(time.monotonic() - started, 1), "calls_without_ticket": left}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -284,6 +316,15 @@ def main() -> None:
     parser.add_argument("--callers", type=int, default=3_000, help="distinct caller numbers")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--rounds", type=int, default=50, help="burst rounds (20 simultaneous calls each)")
+    parser.add_argument(
+        "--redis-url", default="redis://127.0.0.1:6379/12", help="a Redis database of its own"
+    )
+    parser.add_argument(
+        "--worker",
+        choices=["after", "during"],
+        default="after",
+        help="start the Celery worker that books the calls after the load (default) or during it",
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is missing: apt-get install -y wrk")
@@ -301,11 +342,14 @@ def main() -> None:
         LOG_LEVEL="WARNING",
         BENCH_ENDPOINTS="true",  # only for the ceiling view; the webhook is unchanged
         ENV_FILE="/dev/null",
+        REDIS_URL=args.redis_url,
         **UNTHROTTLED,
     )
-    env.pop("REDIS_URL", None)  # the webhook writes no task; keep the bench about the web path
+
+    import redis
 
     reset_database(args.database_url)
+    redis.Redis.from_url(args.redis_url).flushdb()
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
     )
@@ -332,29 +376,40 @@ def main() -> None:
     server = subprocess.Popen(
         gunicorn, cwd=ROOT, env=env, start_new_session=True, stdout=server_log, stderr=subprocess.STDOUT
     )
+    # With --worker during, the worker runs beside gunicorn (its PostgreSQL backends then count in
+    # cpu_per_request); by default it starts after the load and only books what was queued.
+    worker = celery_worker(env, work) if args.worker == "during" else None
     try:
-        base = f"http://127.0.0.1:{args.port}"
-        wait_for(f"{base}/health")
-        # Warm up every worker (imports, DB connections) outside the measured run.
-        subprocess.run(["wrk", "-t1", "-c", str(args.workers), "-d2s", "-s", str(script), base + PATH],
-                       check=True, capture_output=True)  # fmt: skip
-        load_before = os.getloadavg()[0]
-        mark = server_lines(access)
-        burst_result = burst(base, burst_calls, args.connections, args.rounds)
-        burst_result["server_side"] = server_times(access, mark)
-        ceiling_result = burst(base, burst_calls, args.connections, args.rounds, ceiling=True)
-        mark = server_lines(access)
-        cmd = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s", "--latency",
-               "-s", str(script), base + PATH]  # fmt: skip
-        workers, backends = app_and_db_pids(server.pid, args.database_url)
-        app_cpu, db_cpu = cpu_seconds(workers), cpu_seconds(backends)
-        run = subprocess.run(cmd, check=True, capture_output=True, text=True)
-        app_cpu, db_cpu = cpu_seconds(workers) - app_cpu, cpu_seconds(backends) - db_cpu
-        time.sleep(0.5)
-        closed_server = server_times(access, mark)
+        try:
+            base = f"http://127.0.0.1:{args.port}"
+            wait_for(f"{base}/health")
+            # Warm up every worker (imports, DB connections) outside the measured run.
+            subprocess.run(["wrk", "-t1", "-c", str(args.workers), "-d2s", "-s", str(script), base + PATH],
+                           check=True, capture_output=True)  # fmt: skip
+            load_before = os.getloadavg()[0]
+            mark = server_lines(access)
+            burst_result = burst(base, burst_calls, args.connections, args.rounds)
+            burst_result["server_side"] = server_times(access, mark)
+            ceiling_result = burst(base, burst_calls, args.connections, args.rounds, ceiling=True)
+            mark = server_lines(access)
+            cmd = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s", "--latency",
+                   "-s", str(script), base + PATH]  # fmt: skip
+            workers, backends = app_and_db_pids(server.pid, args.database_url)
+            app_cpu, db_cpu = cpu_seconds(workers), cpu_seconds(backends)
+            run = subprocess.run(cmd, check=True, capture_output=True, text=True)
+            app_cpu, db_cpu = cpu_seconds(workers) - app_cpu, cpu_seconds(backends) - db_cpu
+            load_after = os.getloadavg()[0]
+            time.sleep(0.5)
+            closed_server = server_times(access, mark)
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=30)
+        worker = worker or celery_worker(env, work)
+        booking = drain(args.database_url)
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
+        if worker is not None:
+            os.killpg(worker.pid, signal.SIGTERM)
+            worker.wait(timeout=30)
     print(run.stdout)
     match = re.search(r"RESULT (.*)", run.stdout)
     assert match, run.stdout
@@ -372,6 +427,7 @@ def main() -> None:
         "closed_loop_ms": closed,
         "closed_loop_server_side_ms": closed_server,
         "cpu_per_request": cpu_per_request,
+        "booking": booking,
     }
 
     import psycopg
@@ -388,10 +444,12 @@ def main() -> None:
         duration_s=args.duration,
         cpus=os.cpu_count(),
         load_average_at_start=round(load_before, 2),
+        load_average_at_end=round(load_after, 2),
         call_logs=calls,
         tickets=tickets,
     )
     assert calls == distinct, "a CallSid was logged twice"
+    assert booking["calls_without_ticket"] == 0, "a call was not booked on a ticket"
     (ROOT / "bench" / "results").mkdir(exist_ok=True)
     (ROOT / "bench" / "results" / "voice_webhook.json").write_text(json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))

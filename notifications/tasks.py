@@ -1,20 +1,9 @@
 """Celery wrappers over the outbox services. The database row, not the task, is the truth."""
 
-from typing import Any
-
 from celery import Task, shared_task
 
 from notifications import services
-
-# Publishing gives up almost at once when the broker is down: the row is already in the
-# outbox and the beat sweep queues it later, so a request never waits on a dead Redis.
-FAST_FAIL_PUBLISH = {"max_retries": 1, "interval_start": 0.05, "interval_step": 0.05, "interval_max": 0.05}
-
-
-class OutboxTask(Task):
-    def apply_async(self, args: Any = None, kwargs: Any = None, **options: Any) -> Any:  # type: ignore[override]
-        options.setdefault("retry_policy", FAST_FAIL_PUBLISH)
-        return super().apply_async(args, kwargs, **options)
+from supporthub.tasks import OutboxTask
 
 
 @shared_task(bind=True, base=OutboxTask, name="notifications.send_delivery", acks_late=True, max_retries=None)

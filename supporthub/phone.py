@@ -1,5 +1,7 @@
 """Phone numbers: one parser so every part of SupportHub stores the same E.164 form."""
 
+import functools
+
 import phonenumbers
 
 E164_HINT = "Use E.164 form: a plus sign, the country code and the number, e.g. +14155550123."
@@ -9,6 +11,9 @@ class InvalidPhoneNumber(ValueError):
     """The value is not a valid international phone number."""
 
 
+# Parsing is a fair share of a voice webhook's CPU, and the same few numbers (our own line,
+# the on-call chain) come back on every call; invalid input raises and is not cached.
+@functools.lru_cache(maxsize=4096)
 def to_e164(value: str) -> str:
     """Return `value` as a normalised E.164 number; raise InvalidPhoneNumber otherwise.
 

@@ -294,15 +294,24 @@ TELEPHONY_VOICEMAIL_PROMPT = env.str("TELEPHONY_VOICEMAIL_PROMPT", default="") o
     "Sorry, nobody could take your call. Please leave a message after the tone, "
     "then hang up or press the pound key. We will get back to you as soon as we can."
 )
+# The voice webhook answers before the call has a ticket and queues its booking; beat books
+# calls still without a ticket this many seconds after they came in (their task was lost:
+# broker down, worker killed), checking this often.
+TELEPHONY_TICKET_SWEEP_SECONDS = env.float("TELEPHONY_TICKET_SWEEP_SECONDS", default=30.0)
 if (
     not 5 <= TELEPHONY_RING_SECONDS <= 600
     or TELEPHONY_DIAL_ATTEMPTS < 1
     or TELEPHONY_VOICEMAIL_MAX_SECONDS < 1
+    or TELEPHONY_TICKET_SWEEP_SECONDS <= 0
 ):
     raise ImproperlyConfigured(
         "TELEPHONY_RING_SECONDS must be 5-600 (Twilio's limits), TELEPHONY_DIAL_ATTEMPTS and "
-        "TELEPHONY_VOICEMAIL_MAX_SECONDS at least 1."
+        "TELEPHONY_VOICEMAIL_MAX_SECONDS at least 1, TELEPHONY_TICKET_SWEEP_SECONDS above 0."
     )
+CELERY_BEAT_SCHEDULE["telephony-book-calls-without-ticket"] = {
+    "task": "telephony.calls_ticket_sweep",
+    "schedule": TELEPHONY_TICKET_SWEEP_SECONDS,
+}
 
 # --- Notifications outbox ---------------------------------------------------------
 # Delivery retries: exponential backoff with jitter from BASE, capped at MAX (kept below the

@@ -67,8 +67,8 @@ class CallLogAdmin(admin.ModelAdmin):
         "recording_link",
     ]
     fieldsets = [
-        (None, {"fields": ["call_sid", "direction", "caller_id", "to_number", "forwarded_to",
-                           "ticket_link"]}),
+        (None, {"fields": ["call_sid", "direction", "caller_id", "caller_name", "to_number", "forwarded_to",
+                           "ticket_link", "ticket_pending"]}),
         ("Progress", {"fields": ["status", "outcome", "answered_by", "dial_targets", "dial_attempts",
                                  "started_at", "answered_at", "ended_at", "duration"]}),
         ("Voicemail", {"fields": ["recording_link", "recording_sid", "recording_duration", "transcript"]}),

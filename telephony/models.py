@@ -59,6 +59,7 @@ class CallLog(models.Model):
     from_number = models.CharField(
         max_length=20, blank=True, help_text="E.164 caller ID; empty when the caller withheld it."
     )
+    caller_name = models.CharField(max_length=100, blank=True, help_text="Twilio CallerName (CNAM), if any.")
     to_number = models.CharField(max_length=20, blank=True, help_text="E.164")
     forwarded_to = models.CharField(
         max_length=20, blank=True, help_text="E.164 number of the person who answered (or was rung last)."
@@ -80,6 +81,11 @@ class CallLog(models.Model):
     ticket = models.ForeignKey(
         "tickets.Ticket", on_delete=models.SET_NULL, null=True, blank=True, related_name="calls"
     )
+    # The inbound-call webhook answers before the call has a ticket (telephony.calls): this
+    # marks the calls still waiting for one, which the beat sweep picks up if their task is lost.
+    ticket_pending = models.BooleanField(
+        default=False, help_text="Logged, but not yet booked on a ticket (done a moment after it rings)."
+    )
     last_payload = models.JSONField(
         default=dict, blank=True, help_text="Parameters of the last Twilio callback that changed this call."
     )
@@ -93,6 +99,9 @@ class CallLog(models.Model):
             models.Index(fields=["-created_at", "-id"], name="call_created_idx"),
             models.Index(fields=["status", "-created_at"], name="call_status_created_idx"),
             models.Index(fields=["from_number", "-created_at"], name="call_from_created_idx"),
+            models.Index(
+                fields=["created_at"], condition=models.Q(ticket_pending=True), name="call_ticket_pending_idx"
+            ),
         ]
 
     def __str__(self) -> str:

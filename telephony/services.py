@@ -1,4 +1,5 @@
-"""Telephony verbs: an inbound call and what follows it, voicemail, inbound SMS, page key presses.
+"""Telephony verbs after a call comes in (dial results, status callbacks, voicemail), inbound
+SMS and page key presses. The inbound call itself and its ticket: telephony/calls.py.
 
 Every verb is idempotent on the provider's id (CallSid, RecordingSid, TranscriptionSid,
 MessageSid) because Twilio retries webhooks, and call statuses only move forward because
@@ -18,6 +19,17 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from telephony import notify, oncall
+from telephony.calls import (
+    WITHHELD,
+    CallStep,
+    Dial,
+    Goodbye,
+    Voicemail,
+    call_missed,
+    call_ticket,
+    message_once,
+    phone_ticket_for,
+)
 from telephony.models import (
     FINAL_STATUSES,
     CallDirection,
@@ -26,165 +38,19 @@ from telephony.models import (
     CallStatus,
     statuses_before,
 )
-from tickets.models import Message, MessageChannel, MessageDirection, Ticket, TicketChannel, TicketStatus
-from tickets.services import contact_resolve, message_create, ticket_create
+from tickets.models import Message, MessageChannel, MessageDirection
 
 logger = logging.getLogger(__name__)
 
-WITHHELD = "a withheld number"
 ANSWERED_DIAL_STATUSES = frozenset({"completed", "answered"})
-
-
-# --- What the caller hears next ------------------------------------------------------------
-@dataclass(frozen=True)
-class Dial:
-    number: str
-    attempt: int
-    retry: bool = False  # True when an earlier person did not answer
-
-
-@dataclass(frozen=True)
-class Voicemail:
-    pass
-
-
-@dataclass(frozen=True)
-class Goodbye:
-    text: str = ""
-
-
-CallStep = Dial | Voicemail | Goodbye
-
-
-def _first_step(call: CallLog) -> CallStep:
-    if call.dial_targets:
-        return Dial(number=call.dial_targets[0], attempt=0)
-    return Voicemail()
 
 
 def _max_attempts(call: CallLog) -> int:
     return min(len(call.dial_targets), max(1, settings.TELEPHONY_DIAL_ATTEMPTS))
 
 
-# --- Tickets and messages ------------------------------------------------------------------
-def _phone_ticket_for(*, number: str, name: str, subject: str) -> tuple[Ticket, bool]:
-    """(ticket, created): the caller's open phone ticket, or a new one.
-
-    A withheld number always gets a new contact and ticket: nothing ties two such calls.
-    """
-    if number:
-        # One query for the common case of a caller who already has an open phone ticket.
-        ticket = (
-            Ticket.objects.active()
-            .filter(contact__phone=number, channel=TicketChannel.PHONE)
-            .select_related("contact")
-            .order_by("-created_at", "-id")
-            .first()
-        )
-        if ticket is not None:
-            return ticket, False
-    contact = contact_resolve(name=name or number or "Caller with withheld number", phone=number or None)
-    return ticket_create(contact=contact, subject=subject, channel=TicketChannel.PHONE), True
-
-
-def _ticket_of(call: CallLog) -> Ticket:
-    """The call's ticket, replaced by a fresh one if an agent closed it (or deleted it) mid-call."""
-    ticket = Ticket.objects.filter(pk=call.ticket_id).first() if call.ticket_id else None
-    if ticket is None or ticket.status == TicketStatus.CLOSED:
-        ticket, _ = _phone_ticket_for(
-            number=call.from_number, name="", subject=f"Phone call from {call.from_number or WITHHELD}"
-        )
-        CallLog.objects.filter(pk=call.pk).update(ticket=ticket, updated_at=timezone.now())
-        call.ticket = ticket
-    return ticket
-
-
-def _message_once(
-    *, ticket: Ticket, key: str, body: str, direction: str, channel: str | None = None
-) -> Message | None:
-    """Add a message whose external_id is `key` unless one exists; None if it did."""
-    if Message.objects.filter(external_id=key).exists():
-        return None
-    author = ticket.contact if direction == MessageDirection.INBOUND else None
-    try:
-        with transaction.atomic():
-            return message_create(
-                ticket=ticket,
-                direction=direction,
-                channel=channel,
-                body=body,
-                author_contact=author,
-                external_id=key,
-            )
-    except IntegrityError:  # a concurrent retry of the same callback wrote it first
-        return None
-
-
 def _note_once(call: CallLog, key: str, body: str) -> Message | None:
-    return _message_once(ticket=_ticket_of(call), key=key, body=body, direction=MessageDirection.NOTE)
-
-
-# --- Inbound call --------------------------------------------------------------------------
-def call_inbound_receive(
-    *, call_sid: str, from_number: str, to_number: str, caller_name: str = "", payload: dict[str, Any]
-) -> tuple[CallLog, CallStep]:
-    """Log a new inbound call with its ticket and decide what the caller hears first.
-
-    A retried webhook for the same CallSid finds the existing call and gets the same answer.
-    """
-    call = CallLog.objects.filter(call_sid=call_sid).first()
-    if call is not None:
-        return call, _first_step(call)
-    try:
-        call = _call_inbound_create(
-            call_sid=call_sid,
-            from_number=from_number,
-            to_number=to_number,
-            caller_name=caller_name,
-            payload=payload,
-        )
-    except IntegrityError:
-        call = CallLog.objects.filter(call_sid=call_sid).first()
-        if call is None:
-            raise
-    return call, _first_step(call)
-
-
-@transaction.atomic
-def _call_inbound_create(
-    *, call_sid: str, from_number: str, to_number: str, caller_name: str, payload: dict[str, Any]
-) -> CallLog:
-    caller = from_number or WITHHELD
-    ticket, _ = _phone_ticket_for(number=from_number, name=caller_name, subject=f"Phone call from {caller}")
-    targets = oncall.dial_chain(caller=from_number)
-    now = timezone.now()
-    call = CallLog.objects.create(
-        call_sid=call_sid,
-        direction=CallDirection.INBOUND,
-        from_number=from_number,
-        to_number=to_number,
-        status=CallStatus.RINGING,
-        dial_targets=targets,
-        dial_attempts=1 if targets else 0,
-        forwarded_to=targets[0] if targets else "",
-        started_at=now,
-        ticket=ticket,
-        last_payload=payload,
-    )
-    message_create(
-        ticket=ticket,
-        direction=MessageDirection.INBOUND,
-        channel=MessageChannel.PHONE,
-        body=f"Incoming call from {caller}" + (f" ({caller_name})" if caller_name else "") + ".",
-        author_contact=ticket.contact,
-        external_id=call_sid,
-    )
-    if not targets:
-        logger.warning("call %s: nobody to ring (no on-call chain, no SUPPORT_FORWARD_NUMBER)", call_sid)
-        _outcome(call, CallOutcome.VOICEMAIL, None)
-        _missed(call, "Nobody could be rung (no one on call). The caller was offered voicemail.")
-    logger.info("call %s from %s logged on ticket %s", call_sid, caller, ticket.reference)
-    return call
+    return message_once(ticket=call_ticket(call), key=key, body=body, direction=MessageDirection.NOTE)
 
 
 # --- Dial result ---------------------------------------------------------------------------
@@ -208,7 +74,7 @@ def call_dial_result(
         return call, Goodbye("Thank you for calling. Goodbye.")
     if dial_status == "canceled":
         _outcome(call, CallOutcome.ABANDONED, payload)
-        _missed(call, "The caller hung up before anyone answered.")
+        call_missed(call, "The caller hung up before anyone answered.")
         return call, Goodbye()
     following = attempt + 1
     if following < _max_attempts(call):
@@ -219,7 +85,7 @@ def call_dial_result(
         return call, Dial(number=call.dial_targets[following], attempt=following, retry=True)
     _outcome(call, CallOutcome.VOICEMAIL, payload)
     tried = ", ".join(call.dial_targets[: attempt + 1]) or "nobody was on call"
-    _missed(call, f"Nobody answered ({dial_status}; rang {tried}). The caller was offered voicemail.")
+    call_missed(call, f"Nobody answered ({dial_status}; rang {tried}). The caller was offered voicemail.")
     return call, Voicemail()
 
 
@@ -237,24 +103,6 @@ def _outcome(call: CallLog, outcome: str, payload: dict[str, Any] | None, forwar
         call.last_payload = payload
         fields.append("last_payload")
     call.save(update_fields=fields)
-
-
-def _missed(call: CallLog, reason: str) -> None:
-    """Note the missed call on the ticket, tell the team and open an incident, once per call."""
-    note = _note_once(
-        call, f"{call.call_sid}:missed", f"Missed call from {call.from_number or WITHHELD}. {reason}"
-    )
-    if note is None:
-        return
-    ticket = _ticket_of(call)
-    notify.team_notify(
-        ticket=ticket,
-        subject=f"Missed call from {call.from_number or WITHHELD} ({ticket.reference})",
-        body=note.body,
-        key=f"call:{call.call_sid}:missed",
-        message=note,
-    )
-    oncall.missed_call_incident(ticket=ticket, call_sid=call.call_sid, reason=note.body)
 
 
 # --- Status callbacks ----------------------------------------------------------------------
@@ -320,11 +168,13 @@ def _hung_up(call_pk: int) -> None:
     if call.outcome or call.legs.filter(answered_at__isnull=False).exists():
         return
     _outcome(call, CallOutcome.ABANDONED, None)
-    _missed(call, "The caller hung up before anyone answered.")
+    call_missed(call, "The caller hung up before anyone answered.")
 
 
 def _leg_create(*, call_sid: str, parent_sid: str, from_number: str, to_number: str) -> CallLog | None:
-    parent = CallLog.objects.filter(call_sid=parent_sid).first()
+    # Locked so that a leg is never logged while the parent is being booked on a ticket:
+    # the booking either moves this leg too or has committed the ticket the leg copies.
+    parent = CallLog.objects.select_for_update().filter(call_sid=parent_sid).first()
     if parent is None:
         return None
     try:
@@ -377,9 +227,9 @@ def call_recording_receive(
     call.save(
         update_fields=["recording_sid", "recording_url", "recording_duration", "last_payload", "updated_at"]
     )
-    ticket = _ticket_of(call)
+    ticket = call_ticket(call)
     length = f" ({recording_duration // 60}:{recording_duration % 60:02d})" if recording_duration else ""
-    message = _message_once(
+    message = message_once(
         ticket=ticket,
         key=recording_sid,
         body=f"Voicemail from {call.from_number or WITHHELD}{length}: {recording_url}.mp3",
@@ -419,8 +269,8 @@ def call_transcription_receive(
     call.transcript = text.strip()
     call.last_payload = payload
     call.save(update_fields=["transcript", "last_payload", "updated_at"])
-    _message_once(
-        ticket=_ticket_of(call),
+    message_once(
+        ticket=call_ticket(call),
         key=transcription_sid,
         body=f"Voicemail transcript: “{call.transcript}”",
         direction=MessageDirection.INBOUND,
@@ -449,11 +299,11 @@ def sms_inbound_receive(
         incident = oncall.acknowledge_from_sms(from_number=from_number, text=body)
         if incident is not None:
             return SmsResult(incident=incident)
-    ticket, created = _phone_ticket_for(number=from_number, name="", subject=f"SMS from {from_number}")
+    ticket, created = phone_ticket_for(number=from_number, name="", subject=f"SMS from {from_number}")
     text = body.strip() or "(empty message)"
     if media_urls:
         text += "\n\nAttachments:\n" + "\n".join(media_urls)
-    message = _message_once(
+    message = message_once(
         ticket=ticket,
         key=message_sid,
         body=text,

@@ -25,9 +25,9 @@ from rest_framework import serializers
 from supporthub import metrics  # webhook signature failures
 from supporthub.api.errors import _flatten
 from supporthub.exceptions import DomainError
-from telephony import params, services
+from telephony import calls, params, services
 from telephony import twilio as twiml
-from telephony.services import CallStep, Dial, Goodbye, Voicemail
+from telephony.calls import CallStep, Dial, Goodbye, Voicemail
 
 logger = logging.getLogger(__name__)
 
@@ -143,11 +143,11 @@ def _render(call_sid: str, step: CallStep) -> str:
 
 @twilio_webhook
 def voice(request: HttpRequest) -> HttpResponse:
-    """An inbound call: log it on the caller's phone ticket and ring whoever is on call."""
+    """An inbound call: log it and ring whoever is on call (its ticket follows a moment later)."""
     data = _validated(params.VoiceParams, request)
     if isinstance(data, JsonResponse):
         return data
-    call, step = services.call_inbound_receive(
+    call, step = calls.call_inbound_receive(
         call_sid=data["CallSid"],
         from_number=data["From"],
         to_number=data["To"],

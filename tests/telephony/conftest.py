@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import uuid
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from django.test import Client
+from django.test import Client, TestCase
 from twilio.request_validator import RequestValidator
 
 TOKEN = "twilio-test-auth-token-0123456789"
@@ -21,6 +23,13 @@ SUPPORT_LINE = "+14155550100"
 ON_CALL = "+14155550111"
 NEXT_ON_CALL = "+14155550122"
 CALLER = "+14155550199"
+
+
+# For tests whose transactions really commit. With serialized_rollback the flush after each
+# skips post_migrate, which would recreate the auth groups under new ids and break the next
+# serialized test's reload of the migrated rows (tests/escalation); those rows are reloaded
+# before each of these tests instead.
+COMMITTING = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 def sid(prefix: str) -> str:
@@ -55,10 +64,19 @@ class FakeTwilio:
         return self.client.post(target, params, **headers)
 
     # The requests of one call, with the parameters Twilio sends.
-    def incoming_call(self, call_sid: str, caller: str = CALLER, **extra: Any) -> Any:
+    def incoming_call(self, call_sid: str, caller: str = CALLER, *, attach: bool = True, **extra: Any) -> Any:
+        """The inbound-call webhook, then (attach=True) the worker running the task it queued on
+        commit, which books the call on its ticket. attach=False leaves the task unrun, as if
+        later callbacks overtook it or it was lost."""
         params = {"CallSid": call_sid, "From": caller, "To": SUPPORT_LINE, "Caller": caller,
                   "Called": SUPPORT_LINE, "CallStatus": "ringing", "Direction": "inbound", **extra}  # fmt: skip
-        return self.post("/webhooks/twilio/voice", params)
+        with TestCase.captureOnCommitCallbacks() as queued:
+            response = self.post("/webhooks/twilio/voice", params)
+        if attach:
+            with celery_inline():
+                for publish in queued:
+                    publish()
+        return response
 
     def dial_result(self, call_sid: str, attempt: int, status: str, **extra: Any) -> Any:
         params = {"CallSid": call_sid, "DialCallStatus": status, "DialCallSid": sid("CA"),
@@ -89,6 +107,19 @@ class FakeTwilio:
         params = {"MessageSid": message_sid, "SmsSid": message_sid, "From": sender, "To": SUPPORT_LINE,
                   "Body": body, "NumMedia": "0", **extra}  # fmt: skip
         return self.post("/webhooks/twilio/sms", params)
+
+
+@contextmanager
+def celery_inline() -> Iterator[None]:
+    """Tasks published inside run at once in this process (errors raised), as a worker would."""
+    from supporthub.celery import app
+
+    saved = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager = app.conf.task_eager_propagates = True
+    try:
+        yield
+    finally:
+        app.conf.task_always_eager, app.conf.task_eager_propagates = saved
 
 
 def parse_twiml(content: bytes) -> ET.Element:
@@ -122,6 +153,17 @@ def twilio_settings(settings):
 @pytest.fixture
 def twilio(db, client) -> FakeTwilio:
     return FakeTwilio(client)
+
+
+@pytest.fixture
+def queued_bookings(monkeypatch) -> list[int]:
+    """Ids of the calls whose booking task was queued, in tests whose transactions really commit
+    (the webhook publishes at once there); nothing reaches the broker."""
+    from telephony.tasks import call_ticket_attach
+
+    queued: list[int] = []
+    monkeypatch.setattr(call_ticket_attach, "apply_async", lambda args, **_: queued.extend(args))
+    return queued
 
 
 @pytest.fixture

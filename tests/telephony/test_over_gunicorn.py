@@ -1,5 +1,6 @@
 """The call flow through a real gunicorn behind a pretend TLS proxy (PUBLIC_BASE_URL differs)."""
 
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -8,10 +9,21 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from telephony.models import CallLog
-from tests.services import gunicorn_server
-from tests.telephony.conftest import ACCOUNT_SID, BASE, CALLER, ON_CALL, SUPPORT_LINE, TOKEN, parse_twiml, sid
+from tests.services import celery_worker, gunicorn_server
+from tests.telephony.conftest import (
+    ACCOUNT_SID,
+    BASE,
+    CALLER,
+    COMMITTING,
+    ON_CALL,
+    SUPPORT_LINE,
+    TOKEN,
+    parse_twiml,
+    sid,
+)
+from tickets.models import Message
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.integration, COMMITTING]
 
 
 def twilio_post(server: str, path: str, params: dict[str, str], token: str = TOKEN) -> tuple[int, bytes]:
@@ -29,11 +41,13 @@ def twilio_post(server: str, path: str, params: dict[str, str], token: str = TOK
         return error.code, error.read()
 
 
+ENV = {"TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": TOKEN, "PUBLIC_BASE_URL": BASE,
+       "SUPPORT_FORWARD_NUMBER": ON_CALL}  # fmt: skip
+
+
 def test_a_signed_call_flow_runs_end_to_end_over_http(tmp_path):
-    env = {"TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": TOKEN, "PUBLIC_BASE_URL": BASE,
-           "SUPPORT_FORWARD_NUMBER": ON_CALL}  # fmt: skip
     call_sid = sid("CA")
-    with gunicorn_server(tmp_path, **env) as server:
+    with gunicorn_server(tmp_path, **ENV) as server:
         status, body = twilio_post(server, "/webhooks/twilio/voice", {"CallSid": call_sid, "From": CALLER,
                                                                        "To": SUPPORT_LINE})  # fmt: skip
         assert status == 200, body
@@ -52,3 +66,21 @@ def test_a_signed_call_flow_runs_end_to_end_over_http(tmp_path):
         assert forged == 403
     call = CallLog.objects.get()
     assert (call.status, call.outcome, call.duration) == ("completed", "answered", 9)
+
+
+def test_a_worker_books_the_call_on_its_ticket_a_moment_after_it_is_answered(tmp_path):
+    call_sid = sid("CA")
+    with (
+        celery_worker(tmp_path, concurrency=1),
+        gunicorn_server(tmp_path, **ENV) as server,
+    ):
+        status, body = twilio_post(server, "/webhooks/twilio/voice", {"CallSid": call_sid, "From": CALLER,
+                                                                       "To": SUPPORT_LINE})  # fmt: skip
+        assert status == 200, body
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and CallLog.objects.filter(call_sid=call_sid, ticket=None).exists():
+            time.sleep(0.1)
+    call = CallLog.objects.get(call_sid=call_sid)
+    assert call.ticket is not None, (tmp_path / "worker.log").read_text()[-3000:]
+    assert not call.ticket_pending
+    assert Message.objects.get(external_id=call_sid).ticket == call.ticket
