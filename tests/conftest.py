@@ -89,3 +89,15 @@ def _fresh_memos():
 
     forget_estimates()
     forget_api_keys()
+
+
+@pytest.fixture
+def cache_down(settings):
+    """The shared cache (Redis) is unreachable: nothing listens on port 1."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
+        }
+    }

@@ -119,14 +119,7 @@ def test_creating_a_key_in_the_admin_shows_it_once(admin_client):
     assert APIKey.objects.is_valid(raw)
 
 
-def test_last_use_still_works_without_the_cache(settings):
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": "redis://127.0.0.1:1/0",
-            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
-        }
-    }
+def test_last_use_still_works_without_the_cache(cache_down):
     key, raw = APIKey.objects.create_key(name="no-cache")
     client = _api(raw)
     assert client.get("/v1/tickets").status_code == 200

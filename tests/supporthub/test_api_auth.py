@@ -63,14 +63,7 @@ def test_a_verified_key_is_kept_per_process_until_any_process_changes_a_key():
     assert client.get("/v1/tickets").status_code == 401
 
 
-def test_keys_are_checked_against_the_database_when_the_cache_is_down(settings):
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": "redis://127.0.0.1:1/0",
-            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
-        }
-    }
+def test_keys_are_checked_against_the_database_when_the_cache_is_down(cache_down):
     api_key, raw = APIKey.objects.create_key(name="no-cache")
     client = client_with(raw)
     assert _key_queries(client) == 1
