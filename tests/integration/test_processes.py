@@ -10,7 +10,7 @@ from tests.factories import make_api_key
 from tests.services import broker, celery_worker, gunicorn_server, redis_url
 from tickets.models import Ticket
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 def http(method: str, url: str, body: dict | None = None, headers: dict | None = None) -> tuple[int, dict]:

@@ -11,7 +11,7 @@ from tests.notifications.fakes import FakeSlack, Reply
 from tests.notifications.integration import FAST, slack_delivery, wait_for_status
 from tests.notifications.processes import worker
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from tests.notifications.integration import FAST, slack_delivery, wait_for_statu
 from tests.notifications.processes import throwaway_redis, wait_until, worker
 from tests.services import gunicorn_server
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 def test_a_worker_killed_mid_send_does_not_lose_or_duplicate_the_delivery(tmp_path, shared_redis, slack):

@@ -12,7 +12,7 @@ from tests.factories import make_api_key
 from tests.ops.conftest import support_request
 from tests.services import broker, celery_worker, gunicorn_server, redis_url
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 def _post(base: str, key: str) -> int:

@@ -134,7 +134,7 @@ def test_an_eager_task_inside_a_request_keeps_the_request_id():
 
 
 @pytest.mark.integration
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_celery_task_queued_by_a_request_logs_with_the_request_id(tmp_path):
     with broker(redis_url()), celery_worker(tmp_path, concurrency=1, LOG_FORMAT="json"):
         token = request_id_var.set("req-celery-42")
