@@ -2,10 +2,12 @@
 
 The webhook answers from the CallLog alone (one INSERT) and queues the booking: a task
 that finds the caller's open phone ticket or creates contact + ticket and adds the
-"Incoming call" message. Every later callback (dial result, status, recording,
-transcription) may overtake that task, so all of them get the ticket through
-`call_ticket`, which books the call under the CallLog row lock: whoever comes first books
-it, once. A beat sweep books calls whose task was lost (broker down, worker killed).
+"Incoming call" message. One booking run serves a burst of calls: a call queues a run only
+when none is queued yet (`booking_queue`), and the run books every call still waiting.
+Every later callback (dial result, status, recording, transcription) may overtake the run,
+so all of them get the ticket through `call_ticket`, which books the call under the CallLog
+row lock: whoever comes first books it, once. A beat sweep books calls whose run was lost
+(broker down, worker killed).
 """
 
 from __future__ import annotations
@@ -18,11 +20,11 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from supporthub.tasks import enqueue_on_commit
 from telephony import notify, oncall
 from telephony.models import CallDirection, CallLog, CallOutcome, CallStatus
 from tickets.models import Message, MessageChannel, MessageDirection, Ticket, TicketChannel, TicketStatus
@@ -32,6 +34,9 @@ logger = logging.getLogger(__name__)
 
 WITHHELD = "a withheld number"
 SWEEP_BATCH = 500
+# Set while a booking run is queued and not yet started; expires in case the run is lost.
+BOOKING_QUEUED_KEY = "telephony:booking-queued"
+BOOKING_QUEUED_SECONDS = 10
 
 
 # --- What the caller hears next ------------------------------------------------------------
@@ -147,10 +152,31 @@ def call_inbound_receive(
         return existing, first_step(existing)
     if not targets:
         logger.warning("call %s: nobody to ring (no on-call chain, no SUPPORT_FORWARD_NUMBER)", call_sid)
-    from telephony.tasks import call_ticket_attach as attach_task
-
-    enqueue_on_commit(attach_task, call.pk)
+    transaction.on_commit(booking_queue)
     return call, first_step(call)
+
+
+def booking_queue() -> None:
+    """Queue a booking run unless one is queued already (called once the CallLog is committed).
+
+    One SET NX per call instead of one Celery publish per call (issue 4: the webhook's CPU).
+    No call is missed: the run clears the flag before it reads the waiting calls, so a call
+    committed before the clear is read by that run, and one that finds the flag cleared
+    queues the next run. With Redis or the broker down the beat sweep books the call.
+    """
+    from telephony.tasks import calls_book_pending
+
+    try:
+        if not cache.add(BOOKING_QUEUED_KEY, 1, timeout=BOOKING_QUEUED_SECONDS):
+            return
+    except Exception:  # the cache is down: publish anyway; the broker may still be up
+        logger.warning("cache unavailable; queueing a booking run for this call alone")
+    try:
+        calls_book_pending.apply_async()
+    except Exception:  # kombu raises many types for an unreachable broker
+        logger.warning("broker unavailable, %s left for the periodic sweep", calls_book_pending.name)
+        with contextlib.suppress(Exception):
+            cache.delete(BOOKING_QUEUED_KEY)  # the next call tries again
 
 
 # --- Booking the call on a ticket ----------------------------------------------------------
@@ -162,7 +188,7 @@ def _open_ticket(ticket_id: int | None) -> Ticket | None:
 def call_ticket(call: CallLog) -> Ticket:
     """The call's open ticket; books the call on one first if it has none yet.
 
-    The one way to a call's ticket, for the attach task, the sweep and every callback. A call
+    The one way to a call's ticket, for the booking run, the sweep and every callback. A call
     whose ticket an agent closed (or deleted) mid-call moves to the caller's open phone ticket
     or a new one. Booking locks the CallLog row and looks again, so the task and a callback
     racing it never create two tickets, and the "Incoming call" message is added once.
@@ -201,7 +227,7 @@ def _book(call: CallLog) -> Ticket:
 
 
 def call_ticket_attach(*, call_id: int) -> Ticket | None:
-    """Book a logged call on its ticket (the attach task and the sweep).
+    """Book a logged call on its ticket (the booking run and the sweep).
 
     None, and nothing done, when the call is gone or already booked: a replayed task is a
     no-op, and a ticket an agent deleted after the call is not brought back.
@@ -210,27 +236,38 @@ def call_ticket_attach(*, call_id: int) -> Ticket | None:
     return call_ticket(call) if call is not None else None
 
 
+def calls_book_pending() -> int:
+    """The booking run: book every call still waiting for its ticket; how many were booked."""
+    with contextlib.suppress(Exception):  # a cache outage must not stop the bookings
+        cache.delete(BOOKING_QUEUED_KEY)  # first: see booking_queue
+    return _book_waiting(CallLog.objects.filter(ticket_pending=True))
+
+
 def calls_ticket_sweep() -> int:
     """Book the calls still without a ticket TELEPHONY_TICKET_SWEEP_SECONDS after they came in.
 
-    Their attach task was lost (broker down when the call came in, worker killed). Returns
-    how many calls were booked; one that fails is logged and tried again next time.
+    Their booking run was lost (broker down when the call came in, worker killed). Returns
+    how many calls were booked.
     """
     cutoff = timezone.now() - timedelta(seconds=settings.TELEPHONY_TICKET_SWEEP_SECONDS)
-    ids = list(
-        CallLog.objects.filter(ticket_pending=True, created_at__lte=cutoff)
-        .order_by("created_at")
-        .values_list("pk", flat=True)[:SWEEP_BATCH]
-    )
-    booked = 0
-    for call_id in ids:
-        try:
-            if call_ticket_attach(call_id=call_id) is not None:
-                booked += 1
-        except Exception:
-            logger.exception("call %s: booking it on a ticket failed; the next sweep tries again", call_id)
-    if ids:
-        logger.warning("%s calls still had no ticket (attach task lost); booked %s", len(ids), booked)
+    booked = _book_waiting(CallLog.objects.filter(ticket_pending=True, created_at__lte=cutoff))
+    if booked:
+        logger.warning("%s calls still had no ticket (booking run lost); booked them now", booked)
+    return booked
+
+
+def _book_waiting(calls: QuerySet[CallLog]) -> int:
+    """Book `calls` oldest first, SWEEP_BATCH ids per query; one that fails is logged and left
+    for the next sweep."""
+    booked, after = 0, 0
+    while ids := list(calls.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[:SWEEP_BATCH]):
+        for call_id in ids:
+            try:
+                if call_ticket_attach(call_id=call_id) is not None:
+                    booked += 1
+            except Exception:
+                logger.exception("call %s: booking it failed; the next sweep tries again", call_id)
+        after = ids[-1]
     return booked
 
 

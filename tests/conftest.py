@@ -3,6 +3,7 @@
 import os
 
 import pytest
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from tests.factories import ContactFactory, UserFactory, make_api_key
@@ -83,12 +84,15 @@ def _fresh_phone_chain():
 # --- per-process memos ------------------------------------------------------------------
 @pytest.fixture(autouse=True)
 def _fresh_memos():
-    """Each test starts with no kept planner estimates and no verified API keys."""
+    """Each test starts with no kept planner estimates, no verified API keys and no call
+    booking run marked as queued."""
     from supporthub.api.pagination import forget_estimates
     from supporthub.services import forget_api_keys
+    from telephony.calls import BOOKING_QUEUED_KEY
 
     forget_estimates()
     forget_api_keys()
+    cache.delete(BOOKING_QUEUED_KEY)
 
 
 @pytest.fixture

@@ -65,9 +65,9 @@ class FakeTwilio:
 
     # The requests of one call, with the parameters Twilio sends.
     def incoming_call(self, call_sid: str, caller: str = CALLER, *, attach: bool = True, **extra: Any) -> Any:
-        """The inbound-call webhook, then (attach=True) the worker running the task it queued on
-        commit, which books the call on its ticket. attach=False leaves the task unrun, as if
-        later callbacks overtook it or it was lost."""
+        """The inbound-call webhook, then (attach=True) the worker running the booking run it
+        queued on commit. attach=False leaves the run unqueued, as if later callbacks overtook
+        it or it was lost."""
         params = {"CallSid": call_sid, "From": caller, "To": SUPPORT_LINE, "Caller": caller,
                   "Called": SUPPORT_LINE, "CallStatus": "ringing", "Direction": "inbound", **extra}  # fmt: skip
         with TestCase.captureOnCommitCallbacks() as queued:
@@ -156,13 +156,13 @@ def twilio(db, client) -> FakeTwilio:
 
 
 @pytest.fixture
-def queued_bookings(monkeypatch) -> list[int]:
-    """Ids of the calls whose booking task was queued, in tests whose transactions really commit
-    (the webhook publishes at once there); nothing reaches the broker."""
-    from telephony.tasks import call_ticket_attach
+def queued_bookings(monkeypatch) -> list[str]:
+    """One entry per booking run queued, in tests whose transactions really commit (the webhook
+    publishes at once there); nothing reaches the broker."""
+    from telephony.tasks import calls_book_pending
 
-    queued: list[int] = []
-    monkeypatch.setattr(call_ticket_attach, "apply_async", lambda args, **_: queued.extend(args))
+    queued: list[str] = []
+    monkeypatch.setattr(calls_book_pending, "apply_async", lambda *_, **__: queued.append("run"))
     return queued
 
 

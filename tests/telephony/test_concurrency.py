@@ -44,14 +44,14 @@ def receive(call_sid: str) -> CallLog:
     )[0]
 
 
-def test_simultaneous_copies_of_an_inbound_call_log_one_call_and_queue_one_booking(queued_bookings):
+def test_simultaneous_copies_of_an_inbound_call_log_one_call_and_queue_one_booking_run(queued_bookings):
     require_postgres()
     call_sid = sid("CA")
     results = race(*[lambda: receive(call_sid).pk] * 6)
     assert not [r for r in results if isinstance(r, Exception)], results
     assert len(set(results)) == 1
     assert CallLog.objects.count() == 1
-    assert queued_bookings == results[:1]
+    assert queued_bookings == ["run"]
 
 
 def test_the_booking_task_racing_callbacks_makes_one_ticket_with_one_incoming_call_message(queued_bookings):
