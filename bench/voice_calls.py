@@ -6,9 +6,10 @@ Creates (drops first) the database named by --database-url, migrates it, puts tw
 call on the seeded "Support" schedule (two layers, voice + SMS numbers each) and sends
 signed inbound calls through Django's test client (the whole middleware stack, the real
 signature check), in autocommit as under gunicorn: new callers (a number never seen) and
-returning callers (an open phone ticket exists). The webhook publishes its booking task to
-the Redis of --redis-url (a database of its own: emptied at the start), so publishing is
-counted; the booking (what the worker then runs) is measured apart, in this process. Prints
+returning callers (an open phone ticket exists). The webhook marks a booking run as queued
+in the Redis of --redis-url (a database of its own: emptied at the start) and publishes one
+there when none was, so that is counted; the booking of each call (what the worker's run
+does) is measured apart, in this process. Prints
 statements per call (exact) and CPU ms per call (process time of this process only:
 PostgreSQL's and Redis's share is not included).
 """

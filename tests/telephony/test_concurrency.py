@@ -1,4 +1,4 @@
-"""Twilio retries and the booking task racing each other on PostgreSQL: one call, one ticket."""
+"""Twilio retries and a booking run racing each other on PostgreSQL: one call, one ticket."""
 
 import threading
 from collections.abc import Callable
