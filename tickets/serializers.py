@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from notifications.serializers import DeliverySerializer
 from supporthub.api.fields import E164PhoneField, LabelChoiceField, StrictFieldsMixin
+from supporthub.compiled import CompiledRead
 from tickets.models import (
     Message,
     MessageChannel,
@@ -106,6 +107,21 @@ TICKET_COLUMNS = (
 def ticket_rows(queryset: Any) -> Any:
     """`queryset` as rows of TICKET_COLUMNS, ready for ticket_document."""
     return queryset.values(*TICKET_COLUMNS)
+
+
+_TICKET_BY_ID = CompiledRead(lambda pk: ticket_rows(Ticket.objects.filter(pk=pk)))
+_BIGINT = range(-(2**63), 2**63)
+
+
+def ticket_row(pk: int) -> dict[str, Any] | None:
+    """The row of TICKET_COLUMNS of ticket `pk`, or None; read with SQL compiled once per
+    process where the database allows (perf, issue 8)."""
+    if pk not in _BIGINT:
+        return None
+    rows = _TICKET_BY_ID.rows(pk)
+    if rows is None:
+        rows = list(ticket_rows(Ticket.objects.filter(pk=pk)))
+    return rows[0] if rows else None
 
 
 PRIORITY_LABELS = {member.value: member.label for member in TicketPriority}

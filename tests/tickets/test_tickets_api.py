@@ -223,7 +223,7 @@ def test_the_fast_ticket_representation_equals_drfs_generic_one(agent):
 
     from rest_framework import serializers
 
-    from tickets.serializers import TicketSerializer, ticket_document, ticket_rows
+    from tickets.serializers import TicketSerializer, ticket_document, ticket_row, ticket_rows
 
     ticket = TicketFactory(
         assignee=agent,
@@ -236,3 +236,4 @@ def test_the_fast_ticket_representation_equals_drfs_generic_one(agent):
     generic = serializers.ModelSerializer.to_representation(TicketSerializer(), ticket)
     assert fast == generic
     assert ticket_document(ticket_rows(Ticket.objects.all()).get(pk=ticket.pk)) == generic
+    assert ticket_document(ticket_row(ticket.pk) or {}) == generic  # the compiled read

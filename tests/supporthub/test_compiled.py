@@ -1,0 +1,85 @@
+"""Reads compiled to SQL once per process: the same rows as the ORM, or the ORM path."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from supporthub.compiled import CompiledRead
+from telephony.models import CallLog
+from tests.factories import TicketFactory
+from tests.services import require_postgres
+from tickets.models import Ticket
+from tickets.serializers import TICKET_COLUMNS, ticket_row, ticket_rows
+
+pytestmark = pytest.mark.django_db
+
+
+def by_id() -> CompiledRead:
+    return CompiledRead(lambda pk: ticket_rows(Ticket.objects.filter(pk=pk)))
+
+
+def test_on_postgresql_the_ticket_read_is_compiled_and_returns_the_orms_row(agent):
+    require_postgres()
+    read = by_id()
+    assert read.compiles()
+    full = TicketFactory(assignee=agent, sla_breached=True)
+    bare = TicketFactory()  # nulls: no assignee, no due dates met
+
+    for ticket in (full, bare):
+        orm = ticket_rows(Ticket.objects.all()).get(pk=ticket.pk)
+        assert read.rows(ticket.pk) == [orm]
+        assert list(orm) == list(TICKET_COLUMNS)
+    assert read.rows(max(full.pk, bare.pk) + 1) == []
+
+
+def test_a_compiled_read_is_one_logged_statement_and_the_second_call_compiles_nothing():
+    require_postgres()
+    ticket = TicketFactory()
+    read = by_id()
+    read.rows(ticket.pk)
+    with CaptureQueriesContext(connection) as queries:
+        assert read.rows(ticket.pk)[0]["id"] == ticket.pk
+    assert [q["sql"].split(" ", 1)[0] for q in queries] == ["SELECT"]
+
+
+def test_parameters_the_build_arguments_do_not_account_for_leave_the_read_to_the_orm():
+    read = CompiledRead(lambda pk: Ticket.objects.filter(pk=pk, status="open").values("id"))
+    assert not read.compiles()
+    assert read.rows(1) is None
+
+
+def test_a_column_that_needs_a_converter_leaves_the_read_to_the_orm():
+    read = CompiledRead(lambda pk: CallLog.objects.filter(pk=pk).values("id", "last_payload"))  # JSON
+    assert not read.compiles()
+    assert read.rows(1) is None
+
+
+def test_arity_is_checked():
+    with pytest.raises(ValueError, match="arity"):
+        CompiledRead(lambda: Ticket.objects.values("id"), arity=0)
+
+
+def test_ticket_row_reads_through_the_orm_where_the_read_does_not_compile(monkeypatch):
+    ticket = TicketFactory()
+    monkeypatch.setattr(CompiledRead, "rows", lambda self, *params, using="default": None)
+    assert ticket_row(ticket.pk) == ticket_rows(Ticket.objects.all()).get(pk=ticket.pk)
+    assert ticket_row(ticket.pk + 1) is None
+
+
+@pytest.mark.parametrize("pk", [2**63, -(2**63) - 1])
+def test_ids_outside_bigint_are_no_ticket(pk):
+    assert ticket_row(pk) is None
+
+
+@pytest.mark.parametrize("path", ["99999999999999999999", "abc", "-1"])
+def test_detail_of_an_id_that_cannot_exist_is_a_404(api, path):
+    response = api.get(f"/v1/tickets/{path}")
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+
+
+def test_detail_with_a_query_string_still_applies_the_filters(api):
+    ticket = TicketFactory(status="open")
+    assert api.get(f"/v1/tickets/{ticket.pk}").json()["id"] == ticket.pk
+    assert api.get(f"/v1/tickets/{ticket.pk}?status=open").status_code == 200
+    assert api.get(f"/v1/tickets/{ticket.pk}?status=closed").status_code == 404
