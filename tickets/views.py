@@ -15,6 +15,7 @@ from tickets import services
 from tickets.filters import MessageFilter, TicketFilter
 from tickets.models import Message, Ticket
 from tickets.serializers import (
+    TICKET_ORDER,
     MessageCreateSerializer,
     MessageSerializer,
     SupportRequestResultSerializer,
@@ -23,6 +24,7 @@ from tickets.serializers import (
     TicketSerializer,
     TicketUpdateSerializer,
     ticket_document,
+    ticket_list_pages,
     ticket_row,
     ticket_rows,
 )
@@ -42,7 +44,7 @@ class TicketViewSet(
     serializer_class = TicketSerializer
     filterset_class = TicketFilter
     ordering_fields = ["created_at", "updated_at", "priority"]
-    ordering = ["-created_at", "-id"]
+    ordering = list(TICKET_ORDER)
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     @extend_schema(request=TicketCreateSerializer, responses={201: TicketSerializer})
@@ -63,8 +65,13 @@ class TicketViewSet(
         return Response(self._show(ticket.pk))
 
     def list(self, request: Request) -> Response:
-        page = self.paginate_queryset(ticket_rows(self.filter_queryset(self.get_queryset())))
-        return self.get_paginated_response([ticket_document(row) for row in page])  # type: ignore[union-attr]
+        queryset = self.filter_queryset(self.get_queryset())
+        paging = {self.paginator.page_query_param, self.paginator.page_size_query_param}  # type: ignore[union-attr]
+        if request.query_params.keys() <= paging:  # the plain list: pages read with compiled SQL
+            page = self.paginate_queryset(ticket_list_pages(queryset))  # type: ignore[arg-type]
+        else:
+            page = self.paginate_queryset(ticket_rows(queryset))
+        return self.get_paginated_response([ticket_document(row) for row in page])  # type: ignore[union-attr, arg-type]
 
     def retrieve(self, request: Request, pk: str | None = None) -> Response:
         return Response(self._show(pk))

@@ -56,8 +56,9 @@ class EstimatingPaginator(Paginator):
     @cached_property
     def count(self) -> int:
         self.count_is_estimate = False
-        if isinstance(self.object_list, QuerySet):
-            estimate = planner_row_estimate(self.object_list)
+        queryset = getattr(self.object_list, "queryset", self.object_list)  # a CompiledSlice's
+        if isinstance(queryset, QuerySet):
+            estimate = planner_row_estimate(queryset)
             if estimate is not None and estimate > settings.API_EXACT_COUNT_LIMIT:
                 self.count_is_estimate = True
                 return estimate

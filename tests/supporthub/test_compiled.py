@@ -4,12 +4,13 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from supporthub.compiled import CompiledRead
+from supporthub.compiled import CompiledRead, CompiledSlice
 from telephony.models import CallLog
 from tests.factories import TicketFactory
 from tests.services import require_postgres
 from tickets.models import Ticket
-from tickets.serializers import TICKET_COLUMNS, ticket_row, ticket_rows
+from tickets.serializers import TICKET_COLUMNS, TICKET_LIST, TICKET_ORDER, ticket_row, ticket_rows
+from tickets.views import TicketViewSet
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +22,7 @@ def by_id() -> CompiledRead:
 def test_on_postgresql_the_ticket_read_is_compiled_and_returns_the_orms_row(agent):
     require_postgres()
     read = by_id()
-    assert read.compiles()
+    assert read.sql() is not None
     full = TicketFactory(assignee=agent, sla_breached=True)
     bare = TicketFactory()  # nulls: no assignee, no due dates met
 
@@ -44,19 +45,24 @@ def test_a_compiled_read_is_one_logged_statement_and_the_second_call_compiles_no
 
 def test_parameters_the_build_arguments_do_not_account_for_leave_the_read_to_the_orm():
     read = CompiledRead(lambda pk: Ticket.objects.filter(pk=pk, status="open").values("id"))
-    assert not read.compiles()
+    assert read.sql() is None
     assert read.rows(1) is None
 
 
 def test_a_column_that_needs_a_converter_leaves_the_read_to_the_orm():
     read = CompiledRead(lambda pk: CallLog.objects.filter(pk=pk).values("id", "last_payload"))  # JSON
-    assert not read.compiles()
+    assert read.sql() is None
     assert read.rows(1) is None
 
 
 def test_arity_is_checked():
     with pytest.raises(ValueError, match="arity"):
-        CompiledRead(lambda: Ticket.objects.values("id"), arity=0)
+        CompiledRead(lambda *ids: Ticket.objects.filter(pk__in=ids).values("id"), arity=5)
+
+
+def test_a_sliced_queryset_is_left_to_the_orm():
+    read = CompiledRead(lambda: Ticket.objects.values("id")[:5], arity=0)
+    assert read.sql() is None
 
 
 def test_ticket_row_reads_through_the_orm_where_the_read_does_not_compile(monkeypatch):
@@ -83,3 +89,36 @@ def test_detail_with_a_query_string_still_applies_the_filters(api):
     assert api.get(f"/v1/tickets/{ticket.pk}").json()["id"] == ticket.pk
     assert api.get(f"/v1/tickets/{ticket.pk}?status=open").status_code == 200
     assert api.get(f"/v1/tickets/{ticket.pk}?status=closed").status_code == 404
+
+
+# --- The plain ticket list -----------------------------------------------------------------
+def test_the_plain_list_reads_pages_with_the_compiled_sql_of_the_views_own_order():
+    require_postgres()
+    assert tuple(TicketViewSet.ordering) == TICKET_ORDER
+    assert TICKET_LIST.sql() == ticket_rows(Ticket.objects.order_by(*TICKET_ORDER)).query.sql_with_params()[0]
+
+
+def test_the_plain_list_pages_equal_the_filtered_paths_pages(api):
+    """Equal timestamps too: the id breaks ties on both paths."""
+    tickets = TicketFactory.create_batch(12)
+    Ticket.objects.filter(pk__in=[t.pk for t in tickets[3:9]]).update(created_at=tickets[0].created_at)
+    for page in (1, 2, 3):
+        plain = api.get(f"/v1/tickets?page_size=5&page={page}").json()
+        other = api.get(f"/v1/tickets?page_size=5&page={page}&unknown=1").json()  # the ORM path
+        assert (plain["count"], plain["results"]) == (other["count"], other["results"])
+        assert len(plain["results"]) == (5 if page < 3 else 2)
+
+
+def test_a_compiled_slice_falls_back_to_the_reads_queryset(monkeypatch):
+    TicketFactory.create_batch(4)
+    pages = CompiledSlice(Ticket.objects.all(), TICKET_LIST)
+    compiled = pages[1:3]
+    monkeypatch.setattr(CompiledRead, "rows", lambda self, *params, **kwargs: None)
+    assert pages[1:3] == compiled == list(ticket_rows(Ticket.objects.order_by(*TICKET_ORDER))[1:3])
+    assert pages.count() == 4
+
+
+@pytest.mark.parametrize("window", [slice(0, 4, 2), slice(2, None), slice(-1, 3), slice(3, 1)])
+def test_a_compiled_slice_takes_plain_windows_only(window):
+    with pytest.raises(ValueError, match="windows only"):
+        CompiledSlice(Ticket.objects.all(), TICKET_LIST)[window]
