@@ -197,7 +197,7 @@ def main() -> None:
         )
         reply = lua_post(
             tmpdir / "message.lua",
-            {"ticket": 2, "direction": "outbound", "body": "Working on it"},
+            {"ticket": 5, "direction": "outbound", "body": "Working on it"},  # an email ticket (seed.py)
             {"Content-Type": "application/json", **auth},
         )
         voice = voice_script(tmpdir, 30_000)
