@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.run import SECRET, ensure_database, manage  # noqa: E402
+from bench.run import ensure_database, manage, server_env  # noqa: E402
 from bench.voice_webhook import cpu_seconds  # noqa: E402
 from tests.services import free_port, wait_for_port  # noqa: E402
 
@@ -44,16 +44,7 @@ def main() -> None:
     parser.add_argument("--database", default="supporthub_bench_http")
     args = parser.parse_args()
 
-    env = {
-        **os.environ,
-        "DATABASE_URL": ensure_database(args.database),
-        "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9"),
-        "SECRET_KEY": SECRET,
-        "DEBUG": "false",
-        "BENCH_ENDPOINTS": "true",
-        "LOG_LEVEL": "WARNING",
-        "ENV_FILE": "/dev/null",
-    }
+    env = server_env(ensure_database(args.database))
     key = manage(env, "create_api_key", "cpu-split").strip()
     port = free_port()
     bind = f"127.0.0.1:{port}"

@@ -65,6 +65,20 @@ def ensure_database(name: str) -> str:
     return f"postgresql://postgres@127.0.0.1:5432/{name}"
 
 
+def server_env(dsn: str) -> dict[str, str]:
+    """The environment the benchmarked server runs with: production settings on `dsn`."""
+    return {
+        **os.environ,
+        "DATABASE_URL": dsn,
+        "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9"),
+        "SECRET_KEY": SECRET,
+        "DEBUG": "false",
+        "BENCH_ENDPOINTS": "true",
+        "LOG_LEVEL": "WARNING",
+        "ENV_FILE": "/dev/null",
+    }
+
+
 def manage(env: dict[str, str], *args: str) -> str:
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True, text=True
@@ -151,14 +165,7 @@ def main() -> None:
     print(f"load average {os.getloadavg()[0]:.2f} at the start; {os.cpu_count()} CPUs", file=sys.stderr)
     dsn = ensure_database(args.database)
     env = {
-        **os.environ,
-        "DATABASE_URL": dsn,
-        "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9"),
-        "SECRET_KEY": SECRET,
-        "DEBUG": "false",
-        "BENCH_ENDPOINTS": "true",
-        "LOG_LEVEL": "WARNING",
-        "ENV_FILE": "/dev/null",
+        **server_env(dsn),
         # The voice webhook: a bench-only token, requests pre-signed for this public URL.
         "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
         "TWILIO_AUTH_TOKEN": TOKEN,
