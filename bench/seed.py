@@ -43,7 +43,9 @@ def seed(dsn: str, tickets: int) -> None:
     with psycopg.connect(dsn, autocommit=True) as conn:
         for statement in SEED_SQL:
             conn.execute(statement, {"tickets": tickets, "contacts": tickets // 5 + 1})
-        conn.execute("ANALYZE")
+        # As autovacuum leaves a table that has been around: statistics and a visibility map
+        # (without it every index-only COUNT of a filtered list visits the heap, ~10x slower).
+        conn.execute("VACUUM ANALYZE")
 
 
 def ticket_count(dsn: str) -> int:

@@ -21,13 +21,13 @@ _SAMPLE = (-7_654_321, -7_654_322, -7_654_323, -7_654_324)
 
 
 class CompiledRead:
-    """`build(*params)` returns a `.values()` queryset; `rows(*params)` runs its SQL, a page
-    of it with `limit` and `offset`.
+    """`build(*params)` returns a `.values()` queryset; `fetch(*params)` reads its rows (a
+    slice of them with `start` and `stop`) with the SQL compiled once.
 
     Compiling checks that the SQL's parameters are exactly the build arguments in order
     (nothing folded into the SQL text, nothing added) and that no column needs a converter
     (SQLite's datetimes do, PostgreSQL's columns here do not). When either check fails,
-    `rows` returns None and the caller runs the queryset itself: slower, never wrong.
+    `rows` returns None and `fetch` runs the queryset instead: slower, never wrong.
     """
 
     def __init__(self, build: Callable[..., QuerySet[Any]], arity: int = 1) -> None:
@@ -47,18 +47,32 @@ class CompiledRead:
         return statement[0] if statement else None
 
     def rows(
-        self, *params: Any, limit: int | None = None, offset: int = 0, using: str = "default"
+        self, *params: Any, start: int = 0, stop: int | None = None, using: str = "default"
     ) -> list[dict[str, Any]] | None:
-        """The rows for `params`, or None when this read cannot be compiled on `using`."""
+        """The rows for `params` (those in [start:stop]), or None when this read cannot be
+        compiled on `using`."""
         statement = self._statement(using)
         if statement is None:
             return None
+        if stop is not None and stop <= start:
+            return []
         sql, columns = statement
-        if limit is not None:  # what Django's compiler appends for a slice, as parameters
-            sql, params = f"{sql} LIMIT %s OFFSET %s", (*params, limit, offset)
-        with connections[using].cursor() as cursor:
+        connection = connections[using]
+        if start or stop is not None:  # the clause Django's compiler appends for a slice
+            sql = f"{sql} {connection.ops.limit_offset_sql(start, stop)}"
+        with connection.cursor() as cursor:
             cursor.execute(sql, params)
             return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+
+    def fetch(
+        self, *params: Any, start: int = 0, stop: int | None = None, using: str = "default"
+    ) -> list[dict[str, Any]]:
+        """The rows for `params` (those in [start:stop]): by the compiled SQL, or through the
+        ORM where the read does not compile."""
+        rows = self.rows(*params, start=start, stop=stop, using=using)
+        if rows is None:
+            rows = list(self.queryset(*params).using(using)[start:stop])
+        return rows
 
     def _statement(self, using: str) -> tuple[str, tuple[str, ...]] | None:
         try:
@@ -83,28 +97,3 @@ class CompiledRead:
         if len(columns) != len(selected):
             return None
         return sql, columns
-
-
-class CompiledSlice:
-    """A paginator's object list: `queryset` counts the rows, `read` reads each page.
-
-    The caller guarantees that `queryset` matches what `read` selects (and tests it). Where
-    the read does not compile, a page comes from the read's own queryset.
-    """
-
-    def __init__(self, queryset: QuerySet[Any], read: CompiledRead, *params: Any) -> None:
-        self.queryset = queryset
-        self._read = read
-        self._params = params
-
-    def count(self) -> int:
-        return self.queryset.count()
-
-    def __getitem__(self, window: slice) -> list[dict[str, Any]]:
-        start, stop = window.start or 0, window.stop
-        if window.step is not None or stop is None or start < 0 or stop < start:
-            raise ValueError("CompiledSlice takes [start:stop] windows only")
-        rows = self._read.rows(*self._params, limit=stop - start, offset=start, using=self.queryset.db)
-        if rows is None:
-            rows = list(self._read.queryset(*self._params)[start:stop])
-        return rows

@@ -9,7 +9,8 @@ from rest_framework import serializers
 
 from notifications.serializers import DeliverySerializer
 from supporthub.api.fields import E164PhoneField, LabelChoiceField, StrictFieldsMixin
-from supporthub.compiled import CompiledRead, CompiledSlice
+from supporthub.api.pagination import CountedRows
+from supporthub.compiled import CompiledRead
 from tickets.models import (
     Message,
     MessageChannel,
@@ -116,10 +117,13 @@ TICKET_ORDER = ("-created_at", "-id")
 TICKET_LIST = CompiledRead(lambda: ticket_rows(Ticket.objects.order_by(*TICKET_ORDER)), arity=0)
 
 
-def ticket_list_pages(queryset: Any) -> CompiledSlice:
-    """The unfiltered ticket list (`queryset` in TICKET_ORDER) for the paginator: counted by
-    `queryset`, each page read as rows of TICKET_COLUMNS with compiled SQL (perf, issue 8)."""
-    return CompiledSlice(queryset, TICKET_LIST)
+def ticket_list_pages(queryset: Any, *, plain: bool) -> CountedRows:
+    """The view's filtered, ordered tickets for the paginator: counted without the join to
+    contacts, each page read as rows of TICKET_COLUMNS; by TICKET_LIST's compiled SQL when
+    the list is `plain` (no filter or ordering asked for: `queryset` is then TICKET_LIST's)."""
+    if plain:
+        return CountedRows(queryset, lambda start, stop: TICKET_LIST.fetch(start=start, stop=stop))
+    return CountedRows(queryset, lambda start, stop: list(ticket_rows(queryset)[start:stop]))
 
 
 def ticket_row(pk: int) -> dict[str, Any] | None:
@@ -127,9 +131,7 @@ def ticket_row(pk: int) -> dict[str, Any] | None:
     process where the database allows (perf, issue 8)."""
     if pk not in _BIGINT:
         return None
-    rows = _TICKET_BY_ID.rows(pk)
-    if rows is None:
-        rows = list(_TICKET_BY_ID.queryset(pk))
+    rows = _TICKET_BY_ID.fetch(pk)
     return rows[0] if rows else None
 
 

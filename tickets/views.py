@@ -67,10 +67,8 @@ class TicketViewSet(
     def list(self, request: Request) -> Response:
         queryset = self.filter_queryset(self.get_queryset())
         paging = {self.paginator.page_query_param, self.paginator.page_size_query_param}  # type: ignore[union-attr]
-        if request.query_params.keys() <= paging:  # the plain list: pages read with compiled SQL
-            page = self.paginate_queryset(ticket_list_pages(queryset))  # type: ignore[arg-type]
-        else:
-            page = self.paginate_queryset(ticket_rows(queryset))
+        plain = request.query_params.keys() <= paging
+        page = self.paginate_queryset(ticket_list_pages(queryset, plain=plain))  # type: ignore[arg-type]
         return self.get_paginated_response([ticket_document(row) for row in page])  # type: ignore[union-attr, arg-type]
 
     def retrieve(self, request: Request, pk: str | None = None) -> Response:

@@ -4,12 +4,20 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from supporthub.compiled import CompiledRead, CompiledSlice
+from supporthub.api.pagination import CountedRows
+from supporthub.compiled import CompiledRead
 from telephony.models import CallLog
 from tests.factories import TicketFactory
 from tests.services import require_postgres
 from tickets.models import Ticket
-from tickets.serializers import TICKET_COLUMNS, TICKET_LIST, TICKET_ORDER, ticket_row, ticket_rows
+from tickets.serializers import (
+    TICKET_COLUMNS,
+    TICKET_LIST,
+    TICKET_ORDER,
+    ticket_list_pages,
+    ticket_row,
+    ticket_rows,
+)
 from tickets.views import TicketViewSet
 
 pytestmark = pytest.mark.django_db
@@ -67,7 +75,7 @@ def test_a_sliced_queryset_is_left_to_the_orm():
 
 def test_ticket_row_reads_through_the_orm_where_the_read_does_not_compile(monkeypatch):
     ticket = TicketFactory()
-    monkeypatch.setattr(CompiledRead, "rows", lambda self, *params, using="default": None)
+    monkeypatch.setattr(CompiledRead, "rows", lambda self, *params, **kwargs: None)
     assert ticket_row(ticket.pk) == ticket_rows(Ticket.objects.all()).get(pk=ticket.pk)
     assert ticket_row(ticket.pk + 1) is None
 
@@ -109,16 +117,34 @@ def test_the_plain_list_pages_equal_the_filtered_paths_pages(api):
         assert len(plain["results"]) == (5 if page < 3 else 2)
 
 
-def test_a_compiled_slice_falls_back_to_the_reads_queryset(monkeypatch):
+def test_a_compiled_read_fetches_slices_and_falls_back_to_the_orm(monkeypatch):
     TicketFactory.create_batch(4)
-    pages = CompiledSlice(Ticket.objects.all(), TICKET_LIST)
-    compiled = pages[1:3]
+    everything = list(ticket_rows(Ticket.objects.order_by(*TICKET_ORDER)))
+    windows = [(0, None), (1, 3), (2, None), (3, 3), (0, 10)]
+    compiled = [TICKET_LIST.fetch(start=start, stop=stop) for start, stop in windows]
     monkeypatch.setattr(CompiledRead, "rows", lambda self, *params, **kwargs: None)
-    assert pages[1:3] == compiled == list(ticket_rows(Ticket.objects.order_by(*TICKET_ORDER))[1:3])
-    assert pages.count() == 4
+    orm = [TICKET_LIST.fetch(start=start, stop=stop) for start, stop in windows]
+    assert compiled == orm == [everything[start:stop] for start, stop in windows]
+
+
+def test_the_filtered_list_counts_without_the_join_its_rows_need(api):
+    TicketFactory.create_batch(3, status="open")
+    with CaptureQueriesContext(connection) as queries:
+        body = api.get("/v1/tickets?status=open").json()
+    assert body["count"] == 3 and len(body["results"]) == 3
+    counts = [q["sql"] for q in queries if "COUNT(" in q["sql"]]
+    assert len(counts) == 1 and "JOIN" not in counts[0]
+    assert body["results"][0]["contact"]["name"]  # the page still has the contact's columns
+
+
+def test_counted_rows_count_the_queryset_and_page_through_the_rows():
+    TicketFactory.create_batch(3)
+    pages = ticket_list_pages(Ticket.objects.order_by(*TICKET_ORDER), plain=False)
+    assert pages.count() == 3
+    assert pages[1:3] == list(ticket_rows(Ticket.objects.order_by(*TICKET_ORDER))[1:3])
 
 
 @pytest.mark.parametrize("window", [slice(0, 4, 2), slice(2, None), slice(-1, 3), slice(3, 1)])
-def test_a_compiled_slice_takes_plain_windows_only(window):
+def test_counted_rows_take_plain_windows_only(window):
     with pytest.raises(ValueError, match="windows only"):
-        CompiledSlice(Ticket.objects.all(), TICKET_LIST)[window]
+        CountedRows(Ticket.objects.all(), lambda start, stop: [])[window]
