@@ -5,18 +5,34 @@ keys) as long as the token it was read under is still current: one cache read in
 several SQL statements. Whatever changes that data replaces the token, and every process
 drops its memo on its next read. If the cache is unreachable there is no token: callers
 read the database every time.
+
+Reading a token from Redis was itself a round trip on every API request, a fifth of a
+ticket detail's Python time (perf, issue 8). So each process keeps a mirror of the tokens
+it has read, and a listener thread subscribed to a Redis channel drops a mirrored token as
+soon as any process replaces it (`bump` publishes the key). The mirror is trusted only
+while the listener is subscribed and has heard from Redis within STALE_AFTER seconds (it
+pings every PING_EVERY); it is emptied whenever the listener (re)subscribes. Otherwise
+tokens are read from the cache, as before.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+import os
+import threading
+import time
 import uuid
+from typing import Any
 
-from django.core.cache import cache
+from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
 
 logger = logging.getLogger(__name__)
 
 TIMEOUT = 30 * 24 * 3600
+PING_EVERY = 1.0
+STALE_AFTER = 3.0
+RETRY_AFTER = 1.0
 
 
 class SharedVersion:
@@ -25,6 +41,30 @@ class SharedVersion:
 
     def current(self) -> str | None:
         """The current token, created if missing; None when the cache cannot be reached."""
+        mirror = _mirror()
+        if mirror is not None:
+            token = mirror.get(self.key)
+            if token is not None:
+                return token
+            generation = mirror.generation
+        token = self._read()
+        if mirror is not None and token is not None:
+            mirror.put(self.key, token, generation)
+        return token
+
+    def bump(self) -> None:
+        """Make every process's memo stale."""
+        try:
+            cache.set(self.key, uuid.uuid4().hex, TIMEOUT)
+        except Exception:
+            logger.error("shared cache unreachable: %s could not be replaced", self.key, exc_info=True)
+            return
+        mirror = _mirror()
+        if mirror is not None:
+            mirror.drop(self.key)
+            mirror.announce(self.key)
+
+    def _read(self) -> str | None:
         try:
             version = cache.get(self.key)
             if version is None:
@@ -35,9 +75,109 @@ class SharedVersion:
             logger.warning("shared cache unreachable: %s not used; reading the database", self.key)
             return None
 
-    def bump(self) -> None:
-        """Make every process's memo stale."""
+
+class Mirror:
+    """This process's copy of the tokens it has read from Redis `client`, kept current by a
+    daemon thread subscribed to `channel`."""
+
+    def __init__(self, client: Any, channel: str) -> None:
+        self._client = client
+        self.channel = channel
+        self._tokens: dict[str, str] = {}
+        self._lock = threading.Lock()
+        self.generation = 0  # moves on every drop: a token read before a drop is not kept
+        self._heard = -math.inf  # when Redis last answered the subscribed connection
+        self.subscriptions = 0
+        threading.Thread(target=self._listen, name="shared-version-listener", daemon=True).start()
+
+    @property
+    def live(self) -> bool:
+        return time.monotonic() - self._heard < STALE_AFTER
+
+    def get(self, key: str) -> str | None:
+        return self._tokens.get(key) if self.live else None
+
+    def put(self, key: str, token: str, generation: int) -> None:
+        """Keep `token`, read while the mirror was at `generation`, unless a drop came since."""
+        with self._lock:
+            if generation == self.generation:
+                self._tokens[key] = token
+
+    def drop(self, key: str | None = None) -> None:
+        with self._lock:
+            self.generation += 1
+            if key is None:
+                self._tokens.clear()
+            else:
+                self._tokens.pop(key, None)
+
+    def announce(self, key: str) -> None:
+        """Tell every process's listener that `key` was replaced."""
         try:
-            cache.set(self.key, uuid.uuid4().hex, TIMEOUT)
+            self._client.publish(self.channel, key)
         except Exception:
-            logger.error("shared cache unreachable: %s could not be replaced", self.key, exc_info=True)
+            logger.error("shared cache unreachable: %s replaced but not announced", key, exc_info=True)
+
+    def _listen(self) -> None:
+        failing = False
+        while True:
+            try:
+                self._follow()
+            except Exception as exc:
+                if not failing:
+                    logger.warning("shared version listener lost Redis (%s); tokens read from the cache", exc)
+                failing = True
+            else:
+                failing = False
+            self._heard = -math.inf
+            self.drop()
+            time.sleep(RETRY_AFTER)
+
+    def _follow(self) -> None:
+        pubsub = self._client.pubsub()
+        try:
+            pubsub.subscribe(self.channel)
+            subscribed = False
+            heard = pinged = time.monotonic()
+            while True:
+                now = time.monotonic()
+                if now - pinged >= PING_EVERY:
+                    if now - heard > STALE_AFTER:
+                        raise ConnectionError("Redis stopped answering the subscribed connection")
+                    pubsub.ping()
+                    pinged = now
+                message = pubsub.get_message(timeout=PING_EVERY)
+                if message is None:
+                    continue
+                heard = time.monotonic()
+                if message["type"] == "subscribe":
+                    self.drop()  # tokens read while unsubscribed may have missed a bump
+                    self.subscriptions += 1
+                    subscribed = True
+                elif message["type"] == "message":
+                    data = message["data"]
+                    self.drop(data.decode() if isinstance(data, bytes) else data)
+                if subscribed:
+                    self._heard = heard
+        finally:
+            pubsub.close()
+
+
+_mirrors: dict[tuple[int, str], Mirror | None] = {}
+
+
+def _mirror() -> Mirror | None:
+    """This process's mirror for the configured cache (None unless the cache is Redis)."""
+    backend = caches[DEFAULT_CACHE_ALIAS]
+    location = getattr(backend, "_server", None)
+    key = (os.getpid(), str(location))
+    try:
+        return _mirrors[key]
+    except KeyError:
+        pass
+    mirror = None
+    if location is not None and hasattr(backend, "client"):
+        client = backend.client.get_client(write=True)
+        db = client.connection_pool.connection_kwargs.get("db", 0)
+        mirror = Mirror(client, f"{db}:{backend.make_key('shared-versions')}")
+    return _mirrors.setdefault(key, mirror)
