@@ -62,7 +62,7 @@ def test_both_postgres_url_schemes_select_postgresql(scheme):
     assert config["ENGINE"] == "django.db.backends.postgresql"
     assert config["NAME"] == "support"
     result = load({"DEBUG": "true", "DATABASE_URL": f"{scheme}://postgres@127.0.0.1:5432/test"})
-    assert result.stdout.strip() == "django.db.backends.postgresql", result.stderr
+    assert result.stdout.strip() == "supporthub.postgresql", result.stderr
 
 
 def test_the_example_env_file_loads_as_it_is():

@@ -1,0 +1,28 @@
+"""Content negotiation that answers the common request without parsing its Accept header."""
+
+from typing import Any
+
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.renderers import BaseRenderer
+from rest_framework.request import Request
+
+
+class ContentNegotiation(DefaultContentNegotiation):
+    """DRF's negotiation. A request that asks for no format and whose Accept header is
+    absent, `*/*` or exactly the first renderer's media type gets the first renderer at
+    once: DRF picks the same after parsing the header into media types, a tenth of a ticket
+    read's Python time (perf, issue 8). Anything else is negotiated by DRF."""
+
+    def select_renderer(
+        self, request: Request, renderers: list[BaseRenderer], format_suffix: str | None = None
+    ) -> tuple[BaseRenderer, str]:
+        first = renderers[0]
+        accept = request.META.get("HTTP_ACCEPT", "*/*")
+        if (
+            not format_suffix
+            and accept in ("*/*", first.media_type)
+            and self.settings.URL_FORMAT_OVERRIDE not in request.query_params
+        ):
+            return first, first.media_type
+        negotiated: Any = super().select_renderer(request, renderers, format_suffix)
+        return negotiated
