@@ -1,5 +1,6 @@
 """Content negotiation that answers the common request without parsing its Accept header."""
 
+from collections.abc import Iterable
 from typing import Any
 
 from rest_framework.negotiation import DefaultContentNegotiation
@@ -14,9 +15,9 @@ class ContentNegotiation(DefaultContentNegotiation):
     read's Python time (perf, issue 8). Anything else is negotiated by DRF."""
 
     def select_renderer(
-        self, request: Request, renderers: list[BaseRenderer], format_suffix: str | None = None
+        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
     ) -> tuple[BaseRenderer, str]:
-        first = renderers[0]
+        first = next(iter(renderers))  # DRF passes the view's list of renderers
         accept = request.META.get("HTTP_ACCEPT", "*/*")
         if (
             not format_suffix
