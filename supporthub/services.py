@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import partial
 
 from django.conf import settings
@@ -70,8 +70,14 @@ def api_key_record_use(*, key: AbstractAPIKey) -> None:
     last = _recorded.get(key.pk)
     if last is not None and timedelta(0) <= now - last < timedelta(seconds=window):
         return
+    marker = f"apikey-used:{key.pk}"
     try:
-        if not cache.add(f"apikey-used:{key.pk}", 1, timeout=window):
+        if not cache.add(marker, now.timestamp(), timeout=window):
+            # Another process recorded a use within the window: this one keeps quiet until
+            # the window ends instead of asking the cache on every request.
+            recorded = cache.get(marker)
+            if isinstance(recorded, float):
+                _recorded[key.pk] = datetime.fromtimestamp(recorded, UTC)
             return
     except Exception:
         logger.warning("cache unavailable; API key last-used falls back to the database")

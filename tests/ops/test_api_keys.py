@@ -126,3 +126,23 @@ def test_last_use_still_works_without_the_cache(cache_down):
     first = APIKeyUsage.objects.get(key=key).last_used_at
     assert client.get("/v1/tickets").status_code == 200
     assert APIKeyUsage.objects.get(key=key).last_used_at == first
+
+
+def test_a_use_recorded_by_another_process_quiets_this_one_until_the_window_ends(monkeypatch):
+    key, raw = APIKey.objects.create_key(name="shared")
+    earlier = timezone.now() - timedelta(seconds=20)
+    cache.set(f"apikey-used:{key.pk}", earlier.timestamp(), timeout=60)  # another worker's record
+    asked: list[str] = []
+    real_add = cache.add
+    monkeypatch.setattr(cache, "add", lambda key, *a, **kw: asked.append(key) or real_add(key, *a, **kw))
+    client = _api(raw)
+    for _ in range(3):
+        assert client.get("/v1/tickets").status_code == 200
+    assert asked == [f"apikey-used:{key.pk}"]  # once, not once per request
+    assert not APIKeyUsage.objects.filter(key=key).exists()  # the other worker writes it
+
+    with time_machine.travel(earlier + timedelta(seconds=61)):  # its window has ended
+        cache.delete(f"apikey-used:{key.pk}")
+        assert client.get("/v1/tickets").status_code == 200
+    assert len(asked) == 2
+    assert APIKeyUsage.objects.filter(key=key).exists()
