@@ -15,14 +15,16 @@ from typing import Any
 
 from django.db import connections
 from django.db.models import QuerySet
+from django.db.models.query import ValuesIterable, ValuesListIterable
 
 # Stand-ins the queryset is built with; each must come back as one SQL parameter, in order.
 _SAMPLE = (-7_654_321, -7_654_322, -7_654_323, -7_654_324)
 
 
 class CompiledRead:
-    """`build(*params)` returns a `.values()` queryset; `fetch(*params)` reads its rows (a
-    slice of them with `start` and `stop`) with the SQL compiled once.
+    """`build(*params)` returns a `.values()` or `.values_list()` queryset; `fetch(*params)`
+    reads its rows (dicts or tuples, as the queryset gives them; a slice of them with `start`
+    and `stop`) with the SQL compiled once.
 
     Compiling checks that the SQL's parameters are exactly the build arguments in order
     (nothing folded into the SQL text, nothing added) and that no column needs a converter
@@ -35,7 +37,7 @@ class CompiledRead:
             raise ValueError(f"arity must be 0-{len(_SAMPLE)}")
         self._build = build
         self._arity = arity
-        self._compiled: dict[str, tuple[str, tuple[str, ...]] | None] = {}
+        self._compiled: dict[str, tuple[str, tuple[str, ...] | None] | None] = {}
 
     def queryset(self, *params: Any) -> QuerySet[Any]:
         """The queryset this read stands for, built for `params`."""
@@ -48,7 +50,7 @@ class CompiledRead:
 
     def rows(
         self, *params: Any, start: int = 0, stop: int | None = None, using: str = "default"
-    ) -> list[dict[str, Any]] | None:
+    ) -> list[Any] | None:
         """The rows for `params` (those in [start:stop]), or None when this read cannot be
         compiled on `using`."""
         statement = self._statement(using)
@@ -62,11 +64,14 @@ class CompiledRead:
             sql = f"{sql} {connection.ops.limit_offset_sql(start, stop)}"
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
-            return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+            rows = cursor.fetchall()
+        if columns is None:  # .values_list(): the cursor's tuples
+            return rows
+        return [dict(zip(columns, row, strict=True)) for row in rows]
 
     def fetch(
         self, *params: Any, start: int = 0, stop: int | None = None, using: str = "default"
-    ) -> list[dict[str, Any]]:
+    ) -> list[Any]:
         """The rows for `params` (those in [start:stop]): by the compiled SQL, or through the
         ORM where the read does not compile."""
         rows = self.rows(*params, start=start, stop=stop, using=using)
@@ -74,17 +79,19 @@ class CompiledRead:
             rows = list(self.queryset(*params).using(using)[start:stop])
         return rows
 
-    def _statement(self, using: str) -> tuple[str, tuple[str, ...]] | None:
+    def _statement(self, using: str) -> tuple[str, tuple[str, ...] | None] | None:
         try:
             return self._compiled[using]
         except KeyError:
             self._compiled[using] = statement = self._compile(using)
             return statement
 
-    def _compile(self, using: str) -> tuple[str, tuple[str, ...]] | None:
+    def _compile(self, using: str) -> tuple[str, tuple[str, ...] | None] | None:
         sample = _SAMPLE[: self._arity]
-        query = self._build(*sample).query
-        if query.is_sliced:
+        queryset = self._build(*sample)
+        query = queryset.query
+        as_dicts = queryset._iterable_class is ValuesIterable
+        if query.is_sliced or not (as_dicts or queryset._iterable_class is ValuesListIterable):
             return None
         compiler = query.get_compiler(using)
         sql, params = compiler.as_sql()
@@ -96,4 +103,4 @@ class CompiledRead:
         columns = (*query.extra_select, *query.values_select, *query.annotation_select)
         if len(columns) != len(selected):
             return None
-        return sql, columns
+        return sql, columns if as_dicts else None

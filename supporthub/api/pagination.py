@@ -24,14 +24,21 @@ def forget_estimates() -> None:
     _estimates.clear()
 
 
-def planner_row_estimate(queryset: QuerySet[Any]) -> int | None:
-    """PostgreSQL's estimate of how many rows `queryset` returns (None elsewhere)."""
+def planner_row_estimate(queryset: QuerySet[Any], ids_sql: str | None = None) -> int | None:
+    """PostgreSQL's estimate of how many rows `queryset` returns (None elsewhere).
+
+    `ids_sql`, when given, is the SQL of the queryset's ids compiled in advance (it takes no
+    parameters): compiling it on every page cost more than the memoised estimate saved.
+    """
     connection = connections[queryset.db]
     if connection.vendor != "postgresql":
         return None
     # Only the row count matters: without the joined columns and the ORDER BY, planning is
     # several times cheaper.
-    sql, params = queryset.order_by().values("pk").query.sql_with_params()
+    if ids_sql is None:
+        sql, params = queryset.order_by().values("pk").query.sql_with_params()
+    else:
+        sql, params = ids_sql, ()
     key = (queryset.db, sql, tuple(params))
     now = time.monotonic()
     memo = _estimates.get(key)
@@ -56,8 +63,11 @@ class CountedRows:
     which was most of a filtered ticket list's database time (perf, issue 8).
     """
 
-    def __init__(self, queryset: QuerySet[Any], rows: Callable[[int, int], list[Any]]) -> None:
+    def __init__(
+        self, queryset: QuerySet[Any], rows: Callable[[int, int], list[Any]], ids_sql: str | None = None
+    ) -> None:
         self.queryset = queryset
+        self.ids_sql = ids_sql  # see planner_row_estimate
         self._rows = rows
 
     def count(self) -> int:
@@ -82,7 +92,7 @@ class EstimatingPaginator(Paginator):
         self.count_is_estimate = False
         queryset = getattr(self.object_list, "queryset", self.object_list)  # CountedRows' own
         if isinstance(queryset, QuerySet):
-            estimate = planner_row_estimate(queryset)
+            estimate = planner_row_estimate(queryset, getattr(self.object_list, "ids_sql", None))
             if estimate is not None and estimate > settings.API_EXACT_COUNT_LIMIT:
                 self.count_is_estimate = True
                 return estimate

@@ -236,4 +236,4 @@ def test_the_fast_ticket_representation_equals_drfs_generic_one(agent):
     generic = serializers.ModelSerializer.to_representation(TicketSerializer(), ticket)
     assert fast == generic
     assert ticket_document(ticket_rows(Ticket.objects.all()).get(pk=ticket.pk)) == generic
-    assert ticket_document(ticket_row(ticket.pk) or {}) == generic  # the compiled read
+    assert ticket_document(ticket_row(ticket.pk) or ()) == generic  # the compiled read
