@@ -141,10 +141,15 @@ def _record(
         return InboundResult(message=message, deliveries=notify_inbound_message(message))
 
     contact = contact_resolve(name=_clean(name), email=address)
-    ticket = ticket_create(contact=contact, subject=subject, description=body, channel=TicketChannel.EMAIL)
-    first = ticket.messages.get()
-    Message.objects.filter(pk=first.pk).update(external_id=message_id, channel=MessageChannel.EMAIL)
-    first.external_id = message_id
+    ticket = ticket_create(
+        contact=contact,
+        subject=subject,
+        description=body,
+        channel=TicketChannel.EMAIL,
+        external_id=message_id,
+    )
+    first = ticket.first_message
+    assert first is not None  # the body is never empty (checked above)
     logger.info("inbound email %s opened %s", message_id, ticket.reference)
     deliveries = notify_ticket_created(ticket, acknowledge=not _is_autoresponder(email))
     return InboundResult(message=first, created_ticket=True, deliveries=deliveries)

@@ -308,11 +308,15 @@ def _render_email(template: str, context: dict[str, Any]) -> tuple[str, str]:
 
 def _thread_headers(ticket: Ticket, message_id: str) -> dict[str, str]:
     """Message-ID plus In-Reply-To/References pointing at the ticket's earlier emails."""
-    earlier = list(
-        Message.objects.filter(ticket=ticket, external_id__startswith="<")
-        .order_by("-created_at", "-id")
-        .values_list("external_id", flat=True)[:10]
-    )
+    if ticket.first_message is not None:  # created just now: that message is its only one
+        external_id = ticket.first_message.external_id or ""
+        earlier: list[str | None] = [external_id] if external_id.startswith("<") else []
+    else:
+        earlier = list(
+            Message.objects.filter(ticket=ticket, external_id__startswith="<")
+            .order_by("-created_at", "-id")
+            .values_list("external_id", flat=True)[:10]
+        )
     headers = {"Message-ID": message_id}
     if earlier:
         headers["In-Reply-To"] = str(earlier[0])
@@ -345,7 +349,9 @@ def notify_ticket_created(ticket: Ticket, *, acknowledge: bool = True) -> list[D
     `acknowledge=False` skips the requester's acknowledgement (e.g. for autoresponders).
     """
     contact = ticket.contact
-    first = ticket.messages.filter(direction="inbound").order_by("created_at", "id").first()
+    first = ticket.first_message or (
+        ticket.messages.filter(direction="inbound").order_by("created_at", "id").first()
+    )
     context = {
         "ticket": ticket,
         "contact": contact,

@@ -103,7 +103,8 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
 
 
 class Ticket(models.Model):
-    # NULL only inside the creating transaction, until the id-based reference is written.
+    # NULL only inside the creating transaction on a database without sequences (SQLite),
+    # until the id-based reference is written.
     reference = models.CharField(max_length=32, unique=True, null=True, editable=False)  # noqa: DJ001
     subject = models.CharField(max_length=200)
     description = models.TextField(blank=True)
@@ -132,6 +133,10 @@ class Ticket(models.Model):
     message_count = models.PositiveIntegerField(default=0, editable=False)
 
     objects = TicketQuerySet.as_manager()
+
+    # Not a column: the message ticket_create wrote with the ticket, on the instance it
+    # returns, so that callers (notifications) need not read it back.
+    first_message: Message | None = None
 
     class Meta:
         ordering = ["-created_at", "-id"]

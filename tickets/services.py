@@ -18,6 +18,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from escalation import hooks as escalation_hooks
+from supporthub.db import next_id
 from supporthub.exceptions import DomainError
 from supporthub.metrics import record_ticket_created
 from tickets.models import (
@@ -117,11 +118,17 @@ def ticket_create(
     description: str = "",
     priority: int = TicketPriority.NORMAL,
     assignee: User | None = None,
+    external_id: str | None = None,
 ) -> Ticket:
-    """Create a ticket and, when there is a description, its first inbound message."""
+    """Create a ticket and, when there is a description, its first inbound message (with
+    the provider's `external_id`; kept on the returned ticket as `first_message`).
+
+    The row is written once: its reference (from the id, taken from the sequence first
+    where there is one) and message count are in the INSERT.
+    """
     now = timezone.now()
     first_response_due, resolution_due = sla_due_times(priority=priority, start=now)
-    ticket = Ticket.objects.create(
+    ticket = Ticket(
         subject=subject,
         description=description,
         channel=channel,
@@ -131,21 +138,33 @@ def ticket_create(
         created_at=now,
         first_response_due=first_response_due,
         resolution_due=resolution_due,
+        message_count=1 if description else 0,
     )
-    ticket.reference = f"{settings.TICKET_REFERENCE_PREFIX}-{1000 + ticket.pk}"
-    Ticket.objects.filter(pk=ticket.pk).update(reference=ticket.reference)
+    ticket.pk = next_id(Ticket)
+    if ticket.pk is not None:
+        ticket.reference = _reference(ticket.pk)
+    ticket.save(force_insert=True)
+    if ticket.reference is None:  # no sequence to ask (SQLite): the id came with the INSERT
+        ticket.reference = _reference(ticket.pk)
+        Ticket.objects.filter(pk=ticket.pk).update(reference=ticket.reference)
     record_ticket_created(channel=channel, priority=priority)  # metrics (counted on commit)
     if assignee is None and settings.AUTO_ASSIGN_ENABLED:
         ticket_auto_assign(ticket=ticket)
     if description:
-        _message_add(  # the new row is this transaction's alone: no lock to take
+        ticket.first_message = Message.objects.create(
             ticket=ticket,
             direction=MessageDirection.INBOUND,
+            channel=MESSAGE_CHANNEL_FOR_TICKET[TicketChannel(channel)],
             body=description,
             author_contact=contact,
+            external_id=external_id,
         )
     escalation_hooks.ticket_created(ticket=ticket)  # urgent → incident
     return ticket
+
+
+def _reference(ticket_id: int) -> str:
+    return f"{settings.TICKET_REFERENCE_PREFIX}-{1000 + ticket_id}"
 
 
 @transaction.atomic

@@ -1,5 +1,8 @@
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
+from tests.services import require_postgres
 from tickets.models import Contact, Message, Ticket
 
 pytestmark = pytest.mark.django_db
@@ -41,6 +44,26 @@ def test_email_request_becomes_a_ticket(api):
     assert ticket["first_response_due"] is not None
     assert isinstance(response.json()["deliveries"], list)
     assert Ticket.objects.get(pk=ticket["id"]).messages.get().body.startswith("The login page")
+
+
+def test_a_request_writes_its_ticket_row_once(api, settings):
+    """The reference (from the id sequence) and the message count are in the INSERT: an
+    UPDATE of the new row wrote every index of the ticket table again (perf, issue 8)."""
+    require_postgres()
+    settings.SUPPORT_TEAM_EMAIL = "team@example.com"
+    with CaptureQueriesContext(connection) as queries:
+        response = api.post(URL, request_body(), format="json")
+    assert response.status_code == 201, response.content
+    writes = [
+        q["sql"].split(" (", 1)[0] for q in queries if q["sql"].startswith(("INSERT", "UPDATE", "DELETE"))
+    ]
+    assert [w for w in writes if '"tickets_ticket"' in w] == ['INSERT INTO "tickets_ticket"']
+    assert 'INSERT INTO "tickets_message"' in writes
+    ticket = response.json()["ticket"]
+    assert (ticket["reference"], ticket["message_count"]) == (f"SH-{1000 + ticket['id']}", 1)
+    assert Ticket.objects.get(pk=ticket["id"]).messages.count() == 1
+    selects = [q["sql"] for q in queries if q["sql"].startswith("SELECT")]
+    assert not [s for s in selects if 'FROM "tickets_message"' in s]  # nothing read back
 
 
 def test_phone_request_normalises_the_number(api):
