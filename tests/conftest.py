@@ -84,14 +84,16 @@ def _fresh_phone_chain():
 # --- per-process memos ------------------------------------------------------------------
 @pytest.fixture(autouse=True)
 def _fresh_memos():
-    """Each test starts with no kept planner estimates, no verified API keys and no call
-    booking run marked as queued."""
+    """Each test starts with no kept planner estimates, no verified API keys, no SLA targets
+    and no call booking run marked as queued."""
     from supporthub.api.pagination import forget_estimates
     from supporthub.services import forget_api_keys
     from telephony.calls import BOOKING_QUEUED_KEY
+    from tickets.selectors import sla_targets_invalidate
 
     forget_estimates()
     forget_api_keys()
+    sla_targets_invalidate()  # a rolled-back test's policies send no signal
     cache.delete(BOOKING_QUEUED_KEY)
 
 

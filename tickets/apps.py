@@ -1,5 +1,33 @@
+from typing import Any
+
 from django.apps import AppConfig
 
 
 class TicketsConfig(AppConfig):
     name = "tickets"
+
+    def ready(self) -> None:
+        _connect_sla_targets_invalidation()
+
+
+def _invalidate_sla_targets(sender: Any, **kwargs: Any) -> None:
+    """A change to a policy or its calendar makes every process read the SLA targets again:
+    at once, and again on commit (so no process keeps the old rows under the new token)."""
+    from django.db import transaction
+
+    from tickets.selectors import sla_targets_invalidate
+
+    sla_targets_invalidate()
+    transaction.on_commit(sla_targets_invalidate)
+
+
+def _connect_sla_targets_invalidation() -> None:
+    from django.db.models.signals import post_delete, post_save
+
+    from escalation.models import BusinessCalendar, BusinessHours, Holiday
+    from tickets.models import SlaPolicy
+
+    for model in (SlaPolicy, BusinessCalendar, BusinessHours, Holiday):
+        for signal in (post_save, post_delete):
+            uid = f"sla-targets-{id(signal)}-{model}"
+            signal.connect(_invalidate_sla_targets, sender=model, dispatch_uid=uid)

@@ -1,4 +1,5 @@
-"""Reads for the agent console: SLA clocks, the ticket page, the dashboard."""
+"""Reads for the agent console (SLA clocks, the ticket page, the dashboard) and the SLA
+targets every new ticket's due times come from."""
 
 from __future__ import annotations
 
@@ -10,8 +11,68 @@ from django.contrib.auth.models import User
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from escalation.business_hours import CalendarSpec, load
+from supporthub.versioning import SharedVersion
 from telephony.models import CallLog
-from tickets.models import ACTIVE_STATUSES, CannedReply, Message, Ticket, TicketChange, TicketPriority
+from tickets.models import (
+    ACTIVE_STATUSES,
+    CannedReply,
+    Message,
+    SlaPolicy,
+    Ticket,
+    TicketChange,
+    TicketPriority,
+)
+
+
+@dataclass(frozen=True)
+class SlaTargets:
+    """One priority's SlaPolicy as the due-time arithmetic reads it (escalation.sla)."""
+
+    first_response_minutes: int
+    resolution_minutes: int
+    business_calendar: CalendarSpec | None
+
+
+# Every ticket created read its policy (a query with a join): the policies are kept per
+# process under a shared version token that saving or deleting a policy, a calendar, its
+# hours or holidays replaces (tickets.apps), like the phone chain (perf, issue 8).
+SLA_VERSION = SharedVersion("tickets:sla-targets:version")
+_sla_memo: tuple[str, dict[int, SlaTargets]] | None = None
+
+
+def sla_targets(priority: int) -> SlaTargets | None:
+    """The SLA targets for `priority`, or None when no policy covers it."""
+    global _sla_memo
+    version = SLA_VERSION.current()
+    memo = _sla_memo
+    if version is None or memo is None or memo[0] != version:
+        memo = (version or "", _read_sla_targets())
+        if version is not None:
+            _sla_memo = memo
+    return memo[1].get(priority)
+
+
+def sla_targets_invalidate() -> None:
+    """Forget every process's SLA targets (called when a policy or its calendar changes)."""
+    global _sla_memo
+    _sla_memo = None
+    SLA_VERSION.bump()
+
+
+def _read_sla_targets() -> dict[int, SlaTargets]:
+    policies = SlaPolicy.objects.select_related("business_calendar").prefetch_related(
+        "business_calendar__hours"
+    )
+    return {
+        policy.priority: SlaTargets(
+            policy.first_response_minutes,
+            policy.resolution_minutes,
+            load(policy.business_calendar) if policy.business_calendar else None,
+        )
+        for policy in policies
+    }
+
 
 # A clock turns amber when less than this share of its window is left.
 NEAR_SHARE = 0.25

@@ -28,13 +28,13 @@ from tickets.models import (
     Message,
     MessageChannel,
     MessageDirection,
-    SlaPolicy,
     Ticket,
     TicketChange,
     TicketChannel,
     TicketPriority,
     TicketStatus,
 )
+from tickets.selectors import sla_targets
 
 logger = logging.getLogger(__name__)
 
@@ -97,15 +97,15 @@ def contact_resolve(*, name: str, email: str | None = None, phone: str | None = 
 
 def sla_due_times(*, priority: int, start: datetime) -> tuple[datetime | None, datetime | None]:
     """(first_response_due, resolution_due) for a ticket of `priority` opened at `start`."""
-    policy = SlaPolicy.objects.filter(priority=priority).select_related("business_calendar").first()
-    if policy is None:
+    targets = sla_targets(priority)
+    if targets is None:
         return None, None
     # Business-hours SLA clocks.
     from escalation.sla import add_minutes
 
     return (
-        add_minutes(policy=policy, start=start, minutes=policy.first_response_minutes),
-        add_minutes(policy=policy, start=start, minutes=policy.resolution_minutes),
+        add_minutes(policy=targets, start=start, minutes=targets.first_response_minutes),
+        add_minutes(policy=targets, start=start, minutes=targets.resolution_minutes),
     )
 
 

@@ -1,8 +1,12 @@
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
+import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from escalation.models import BusinessCalendar, BusinessHours, Holiday
 from supporthub.exceptions import DomainError
 from tests.factories import ContactFactory, TicketFactory
 from tickets import services
@@ -80,6 +84,36 @@ def test_ticket_without_sla_policy_has_no_due_times():
     ticket = services.ticket_create(contact=ContactFactory(), subject="x", channel="api")
     assert ticket.first_response_due is None
     assert ticket.resolution_due is None
+
+
+def test_sla_targets_are_read_once_and_a_policy_change_reaches_the_next_ticket():
+    contact = ContactFactory()
+    services.ticket_create(contact=contact, subject="warm", channel="api")
+    with CaptureQueriesContext(connection) as queries:
+        services.ticket_create(contact=contact, subject="x", channel="api")
+    assert not [q for q in queries if "tickets_slapolicy" in q["sql"]]
+
+    policy = SlaPolicy.objects.get(priority=TicketPriority.NORMAL)
+    policy.first_response_minutes = 7
+    policy.save()
+    ticket = services.ticket_create(contact=contact, subject="y", channel="api")
+    assert ticket.first_response_due - ticket.created_at == timedelta(minutes=7)
+
+
+def test_a_holiday_added_to_the_policys_calendar_moves_the_next_due_time():
+    calendar = BusinessCalendar.objects.create(name="Office", time_zone="UTC")
+    for weekday in range(7):
+        BusinessHours.objects.create(calendar=calendar, weekday=weekday, opens=time(9), closes=time(17))
+    policy = SlaPolicy.objects.get(priority=TicketPriority.NORMAL)
+    policy.business_calendar, policy.first_response_minutes = calendar, 60
+    policy.save()
+    monday = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+    with time_machine.travel(monday, tick=False):
+        first = services.ticket_create(contact=ContactFactory(), subject="a", channel="api")
+        Holiday.objects.create(calendar=calendar, date=monday.date(), name="Closed today")
+        second = services.ticket_create(contact=ContactFactory(), subject="b", channel="api")
+    assert first.first_response_due == datetime(2026, 3, 2, 11, 0, tzinfo=UTC)
+    assert second.first_response_due == datetime(2026, 3, 3, 10, 0, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
