@@ -1,7 +1,6 @@
 """Request validation and response shapes for /v1 tickets, messages and intake."""
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -9,7 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from notifications.serializers import DeliverySerializer
-from supporthub.api.fields import E164PhoneField, LabelChoiceField, StrictFieldsMixin
+from supporthub.api.fields import E164PhoneField, LabelChoiceField, StrictFieldsMixin, iso_datetime
 from supporthub.api.pagination import CountedRows
 from supporthub.compiled import CompiledRead
 from tickets.models import (
@@ -168,12 +167,12 @@ def ticket_document(row: Sequence[Any]) -> dict[str, Any]:
         "channel": channel,
         "contact": {"id": contact_id, "name": contact_name, "email": contact_email, "phone": contact_phone},
         "assignee": assignee_id,
-        "created_at": _iso(created_at),
-        "updated_at": _iso(updated_at),
-        "first_response_due": _iso(first_response_due),
-        "resolution_due": _iso(resolution_due),
-        "first_responded_at": _iso(first_responded_at),
-        "resolved_at": _iso(resolved_at),
+        "created_at": iso_datetime(created_at),
+        "updated_at": iso_datetime(updated_at),
+        "first_response_due": iso_datetime(first_response_due),
+        "resolution_due": iso_datetime(resolution_due),
+        "first_responded_at": iso_datetime(first_responded_at),
+        "resolved_at": iso_datetime(resolved_at),
         "sla_breached": sla_breached,
         "message_count": message_count,
     }
@@ -183,15 +182,6 @@ def _attribute(instance: Any, column: str) -> Any:
     for name in column.split("__"):
         instance = getattr(instance, name)
     return instance
-
-
-def _iso(value: datetime | None) -> str | None:
-    """DRF's datetime format for UTC values: ISO 8601 with a Z."""
-    if value is None:
-        return None
-    if value.tzinfo is not UTC:
-        value = value.astimezone(UTC)
-    return value.isoformat().removesuffix("+00:00") + "Z"
 
 
 class TicketCreateSerializer(StrictFieldsMixin, serializers.Serializer):

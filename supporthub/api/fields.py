@@ -1,5 +1,6 @@
 """Serializer building blocks shared by every app's API."""
 
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db.models import IntegerChoices
@@ -70,3 +71,13 @@ class LabelChoiceField(serializers.ChoiceField):
 
     def to_representation(self, value: Any) -> str:
         return self.enum(value).label
+
+
+def iso_datetime(value: datetime | None) -> str | None:
+    """DRF's format for a datetime in the API's time zone (UTC): ISO 8601 with a Z. For the
+    representations built by hand on hot paths (perf, issue 8)."""
+    if value is None:
+        return None
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.isoformat().removesuffix("+00:00") + "Z"
