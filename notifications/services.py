@@ -14,6 +14,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from email.utils import parseaddr
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -23,6 +24,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from notifications.channels import ChannelDeferred, ChannelError, ChannelNotConfigured, get_adapter
+from notifications.dispatch import sends_queue
 from notifications.models import Delivery, DeliveryChannel, DeliveryStatus
 from supporthub import metrics  # delivery counters and latency
 from supporthub.exceptions import DomainError
@@ -45,10 +47,8 @@ class SendOutcome:
 
 
 def _enqueue(delivery_id: int) -> None:
-    from notifications.tasks import send_delivery
-    from supporthub.tasks import enqueue_on_commit
-
-    enqueue_on_commit(send_delivery, delivery_id)
+    """Queue the send once the caller's transaction commits (in a burst: notifications.dispatch)."""
+    transaction.on_commit(partial(sends_queue, delivery_id))
 
 
 def delivery_create(
