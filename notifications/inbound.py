@@ -151,5 +151,5 @@ def _record(
     first = ticket.first_message
     assert first is not None  # the body is never empty (checked above)
     logger.info("inbound email %s opened %s", message_id, ticket.reference)
-    deliveries = notify_ticket_created(ticket, acknowledge=not _is_autoresponder(email))
+    deliveries = notify_ticket_created(ticket, acknowledge=not _is_autoresponder(email), fresh=True)
     return InboundResult(message=first, created_ticket=True, deliveries=deliveries)

@@ -8,6 +8,7 @@ task never sends twice.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import uuid
@@ -61,12 +62,16 @@ def delivery_create(
     ticket: Ticket | None = None,
     message: Message | None = None,
     payload: dict | None = None,
+    fresh: bool = False,
 ) -> Delivery:
     """Write a pending Delivery and queue its send once the caller's transaction commits.
 
     Call it inside the transaction of the change that causes the notification. Idempotent:
     a second call with the same `idempotency_key` returns the existing row (and queues
     nothing). Raises DomainError for an unknown channel, empty recipient or empty key.
+    `fresh`: the key names a row this transaction created, so no delivery can hold it yet;
+    the row is then inserted without the savepoint (two statements fewer; a duplicate would
+    abort the caller's transaction instead of returning the existing row).
     """
     if channel not in DeliveryChannel.values:
         raise DomainError(f"Unknown delivery channel {channel!r}.", field="channel")
@@ -77,7 +82,7 @@ def delivery_create(
     try:
         # A savepoint, so a duplicate key does not break the caller's transaction. Trying
         # the INSERT first keeps the common case (a new notification) to one statement.
-        with transaction.atomic():
+        with transaction.atomic() if not fresh else contextlib.nullcontext():
             delivery = Delivery.objects.create(
                 channel=channel,
                 recipient=recipient.strip(),
@@ -325,11 +330,16 @@ def _thread_headers(ticket: Ticket, message_id: str) -> dict[str, str]:
 
 
 def _team_emails() -> list[str]:
-    return [item.strip() for item in settings.SUPPORT_TEAM_EMAIL.split(",") if item.strip()]
+    """SUPPORT_TEAM_EMAIL's addresses, each once (whatever its case)."""
+    addresses = [item.strip() for item in settings.SUPPORT_TEAM_EMAIL.split(",") if item.strip()]
+    unique: dict[str, str] = {}
+    for address in addresses:
+        unique.setdefault(address.lower(), address)
+    return list(unique.values())
 
 
 def _slack_delivery(
-    *, key: str, text: str, ticket: Ticket, message: Message | None = None
+    *, key: str, text: str, ticket: Ticket, message: Message | None = None, fresh: bool = False
 ) -> Delivery | None:
     if not settings.SLACK_WEBHOOK_URL:
         return None
@@ -340,13 +350,16 @@ def _slack_delivery(
         idempotency_key=key,
         ticket=ticket,
         message=message,
+        fresh=fresh,
     )
 
 
-def notify_ticket_created(ticket: Ticket, *, acknowledge: bool = True) -> list[Delivery]:
+def notify_ticket_created(ticket: Ticket, *, acknowledge: bool = True, fresh: bool = False) -> list[Delivery]:
     """Tell the team (email, Slack) and acknowledge to the requester (email or SMS).
 
     `acknowledge=False` skips the requester's acknowledgement (e.g. for autoresponders).
+    `fresh`: the ticket was created in this transaction, so none of these deliveries can
+    exist yet (see delivery_create).
     """
     contact = ticket.contact
     first = ticket.first_message or (
@@ -372,6 +385,7 @@ def notify_ticket_created(ticket: Ticket, *, acknowledge: bool = True) -> list[D
                 idempotency_key=f"ticket:{ticket.pk}:created:email:{address.lower()}",
                 ticket=ticket,
                 message=first,
+                fresh=fresh,
             )
         )
     slack = _slack_delivery(
@@ -382,6 +396,7 @@ def notify_ticket_created(ticket: Ticket, *, acknowledge: bool = True) -> list[D
         ),
         ticket=ticket,
         message=first,
+        fresh=fresh,
     )
     if slack is not None:
         deliveries.append(slack)
@@ -398,6 +413,7 @@ def notify_ticket_created(ticket: Ticket, *, acknowledge: bool = True) -> list[D
                 idempotency_key=f"ticket:{ticket.pk}:created:ack-email",
                 ticket=ticket,
                 message=first,
+                fresh=fresh,
             )
         )
     elif ticket.channel == "phone" and contact.phone and acknowledge and twilio_configured():
@@ -412,6 +428,7 @@ def notify_ticket_created(ticket: Ticket, *, acknowledge: bool = True) -> list[D
                 idempotency_key=f"ticket:{ticket.pk}:created:ack-sms",
                 ticket=ticket,
                 message=first,
+                fresh=fresh,
             )
         )
     return deliveries

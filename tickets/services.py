@@ -187,7 +187,7 @@ def support_request_submit(
     # the outbox rows, in this transaction; sent after commit.
     from notifications.services import notify_ticket_created
 
-    return IntakeResult(ticket=ticket, deliveries=notify_ticket_created(ticket))
+    return IntakeResult(ticket=ticket, deliveries=notify_ticket_created(ticket, fresh=True))
 
 
 @transaction.atomic

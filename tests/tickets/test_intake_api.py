@@ -66,6 +66,21 @@ def test_a_request_writes_its_ticket_row_once(api, settings):
     assert not [s for s in selects if 'FROM "tickets_message"' in s]  # nothing read back
 
 
+def test_a_new_tickets_notifications_are_written_without_savepoints(api, settings):
+    """Their keys name the new ticket, so no savepoint guards against a duplicate; a team
+    address listed twice (in any case) is one delivery, not an aborted request."""
+    settings.SUPPORT_TEAM_EMAIL = "team@example.com, lead@example.com, TEAM@example.com"
+    with CaptureQueriesContext(connection) as queries:
+        response = api.post(URL, request_body(), format="json")
+    assert response.status_code == 201, response.content
+    recipients = [d["recipient"] for d in response.json()["deliveries"]]
+    assert recipients == ["team@example.com", "lead@example.com", "ann@example.com"]
+    statements = [q["sql"].split(" (", 1)[0] for q in queries]
+    inserts = [i for i, sql in enumerate(statements) if sql == 'INSERT INTO "notifications_delivery"']
+    assert len(inserts) == 3
+    assert not [statements[i - 1] for i in inserts if statements[i - 1].startswith("SAVEPOINT")]
+
+
 def test_phone_request_normalises_the_number(api):
     response = api.post(
         URL, request_body(channel="phone", email=None, phone="+1 (415) 555-0123"), format="json"
