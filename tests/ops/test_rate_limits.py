@@ -150,3 +150,30 @@ def test_successful_admin_logins_do_not_count(rate_limits_on, client, agent):
         )
         assert page.status_code == 302
         client.logout()
+
+
+def test_budgets_counted_in_one_round_trip_are_django_ratelimits_own(rate_limits_on, rf):
+    """The pipelined count uses the library's keys and windows: get_usage reads the same
+    counts, and counting through get_usage continues from them."""
+    from django_ratelimit.core import get_usage
+
+    from supporthub.ratelimits import _usages
+
+    request = rf.post("/v1/support/request", REMOTE_ADDR=unique_ip())
+    checks = [("api-write-ip", "ip", "5/m"), ("api-write-key", lambda group, request: "key:abc", "3/m")]
+
+    def library(increment: bool) -> list[int]:
+        return [
+            get_usage(request, group=g, key=k, rate=r, method=get_usage.ALL, increment=increment)["count"]
+            for g, k, r in checks
+        ]
+
+    assert [u["count"] for u in _usages(request, checks, increment=True)] == [1, 1]
+    assert library(increment=False) == [1, 1]
+    assert library(increment=True) == [2, 2]
+    usages = _usages(request, checks, increment=True)
+    assert [(u["count"], u["should_limit"]) for u in usages] == [(3, False), (3, False)]
+    usages = _usages(request, checks, increment=True)
+    assert [(u["count"], u["should_limit"]) for u in usages] == [(4, False), (4, True)]
+    assert all(0 <= u["time_left"] <= 60 for u in usages)
+    assert [u["count"] for u in _usages(request, checks, increment=False)] == [4, 4]
