@@ -13,3 +13,10 @@ def child_exit(server: Any, worker: Any) -> None:
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(worker.pid)
+
+
+def post_worker_init(worker: Any) -> None:
+    """Warm the worker before it accepts connections (supporthub.warmup)."""
+    from supporthub.warmup import warm
+
+    worker.log.info("worker %s warmed in %.2fs", worker.pid, warm())

@@ -1,0 +1,35 @@
+"""Work a new web worker does before its first request instead of during it.
+
+A fresh gunicorn worker spent ~0.5 s on its first request, and as much again on its first
+API request (importing every view through the URLconf, building the resolver, importing the
+cache's Redis client, the first database and cache connections): each restart or
+deploy made a request per worker wait that long, and it was the "p99 artifact" of the
+benchmarks' first endpoint (perf, issue 8). gunicorn.conf.py calls `warm` from its
+post_worker_init hook, before the worker accepts connections.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+
+logger = logging.getLogger(__name__)
+
+
+def warm() -> float:
+    """Import and connect what every request needs; returns the seconds it took."""
+    started = time.perf_counter()
+    from django.db import connection
+    from django.urls import Resolver404, get_resolver
+
+    with contextlib.suppress(Resolver404):
+        get_resolver().resolve("/")  # imports every view and populates the resolver
+    try:
+        connection.ensure_connection()
+    except Exception:  # the database may be down: the first request will say so (503)
+        logger.warning("warm-up could not reach the database", exc_info=True)
+    from supporthub.services import KEYS_VERSION
+
+    KEYS_VERSION.current()  # the cache client, and the token mirror every API request reads
+    return time.perf_counter() - started

@@ -1,0 +1,43 @@
+"""A new web worker imports every view and connects before its first request."""
+
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+
+from tests.services import ROOT, child_env, gunicorn_server, redis_url, require_postgres
+
+PROBE = """
+import sys, django
+django.setup()
+from django.db import connection
+assert "tickets.views" not in sys.modules and connection.connection is None
+assert "django_redis.cache" not in sys.modules
+from supporthub.warmup import warm
+warm()
+print("tickets.views" in sys.modules, "telephony.webhooks" in sys.modules, connection.connection is not None,
+      "django_redis.cache" in sys.modules)
+"""
+
+
+def test_warm_imports_the_views_and_the_cache_client_and_opens_the_database_connection():
+    redis_url()
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE], cwd=ROOT, env=child_env(), capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "True", "True", "True"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_gunicorn_warms_each_worker_before_it_accepts(tmp_path):
+    require_postgres()
+    log = tmp_path / "gunicorn.log"
+    with gunicorn_server(tmp_path) as base_url:
+        assert requests.get(f"{base_url}/health/live", timeout=10).status_code == 200
+        deadline = time.monotonic() + 30
+        while log.read_text().count("warmed in") < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+    assert log.read_text().count("warmed in") == 2  # both workers of gunicorn_server
