@@ -32,11 +32,19 @@ class CompiledRead:
     `rows` returns None and `fetch` runs the queryset instead: slower, never wrong.
     """
 
-    def __init__(self, build: Callable[..., QuerySet[Any]], arity: int = 1) -> None:
+    def __init__(
+        self,
+        build: Callable[..., QuerySet[Any]],
+        arity: int = 1,
+        loaders: Callable[[], dict[str, type]] | None = None,
+    ) -> None:
         if not 0 <= arity <= len(_SAMPLE):
             raise ValueError(f"arity must be 0-{len(_SAMPLE)}")
         self._build = build
         self._arity = arity
+        # psycopg loaders (type name -> Loader class) for the compiled path's cursor on
+        # PostgreSQL, e.g. supporthub.db.api_timestamp_loaders; the ORM path never uses them.
+        self._loaders = loaders
         self._compiled: dict[str, tuple[str, tuple[str, ...] | None] | None] = {}
 
     def queryset(self, *params: Any) -> QuerySet[Any]:
@@ -63,6 +71,9 @@ class CompiledRead:
         if start or stop is not None:  # the clause Django's compiler appends for a slice
             sql = f"{sql} {connection.ops.limit_offset_sql(start, stop)}"
         with connection.cursor() as cursor:
+            if self._loaders is not None and connection.vendor == "postgresql":
+                for name, loader in self._loaders().items():
+                    cursor.cursor.adapters.register_loader(name, loader)
             cursor.execute(sql, params)
             rows = cursor.fetchall()
         if columns is None:  # .values_list(): the cursor's tuples

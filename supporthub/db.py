@@ -1,4 +1,5 @@
-"""PostgreSQL specifics: faster reading of timestamps, and ids taken before an INSERT.
+"""PostgreSQL specifics: faster reading of timestamps (and, for API reads, timestamps read
+straight into the API's format), and ids taken before an INSERT.
 
 Timestamps:
 
@@ -39,6 +40,30 @@ def _utc_loader_class() -> type:
             return value
 
     return UtcTimestamptzLoader
+
+
+@cache
+def _api_loader_class() -> type:
+    class ApiTimestamptzLoader(_utc_loader_class()):  # type: ignore[misc]
+        """PostgreSQL's UTC text straight into the API's format (DRF's: ISO 8601 with a Z,
+        six fraction digits or none), with no datetime in between; anything else (another
+        offset, a year past 9999) becomes a datetime, as from the connection's loader."""
+
+        def load(self, data: Any) -> str | datetime:
+            text = bytes(data).decode()  # "2026-01-02 03:04:05.12+00"
+            if len(text) < 22 or text[4] != "-" or text[10] != " " or not text.endswith("+00"):
+                return super().load(data)
+            seconds, dot, fraction = text[11:-3].partition(".")
+            return f"{text[:10]}T{seconds}{dot}{fraction.ljust(6, '0') if dot else ''}Z"
+
+    return ApiTimestamptzLoader
+
+
+def api_timestamp_loaders() -> dict[str, type]:
+    """Loaders for reads whose timestamps only go into API responses (CompiledRead's
+    `loaders`): a page of 50 tickets has 200 of them, and parsing each into a datetime to
+    format it again was a fifth of the list's Python time (perf, issue 8)."""
+    return {"timestamptz": _api_loader_class()}
 
 
 def register_fast_timestamps(sender: Any, connection: BaseDatabaseWrapper, **kwargs: Any) -> None:

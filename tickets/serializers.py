@@ -11,6 +11,7 @@ from notifications.serializers import DeliverySerializer
 from supporthub.api.fields import E164PhoneField, LabelChoiceField, StrictFieldsMixin, iso_datetime
 from supporthub.api.pagination import CountedRows
 from supporthub.compiled import CompiledRead
+from supporthub.db import api_timestamp_loaders
 from tickets.models import (
     Message,
     MessageChannel,
@@ -111,11 +112,15 @@ def ticket_rows(queryset: Any) -> Any:
     return queryset.values_list(*TICKET_COLUMNS)
 
 
-_TICKET_BY_ID = CompiledRead(lambda pk: ticket_rows(Ticket.objects.filter(pk=pk)))
+_TICKET_BY_ID = CompiledRead(
+    lambda pk: ticket_rows(Ticket.objects.filter(pk=pk)), loaders=api_timestamp_loaders
+)
 _BIGINT = range(-(2**63), 2**63)
 # The ticket list's default order (TicketViewSet.ordering) and its pages, compiled.
 TICKET_ORDER = ("-created_at", "-id")
-TICKET_LIST = CompiledRead(lambda: ticket_rows(Ticket.objects.order_by(*TICKET_ORDER)), arity=0)
+TICKET_LIST = CompiledRead(
+    lambda: ticket_rows(Ticket.objects.order_by(*TICKET_ORDER)), arity=0, loaders=api_timestamp_loaders
+)
 _TICKET_IDS = CompiledRead(lambda: Ticket.objects.order_by().values_list("pk"), arity=0)  # what it counts
 
 

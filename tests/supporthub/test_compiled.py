@@ -1,11 +1,15 @@
 """Reads compiled to SQL once per process: the same rows as the ORM, or the ORM path."""
 
+from datetime import UTC, datetime
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from supporthub.api.fields import iso_datetime
 from supporthub.api.pagination import CountedRows
 from supporthub.compiled import CompiledRead
+from supporthub.db import api_timestamp_loaders
 from telephony.models import CallLog
 from tests.factories import TicketFactory
 from tests.services import require_postgres
@@ -14,6 +18,7 @@ from tickets.serializers import (
     TICKET_COLUMNS,
     TICKET_LIST,
     TICKET_ORDER,
+    ticket_document,
     ticket_list_pages,
     ticket_row,
     ticket_rows,
@@ -118,13 +123,17 @@ def test_the_plain_list_pages_equal_the_filtered_paths_pages(api):
 
 
 def test_a_compiled_read_fetches_slices_and_falls_back_to_the_orm(monkeypatch):
+    """Compared as API documents: the compiled read's timestamps come already formatted."""
     TicketFactory.create_batch(4)
-    everything = list(ticket_rows(Ticket.objects.order_by(*TICKET_ORDER)))
+    everything = [ticket_document(row) for row in ticket_rows(Ticket.objects.order_by(*TICKET_ORDER))]
     windows = [(0, None), (1, 3), (2, None), (3, 3), (0, 10)]
-    compiled = [TICKET_LIST.fetch(start=start, stop=stop) for start, stop in windows]
+
+    def pages() -> list[list[dict]]:
+        return [[ticket_document(row) for row in TICKET_LIST.fetch(start=a, stop=b)] for a, b in windows]
+
+    compiled = pages()
     monkeypatch.setattr(CompiledRead, "rows", lambda self, *params, **kwargs: None)
-    orm = [TICKET_LIST.fetch(start=start, stop=stop) for start, stop in windows]
-    assert compiled == orm == [everything[start:stop] for start, stop in windows]
+    assert compiled == pages() == [everything[start:stop] for start, stop in windows]
 
 
 def test_the_filtered_list_counts_without_the_join_its_rows_need(api):
@@ -173,3 +182,25 @@ def test_the_plain_list_is_estimated_with_the_sql_the_orm_path_would_compile():
     pages = ticket_list_pages(queryset, plain=True)
     assert pages.ids_sql == queryset.order_by().values("pk").query.sql_with_params()[0]
     assert ticket_list_pages(Ticket.objects.all(), plain=False).ids_sql is None
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+        datetime(2026, 1, 2, 3, 4, 5, 120000, tzinfo=UTC),
+        datetime(2026, 1, 2, 3, 4, 5, 1, tzinfo=UTC),
+        datetime(2026, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+        datetime(1, 1, 1, 0, 0, 0, 500, tzinfo=UTC),
+        None,
+    ],
+)
+def test_api_timestamps_are_read_in_the_format_drf_writes(value):
+    require_postgres()
+    with connection.cursor() as cursor:
+        for name, loader in api_timestamp_loaders().items():
+            cursor.cursor.adapters.register_loader(name, loader)
+        cursor.execute("SELECT %s::timestamptz", [value])
+        (read,) = cursor.fetchone()
+    assert read == iso_datetime(value)
+    assert read is None or isinstance(read, str)
