@@ -26,8 +26,9 @@ class CompiledRead:
     reads its rows (dicts or tuples, as the queryset gives them; a slice of them with `start`
     and `stop`) with the SQL compiled once.
 
-    Compiling checks that the SQL's parameters are exactly the build arguments in order
-    (nothing folded into the SQL text, nothing added) and that no column needs a converter
+    Compiling checks that the SQL's parameters are exactly the build arguments in order (as
+    given, or as strings for a text column; nothing folded into the SQL text, nothing
+    added) and that no column needs a converter
     (SQLite's datetimes do, PostgreSQL's columns here do not). When either check fails,
     `rows` returns None and `fetch` runs the queryset instead: slower, never wrong.
     """
@@ -106,7 +107,8 @@ class CompiledRead:
             return None
         compiler = query.get_compiler(using)
         sql, params = compiler.as_sql()
-        if tuple(params) != sample:
+        # A text column's lookup gets the stand-in as a string: the same parameter.
+        if [str(param) for param in params] != [str(stand_in) for stand_in in sample]:
             return None
         selected = [expression for expression, _, _ in compiler.select[: compiler.col_count]]
         if compiler.get_converters(selected):

@@ -8,21 +8,41 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.models import User
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models import Count, Q
 from django.utils import timezone
 
 from escalation.business_hours import CalendarSpec, load
+from supporthub.compiled import CompiledRead
 from supporthub.versioning import SharedVersion
 from telephony.models import CallLog
 from tickets.models import (
     ACTIVE_STATUSES,
     CannedReply,
+    Contact,
     Message,
     SlaPolicy,
     Ticket,
     TicketChange,
     TicketPriority,
 )
+
+_CONTACT_FIELDS = tuple(field.attname for field in Contact._meta.concrete_fields)
+# Intake looks a contact up on every request: by SQL compiled once (perf, issue 8).
+_CONTACT_BY = {
+    unique: CompiledRead(
+        lambda value, unique=unique: (
+            Contact.objects.order_by().filter(**{unique: value}).values_list(*_CONTACT_FIELDS)
+        )
+    )
+    for unique in ("email", "phone")
+}
+
+
+def contact_by(unique: str, value: str) -> Contact | None:
+    """The contact whose `unique` field ("email" or "phone") is `value`, or None."""
+    rows = _CONTACT_BY[unique].fetch(value)
+    return Contact.from_db(DEFAULT_DB_ALIAS, _CONTACT_FIELDS, rows[0]) if rows else None
 
 
 @dataclass(frozen=True)

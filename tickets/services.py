@@ -34,7 +34,7 @@ from tickets.models import (
     TicketPriority,
     TicketStatus,
 )
-from tickets.selectors import sla_targets
+from tickets.selectors import contact_by, sla_targets
 
 logger = logging.getLogger(__name__)
 
@@ -70,9 +70,9 @@ def contact_resolve(*, name: str, email: str | None = None, phone: str | None = 
     phone = phone or None  # "" would collide with every other blank phone on the unique index
     contact = None
     if email:
-        contact = Contact.objects.filter(email=email).first()
+        contact = contact_by("email", email)
     if contact is None and phone:
-        contact = Contact.objects.filter(phone=phone).first()
+        contact = contact_by("phone", phone)
     if contact is None:
         try:
             with transaction.atomic():

@@ -204,3 +204,26 @@ def test_api_timestamps_are_read_in_the_format_drf_writes(value):
         (read,) = cursor.fetchone()
     assert read == iso_datetime(value)
     assert read is None or isinstance(read, str)
+
+
+def test_a_contact_is_looked_up_by_compiled_sql_and_is_the_orms_instance():
+    require_postgres()
+    from tests.factories import ContactFactory
+    from tickets.models import Contact
+    from tickets.selectors import _CONTACT_BY, contact_by
+
+    contact = ContactFactory(email="ann@example.com", phone="+14155550100")
+    assert all(read.sql() is not None for read in _CONTACT_BY.values())  # text parameters compile
+    for unique, value in (("email", "ann@example.com"), ("phone", "+14155550100")):
+        found = contact_by(unique, value)
+        assert found is not None and not found._state.adding
+        orm = Contact.objects.get(pk=contact.pk)
+        assert [getattr(found, f.attname) for f in Contact._meta.concrete_fields] == [
+            getattr(orm, f.attname) for f in Contact._meta.concrete_fields
+        ]
+    assert contact_by("email", "nobody@example.com") is None
+
+
+def test_a_text_parameter_transformed_by_its_lookup_is_left_to_the_orm():
+    read = CompiledRead(lambda value: Ticket.objects.filter(subject__contains=value).values("id"))
+    assert read.sql() is None  # the parameter is "%-7654321%", not the argument
