@@ -23,6 +23,8 @@ from typing import Any
 
 from django.core.cache import cache
 
+from supporthub.cache_client import redis_of
+
 logger = logging.getLogger(__name__)
 
 MARKER_SECONDS = 10
@@ -33,17 +35,11 @@ def _keys() -> tuple[str, str]:
     return cache.make_key("notifications:dispatch:ids"), cache.make_key("notifications:dispatch:queued")
 
 
-def _redis() -> Any | None:
-    """The cache's Redis client, or None when the cache is not Redis."""
-    client = getattr(cache, "client", None)
-    return client.get_client(write=True) if client is not None and hasattr(client, "get_client") else None
-
-
 def sends_queue(delivery_id: int) -> None:
     """Queue the send of committed delivery `delivery_id` (called on commit)."""
     from notifications.tasks import send_delivery, sends_dispatch
 
-    client = _redis()
+    client = redis_of()
     if client is None:
         _publish(send_delivery, delivery_id)
         return
@@ -65,7 +61,7 @@ def sends_dispatch_run() -> int:
     """The dispatch run: queue one send task per delivery id waiting; returns how many."""
     from notifications.tasks import send_delivery
 
-    client = _redis()
+    client = redis_of()
     if client is None:
         return 0
     ids_key, marker_key = _keys()

@@ -26,6 +26,8 @@ from django_ratelimit.core import get_usage
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
+from supporthub.cache_client import redis_of
+
 logger = logging.getLogger(__name__)
 
 ADMIN_LOGIN_PATH = "/admin/login/"
@@ -80,7 +82,7 @@ def _usages(
     issue 8). The pipeline keeps the library's keys, windows and counts (a test compares
     them with get_usage); other caches go through get_usage itself.
     """
-    client = _redis(caches[settings.RATELIMIT_USE_CACHE])
+    client = redis_of(settings.RATELIMIT_USE_CACHE)
     if client is None or not settings.RATELIMIT_ENABLE:
         return [_usage(request, group=g, key=k, rate=r, increment=increment) for g, k, r in checks]
     cache = caches[settings.RATELIMIT_USE_CACHE]
@@ -110,12 +112,6 @@ def _usages(
         for (_, limit, window), count in zip(budgets, answers, strict=True)
     )
     return [next(usages) if rate else None for _, _, rate in checks]
-
-
-def _redis(cache: Any) -> Any | None:
-    """The Redis client behind a django-redis cache, or None for any other cache."""
-    client = getattr(cache, "client", None)
-    return client.get_client(write=True) if client is not None and hasattr(client, "get_client") else None
 
 
 def _check(request: HttpRequest, checks: list[tuple[str, Any, str]], *, count: bool = True) -> int | None:

@@ -27,6 +27,8 @@ from typing import Any
 
 from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
 
+from supporthub.cache_client import redis_of
+
 logger = logging.getLogger(__name__)
 
 TIMEOUT = 30 * 24 * 3600
@@ -176,8 +178,8 @@ def _mirror() -> Mirror | None:
     except KeyError:
         pass
     mirror = None
-    if location is not None and hasattr(backend, "client"):
-        client = backend.client.get_client(write=True)
+    client = redis_of() if location is not None else None
+    if client is not None:
         db = client.connection_pool.connection_kwargs.get("db", 0)
         mirror = Mirror(client, f"{db}:{backend.make_key('shared-versions')}")
     return _mirrors.setdefault(key, mirror)

@@ -88,6 +88,7 @@ def _fresh_memos():
     no call booking run marked as queued and no delivery waiting for a dispatch run."""
     from notifications import dispatch
     from supporthub.api.pagination import forget_estimates
+    from supporthub.cache_client import redis_of
     from supporthub.services import forget_api_keys
     from telephony.calls import BOOKING_QUEUED_KEY
     from tickets.selectors import sla_targets_invalidate
@@ -96,7 +97,7 @@ def _fresh_memos():
     forget_api_keys()
     sla_targets_invalidate()  # a rolled-back test's policies send no signal
     cache.delete(BOOKING_QUEUED_KEY)
-    dispatch_client = dispatch._redis()
+    dispatch_client = redis_of()
     if dispatch_client is not None:  # no delivery ids left waiting by an earlier test
         dispatch_client.delete(*dispatch._keys())
 
