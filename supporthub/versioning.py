@@ -56,15 +56,15 @@ class SharedVersion:
 
     def bump(self) -> None:
         """Make every process's memo stale."""
+        token = uuid.uuid4().hex
+        mirror = _mirror()
         try:
-            cache.set(self.key, uuid.uuid4().hex, TIMEOUT)
+            if mirror is None:
+                cache.set(self.key, token, TIMEOUT)
+            else:
+                mirror.replace(self.key, token)
         except Exception:
             logger.error("shared cache unreachable: %s could not be replaced", self.key, exc_info=True)
-            return
-        mirror = _mirror()
-        if mirror is not None:
-            mirror.drop(self.key)
-            mirror.announce(self.key)
 
     def _read(self) -> str | None:
         try:
@@ -113,24 +113,25 @@ class Mirror:
             else:
                 self._tokens.pop(key, None)
 
-    def announce(self, key: str) -> None:
-        """Tell every process's listener that `key` was replaced."""
-        try:
-            self._client.publish(self.channel, key)
-        except Exception:
-            logger.error("shared cache unreachable: %s replaced but not announced", key, exc_info=True)
+    def replace(self, key: str, token: str) -> None:
+        """Store `token` under the cache key `key` and announce it to every process's
+        listener, in one MULTI/EXEC: a token replaced but not announced would leave the
+        other processes' mirrors stale."""
+        pipeline = self._client.pipeline(transaction=True)
+        pipeline.set(cache.make_key(key), cache.client.encode(token), ex=TIMEOUT)  # type: ignore[attr-defined]
+        pipeline.publish(self.channel, key)
+        pipeline.execute()
+        self.drop(key)
 
     def _listen(self) -> None:
-        failing = False
+        warned = -1  # the subscription whose loss was last logged (not every failed retry)
         while True:
             try:
                 self._follow()
             except Exception as exc:
-                if not failing:
+                if warned != self.subscriptions:
                     logger.warning("shared version listener lost Redis (%s); tokens read from the cache", exc)
-                failing = True
-            else:
-                failing = False
+                    warned = self.subscriptions
             self._heard = -math.inf
             self.drop()
             time.sleep(RETRY_AFTER)

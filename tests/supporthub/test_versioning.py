@@ -91,6 +91,18 @@ def test_a_bump_in_this_process_is_seen_by_it_before_any_message(live_mirror, ve
     assert cache.get(version.key) == new
 
 
+def test_a_bump_is_announced_to_every_other_processs_listener(live_mirror, version):
+    """Another process's mirror: a second listener on the same channel."""
+    other = Mirror(live_mirror._client, live_mirror.channel)
+    wait_for(lambda: other.live)
+    old = version.current()
+    other.put(version.key, old, other.generation)
+    assert other.get(version.key) == old
+    version.bump()
+    wait_for(lambda: other.get(version.key) is None, seconds=1.0)
+    assert version.current() not in (None, old)
+
+
 def test_a_token_replaced_while_the_listener_was_cut_off_is_read_again(live_mirror, version):
     """A bump announced while the listener is disconnected reaches no one; the listener
     empties the mirror when it subscribes again, so the new token is read from Redis."""
