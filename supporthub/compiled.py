@@ -28,9 +28,9 @@ class CompiledRead:
 
     Compiling checks that the SQL's parameters are exactly the build arguments in order (as
     given, or as strings for a text column; nothing folded into the SQL text, nothing
-    added) and that no column needs a converter
-    (SQLite's datetimes do, PostgreSQL's columns here do not). When either check fails,
-    `rows` returns None and `fetch` runs the queryset instead: slower, never wrong.
+    added) and that no column needs a converter (SQLite's datetimes do, PostgreSQL's
+    columns here do not). When either check fails, `rows` returns None and `fetch` runs
+    the queryset instead: slower, never wrong.
     """
 
     def __init__(
