@@ -19,7 +19,7 @@ from django.db import IntegrityError, transaction
 from django.utils.html import strip_tags
 
 from notifications.models import Delivery
-from notifications.services import TICKET_MSGID_PREFIX, notify_inbound_message, notify_ticket_created
+from notifications.services import TICKET_MSGID_PREFIX, notify_inbound_message
 from tickets.models import Message, MessageChannel, MessageDirection, Ticket, TicketChannel, TicketStatus
 from tickets.services import contact_resolve, message_create, ticket_create
 
@@ -147,9 +147,10 @@ def _record(
         description=body,
         channel=TicketChannel.EMAIL,
         external_id=message_id,
+        notify=True,
+        acknowledge=not _is_autoresponder(email),
     )
     first = ticket.first_message
     assert first is not None  # the body is never empty (checked above)
     logger.info("inbound email %s opened %s", message_id, ticket.reference)
-    deliveries = notify_ticket_created(ticket, acknowledge=not _is_autoresponder(email), fresh=True)
-    return InboundResult(message=first, created_ticket=True, deliveries=deliveries)
+    return InboundResult(message=first, created_ticket=True, deliveries=list(ticket.deliveries_created))

@@ -8,10 +8,10 @@ task never sends twice.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import random
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from email.utils import parseaddr
@@ -47,12 +47,7 @@ class SendOutcome:
     claimed: bool = True
 
 
-def _enqueue(delivery_id: int) -> None:
-    """Queue the send once the caller's transaction commits (in a burst: notifications.dispatch)."""
-    transaction.on_commit(partial(sends_queue, delivery_id))
-
-
-def delivery_create(
+def delivery_new(
     *,
     channel: str,
     recipient: str,
@@ -62,16 +57,11 @@ def delivery_create(
     ticket: Ticket | None = None,
     message: Message | None = None,
     payload: dict | None = None,
-    fresh: bool = False,
 ) -> Delivery:
-    """Write a pending Delivery and queue its send once the caller's transaction commits.
+    """A pending Delivery, not yet saved (`delivery_save`, or written with the rows that
+    cause it and then `deliveries_queue`).
 
-    Call it inside the transaction of the change that causes the notification. Idempotent:
-    a second call with the same `idempotency_key` returns the existing row (and queues
-    nothing). Raises DomainError for an unknown channel, empty recipient or empty key.
-    `fresh`: the key names a row this transaction created, so no delivery can hold it yet;
-    the row is then inserted without the savepoint (two statements fewer; a duplicate would
-    abort the caller's transaction instead of returning the existing row).
+    Raises DomainError for an unknown channel, empty recipient or empty key.
     """
     if channel not in DeliveryChannel.values:
         raise DomainError(f"Unknown delivery channel {channel!r}.", field="channel")
@@ -79,29 +69,52 @@ def delivery_create(
         raise DomainError("A delivery needs a recipient.", field="recipient")
     if not idempotency_key:
         raise DomainError("A delivery needs an idempotency key.", field="idempotency_key")
+    return Delivery(
+        channel=channel,
+        recipient=recipient.strip(),
+        subject=subject[:255],
+        body=body,
+        payload=payload or {},
+        ticket=ticket,
+        message=message,
+        idempotency_key=idempotency_key,
+        max_attempts=settings.NOTIFICATIONS_MAX_ATTEMPTS,
+        next_attempt_at=timezone.now(),
+    )
+
+
+def delivery_save(delivery: Delivery) -> Delivery:
+    """Write a new Delivery and queue its send once the caller's transaction commits.
+
+    Call it inside the transaction of the change that causes the notification. Idempotent:
+    when a delivery with the same `idempotency_key` exists, that one is returned (and
+    nothing is queued).
+    """
     try:
         # A savepoint, so a duplicate key does not break the caller's transaction. Trying
         # the INSERT first keeps the common case (a new notification) to one statement.
-        with transaction.atomic() if not fresh else contextlib.nullcontext():
-            delivery = Delivery.objects.create(
-                channel=channel,
-                recipient=recipient.strip(),
-                subject=subject[:255],
-                body=body,
-                payload=payload or {},
-                ticket=ticket,
-                message=message,
-                idempotency_key=idempotency_key,
-                max_attempts=settings.NOTIFICATIONS_MAX_ATTEMPTS,
-                next_attempt_at=timezone.now(),
-            )
+        with transaction.atomic():
+            delivery.save(force_insert=True)
     except IntegrityError:
-        existing = Delivery.objects.filter(idempotency_key=idempotency_key).first()
+        existing = Delivery.objects.filter(idempotency_key=delivery.idempotency_key).first()
         if existing is None:  # the IntegrityError was something else
             raise
         return existing
-    _enqueue(delivery.pk)
+    deliveries_queue([delivery])
     return delivery
+
+
+def delivery_create(**fields: Any) -> Delivery:
+    """`delivery_save(delivery_new(**fields))`: a new pending Delivery, or the existing one
+    with its idempotency key."""
+    return delivery_save(delivery_new(**fields))
+
+
+def deliveries_queue(deliveries: Sequence[Delivery]) -> None:
+    """Queue the sends of written deliveries once the caller's transaction commits (in a
+    burst: notifications.dispatch)."""
+    for delivery in deliveries:
+        transaction.on_commit(partial(sends_queue, delivery.pk))
 
 
 def retry_delay(attempt: int, retry_after: float | None = None) -> float:
@@ -230,7 +243,7 @@ def delivery_retry(*, delivery: Delivery) -> Delivery:
         raise DomainError(
             f"Delivery {delivery.pk} is {delivery.status}; only failed or skipped ones are retried."
         )
-    _enqueue(delivery.pk)
+    deliveries_queue([delivery])
     return delivery
 
 
@@ -339,27 +352,27 @@ def _team_emails() -> list[str]:
 
 
 def _slack_delivery(
-    *, key: str, text: str, ticket: Ticket, message: Message | None = None, fresh: bool = False
+    *, key: str, text: str, ticket: Ticket, message: Message | None = None
 ) -> Delivery | None:
+    """The (unsaved) Slack notification, or None when no Slack webhook is configured."""
     if not settings.SLACK_WEBHOOK_URL:
         return None
-    return delivery_create(
+    return delivery_new(
         channel=DeliveryChannel.SLACK,
         recipient=settings.SLACK_CHANNEL or "slack-webhook",
         body=text,
         idempotency_key=key,
         ticket=ticket,
         message=message,
-        fresh=fresh,
     )
 
 
-def notify_ticket_created(ticket: Ticket, *, acknowledge: bool = True, fresh: bool = False) -> list[Delivery]:
-    """Tell the team (email, Slack) and acknowledge to the requester (email or SMS).
+def ticket_created_deliveries(ticket: Ticket, *, acknowledge: bool = True) -> list[Delivery]:
+    """What a new ticket causes, unsaved: the team is told (email, Slack) and the requester
+    gets an acknowledgement (email or SMS). tickets.services.ticket_create writes them with
+    the ticket; `delivery_save` writes one on its own.
 
     `acknowledge=False` skips the requester's acknowledgement (e.g. for autoresponders).
-    `fresh`: the ticket was created in this transaction, so none of these deliveries can
-    exist yet (see delivery_create).
     """
     contact = ticket.contact
     first = ticket.first_message or (
@@ -376,7 +389,7 @@ def notify_ticket_created(ticket: Ticket, *, acknowledge: bool = True, fresh: bo
     for address in _team_emails():
         text, html = _render_email("ticket_created_team", context)
         deliveries.append(
-            delivery_create(
+            delivery_new(
                 channel=DeliveryChannel.EMAIL,
                 recipient=address,
                 subject=f"[{ticket.reference}] New {ticket.priority_name} ticket: {ticket.subject}",
@@ -385,7 +398,6 @@ def notify_ticket_created(ticket: Ticket, *, acknowledge: bool = True, fresh: bo
                 idempotency_key=f"ticket:{ticket.pk}:created:email:{address.lower()}",
                 ticket=ticket,
                 message=first,
-                fresh=fresh,
             )
         )
     slack = _slack_delivery(
@@ -396,7 +408,6 @@ def notify_ticket_created(ticket: Ticket, *, acknowledge: bool = True, fresh: bo
         ),
         ticket=ticket,
         message=first,
-        fresh=fresh,
     )
     if slack is not None:
         deliveries.append(slack)
@@ -404,7 +415,7 @@ def notify_ticket_created(ticket: Ticket, *, acknowledge: bool = True, fresh: bo
     if ticket.channel in ("email", "chat", "web", "api") and contact.email and acknowledge:
         text, html = _render_email("ticket_created_ack", context)
         deliveries.append(
-            delivery_create(
+            delivery_new(
                 channel=DeliveryChannel.EMAIL,
                 recipient=contact.email,
                 subject=f"[{ticket.reference}] We received your request: {ticket.subject}",
@@ -413,12 +424,11 @@ def notify_ticket_created(ticket: Ticket, *, acknowledge: bool = True, fresh: bo
                 idempotency_key=f"ticket:{ticket.pk}:created:ack-email",
                 ticket=ticket,
                 message=first,
-                fresh=fresh,
             )
         )
     elif ticket.channel == "phone" and contact.phone and acknowledge and twilio_configured():
         deliveries.append(
-            delivery_create(
+            delivery_new(
                 channel=DeliveryChannel.SMS,
                 recipient=contact.phone,
                 body=(
@@ -428,7 +438,6 @@ def notify_ticket_created(ticket: Ticket, *, acknowledge: bool = True, fresh: bo
                 idempotency_key=f"ticket:{ticket.pk}:created:ack-sms",
                 ticket=ticket,
                 message=first,
-                fresh=fresh,
             )
         )
     return deliveries
@@ -468,7 +477,7 @@ def notify_inbound_message(message: Message) -> list[Delivery]:
         message=message,
     )
     if slack is not None:
-        deliveries.append(slack)
+        deliveries.append(delivery_save(slack))
     return deliveries
 
 

@@ -73,19 +73,22 @@ def register_fast_timestamps(sender: Any, connection: BaseDatabaseWrapper, **kwa
     connection.connection.adapters.register_loader("timestamptz", _utc_loader_class())
 
 
-def next_id(model: type[Model]) -> int | None:
-    """The next value of `model`'s id sequence on PostgreSQL (None elsewhere).
+def next_ids(*models: type[Model]) -> list[int] | None:
+    """The next value of each model's id sequence on PostgreSQL, in one round trip (None
+    elsewhere).
 
-    A row whose other columns derive from its id (a ticket's reference) is then written by
-    one INSERT; writing it and updating it at once touched every index of the table twice
-    (perf, issue 8).
+    Rows whose other columns derive from an id (a ticket's reference) or that refer to each
+    other (a ticket and its first message) are then written by one INSERT statement
+    (supporthub.rows); writing a row and updating it at once touched every index of the
+    table twice (perf, issue 8).
     """
-    connection = connections[router.db_for_write(model)]
+    connection = connections[router.db_for_write(models[0])]
     if connection.vendor != "postgresql":
         return None
+    sequences = ", ".join(["nextval(pg_get_serial_sequence(%s, %s))"] * len(models))
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s))",
-            [model._meta.db_table, model._meta.pk.column],
+            f"SELECT {sequences}",
+            [name for model in models for name in (model._meta.db_table, model._meta.pk.column)],
         )
-        return int(cursor.fetchone()[0])
+        return [int(value) for value in cursor.fetchone()]

@@ -25,6 +25,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from supporthub.rows import rows_insert
 from telephony import notify, oncall
 from telephony.models import CallDirection, CallLog, CallOutcome, CallStatus
 from tickets.models import Message, MessageChannel, MessageDirection, Ticket, TicketChannel, TicketStatus
@@ -127,24 +128,25 @@ def call_inbound_receive(
     existing row; nothing is written or queued again.
     """
     targets = oncall.dial_chain(caller=from_number)
+    call = CallLog(
+        call_sid=call_sid,
+        direction=CallDirection.INBOUND,
+        from_number=from_number,
+        caller_name=caller_name,
+        to_number=to_number,
+        status=CallStatus.RINGING,
+        # Nobody to ring: straight to voicemail; the booking notes the miss.
+        outcome=CallOutcome.PENDING if targets else CallOutcome.VOICEMAIL,
+        dial_targets=targets,
+        dial_attempts=1 if targets else 0,
+        forwarded_to=targets[0] if targets else "",
+        started_at=timezone.now(),
+        ticket_pending=True,
+        last_payload=payload,
+    )
     try:
         with _savepoint_if_nested():
-            call = CallLog.objects.create(
-                call_sid=call_sid,
-                direction=CallDirection.INBOUND,
-                from_number=from_number,
-                caller_name=caller_name,
-                to_number=to_number,
-                status=CallStatus.RINGING,
-                # Nobody to ring: straight to voicemail; the booking notes the miss.
-                outcome=CallOutcome.PENDING if targets else CallOutcome.VOICEMAIL,
-                dial_targets=targets,
-                dial_attempts=1 if targets else 0,
-                forwarded_to=targets[0] if targets else "",
-                started_at=timezone.now(),
-                ticket_pending=True,
-                last_payload=payload,
-            )
+            rows_insert(call)  # the INSERT compiled once (supporthub.rows; perf, issue 8)
     except IntegrityError:
         existing = CallLog.objects.filter(call_sid=call_sid).first()
         if existing is None:

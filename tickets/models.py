@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -9,6 +12,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from supporthub.phone import InvalidPhoneNumber, to_e164
+
+if TYPE_CHECKING:
+    from notifications.models import Delivery
 
 
 def validate_e164(value: str) -> None:
@@ -134,9 +140,10 @@ class Ticket(models.Model):
 
     objects = TicketQuerySet.as_manager()
 
-    # Not a column: the message ticket_create wrote with the ticket, on the instance it
-    # returns, so that callers (notifications) need not read it back.
+    # Not columns: the message and the notifications ticket_create wrote with the ticket, on
+    # the instance it returns, so that callers need not read them back.
     first_message: Message | None = None
+    deliveries_created: Sequence[Delivery] = ()
 
     class Meta:
         ordering = ["-created_at", "-id"]

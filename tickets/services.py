@@ -14,13 +14,14 @@ from typing import Any, Literal
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Model
 from django.utils import timezone
 
 from escalation import hooks as escalation_hooks
-from supporthub.db import next_id
+from supporthub.db import next_ids
 from supporthub.exceptions import DomainError
 from supporthub.metrics import record_ticket_created
+from supporthub.rows import rows_insert
 from tickets.models import (
     AgentShift,
     CannedReply,
@@ -119,12 +120,19 @@ def ticket_create(
     priority: int = TicketPriority.NORMAL,
     assignee: User | None = None,
     external_id: str | None = None,
+    notify: bool = False,
+    acknowledge: bool = True,
 ) -> Ticket:
     """Create a ticket and, when there is a description, its first inbound message (with
     the provider's `external_id`; kept on the returned ticket as `first_message`).
 
-    The row is written once: its reference (from the id, taken from the sequence first
-    where there is one) and message count are in the INSERT.
+    `notify`: with the notifications a new ticket causes (the team's, and the requester's
+    acknowledgement unless `acknowledge` is False), kept on the returned ticket as
+    `deliveries_created` and sent once the transaction commits.
+
+    The ticket, its first message and the notifications are written by one INSERT statement
+    (supporthub.rows): their ids are taken from the sequences first, so the reference is in
+    the ticket's row and the message and deliveries can refer to it.
     """
     now = timezone.now()
     first_response_due, resolution_due = sla_due_times(priority=priority, start=now)
@@ -140,18 +148,16 @@ def ticket_create(
         resolution_due=resolution_due,
         message_count=1 if description else 0,
     )
-    ticket.pk = next_id(Ticket)
-    if ticket.pk is not None:
-        ticket.reference = _reference(ticket.pk)
-    ticket.save(force_insert=True)
-    if ticket.reference is None:  # no sequence to ask (SQLite): the id came with the INSERT
+    ids = next_ids(Ticket, Message) if description else next_ids(Ticket)
+    if ids is None:  # no sequences to ask (SQLite): the id comes with the INSERT
+        ticket.save(force_insert=True)
         ticket.reference = _reference(ticket.pk)
         Ticket.objects.filter(pk=ticket.pk).update(reference=ticket.reference)
-    record_ticket_created(channel=channel, priority=priority)  # metrics (counted on commit)
-    if assignee is None and settings.AUTO_ASSIGN_ENABLED:
-        ticket_auto_assign(ticket=ticket)
+    else:
+        ticket.pk, ticket.reference = ids[0], _reference(ids[0])
     if description:
-        ticket.first_message = Message.objects.create(
+        ticket.first_message = Message(
+            pk=ids[1] if ids else None,
             ticket=ticket,
             direction=MessageDirection.INBOUND,
             channel=MESSAGE_CHANNEL_FOR_TICKET[TicketChannel(channel)],
@@ -159,6 +165,20 @@ def ticket_create(
             author_contact=contact,
             external_id=external_id,
         )
+    if notify:
+        from notifications.services import ticket_created_deliveries
+
+        ticket.deliveries_created = ticket_created_deliveries(ticket, acknowledge=acknowledge)
+    rows: list[Model] = [ticket] if ticket._state.adding else []
+    rows += [ticket.first_message] if ticket.first_message else []
+    rows_insert(*rows, *ticket.deliveries_created)
+    record_ticket_created(channel=channel, priority=priority)  # metrics (counted on commit)
+    if notify:
+        from notifications.services import deliveries_queue
+
+        deliveries_queue(ticket.deliveries_created)
+    if assignee is None and settings.AUTO_ASSIGN_ENABLED:
+        ticket_auto_assign(ticket=ticket)
     escalation_hooks.ticket_created(ticket=ticket)  # urgent → incident
     return ticket
 
@@ -181,13 +201,10 @@ def support_request_submit(
     """Turn a customer's request into contact + ticket + first message, in one transaction."""
     contact = contact_resolve(name=name, email=email, phone=phone)
     ticket = ticket_create(
-        contact=contact, subject=subject, description=message, channel=channel, priority=priority
+        contact=contact, subject=subject, description=message, channel=channel, priority=priority, notify=True
     )
     logger.info("ticket %s created from %s request", ticket.reference, channel)
-    # the outbox rows, in this transaction; sent after commit.
-    from notifications.services import notify_ticket_created
-
-    return IntakeResult(ticket=ticket, deliveries=notify_ticket_created(ticket, fresh=True))
+    return IntakeResult(ticket=ticket, deliveries=list(ticket.deliveries_created))
 
 
 @transaction.atomic
@@ -275,8 +292,8 @@ def ticket_auto_assign(*, ticket: Ticket) -> User | None:
         return None
     shift.last_assigned_at = timezone.now()
     shift.save(update_fields=["last_assigned_at"])
-    ticket_update(ticket=ticket, assignee=shift.user)
-    ticket.assignee = shift.user
+    updated = ticket_update(ticket=ticket, assignee=shift.user)
+    ticket.assignee, ticket.updated_at = updated.assignee, updated.updated_at
     return shift.user
 
 

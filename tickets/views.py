@@ -120,10 +120,8 @@ class SupportRequestView(APIView):
     def post(self, request: Request) -> Response:
         data = _validated(SupportRequestSerializer, request.data)
         result = services.support_request_submit(**data)
-        row = ticket_row(result.ticket.pk)
-        assert row is not None  # created and committed just now
         body = {
-            "ticket": ticket_document(row),
+            "ticket": TicketSerializer(result.ticket).data,
             "deliveries": DeliverySerializer(result.deliveries, many=True).data,
         }
         return Response(body, status=status.HTTP_201_CREATED)

@@ -4,7 +4,13 @@ import pytest
 from django.core import mail
 
 from notifications.models import Delivery, DeliveryStatus
-from notifications.services import delivery_send, notify_inbound_message, notify_ticket_created, send_reply
+from notifications.services import (
+    delivery_save,
+    delivery_send,
+    notify_inbound_message,
+    send_reply,
+    ticket_created_deliveries,
+)
 from tests.factories import ContactFactory, MessageFactory, TicketFactory, UserFactory
 from tickets.models import Message, Ticket
 
@@ -79,7 +85,7 @@ def test_the_team_email_renders_text_and_html_with_reference_and_link(api):
 
 def test_notifying_twice_about_the_same_ticket_creates_nothing_new(api):
     ticket = Ticket.objects.get(pk=intake(api).json()["ticket"]["id"])
-    again = notify_ticket_created(ticket)
+    again = [delivery_save(delivery) for delivery in ticket_created_deliveries(ticket)]
     assert len(again) == 2 and Delivery.objects.count() == 2
 
 
