@@ -5,6 +5,7 @@ Views, admin actions, webhooks and tasks call these; none of them reimplements a
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import logging
 from dataclasses import dataclass, field
@@ -13,7 +14,7 @@ from typing import Any, Literal
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Model
 from django.utils import timezone
 
@@ -62,25 +63,22 @@ class IntakeResult:
     deliveries: list[Any] = field(default_factory=list)
 
 
-def contact_resolve(*, name: str, email: str | None = None, phone: str | None = None) -> Contact:
-    """Find the contact by email, then by phone, or create one; fill in what it lacks.
+def contact_find(
+    *, name: str, email: str | None = None, phone: str | None = None
+) -> tuple[Contact | None, list[str]]:
+    """(the contact with this email, else this phone, or None; the fields it lacks that
+    `name`, `email` and `phone` fill in, set on it but not saved).
 
     `email` must be valid and `phone` already E.164 (serializers normalise both).
     """
-    email = email.strip().lower() if email and email.strip() else None
-    phone = phone or None  # "" would collide with every other blank phone on the unique index
+    email, phone = _contact_keys(email, phone)
     contact = None
     if email:
         contact = contact_by("email", email)
     if contact is None and phone:
         contact = contact_by("phone", phone)
     if contact is None:
-        try:
-            with transaction.atomic():
-                return Contact.objects.create(name=name or email or phone or "", email=email, phone=phone)
-        except IntegrityError:
-            # Another request created the same contact a moment ago.
-            return contact_resolve(name=name, email=email, phone=phone)
+        return None, []
     changed = []
     if name and not contact.name:
         contact.name = name
@@ -91,9 +89,29 @@ def contact_resolve(*, name: str, email: str | None = None, phone: str | None = 
     if phone and not contact.phone and not Contact.objects.filter(phone=phone).exists():
         contact.phone = phone
         changed.append("phone")
+    return contact, changed
+
+
+def contact_resolve(*, name: str, email: str | None = None, phone: str | None = None) -> Contact:
+    """Find the contact by email, then by phone, or create one; fill in what it lacks."""
+    contact, changed = contact_find(name=name, email=email, phone=phone)
+    if contact is None:
+        email, phone = _contact_keys(email, phone)
+        try:
+            with transaction.atomic():
+                return Contact.objects.create(name=name or email or phone or "", email=email, phone=phone)
+        except IntegrityError:
+            # Another request created the same contact a moment ago.
+            return contact_resolve(name=name, email=email, phone=phone)
     if changed:
         contact.save(update_fields=[*changed, "updated_at"])
     return contact
+
+
+def _contact_keys(email: str | None, phone: str | None) -> tuple[str | None, str | None]:
+    email = email.strip().lower() if email and email.strip() else None
+    phone = phone or None  # "" would collide with every other blank phone on the unique index
+    return email, phone
 
 
 def sla_due_times(*, priority: int, start: datetime) -> tuple[datetime | None, datetime | None]:
@@ -110,7 +128,6 @@ def sla_due_times(*, priority: int, start: datetime) -> tuple[datetime | None, d
     )
 
 
-@transaction.atomic(savepoint=False)  # nothing inside is caught and retried: no savepoint needed
 def ticket_create(
     *,
     contact: Contact,
@@ -132,62 +149,76 @@ def ticket_create(
 
     The ticket, its first message and the notifications are written by one INSERT statement
     (supporthub.rows): their ids are taken from the sequences first, so the reference is in
-    the ticket's row and the message and deliveries can refer to it.
+    the ticket's row and the message and deliveries can refer to it. A transaction is opened
+    only when more is written (see ticket_create_is_one_statement); one statement is atomic.
     """
-    now = timezone.now()
-    first_response_due, resolution_due = sla_due_times(priority=priority, start=now)
-    ticket = Ticket(
-        subject=subject,
-        description=description,
-        channel=channel,
-        priority=priority,
-        contact=contact,
-        assignee=assignee,
-        created_at=now,
-        first_response_due=first_response_due,
-        resolution_due=resolution_due,
-        message_count=1 if description else 0,
-    )
-    ids = next_ids(Ticket, Message) if description else next_ids(Ticket)
-    if ids is None:  # no sequences to ask (SQLite): the id comes with the INSERT
-        ticket.save(force_insert=True)
-        ticket.reference = _reference(ticket.pk)
-        Ticket.objects.filter(pk=ticket.pk).update(reference=ticket.reference)
-    else:
-        ticket.pk, ticket.reference = ids[0], _reference(ids[0])
-    if description:
-        ticket.first_message = Message(
-            pk=ids[1] if ids else None,
-            ticket=ticket,
-            direction=MessageDirection.INBOUND,
-            channel=MESSAGE_CHANNEL_FOR_TICKET[TicketChannel(channel)],
-            body=description,
-            author_contact=contact,
-            external_id=external_id,
+    one_statement = ticket_create_is_one_statement(priority=priority, assignee=assignee)
+    # nothing inside is caught and retried: no savepoint needed
+    with contextlib.nullcontext() if one_statement else transaction.atomic(savepoint=False):
+        now = timezone.now()
+        first_response_due, resolution_due = sla_due_times(priority=priority, start=now)
+        ticket = Ticket(
+            subject=subject,
+            description=description,
+            channel=channel,
+            priority=priority,
+            contact=contact,
+            assignee=assignee,
+            created_at=now,
+            first_response_due=first_response_due,
+            resolution_due=resolution_due,
+            message_count=1 if description else 0,
         )
-    if notify:
-        from notifications.services import ticket_created_deliveries
+        ids = next_ids(Ticket, Message) if description else next_ids(Ticket)
+        if ids is None:  # no sequences to ask (SQLite): the id comes with the INSERT
+            ticket.save(force_insert=True)
+            ticket.reference = _reference(ticket.pk)
+            Ticket.objects.filter(pk=ticket.pk).update(reference=ticket.reference)
+        else:
+            ticket.pk, ticket.reference = ids[0], _reference(ids[0])
+        if description:
+            ticket.first_message = Message(
+                pk=ids[1] if ids else None,
+                ticket=ticket,
+                direction=MessageDirection.INBOUND,
+                channel=MESSAGE_CHANNEL_FOR_TICKET[TicketChannel(channel)],
+                body=description,
+                author_contact=contact,
+                external_id=external_id,
+            )
+        if notify:
+            from notifications.services import ticket_created_deliveries
 
-        ticket.deliveries_created = ticket_created_deliveries(ticket, acknowledge=acknowledge)
-    rows: list[Model] = [ticket] if ticket._state.adding else []
-    rows += [ticket.first_message] if ticket.first_message else []
-    rows_insert(*rows, *ticket.deliveries_created)
-    record_ticket_created(channel=channel, priority=priority)  # metrics (counted on commit)
-    if notify:
-        from notifications.services import deliveries_queue
+            ticket.deliveries_created = ticket_created_deliveries(ticket, acknowledge=acknowledge)
+        rows: list[Model] = [ticket] if ticket._state.adding else []
+        rows += [ticket.first_message] if ticket.first_message else []
+        rows_insert(*rows, *ticket.deliveries_created)
+        record_ticket_created(channel=channel, priority=priority)  # metrics (counted on commit)
+        if notify:
+            from notifications.services import deliveries_queue
 
-        deliveries_queue(ticket.deliveries_created)
-    if assignee is None and settings.AUTO_ASSIGN_ENABLED:
-        ticket_auto_assign(ticket=ticket)
-    escalation_hooks.ticket_created(ticket=ticket)  # urgent → incident
-    return ticket
+            deliveries_queue(ticket.deliveries_created)
+        if assignee is None and settings.AUTO_ASSIGN_ENABLED:
+            ticket_auto_assign(ticket=ticket)
+        escalation_hooks.ticket_created(ticket=ticket)  # urgent → incident
+        return ticket
+
+
+def ticket_create_is_one_statement(*, priority: int, assignee: User | None = None) -> bool:
+    """Whether ticket_create writes one INSERT statement and nothing else: on PostgreSQL
+    (ids from the sequences), with no auto-assignment and nothing the escalation app writes
+    for a new ticket of `priority`."""
+    return (
+        connection.vendor == "postgresql"
+        and not (assignee is None and settings.AUTO_ASSIGN_ENABLED)
+        and not escalation_hooks.ticket_created_writes(priority=priority)
+    )
 
 
 def _reference(ticket_id: int) -> str:
     return f"{settings.TICKET_REFERENCE_PREFIX}-{1000 + ticket_id}"
 
 
-@transaction.atomic
 def support_request_submit(
     *,
     channel: str,
@@ -198,11 +229,27 @@ def support_request_submit(
     phone: str | None = None,
     priority: int = TicketPriority.NORMAL,
 ) -> IntakeResult:
-    """Turn a customer's request into contact + ticket + first message, in one transaction."""
-    contact = contact_resolve(name=name, email=email, phone=phone)
-    ticket = ticket_create(
-        contact=contact, subject=subject, description=message, channel=channel, priority=priority, notify=True
-    )
+    """Turn a customer's request into contact + ticket + first message + notifications, all
+    or nothing.
+
+    A known requester whose contact lacks nothing, on a ticket whose creation is one
+    statement (ticket_create_is_one_statement), needs no transaction around that statement:
+    BEGIN and COMMIT were two round trips of every intake (perf, issue 8). Anything else
+    runs in one transaction.
+    """
+    contact, changed = contact_find(name=name, email=email, phone=phone)
+    one_statement = contact is not None and not changed and ticket_create_is_one_statement(priority=priority)
+    with contextlib.nullcontext() if one_statement else transaction.atomic():
+        if contact is None or changed:
+            contact = contact_resolve(name=name, email=email, phone=phone)
+        ticket = ticket_create(
+            contact=contact,
+            subject=subject,
+            description=message,
+            channel=channel,
+            priority=priority,
+            notify=True,
+        )
     logger.info("ticket %s created from %s request", ticket.reference, channel)
     return IntakeResult(ticket=ticket, deliveries=list(ticket.deliveries_created))
 
