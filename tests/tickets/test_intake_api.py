@@ -1,5 +1,5 @@
 import pytest
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.test.utils import CaptureQueriesContext
 
 from notifications.models import Delivery
@@ -169,3 +169,51 @@ def test_same_customer_twice_shares_one_contact(api):
     api.post(URL, request_body(subject="Another thing"), format="json")
     assert Contact.objects.count() == 1
     assert Ticket.objects.count() == 2
+
+
+def transaction_statements(queries):
+    return [q["sql"] for q in queries if q["sql"] in ("BEGIN", "COMMIT", "ROLLBACK")]
+
+
+def key_used(api):
+    """A first request records the API key's use (its own transaction); later ones do not."""
+    assert api.get("/v1/tickets").status_code == 200
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_known_requesters_intake_needs_no_transaction(api):
+    """One INSERT statement is atomic on its own: no BEGIN/COMMIT round trips (perf, issue 8)."""
+    require_postgres()
+    Contact.objects.create(name="Ann Customer", email="ann@example.com")
+    key_used(api)
+    with CaptureQueriesContext(connection) as queries:
+        response = api.post(URL, request_body(), format="json")
+    assert response.status_code == 201, response.content
+    assert transaction_statements(queries) == []
+    assert Message.objects.filter(ticket_id=response.json()["ticket"]["id"]).count() == 1
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.parametrize("priority", ["normal", "urgent"])
+def test_a_new_contact_or_an_urgent_ticket_is_written_in_one_transaction(api, priority):
+    require_postgres()
+    if priority == "urgent":  # known requester: the transaction is for the incident
+        Contact.objects.create(name="Ann Customer", email="ann@example.com")
+    key_used(api)
+    with CaptureQueriesContext(connection) as queries:
+        response = api.post(URL, request_body(priority=priority), format="json")
+    assert response.status_code == 201, response.content
+    assert transaction_statements(queries) == ["BEGIN", "COMMIT"]
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_failed_ticket_statement_leaves_no_new_contact_behind(api, monkeypatch):
+    """All or nothing: the contact is written in the same transaction as the ticket."""
+
+    def broken(*objs):
+        raise DatabaseError("the ticket statement failed")
+
+    monkeypatch.setattr("tickets.services.rows_insert", broken)
+    with pytest.raises(DatabaseError):
+        api.post(URL, request_body(), format="json")
+    assert nothing_written()
