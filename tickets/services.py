@@ -240,8 +240,10 @@ def support_request_submit(
     contact, changed = contact_find(name=name, email=email, phone=phone)
     one_statement = contact is not None and not changed and ticket_create_is_one_statement(priority=priority)
     with contextlib.nullcontext() if one_statement else transaction.atomic():
-        if contact is None or changed:
+        if contact is None:  # a new requester (contact_resolve handles a concurrent twin)
             contact = contact_resolve(name=name, email=email, phone=phone)
+        elif changed:  # contact_find filled them in; no second lookup
+            contact.save(update_fields=[*changed, "updated_at"])
         ticket = ticket_create(
             contact=contact,
             subject=subject,
