@@ -25,6 +25,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from supporthub.cache_client import flag_add
 from supporthub.rows import rows_insert
 from telephony import notify, oncall
 from telephony.models import CallDirection, CallLog, CallOutcome, CallStatus
@@ -169,7 +170,7 @@ def booking_queue() -> None:
     from telephony.tasks import calls_book_pending
 
     try:
-        if not cache.add(BOOKING_QUEUED_KEY, 1, timeout=BOOKING_QUEUED_SECONDS):
+        if not flag_add(BOOKING_QUEUED_KEY, BOOKING_QUEUED_SECONDS):
             return
     except Exception:  # the cache is down: publish anyway; the broker may still be up
         logger.warning("cache unavailable; queueing a booking run for this call alone")

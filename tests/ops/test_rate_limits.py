@@ -177,3 +177,30 @@ def test_budgets_counted_in_one_round_trip_are_django_ratelimits_own(rate_limits
     assert [(u["count"], u["should_limit"]) for u in usages] == [(4, False), (4, True)]
     assert all(0 <= u["time_left"] <= 60 for u in usages)
     assert [u["count"] for u in _usages(request, checks, increment=False)] == [4, 4]
+
+
+def test_budgets_are_counted_by_one_script_that_redis_may_forget(rate_limits_on, rf):
+    """One EVALSHA per request, whatever the number of budgets; after SCRIPT FLUSH (a Redis
+    restart or failover) the script is loaded again and counting goes on. The counters
+    expire as django-ratelimit's do, and reading a budget nobody used gives 0."""
+    from django.conf import settings
+    from django.core.cache import caches
+    from django_ratelimit import core
+
+    from supporthub.cache_client import redis_of
+    from supporthub.ratelimits import _usages
+
+    client = redis_of(settings.RATELIMIT_USE_CACHE)
+    request = rf.post("/v1/support/request", REMOTE_ADDR=unique_ip())
+    checks = [("api-write-ip", "ip", "5/m"), ("api-write-key", lambda group, request: "key:xyz", "3/h")]
+    assert [u["count"] for u in _usages(request, checks, increment=False)] == [0, 0]
+    client.script_flush()
+    assert [u["count"] for u in _usages(request, checks, increment=True)] == [1, 1]
+    before = client.info("commandstats").get("cmdstat_evalsha", {}).get("calls", 0)
+    assert [u["count"] for u in _usages(request, checks, increment=True)] == [2, 2]
+    assert client.info("commandstats")["cmdstat_evalsha"]["calls"] == before + 1
+    window = core._get_window("key:xyz", 3600)
+    key = caches[settings.RATELIMIT_USE_CACHE].make_key(
+        core._make_cache_key("api-write-key", window, "3/h", "key:xyz", core.get_usage.ALL)
+    )
+    assert 3600 < client.ttl(key) <= 3600 + core.EXPIRATION_FUDGE
