@@ -8,7 +8,13 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from notifications.serializers import DeliverySerializer
-from supporthub.api.fields import E164PhoneField, LabelChoiceField, StrictFieldsMixin, iso_datetime
+from supporthub.api.fields import (
+    E164PhoneField,
+    FlatFieldsMixin,
+    LabelChoiceField,
+    StrictFieldsMixin,
+    iso_datetime,
+)
 from supporthub.api.pagination import CountedRows
 from supporthub.compiled import CompiledRead
 from supporthub.db import api_timestamp_loaders
@@ -39,7 +45,7 @@ class ContactSerializer(serializers.Serializer):
     phone = serializers.CharField(read_only=True, allow_null=True)
 
 
-class ContactInputSerializer(StrictFieldsMixin, serializers.Serializer):
+class ContactInputSerializer(StrictFieldsMixin, FlatFieldsMixin, serializers.Serializer):
     name = serializers.CharField(max_length=200)
     email = serializers.EmailField(required=False, allow_blank=True, max_length=254)
     phone = E164PhoneField(required=False, allow_blank=True)
@@ -241,7 +247,7 @@ class MessageCreateSerializer(StrictFieldsMixin, serializers.Serializer):
     )
 
 
-class SupportRequestSerializer(StrictFieldsMixin, serializers.Serializer):
+class SupportRequestSerializer(StrictFieldsMixin, FlatFieldsMixin, serializers.Serializer):
     channel = serializers.ChoiceField(choices=[TicketChannel.EMAIL, TicketChannel.CHAT, TicketChannel.PHONE])
     name = serializers.CharField(max_length=200)
     email = serializers.EmailField(required=False, allow_blank=True, max_length=254)
