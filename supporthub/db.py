@@ -13,13 +13,14 @@ Anything else (infinity, BC dates, another offset) goes through Django's loader 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
 from django.db import connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Model
+from django.db.models import BigIntegerField, Func, Model
 
 
 @cache
@@ -92,3 +93,36 @@ def next_ids(*models: type[Model]) -> list[int] | None:
             [name for model in models for name in (model._meta.db_table, model._meta.pk.column)],
         )
         return [int(value) for value in cursor.fetchone()]
+
+
+class NextId(Func):
+    """The next value of `model`'s id sequence, as a column of a read (PostgreSQL only).
+
+    For a read that also reserves the ids of rows about to be written, so that taking them
+    costs no round trip of its own (next_ids). The sequence is named in the SQL text, not
+    passed as a parameter, so a CompiledRead of the read keeps exactly its own parameters.
+    Evaluated once per row the read returns: none when it finds nothing.
+    """
+
+    output_field = BigIntegerField()
+
+    def __init__(self, model: type[Model]) -> None:
+        self.sequence_of = (model._meta.db_table, str(model._meta.pk.column))
+        super().__init__()
+
+    def as_sql(
+        self,
+        compiler: Any,
+        connection: BaseDatabaseWrapper,
+        function: str | None = None,
+        template: str | None = None,
+        arg_joiner: str | None = None,
+        **extra_context: Any,
+    ) -> tuple[str, tuple[str | int, ...]]:
+        if connection.vendor != "postgresql":
+            raise NotImplementedError("NextId needs PostgreSQL sequences")
+        table, column = (name.replace("'", "''") for name in self.sequence_of)
+        return f"nextval(pg_get_serial_sequence('{table}', '{column}'))", ()
+
+    def get_db_converters(self, connection: BaseDatabaseWrapper) -> list[Callable[..., Any]]:
+        return []  # the driver gives an int already (and CompiledRead takes no converters)

@@ -36,7 +36,7 @@ from tickets.models import (
     TicketPriority,
     TicketStatus,
 )
-from tickets.selectors import contact_by, sla_targets
+from tickets.selectors import contact_and_ids_by, sla_targets
 
 logger = logging.getLogger(__name__)
 
@@ -64,21 +64,22 @@ class IntakeResult:
 
 
 def contact_find(
-    *, name: str, email: str | None = None, phone: str | None = None
-) -> tuple[Contact | None, list[str]]:
+    *, name: str, email: str | None = None, phone: str | None = None, reserve: tuple[type[Model], ...] = ()
+) -> tuple[Contact | None, list[str], list[int] | None]:
     """(the contact with this email, else this phone, or None; the fields it lacks that
-    `name`, `email` and `phone` fill in, set on it but not saved).
+    `name`, `email` and `phone` fill in, set on it but not saved; the next id of each model
+    in `reserve`, taken by the lookup that found the contact on PostgreSQL, else None).
 
     `email` must be valid and `phone` already E.164 (serializers normalise both).
     """
     email, phone = _contact_keys(email, phone)
-    contact = None
+    contact = ids = None
     if email:
-        contact = contact_by("email", email)
+        contact, ids = contact_and_ids_by("email", email, *reserve)
     if contact is None and phone:
-        contact = contact_by("phone", phone)
+        contact, ids = contact_and_ids_by("phone", phone, *reserve)
     if contact is None:
-        return None, []
+        return None, [], None
     changed = []
     if name and not contact.name:
         contact.name = name
@@ -89,12 +90,12 @@ def contact_find(
     if phone and not contact.phone and not Contact.objects.filter(phone=phone).exists():
         contact.phone = phone
         changed.append("phone")
-    return contact, changed
+    return contact, changed, ids
 
 
 def contact_resolve(*, name: str, email: str | None = None, phone: str | None = None) -> Contact:
     """Find the contact by email, then by phone, or create one; fill in what it lacks."""
-    contact, changed = contact_find(name=name, email=email, phone=phone)
+    contact, changed, _ = contact_find(name=name, email=email, phone=phone)
     if contact is None:
         email, phone = _contact_keys(email, phone)
         try:
@@ -139,6 +140,7 @@ def ticket_create(
     external_id: str | None = None,
     notify: bool = False,
     acknowledge: bool = True,
+    ids: list[int] | None = None,
 ) -> Ticket:
     """Create a ticket and, when there is a description, its first inbound message (with
     the provider's `external_id`; kept on the returned ticket as `first_message`).
@@ -151,6 +153,8 @@ def ticket_create(
     (supporthub.rows): their ids are taken from the sequences first, so the reference is in
     the ticket's row and the message and deliveries can refer to it. A transaction is opened
     only when more is written (see ticket_create_is_one_statement); one statement is atomic.
+    `ids`: the ticket's and its first message's ids, when the caller reserved them already
+    (next_ids(Ticket, Message), or with the requester's lookup: contact_find).
     """
     one_statement = ticket_create_is_one_statement(priority=priority, assignee=assignee)
     # nothing inside is caught and retried: no savepoint needed
@@ -169,7 +173,8 @@ def ticket_create(
             resolution_due=resolution_due,
             message_count=1 if description else 0,
         )
-        ids = next_ids(Ticket, Message) if description else next_ids(Ticket)
+        if ids is None:
+            ids = next_ids(Ticket, Message) if description else next_ids(Ticket)
         if ids is None:  # no sequences to ask (SQLite): the id comes with the INSERT
             ticket.save(force_insert=True)
             ticket.reference = _reference(ticket.pk)
@@ -237,7 +242,8 @@ def support_request_submit(
     BEGIN and COMMIT were two round trips of every intake (perf, issue 8). Anything else
     runs in one transaction.
     """
-    contact, changed = contact_find(name=name, email=email, phone=phone)
+    # The new ticket's ids come with the requester's row: one round trip fewer.
+    contact, changed, ids = contact_find(name=name, email=email, phone=phone, reserve=(Ticket, Message))
     one_statement = contact is not None and not changed and ticket_create_is_one_statement(priority=priority)
     with contextlib.nullcontext() if one_statement else transaction.atomic():
         if contact is None:  # a new requester (contact_resolve handles a concurrent twin)
@@ -251,6 +257,7 @@ def support_request_submit(
             channel=channel,
             priority=priority,
             notify=True,
+            ids=ids,
         )
     logger.info("ticket %s created from %s request", ticket.reference, channel)
     return IntakeResult(ticket=ticket, deliveries=list(ticket.deliveries_created))

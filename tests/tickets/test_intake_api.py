@@ -4,7 +4,8 @@ from django.test.utils import CaptureQueriesContext
 
 from notifications.models import Delivery
 from tests.services import require_postgres
-from tickets.models import Contact, Message, Ticket
+from tickets.models import Contact, Message, Ticket, TicketPriority
+from tickets.selectors import sla_targets
 from tickets.services import agent_shift_set
 
 pytestmark = pytest.mark.django_db
@@ -186,11 +187,17 @@ def test_a_known_requesters_intake_needs_no_transaction(api):
     require_postgres()
     Contact.objects.create(name="Ann Customer", email="ann@example.com")
     key_used(api)
+    sla_targets(TicketPriority.NORMAL)  # kept per process after the first ticket
     with CaptureQueriesContext(connection) as queries:
         response = api.post(URL, request_body(), format="json")
     assert response.status_code == 201, response.content
     assert transaction_statements(queries) == []
     assert Message.objects.filter(ticket_id=response.json()["ticket"]["id"]).count() == 1
+    # Two statements in all: the requester's lookup, which also takes the new rows' ids
+    # from their sequences, and the INSERT.
+    lookup, insert = (q["sql"] for q in queries)
+    assert 'FROM "tickets_contact"' in lookup and lookup.count("nextval(") == 2
+    assert insert.startswith("WITH") and "INSERT" in insert
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
