@@ -77,7 +77,7 @@ def _usage(
 # counter at 0 if it is new (with django-ratelimit's expiry), then count this request (INCR)
 # or only read it. ARGV: each key's expiry in seconds, then 1 to count or 0 to read.
 _COUNT_SCRIPT = Script(
-    None,  # the client is given at each call
+    None,  # type: ignore[arg-type]  # the client is given at each call
     b"""
 local counts = {}
 local count = ARGV[#KEYS + 1] == '1'
