@@ -7,6 +7,7 @@ a string, so swapping the provider means rewriting this module only.
 from __future__ import annotations
 
 import functools
+import hmac
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -23,11 +24,16 @@ def signature_is_valid(*, auth_token: str, url: str, params: Mapping[str, Any], 
     """True when `signature` is Twilio's HMAC-SHA1 over `url` (with its query string) and `params`.
 
     The library compares in constant time and tries the URL with and without the default
-    port, as Twilio's own signing does.
+    port, as Twilio's own signing does. It always computes both signatures; Twilio signs
+    the URL as configured, so that one is checked first and the library is asked only when
+    it does not match (an HMAC less per callback: perf, issue 8).
     """
     if not auth_token or not signature:
         return False
-    return bool(RequestValidator(auth_token).validate(url, params, signature))
+    validator = RequestValidator(auth_token)
+    if hmac.compare_digest(validator.compute_signature(url, params).encode(), signature.encode()):
+        return True
+    return bool(validator.validate(url, params, signature))
 
 
 def compute_signature(*, auth_token: str, url: str, params: Mapping[str, Any]) -> str:
