@@ -78,6 +78,9 @@ def serve(endpoint: str, api_key: str, total: int) -> None:
     from django.core.wsgi import get_wsgi_application
 
     app = get_wsgi_application()
+    from supporthub.warmup import warm
+
+    warm()  # as gunicorn.conf.py's post_worker_init does
     pending = iter(_requests(endpoint, total, api_key))
     statuses: list[str] = []
 
