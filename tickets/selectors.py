@@ -58,7 +58,8 @@ def contact_and_ids_by(
 ) -> tuple[Contact | None, list[int] | None]:
     """`contact_by`, and when it finds the contact on PostgreSQL, the next id of each model
     in `reserve` taken by the same query (supporthub.db.NextId): intake reserves its new
-    ticket's ids this way, one round trip fewer (perf, issue 8). Ids are None otherwise."""
+    ticket's ids this way, one round trip fewer (perf, issue 8). Ids are None otherwise.
+    With `reserve` the read writes (nextval): it must run on the primary, never a replica."""
     if reserve and connections[DEFAULT_DB_ALIAS].vendor != "postgresql":
         reserve = ()
     rows = _contact_read(unique, reserve).fetch(value)

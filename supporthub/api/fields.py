@@ -47,10 +47,13 @@ class FlatFieldsMixin:
     instance's fields cannot touch another's; a deep copy re-runs each field's __init__.
     For a request's small validation serializer that was two thirds of validating it: 4%
     of an intake, 7% of an inbound call (perf, issue 8; DRF kept the deep copy, PR #4587).
-    A shallow copy is an object of its own to bind, and shares only what a field does not
-    change after __init__: validators, error messages, choices. So fields that hold other
-    fields or state (nested serializers, list and dict fields, related fields) and mutable
-    defaults are refused when the class is defined.
+    A shallow copy is an object of its own to bind, and shares what binding and validating
+    do not change: validators, error messages, choices. One exception: a length or range
+    validator's message is a DRF `lazy_format` that keeps its text once rendered, so the
+    first error's text serves later requests too (one language here; rendering is safe
+    under the GIL, not on free-threaded Python). Fields that hold other fields or state
+    (nested serializers, list and dict fields, related fields) and mutable defaults are
+    refused when the class is defined.
     """
 
     _declared_fields: ClassVar[dict[str, serializers.Field]]
