@@ -4,10 +4,9 @@ publish per delivery on the request that created it.
 A Celery publish cost ~0.9 ms of a web request: more than any other part of an intake's
 notification work (perf, issue 8). So when the transaction that wrote a delivery commits,
 its id is appended to a Redis list and a dispatch run is queued only if none is queued
-already (a marker set with SET NX, like telephony's booking run): one round trip, one
-command (a Lua script doing both). The run
-clears the marker first, then drains the list and queues one send task per id, from the
-worker. No delivery is missed: an id pushed before the clear is drained by that run, and
+already (a marker set with SET NX, like telephony's booking run): one Lua script, one
+round trip. The run clears the marker first, then drains the list and queues one send
+task per id, from the worker. No delivery is missed: an id pushed before the clear is drained by that run, and
 one pushed after it finds no marker and queues the next run.
 
 Whatever is lost on the way (Redis down at commit, a run killed after taking ids, a list

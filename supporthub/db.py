@@ -86,13 +86,15 @@ def next_ids(*models: type[Model]) -> list[int] | None:
     connection = connections[router.db_for_write(models[0])]
     if connection.vendor != "postgresql":
         return None
-    sequences = ", ".join(["nextval(pg_get_serial_sequence(%s, %s))"] * len(models))
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {sequences}",
-            [name for model in models for name in (model._meta.db_table, model._meta.pk.column)],
-        )
+        cursor.execute(f"SELECT {', '.join(_nextval_sql(model) for model in models)}")
         return [int(value) for value in cursor.fetchone()]
+
+
+def _nextval_sql(model: type[Model]) -> str:
+    """SQL for the next value of `model`'s id sequence, the names inlined as literals."""
+    table, column = (str(name).replace("'", "''") for name in (model._meta.db_table, model._meta.pk.column))
+    return f"nextval(pg_get_serial_sequence('{table}', '{column}'))"
 
 
 class NextId(Func):
@@ -107,7 +109,7 @@ class NextId(Func):
     output_field = BigIntegerField()
 
     def __init__(self, model: type[Model]) -> None:
-        self.sequence_of = (model._meta.db_table, str(model._meta.pk.column))
+        self.model = model
         super().__init__()
 
     def as_sql(
@@ -121,8 +123,7 @@ class NextId(Func):
     ) -> tuple[str, tuple[str | int, ...]]:
         if connection.vendor != "postgresql":
             raise NotImplementedError("NextId needs PostgreSQL sequences")
-        table, column = (name.replace("'", "''") for name in self.sequence_of)
-        return f"nextval(pg_get_serial_sequence('{table}', '{column}'))", ()
+        return _nextval_sql(self.model), ()
 
     def get_db_converters(self, connection: BaseDatabaseWrapper) -> list[Callable[..., Any]]:
         return []  # the driver gives an int already (and CompiledRead takes no converters)
