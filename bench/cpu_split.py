@@ -2,6 +2,8 @@
 
     .venv/bin/python bench/cpu_split.py [--seconds 10] [--workers 3] [PATH ...]
 
+The path `intake` posts bench/run.py's support request (POST /v1/support/request).
+
 Uses the database bench/run.py seeds (run it first), starts gunicorn as the Procfile does
 (sync workers), runs wrk (2 threads, 16 connections) against each path and divides the CPU
 time each group of processes used by the requests served. A ratio to the bare view is
@@ -14,15 +16,17 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.run import ensure_database, manage, server_env  # noqa: E402
+from bench.run import UNTHROTTLED, ensure_database, intake_script, manage, server_env  # noqa: E402
 from bench.voice_webhook import cpu_seconds  # noqa: E402
 from tests.services import free_port, wait_for_port  # noqa: E402
 
@@ -44,7 +48,7 @@ def main() -> None:
     parser.add_argument("--database", default="supporthub_bench_http")
     args = parser.parse_args()
 
-    env = server_env(ensure_database(args.database))
+    env = {**server_env(ensure_database(args.database)), **UNTHROTTLED}
     key = manage(env, "create_api_key", "cpu-split").strip()
     port = free_port()
     bind = f"127.0.0.1:{port}"
@@ -53,6 +57,7 @@ def main() -> None:
          "--no-control-socket", "--log-level", "warning"],
         cwd=ROOT, env=env,
     )  # fmt: skip
+    tmp = tempfile.mkdtemp()
     try:
         wait_for_port(port)
         print(
@@ -60,6 +65,9 @@ def main() -> None:
         )
         for path in args.paths:
             wrk = ["wrk", "-t2", "-c16", "-H", f"X-API-Key: {key}", f"http://{bind}{path}"]
+            if path == "intake":
+                script = intake_script(Path(tmp), {"X-API-Key": key})
+                wrk = ["wrk", "-t2", "-c16", "-s", str(script), f"http://{bind}/v1/support/request"]
             subprocess.run([*wrk[:3], "-d2s", *wrk[3:]], capture_output=True, check=True)  # warm-up
             groups = {"gunicorn": pids(f"gunicorn supporthub.wsgi --bind {bind}"), "postgres": pids("postgres"),
                       "redis": pids("redis-server")}  # fmt: skip
@@ -92,6 +100,7 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+        shutil.rmtree(tmp)
 
 
 if __name__ == "__main__":

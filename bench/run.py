@@ -92,6 +92,18 @@ def lua_post(path: Path, body: dict, headers: dict[str, str]) -> Path:
     return path
 
 
+def intake_script(tmpdir: Path, auth: dict[str, str]) -> Path:
+    """A wrk script posting one known requester's chat request (POST /v1/support/request)."""
+    body = {
+        "channel": "chat",
+        "name": "Bench",
+        "email": "bench@example.com",
+        "subject": "Load",
+        "message": "hello",
+    }
+    return lua_post(tmpdir / "intake.lua", body, {"Content-Type": "application/json", **auth})
+
+
 def parse_ms(text: str) -> float:
     value, unit = re.match(r"([\d.]+)(\w+)", text).groups()  # type: ignore[union-attr]
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
@@ -191,17 +203,7 @@ def main() -> None:
     ]  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         tmpdir = Path(tmp)
-        intake = lua_post(
-            tmpdir / "intake.lua",
-            {
-                "channel": "chat",
-                "name": "Bench",
-                "email": "bench@example.com",
-                "subject": "Load",
-                "message": "hello",
-            },
-            {"Content-Type": "application/json", **auth},
-        )
+        intake = intake_script(tmpdir, auth)
         reply = lua_post(
             tmpdir / "message.lua",
             {"ticket": 5, "direction": "outbound", "body": "Working on it"},  # an email ticket (seed.py)

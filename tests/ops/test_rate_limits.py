@@ -204,3 +204,30 @@ def test_budgets_are_counted_by_one_script_that_redis_may_forget(rate_limits_on,
         core._make_cache_key("api-write-key", window, "3/h", "key:xyz", core.get_usage.ALL)
     )
     assert 3600 < client.ttl(key) <= 3600 + core.EXPIRATION_FUDGE
+
+
+@pytest.mark.parametrize(
+    ("address", "masks"),
+    [("203.0.113.77", {}), ("203.0.113.77", {"RATELIMIT_IPV4_MASK": 24}),
+     ("2001:db8::1234", {}), ("2001:db8::1234", {"RATELIMIT_IPV6_MASK": 48})],
+)  # fmt: skip
+def test_remembered_budget_keys_are_the_librarys(rf, settings, address, masks):
+    """The per-process caches give django-ratelimit's own answers: the masked address of
+    the "ip" key (under each mask setting) and the hashed name of a budget."""
+    from django_ratelimit import core
+
+    from supporthub.ratelimits import _budget_name, _simple_key, _split_rate
+
+    for name, value in masks.items():
+        setattr(settings, name, value)
+    request = rf.post("/v1/support/request", REMOTE_ADDR=address)
+    assert _simple_key("ip", request) == core._get_ip(request)
+    assert _simple_key("ip", request) == _simple_key("ip", request)
+    if masks:
+        assert _simple_key("ip", request) != address
+    assert _split_rate("10/5m") == core._split_rate("10/5m") == (10, 300)
+    window = core._get_window(address, 300)
+    assert _budget_name("g", window, "10/5m", address) == core._make_cache_key(
+        "g", window, "10/5m", address, core.get_usage.ALL
+    )
+    assert _budget_name("g", window + 300, "10/5m", address) != _budget_name("g", window, "10/5m", address)
