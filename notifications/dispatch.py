@@ -2,12 +2,13 @@
 publish per delivery on the request that created it.
 
 A Celery publish cost ~0.9 ms of a web request: more than any other part of an intake's
-notification work (perf, issue 8). So when the transaction that wrote a delivery commits,
-its id is appended to a Redis list and a dispatch run is queued only if none is queued
+notification work (perf, issue 8). So when the transaction that wrote deliveries commits,
+their ids are appended to a Redis list and a dispatch run is queued only if none is queued
 already (a marker set with SET NX, like telephony's booking run): one Lua script, one
-round trip. The run clears the marker first, then drains the list and queues one send
-task per id, from the worker. No delivery is missed: an id pushed before the clear is drained by that run, and
-one pushed after it finds no marker and queues the next run.
+round trip for all the deliveries of that transaction. The run clears the marker first,
+then drains the list and queues one send task per id, from the worker. No delivery is
+missed: an id pushed before the clear is drained by that run, and one pushed after it
+finds no marker and queues the next run.
 
 Whatever is lost on the way (Redis down at commit, a run killed after taking ids, a list
 evicted from the cache) is still a pending row, which the beat sweep
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from django.core.cache import cache
@@ -30,12 +32,13 @@ logger = logging.getLogger(__name__)
 
 MARKER_SECONDS = 10
 BATCH = 500
-# One command: append the id, then set the marker unless it is set; 1 when this set it.
+# One command: append the ids (ARGV[2], ...), then set the marker for ARGV[1] seconds unless
+# it is set; 1 when this set it.
 _PUSH_SCRIPT = Script(
     None,  # type: ignore[arg-type]  # the client is given at each call
     b"""
-redis.call('RPUSH', KEYS[1], ARGV[1])
-if redis.call('SET', KEYS[2], 1, 'NX', 'EX', ARGV[2]) then return 1 end
+redis.call('RPUSH', KEYS[1], unpack(ARGV, 2))
+if redis.call('SET', KEYS[2], 1, 'NX', 'EX', ARGV[1]) then return 1 end
 return 0
 """,
 )
@@ -45,19 +48,22 @@ def _keys() -> tuple[str, str]:
     return cache.make_key("notifications:dispatch:ids"), cache.make_key("notifications:dispatch:queued")
 
 
-def sends_queue(delivery_id: int) -> None:
-    """Queue the send of committed delivery `delivery_id` (called on commit)."""
+def sends_queue(delivery_ids: Sequence[int]) -> None:
+    """Queue the sends of committed deliveries `delivery_ids` (called on commit)."""
     from notifications.tasks import send_delivery, sends_dispatch
 
+    if not delivery_ids:
+        return
     client = redis_of()
     if client is None:
-        _publish(send_delivery, delivery_id)
+        for delivery_id in delivery_ids:
+            _publish(send_delivery, delivery_id)
         return
     ids_key, marker_key = _keys()
     try:
-        first = _PUSH_SCRIPT(keys=[ids_key, marker_key], args=[delivery_id, MARKER_SECONDS], client=client)
+        first = _PUSH_SCRIPT(keys=[ids_key, marker_key], args=[MARKER_SECONDS, *delivery_ids], client=client)
     except Exception:  # redis.ConnectionError and friends
-        logger.warning("cache unavailable; delivery %s left for the periodic sweep", delivery_id)
+        logger.warning("cache unavailable; deliveries %s left for the periodic sweep", list(delivery_ids))
         return
     if first and not _publish(sends_dispatch):
         with contextlib.suppress(Exception):

@@ -113,8 +113,8 @@ def delivery_create(**fields: Any) -> Delivery:
 def deliveries_queue(deliveries: Sequence[Delivery]) -> None:
     """Queue the sends of written deliveries once the caller's transaction commits (in a
     burst: notifications.dispatch)."""
-    for delivery in deliveries:
-        transaction.on_commit(partial(sends_queue, delivery.pk))
+    if deliveries:
+        transaction.on_commit(partial(sends_queue, [delivery.pk for delivery in deliveries]))
 
 
 def retry_delay(attempt: int, retry_after: float | None = None) -> float:

@@ -45,6 +45,32 @@ def test_a_burst_of_deliveries_queues_one_run_which_queues_each_send_once(
     assert dispatch.sends_dispatch_run() == 0  # drained
 
 
+def test_the_deliveries_of_one_transaction_are_pushed_by_one_command(
+    published, settings, django_capture_on_commit_callbacks
+):
+    """A new ticket's notifications (two team addresses and the acknowledgement) reach
+    Redis in one EVALSHA at commit, in order, and queue one run."""
+    from supporthub.cache_client import redis_of
+    from tickets.services import support_request_submit
+
+    settings.SUPPORT_TEAM_EMAIL = "team@example.com, lead@example.com"
+    client = redis_of()
+    client.script_load(dispatch._PUSH_SCRIPT.script)
+    before = client.info("commandstats").get("cmdstat_evalsha", {}).get("calls", 0)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        result = support_request_submit(
+            channel="chat", name="Ann", email="ann@example.com", subject="Help", message="Hi"
+        )
+    ids = [delivery.pk for delivery in result.deliveries]
+    assert len(ids) == 3
+    assert client.info("commandstats").get("cmdstat_evalsha", {}).get("calls", 0) == before + 1
+    assert len([c for c in callbacks if getattr(c, "func", None) is dispatch.sends_queue]) == 1
+    assert published == [("notifications.sends_dispatch", ())]
+    published.clear()
+    assert dispatch.sends_dispatch_run() == 3
+    assert published == [("notifications.send_delivery", (pk,)) for pk in ids]
+
+
 def test_a_delivery_committed_after_a_run_started_queues_the_next_run(
     published, django_capture_on_commit_callbacks
 ):
