@@ -105,6 +105,15 @@ def _count_retry(sender: Any = None, **kwargs: Any) -> None:
     record_celery_task(task=_task_name(sender), state="retry")
 
 
+@signals.worker_process_init.connect
+def _freeze_startup_objects(**kwargs: Any) -> None:
+    """A forked worker process keeps its start-up objects out of the full collections, as a
+    web worker does (supporthub.warmup)."""
+    from supporthub.warmup import freeze_startup_objects
+
+    freeze_startup_objects()
+
+
 @signals.worker_process_shutdown.connect
 def _mark_metrics_process_dead(**kwargs: Any) -> None:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

@@ -11,7 +11,7 @@ Last, everything loaded so far leaves the cyclic garbage collector's reach (gc.f
 a worker holds ~150,000 objects after start-up, which every full collection scanned again,
 ~45 ms about every 700 requests (a latency spike and 2-4% of an intake's or an inbound
 call's CPU, with the younger collections that also walked more). They live as long as the
-worker anyway.
+worker anyway. Each Celery worker process freezes them too (supporthub.celery_signals).
 """
 
 from __future__ import annotations
@@ -39,6 +39,11 @@ def warm() -> float:
     from supporthub.services import KEYS_VERSION
 
     KEYS_VERSION.current()  # the cache client, and the token mirror every API request reads
+    freeze_startup_objects()
+    return time.perf_counter() - started
+
+
+def freeze_startup_objects() -> None:
+    """Keep what start-up loaded out of every later collection (web and Celery workers)."""
     gc.collect()  # what start-up left as garbage goes now, not frozen for good
     gc.freeze()
-    return time.perf_counter() - started

@@ -42,3 +42,27 @@ def test_gunicorn_warms_each_worker_before_it_accepts(tmp_path):
         while log.read_text().count("warmed in") < 2 and time.monotonic() < deadline:
             time.sleep(0.1)
     assert log.read_text().count("warmed in") == 2  # both workers of gunicorn_server
+
+
+CELERY_PROBE = """
+import gc, django
+django.setup()
+from celery import signals
+import supporthub.celery  # the app, with its signal handlers
+assert gc.get_freeze_count() == 0
+signals.worker_process_init.send(sender=None)
+print(gc.get_freeze_count() > 50_000)
+"""
+
+
+def test_each_celery_worker_process_freezes_its_start_up_objects():
+    result = subprocess.run(
+        [sys.executable, "-c", CELERY_PROBE],
+        cwd=ROOT,
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True"]
