@@ -58,16 +58,17 @@ def main() -> None:
         cwd=ROOT, env=env,
     )  # fmt: skip
     tmp = tempfile.mkdtemp()
+    intake = intake_script(Path(tmp), {"X-API-Key": key})
     try:
         wait_for_port(port)
         print(
             f"{'path':<34} {'req/s':>7} {'gunicorn':>9} {'postgres':>9} {'redis':>6} {'wrk':>6} {'total':>6}  (ms)"
         )
         for path in args.paths:
-            wrk = ["wrk", "-t2", "-c16", "-H", f"X-API-Key: {key}", f"http://{bind}{path}"]
             if path == "intake":
-                script = intake_script(Path(tmp), {"X-API-Key": key})
-                wrk = ["wrk", "-t2", "-c16", "-s", str(script), f"http://{bind}/v1/support/request"]
+                wrk = ["wrk", "-t2", "-c16", "-s", str(intake), f"http://{bind}/v1/support/request"]
+            else:
+                wrk = ["wrk", "-t2", "-c16", "-H", f"X-API-Key: {key}", f"http://{bind}{path}"]
             # warm-up: a new worker's first ~3 s cost ~7 ms of CPU per intake (imports, plans)
             subprocess.run([*wrk[:3], "-d5s", *wrk[3:]], capture_output=True, check=True)
             groups = {"gunicorn": pids(f"gunicorn supporthub.wsgi --bind {bind}"), "postgres": pids("postgres"),

@@ -33,7 +33,6 @@ from supporthub.cache_client import redis_of
 logger = logging.getLogger(__name__)
 
 ADMIN_LOGIN_PATH = "/admin/login/"
-IP_META_KEY = "supporthub.ratelimits.client_ip"  # settings.RATELIMIT_IP_META_KEY
 
 
 def client_ip(request: HttpRequest) -> str:
@@ -54,6 +53,9 @@ def client_ip(request: HttpRequest) -> str:
             except ValueError:
                 logger.warning("ignoring malformed X-Forwarded-For entry %r", candidate[:64])
     return remote or "0.0.0.0"  # noqa: S104 - a key for the limiter, not an address to bind
+
+
+IP_META_KEY = f"{__name__}.{client_ip.__name__}"  # what settings.RATELIMIT_IP_META_KEY names
 
 
 def _usage(

@@ -441,7 +441,7 @@ if env.bool("CSP_REPORT_ONLY", default=False):
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 RATELIMIT_USE_CACHE = "default"
 RATELIMIT_FAIL_OPEN = True  # a cache outage must not reject every write
-RATELIMIT_IP_META_KEY = "supporthub.ratelimits.client_ip"  # ratelimits.IP_META_KEY
+RATELIMIT_IP_META_KEY = "supporthub.ratelimits.client_ip"
 # How many reverse proxies in front of gunicorn append to X-Forwarded-For (0: use REMOTE_ADDR).
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 RATELIMIT_API_KEY_WRITES = env.str("RATELIMIT_API_KEY_WRITES", default="120/m")
