@@ -39,7 +39,7 @@ class DeliveryAdmin(admin.ModelAdmin):
         "channel",
         "recipient",
         "subject",
-        "body",
+        "email_or_body",
         "payload",
         "ticket",
         "message",
@@ -57,6 +57,11 @@ class DeliveryAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # deliveries are created by services, never by hand
+
+    @admin.display(description="Body")
+    def email_or_body(self, obj: Delivery) -> str:
+        template = (obj.payload or {}).get("template")
+        return f"(rendered from the {template!r} email template when sent)" if template else obj.body
 
     @admin.display(description="Last error")
     def short_error(self, obj: Delivery) -> str:

@@ -21,11 +21,11 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
-from django.template.loader import render_to_string
 from django.utils import timezone
 
 from notifications.channels import ChannelDeferred, ChannelError, ChannelNotConfigured, get_adapter
 from notifications.dispatch import sends_queue
+from notifications.emails import delivery_render, email_payload, ticket_admin_url
 from notifications.models import Delivery, DeliveryChannel, DeliveryStatus
 from supporthub import metrics  # delivery counters and latency
 from supporthub.exceptions import DomainError
@@ -142,6 +142,7 @@ def delivery_send(*, delivery_id: int) -> SendOutcome:
         return SendOutcome(status=current or "missing", claimed=False)
 
     try:
+        delivery_render(delivery)  # a templated email: its text and HTML, from the ticket
         provider_id = get_adapter(delivery.channel).send(delivery)
     except ChannelDeferred as exc:
         _record(
@@ -317,18 +318,6 @@ def new_message_id(ticket: Ticket, kind: str) -> str:
     return f"<{TICKET_MSGID_PREFIX}{ticket.pk}.{kind}.{uuid.uuid4().hex[:12]}@{_email_domain()}>"
 
 
-def ticket_admin_url(ticket: Ticket) -> str:
-    return f"{settings.PUBLIC_BASE_URL}/admin/tickets/ticket/{ticket.pk}/change/"
-
-
-def _render_email(template: str, context: dict[str, Any]) -> tuple[str, str]:
-    base = {"app_name": settings.APP_NAME, "public_base_url": settings.PUBLIC_BASE_URL}
-    base.update(context)
-    text = render_to_string(f"notifications/{template}.txt", base)
-    html = render_to_string(f"notifications/{template}.html", base)
-    return text, html
-
-
 def _thread_headers(ticket: Ticket, message_id: str) -> dict[str, str]:
     """Message-ID plus In-Reply-To/References pointing at the ticket's earlier emails."""
     if ticket.first_message is not None:  # created just now: that message is its only one
@@ -383,34 +372,24 @@ def ticket_created_deliveries(ticket: Ticket, *, acknowledge: bool = True) -> li
     first = ticket.first_message or (
         ticket.messages.filter(direction="inbound").order_by("created_at", "id").first()
     )
-    context = {
-        "ticket": ticket,
-        "contact": contact,
-        "priority": ticket.priority_name,
-        "body": first.body if first else ticket.description,
-        "url": ticket_admin_url(ticket),
-    }
     deliveries: list[Delivery] = []
     for address in _team_emails():
-        text, html = _render_email("ticket_created_team", context)
         deliveries.append(
             delivery_new(
                 channel=DeliveryChannel.EMAIL,
                 recipient=address,
                 subject=f"[{ticket.reference}] New {ticket.priority_name} ticket: {ticket.subject}",
-                body=text,
-                payload={"html": html, "headers": {"Message-ID": new_message_id(ticket, "team")}},
+                body="",
+                payload=email_payload("ticket_created_team", {"Message-ID": new_message_id(ticket, "team")}),
                 idempotency_key=f"ticket:{ticket.pk}:created:email:{address.lower()}",
                 ticket=ticket,
                 message=first,
             )
         )
+    link = f"<{ticket_admin_url(ticket)}|{ticket.reference}>"
     slack = _slack_delivery(
         key=f"ticket:{ticket.pk}:created:slack",
-        text=(
-            f"New {ticket.priority_name} {ticket.channel} ticket <{context['url']}|{ticket.reference}>: "
-            f"{ticket.subject} (from {contact})"
-        ),
+        text=f"New {ticket.priority_name} {ticket.channel} ticket {link}: {ticket.subject} (from {contact})",
         ticket=ticket,
         message=first,
     )
@@ -418,14 +397,15 @@ def ticket_created_deliveries(ticket: Ticket, *, acknowledge: bool = True) -> li
         deliveries.append(slack)
 
     if ticket.channel in ("email", "chat", "web", "api") and contact.email and acknowledge:
-        text, html = _render_email("ticket_created_ack", context)
         deliveries.append(
             delivery_new(
                 channel=DeliveryChannel.EMAIL,
                 recipient=contact.email,
                 subject=f"[{ticket.reference}] We received your request: {ticket.subject}",
-                body=text,
-                payload={"html": html, "headers": _thread_headers(ticket, new_message_id(ticket, "ack"))},
+                body="",
+                payload=email_payload(
+                    "ticket_created_ack", _thread_headers(ticket, new_message_id(ticket, "ack"))
+                ),
                 idempotency_key=f"ticket:{ticket.pk}:created:ack-email",
                 ticket=ticket,
                 message=first,
@@ -451,24 +431,16 @@ def ticket_created_deliveries(ticket: Ticket, *, acknowledge: bool = True) -> li
 def notify_inbound_message(message: Message) -> list[Delivery]:
     """A customer wrote again on a ticket: tell the assignee (or the team) and Slack."""
     ticket = message.ticket
-    context = {
-        "ticket": ticket,
-        "contact": ticket.contact,
-        "priority": ticket.priority_name,
-        "body": message.body,
-        "url": ticket_admin_url(ticket),
-    }
     assignee_email = ticket.assignee.email if ticket.assignee_id and ticket.assignee else ""
     deliveries: list[Delivery] = []
     for address in [assignee_email] if assignee_email else _team_emails():
-        text, html = _render_email("inbound_message", context)
         deliveries.append(
             delivery_create(
                 channel=DeliveryChannel.EMAIL,
                 recipient=address,
                 subject=f"[{ticket.reference}] New reply from {ticket.contact}: {ticket.subject}",
-                body=text,
-                payload={"html": html, "headers": {"Message-ID": new_message_id(ticket, "inbound")}},
+                body="",
+                payload=email_payload("inbound_message", {"Message-ID": new_message_id(ticket, "inbound")}),
                 idempotency_key=f"message:{message.pk}:inbound:email:{address.lower()}",
                 ticket=ticket,
                 message=message,
@@ -476,7 +448,7 @@ def notify_inbound_message(message: Message) -> list[Delivery]:
         )
     slack = _slack_delivery(
         key=f"message:{message.pk}:inbound:slack",
-        text=f"New reply on <{context['url']}|{ticket.reference}> from {ticket.contact}: "
+        text=f"New reply on <{ticket_admin_url(ticket)}|{ticket.reference}> from {ticket.contact}: "
         f"{message.body[:300]}",
         ticket=ticket,
         message=message,
@@ -515,17 +487,13 @@ def send_reply(message: Message) -> list[Delivery]:
     message_id = new_message_id(ticket, "reply")
     headers = _thread_headers(ticket, message_id)
     Message.objects.filter(pk=message.pk, external_id__isnull=True).update(external_id=message_id)
-    agent = message.author_name or settings.APP_NAME
-    text, html = _render_email(
-        "reply", {"ticket": ticket, "contact": contact, "body": message.body, "agent": agent}
-    )
     return [
         delivery_create(
             channel=DeliveryChannel.EMAIL,
             recipient=contact.email,
             subject=f"Re: [{ticket.reference}] {ticket.subject}",
-            body=text,
-            payload={"html": html, "headers": headers},
+            body="",
+            payload=email_payload("reply", headers),
             idempotency_key=f"message:{message.pk}:reply:email",
             ticket=ticket,
             message=message,

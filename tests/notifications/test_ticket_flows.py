@@ -154,4 +154,5 @@ def test_an_inbound_message_notifies_the_assignee_or_else_the_team(slack):
         ("slack", "#support"),
     ]
     assert to_team[0].recipient == "team@support.example"
-    assert "more info" in to_assignee[0].body
+    delivery_send(delivery_id=to_assignee[0].pk)
+    assert "more info" in mail.outbox[0].body
