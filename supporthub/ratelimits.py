@@ -159,8 +159,7 @@ def _masked_ip(address: str, ipv4_mask: int, ipv6_mask: int) -> str:
 def _simple_key(key: str, request: HttpRequest) -> str:
     """django-ratelimit's named key `key` ("ip", "user", ...) for `request`."""
     if key == "ip" and settings.RATELIMIT_IP_META_KEY == IP_META_KEY:
-        masks = getattr(settings, "RATELIMIT_IPV4_MASK", 32), getattr(settings, "RATELIMIT_IPV6_MASK", 64)
-        return _masked_ip(client_ip(request), *masks)
+        return _masked_ip(client_ip(request), settings.RATELIMIT_IPV4_MASK, settings.RATELIMIT_IPV6_MASK)
     return ratelimit_core._SIMPLE_KEYS[key](request)
 
 

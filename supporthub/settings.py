@@ -442,6 +442,9 @@ RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 RATELIMIT_USE_CACHE = "default"
 RATELIMIT_FAIL_OPEN = True  # a cache outage must not reject every write
 RATELIMIT_IP_META_KEY = "supporthub.ratelimits.client_ip"
+# django-ratelimit's defaults, set here: an unset setting is a slow AttributeError per request.
+RATELIMIT_IPV4_MASK = 32
+RATELIMIT_IPV6_MASK = 64
 # How many reverse proxies in front of gunicorn append to X-Forwarded-For (0: use REMOTE_ADDR).
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 RATELIMIT_API_KEY_WRITES = env.str("RATELIMIT_API_KEY_WRITES", default="120/m")

@@ -7,7 +7,8 @@ from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from notifications.serializers import DeliverySerializer
+from notifications.models import Delivery
+from notifications.serializers import DeliverySerializer, delivery_document
 from supporthub.api.fields import (
     E164PhoneField,
     FlatFieldsMixin,
@@ -84,7 +85,7 @@ class TicketSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def to_representation(self, ticket: Ticket) -> dict[str, Any]:
-        return ticket_document(tuple(_attribute(ticket, column) for column in TICKET_COLUMNS))
+        return ticket_instance_document(ticket)
 
 
 # What a ticket's API representation reads, in this order: a `.values_list(*TICKET_COLUMNS)`
@@ -189,6 +190,11 @@ def ticket_document(row: Sequence[Any]) -> dict[str, Any]:
     }
 
 
+def ticket_instance_document(ticket: Ticket) -> dict[str, Any]:
+    """ticket_document of an instance (its contact loaded)."""
+    return ticket_document(tuple(_attribute(ticket, column) for column in TICKET_COLUMNS))
+
+
 def _attribute(instance: Any, column: str) -> Any:
     for name in column.split("__"):
         instance = getattr(instance, name)
@@ -265,5 +271,16 @@ class SupportRequestSerializer(StrictFieldsMixin, FlatFieldsMixin, serializers.S
 
 
 class SupportRequestResultSerializer(serializers.Serializer):
+    """The schema of POST /v1/support/request's answer (support_request_result builds it)."""
+
     ticket = TicketSerializer()
     deliveries = DeliverySerializer(many=True)
+
+
+def support_request_result(ticket: Ticket, deliveries: Sequence[Delivery]) -> dict[str, Any]:
+    """POST /v1/support/request's answer, built without serializer instances: making the
+    two (one a ListSerializer) cost ~5% of an intake's CPU (perf, issue 8)."""
+    return {
+        "ticket": ticket_instance_document(ticket),
+        "deliveries": [delivery_document(delivery) for delivery in deliveries],
+    }

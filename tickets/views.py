@@ -10,7 +10,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from notifications.serializers import DeliverySerializer
 from tickets import services
 from tickets.filters import MessageFilter, TicketFilter
 from tickets.models import Message, Ticket
@@ -23,6 +22,7 @@ from tickets.serializers import (
     TicketCreateSerializer,
     TicketSerializer,
     TicketUpdateSerializer,
+    support_request_result,
     ticket_document,
     ticket_list_pages,
     ticket_row,
@@ -120,10 +120,7 @@ class SupportRequestView(APIView):
     def post(self, request: Request) -> Response:
         data = _validated(SupportRequestSerializer, request.data)
         result = services.support_request_submit(**data)
-        body = {
-            "ticket": TicketSerializer(result.ticket).data,
-            "deliveries": DeliverySerializer(result.deliveries, many=True).data,
-        }
+        body = support_request_result(result.ticket, result.deliveries)
         return Response(body, status=status.HTTP_201_CREATED)
 
 

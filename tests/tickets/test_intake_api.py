@@ -224,3 +224,22 @@ def test_a_failed_ticket_statement_leaves_no_new_contact_behind(api, monkeypatch
     with pytest.raises(DatabaseError):
         api.post(URL, request_body(), format="json")
     assert nothing_written()
+
+
+def test_the_answer_equals_drfs_generic_representation_of_what_was_written(api):
+    from rest_framework import serializers
+
+    from notifications.serializers import DeliverySerializer
+    from tickets.serializers import TicketSerializer
+
+    answer = api.post(URL, request_body(), format="json").json()
+    ticket = Ticket.objects.select_related("contact").get(pk=answer["ticket"]["id"])
+    deliveries = Delivery.objects.filter(ticket=ticket).order_by("id")
+    assert answer == {
+        "ticket": serializers.ModelSerializer.to_representation(TicketSerializer(), ticket),
+        "deliveries": [
+            serializers.ModelSerializer.to_representation(DeliverySerializer(), delivery)
+            for delivery in deliveries
+        ],
+    }
+    assert len(answer["deliveries"]) >= 1
