@@ -26,7 +26,7 @@ from typing import Any
 from django.core.cache import cache
 from redis.commands.core import Script
 
-from supporthub.cache_client import redis_of
+from supporthub.cache_client import redis_of, script_run
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ def sends_queue(delivery_ids: Sequence[int]) -> None:
         return
     ids_key, marker_key = _keys()
     try:
-        first = _PUSH_SCRIPT(keys=[ids_key, marker_key], args=[MARKER_SECONDS, *delivery_ids], client=client)
+        first = script_run(client, _PUSH_SCRIPT, [ids_key, marker_key], [MARKER_SECONDS, *delivery_ids])
     except Exception:  # redis.ConnectionError and friends
         logger.warning("cache unavailable; deliveries %s left for the periodic sweep", list(delivery_ids))
         return

@@ -28,7 +28,7 @@ from redis.commands.core import Script
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
-from supporthub.cache_client import redis_of
+from supporthub.cache_client import redis_of, script_run
 
 logger = logging.getLogger(__name__)
 
@@ -125,7 +125,7 @@ def _usages(
             keys.append(cache.make_key(_budget_name(group, window, rate, value)))
             expiries.append(period + ratelimit_core.EXPIRATION_FUDGE)
             budgets.append((limit, window))
-        answers = _COUNT_SCRIPT(keys=keys, args=[*expiries, int(increment)], client=client) if keys else []
+        answers = script_run(client, _COUNT_SCRIPT, keys, [*expiries, int(increment)]) if keys else []
     except Exception:  # redis.ConnectionError, TimeoutError, ...: fail open, loudly
         logger.warning("rate limit cache unavailable; %s not limited", [c[0] for c in checks], exc_info=True)
         return [None] * len(checks)
