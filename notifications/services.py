@@ -36,6 +36,7 @@ logger = logging.getLogger(__name__)
 # Our Message-IDs look like <sh-ticket-42.reply.ab12cd34ef56@example.com>.
 TICKET_MSGID_PREFIX = "sh-ticket-"
 MAX_COUNTDOWN_SECONDS = 3000.0
+_CHANNELS = frozenset(DeliveryChannel.values)  # the enum builds that list anew on each read
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ def delivery_new(
 
     Raises DomainError for an unknown channel, empty recipient or empty key.
     """
-    if channel not in DeliveryChannel.values:
+    if channel not in _CHANNELS:
         raise DomainError(f"Unknown delivery channel {channel!r}.", field="channel")
     if not (recipient or "").strip():
         raise DomainError("A delivery needs a recipient.", field="recipient")
