@@ -142,12 +142,14 @@ def delivery_send(*, delivery_id: int) -> SendOutcome:
         logger.info("delivery %s not claimed (status %s)", delivery_id, current or "missing")
         return SendOutcome(status=current or "missing", claimed=False)
 
+    rendered: dict[str, Any] = {}  # a templated email's text and HTML, stored with the outcome
     try:
-        delivery_render(delivery)  # a templated email: its text and HTML, from the ticket
+        rendered = delivery_render(delivery)
         provider_id = get_adapter(delivery.channel).send(delivery)
     except ChannelDeferred as exc:
         _record(
             delivery,
+            rendered,
             status=DeliveryStatus.PENDING,
             attempts=F("attempts") - 1,
             next_attempt_at=timezone.now() + timedelta(seconds=exc.wait),
@@ -159,20 +161,27 @@ def delivery_send(*, delivery_id: int) -> SendOutcome:
             delivery.pk, exc.reason, delivery.channel, delivery.recipient,
             delivery.subject, delivery.body[:500],
         )  # fmt: skip
-        _record(delivery, status=DeliveryStatus.SKIPPED, last_error=exc.reason)
+        _record(delivery, rendered, status=DeliveryStatus.SKIPPED, last_error=exc.reason)
         return SendOutcome(status=DeliveryStatus.SKIPPED)
     except ChannelError as exc:
-        return _record_failure(delivery, exc.reason, permanent=exc.permanent, retry_after=exc.retry_after)
+        return _record_failure(
+            delivery, rendered, exc.reason, permanent=exc.permanent, retry_after=exc.retry_after
+        )
     except Exception as exc:  # a bug or an unmapped library error: retry, keep the trace in logs
         logger.exception("delivery %s: unexpected error from the %s adapter", delivery.pk, delivery.channel)
         return _record_failure(
-            delivery, f"unexpected error: {exc!r}"[:1000], permanent=False, retry_after=None
+            delivery, rendered, f"unexpected error: {exc!r}"[:1000], permanent=False, retry_after=None
         )
 
     now = timezone.now()
     # Record a success even if the sweep re-queued the row meanwhile: the send happened.
     Delivery.objects.filter(pk=delivery.pk).exclude(status=DeliveryStatus.SENT).update(
-        status=DeliveryStatus.SENT, provider_id=provider_id[:255], sent_at=now, last_error="", updated_at=now
+        status=DeliveryStatus.SENT,
+        provider_id=provider_id[:255],
+        sent_at=now,
+        last_error="",
+        updated_at=now,
+        **rendered,
     )
     logger.info("delivery %s sent by %s (%s)", delivery.pk, delivery.channel, provider_id)
     metrics.record_delivery_sent(
@@ -203,19 +212,20 @@ def _claim(delivery_id: int) -> Delivery | None:
     return rows[0] if rows else None
 
 
-def _record(delivery: Delivery, **fields: object) -> None:
+def _record(delivery: Delivery, rendered: dict[str, Any], **fields: object) -> None:
+    """Store an attempt's outcome `fields` (and what `delivery_render` rendered for it)."""
     fields.setdefault("updated_at", timezone.now())
-    Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING).update(**fields)
+    Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING).update(**rendered, **fields)
 
 
 def _record_failure(
-    delivery: Delivery, reason: str, *, permanent: bool, retry_after: float | None
+    delivery: Delivery, rendered: dict[str, Any], reason: str, *, permanent: bool, retry_after: float | None
 ) -> SendOutcome:
     attempts = delivery.attempts  # loaded after the claim incremented it
     if permanent or attempts >= delivery.max_attempts:
         why = "permanent error" if permanent else f"gave up after {attempts} attempts"
         logger.warning("delivery %s failed (%s): %s", delivery.pk, why, reason)
-        _record(delivery, status=DeliveryStatus.FAILED, last_error=f"{reason} [{why}]")
+        _record(delivery, rendered, status=DeliveryStatus.FAILED, last_error=f"{reason} [{why}]")
         metrics.record_delivery_failed(channel=delivery.channel, final=True)
         return SendOutcome(status=DeliveryStatus.FAILED)
     delay = retry_delay(attempts, retry_after)
@@ -223,6 +233,7 @@ def _record_failure(
     logger.info("delivery %s attempt %s failed, retry in %.1fs: %s", delivery.pk, attempts, delay, reason)
     _record(
         delivery,
+        rendered,
         status=DeliveryStatus.PENDING,
         last_error=reason,
         next_attempt_at=timezone.now() + timedelta(seconds=delay),
@@ -381,7 +392,12 @@ def ticket_created_deliveries(ticket: Ticket, *, acknowledge: bool = True) -> li
                 recipient=address,
                 subject=f"[{ticket.reference}] New {ticket.priority_name} ticket: {ticket.subject}",
                 body="",
-                payload=email_payload("ticket_created_team", {"Message-ID": new_message_id(ticket, "team")}),
+                payload=email_payload(
+                    "ticket_created_team",
+                    {"Message-ID": new_message_id(ticket, "team")},
+                    ticket=ticket,
+                    message=first,
+                ),
                 idempotency_key=f"ticket:{ticket.pk}:created:email:{address.lower()}",
                 ticket=ticket,
                 message=first,
@@ -405,7 +421,10 @@ def ticket_created_deliveries(ticket: Ticket, *, acknowledge: bool = True) -> li
                 subject=f"[{ticket.reference}] We received your request: {ticket.subject}",
                 body="",
                 payload=email_payload(
-                    "ticket_created_ack", _thread_headers(ticket, new_message_id(ticket, "ack"))
+                    "ticket_created_ack",
+                    _thread_headers(ticket, new_message_id(ticket, "ack")),
+                    ticket=ticket,
+                    message=first,
                 ),
                 idempotency_key=f"ticket:{ticket.pk}:created:ack-email",
                 ticket=ticket,
@@ -441,7 +460,12 @@ def notify_inbound_message(message: Message) -> list[Delivery]:
                 recipient=address,
                 subject=f"[{ticket.reference}] New reply from {ticket.contact}: {ticket.subject}",
                 body="",
-                payload=email_payload("inbound_message", {"Message-ID": new_message_id(ticket, "inbound")}),
+                payload=email_payload(
+                    "inbound_message",
+                    {"Message-ID": new_message_id(ticket, "inbound")},
+                    ticket=ticket,
+                    message=message,
+                ),
                 idempotency_key=f"message:{message.pk}:inbound:email:{address.lower()}",
                 ticket=ticket,
                 message=message,
@@ -494,7 +518,9 @@ def send_reply(message: Message) -> list[Delivery]:
             recipient=contact.email,
             subject=f"Re: [{ticket.reference}] {ticket.subject}",
             body="",
-            payload=email_payload("reply", headers),
+            payload=email_payload(
+                "reply", headers, ticket=ticket, message=message, agent=message.author_name
+            ),
             idempotency_key=f"message:{message.pk}:reply:email",
             ticket=ticket,
             message=message,

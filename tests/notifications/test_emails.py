@@ -1,8 +1,11 @@
-"""Email deliveries are written with their template's name and rendered by the sender."""
+"""Email deliveries are written with their template's name and values, and rendered by
+the worker that sends them."""
 
 import pytest
 from django.core import mail
+from django.db import connection
 from django.test.signals import template_rendered
+from django.test.utils import CaptureQueriesContext
 
 from notifications.emails import email_payload
 from notifications.models import Delivery, DeliveryStatus
@@ -44,6 +47,15 @@ def test_an_intake_writes_its_emails_unrendered_and_renders_no_template(api, ren
         ("team@support.example", "", "ticket_created_team"),
     ]
     assert all(d.payload["headers"]["Message-ID"].startswith("<sh-ticket-") for d in emails)
+    ticket = Ticket.objects.get()
+    assert emails[0].payload["context"] == {
+        "ticket": {"reference": ticket.reference, "subject": "Printer", "channel": "email"},
+        "contact": {"name": "Carol", "email": "carol@example.com", "phone": None},
+        "priority": "normal",
+        "body": "On fire",
+        "url": f"https://help.example.com/admin/tickets/ticket/{ticket.pk}/change/",
+        "agent": "SupportHub",
+    }
 
 
 def test_sending_renders_text_and_html_from_the_ticket_and_stores_what_was_sent(api, rendered):
@@ -65,7 +77,7 @@ def test_sending_renders_text_and_html_from_the_ticket_and_stores_what_was_sent(
     assert sent.extra_headers["Message-ID"] == ack.payload["headers"]["Message-ID"]
     ack.refresh_from_db()
     assert ack.body == sent.body and ack.payload["html"] == sent.alternatives[0][0]
-    assert "template" not in ack.payload and ack.payload["headers"]["Message-ID"].startswith("<")
+    assert set(ack.payload) == {"headers", "html"} and ack.payload["headers"]["Message-ID"].startswith("<")
 
 
 def test_a_retried_email_is_rendered_once_and_sent_as_first_rendered(api, postmark, rendered):
@@ -86,20 +98,30 @@ def test_a_retried_email_is_rendered_once_and_sent_as_first_rendered(api, postma
     assert second["HtmlBody"] == ack.payload["html"] and rendered == rendered_once
 
 
-def test_an_email_whose_ticket_was_deleted_before_it_was_rendered_fails_plainly(api):
+def test_an_email_says_what_it_said_when_its_ticket_was_created(api):
+    """The values are taken with the event: a rename or a deletion before the send does not
+    change the email, and rendering reads nothing from the database."""
     api.post("/v1/support/request", REQUEST, format="json")
     ack = Delivery.objects.get(recipient="carol@example.com")
+    Ticket.objects.filter(pk=ack.ticket_id).update(subject="Renamed later")
+    team = Delivery.objects.get(recipient="team@support.example")
     Ticket.objects.filter(pk=ack.ticket_id).delete()
 
-    assert delivery_send(delivery_id=ack.pk).status == DeliveryStatus.FAILED
-    ack.refresh_from_db()
-    assert "ticket was deleted before this email was rendered" in ack.last_error
-    assert mail.outbox == []
+    with CaptureQueriesContext(connection) as queries:
+        assert delivery_send(delivery_id=ack.pk).status == DeliveryStatus.SENT
+    assert len(queries) == 2  # the claim and the outcome, with the rendered text
+    assert delivery_send(delivery_id=team.pk).status == DeliveryStatus.SENT
+    assert [m.subject.split("] ", 1)[1] for m in mail.outbox] == [
+        "We received your request: Printer",
+        "New normal ticket: Printer",
+    ]
+    assert "Printer" in mail.outbox[0].body and "Renamed" not in mail.outbox[0].body
+    assert "On fire" in mail.outbox[1].body
 
 
 def test_an_unknown_template_is_refused_when_written_and_fails_when_sent(api):
     with pytest.raises(ValueError, match="unknown email template 'nope'"):
-        email_payload("nope", {})
+        email_payload("nope", {}, ticket=Ticket(), message=None)
     api.post("/v1/support/request", REQUEST, format="json")
     ack = Delivery.objects.get(recipient="carol@example.com")
     Delivery.objects.filter(pk=ack.pk).update(payload={"template": "nope", "headers": {}})
