@@ -223,6 +223,20 @@ def main() -> None:
                     None,
                 ),
                 ("GET /v1/tickets?q=search", f"{base}/v1/tickets?page_size=50&q=refund", auth, None),
+                # The exact-match branches of `q`, typed in another case (tickets.filters):
+                # a reference, and a contact's email (seed.py's formats).
+                (
+                    "GET /v1/tickets?q=reference",
+                    f"{base}/v1/tickets?page_size=50&q=sh-{1000 + args.tickets // 3}",
+                    auth,
+                    None,
+                ),
+                (
+                    "GET /v1/tickets?q=email",
+                    f"{base}/v1/tickets?page_size=50&q=Customer{args.tickets // 7}@Example.com",
+                    auth,
+                    None,
+                ),
                 ("GET /v1/tickets/{id}", f"{base}/v1/tickets/{args.tickets // 2}", auth, None),
                 ("POST /v1/support/request", f"{base}/v1/support/request", {}, intake),
                 ("POST /v1/messages", f"{base}/v1/messages", {}, reply),

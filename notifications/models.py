@@ -57,7 +57,12 @@ class Delivery(models.Model):
         help_text="Channel extras: html, headers (email), webhook_url/blocks (Slack), twiml (voice).",
     )
     ticket = models.ForeignKey(
-        "tickets.Ticket", on_delete=models.SET_NULL, null=True, blank=True, related_name="deliveries"
+        "tickets.Ticket",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="deliveries",
+        db_index=False,  # delivery_ticket_idx starts with it
     )
     message = models.ForeignKey(
         "tickets.Message", on_delete=models.SET_NULL, null=True, blank=True, related_name="deliveries"

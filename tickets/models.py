@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 from django.utils import timezone
 
 from supporthub.phone import InvalidPhoneNumber, to_e164
@@ -98,6 +99,9 @@ class Contact(models.Model):
 
     class Meta:
         ordering = ["name"]
+        # Searches match an email whatever its case (tickets.filters, the admin): `iexact`
+        # compares UPPER(email), which only this index serves.
+        indexes = [models.Index(Upper("email"), name="contact_email_upper_idx")]
 
     def __str__(self) -> str:
         return self.name or self.email or self.phone or f"Contact {self.pk}"
@@ -124,6 +128,7 @@ class Ticket(models.Model):
         null=True,
         blank=True,
         related_name="assigned_tickets",
+        db_index=False,  # ticket_assignee_status_idx starts with it
     )
     # SLA due times are computed from this exact instant, so the service sets it.
     created_at = models.DateTimeField(default=timezone.now, editable=False)
@@ -157,6 +162,8 @@ class Ticket(models.Model):
             models.Index(fields=["channel", "-created_at"], name="ticket_channel_created_idx"),
             models.Index(fields=["assignee", "status"], name="ticket_assignee_status_idx"),
             models.Index(fields=["sla_breached"], name="ticket_breached_idx", condition=Q(sla_breached=True)),
+            # A reference is searched whatever its case (`iexact`: UPPER(reference)).
+            models.Index(Upper("reference"), name="ticket_reference_upper_idx"),
         ]
 
     def __str__(self) -> str:
@@ -201,7 +208,12 @@ class SlaPolicy(models.Model):
 
 
 class Message(models.Model):
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
+    ticket = models.ForeignKey(
+        Ticket,
+        on_delete=models.CASCADE,
+        related_name="messages",
+        db_index=False,  # message_ticket_timeline_idx starts with it
+    )
     direction = models.CharField(max_length=16, choices=MessageDirection.choices)
     channel = models.CharField(max_length=16, choices=MessageChannel.choices)
     body = models.TextField()
@@ -221,7 +233,9 @@ class Message(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
-        indexes = [models.Index(fields=["ticket", "created_at"], name="message_ticket_created_idx")]
+        # A ticket's messages in either direction, ties broken by id, read from the index
+        # alone: the timeline, and the latest emails a reply threads onto.
+        indexes = [models.Index(fields=["ticket", "created_at", "id"], name="message_ticket_timeline_idx")]
         constraints = [
             models.CheckConstraint(
                 condition=~(Q(author_user__isnull=False) & Q(author_contact__isnull=False)),
@@ -250,7 +264,12 @@ class TicketChange(models.Model):
         ASSIGNEE = "assignee", "Assignee"
         SUBJECT = "subject", "Subject"
 
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="changes")
+    ticket = models.ForeignKey(
+        Ticket,
+        on_delete=models.CASCADE,
+        related_name="changes",
+        db_index=False,  # ticketchange_ticket_idx starts with it
+    )
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
