@@ -483,12 +483,14 @@ def notify_inbound_message(message: Message) -> list[Delivery]:
     return deliveries
 
 
-def send_reply(message: Message) -> list[Delivery]:
-    """Send an agent's outbound message to the contact through the ticket's channel.
+def reply_deliveries(message: Message) -> list[Delivery]:
+    """The (unsaved) notification that sends an agent's outbound `message` to the contact
+    through the ticket's channel; the caller writes it with the message (`message.pk` set)
+    and queues it (deliveries_queue).
 
-    Email replies are threaded (Message-ID, In-Reply-To, References) and the message's
-    external_id becomes our Message-ID, so the customer's answer lands on this ticket.
-    Phone and SMS tickets get an SMS. Returns [] when the contact cannot be reached.
+    Email replies are threaded (Message-ID, In-Reply-To, References) and `message.external_id`
+    is set to our Message-ID, so the customer's answer lands on this ticket. Phone and SMS
+    tickets get an SMS. Returns [] when the contact cannot be reached.
     """
     ticket = message.ticket
     contact = ticket.contact
@@ -497,7 +499,7 @@ def send_reply(message: Message) -> list[Delivery]:
             logger.warning("reply %s on %s not sent: contact has no phone", message.pk, ticket.reference)
             return []
         return [
-            delivery_create(
+            delivery_new(
                 channel=DeliveryChannel.SMS,
                 recipient=contact.phone,
                 body=f"[{ticket.reference}] {message.body}",
@@ -509,11 +511,10 @@ def send_reply(message: Message) -> list[Delivery]:
     if message.channel == "internal" or not contact.email:
         logger.warning("reply %s on %s not sent: contact has no email", message.pk, ticket.reference)
         return []
-    message_id = new_message_id(ticket, "reply")
-    headers = _thread_headers(ticket, message_id)
-    Message.objects.filter(pk=message.pk, external_id__isnull=True).update(external_id=message_id)
+    message.external_id = new_message_id(ticket, "reply")
+    headers = _thread_headers(ticket, message.external_id)
     return [
-        delivery_create(
+        delivery_new(
             channel=DeliveryChannel.EMAIL,
             recipient=contact.email,
             subject=f"Re: [{ticket.reference}] {ticket.subject}",

@@ -8,7 +8,7 @@ from notifications.services import (
     delivery_save,
     delivery_send,
     notify_inbound_message,
-    send_reply,
+    reply_deliveries,
     ticket_created_deliveries,
 )
 from tests.factories import ContactFactory, MessageFactory, TicketFactory, UserFactory
@@ -137,9 +137,9 @@ def test_notes_and_unreachable_contacts_send_nothing():
     ticket = TicketFactory(channel="phone", contact=ContactFactory(email=None, phone=None))
     message_create(ticket=ticket, direction="note", body="internal")
     message = message_create(ticket=ticket, direction="outbound", body="no way to reach")
-    assert send_reply(message) == []
+    assert reply_deliveries(message) == []
     email_ticket = TicketFactory(contact=ContactFactory(email=None, phone=None))
-    assert send_reply(message_create(ticket=email_ticket, direction="outbound", body="x")) == []
+    assert reply_deliveries(message_create(ticket=email_ticket, direction="outbound", body="x")) == []
     assert Delivery.objects.count() == 0
 
 
