@@ -233,8 +233,8 @@ class Message(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
-        # A ticket's messages in either direction, ties broken by id, read from the index
-        # alone: the timeline, and the latest emails a reply threads onto.
+        # A ticket's messages in order either way, ties broken by id, with no sort and
+        # stopping at a LIMIT: the timeline, and the latest emails a reply threads onto.
         indexes = [models.Index(fields=["ticket", "created_at", "id"], name="message_ticket_timeline_idx")]
         constraints = [
             models.CheckConstraint(
