@@ -14,6 +14,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from escalation import oncall, selectors, services
 from escalation.models import (
@@ -303,7 +304,7 @@ class IncidentAdmin(admin.ModelAdmin):
             (i + 1, step.get("kind"), step.get("wait_minutes"), step.get("condition"))
             for i, step in enumerate(incident.steps)
         ]
-        return format_html_join(format_html("<br>"), "{}. {} then wait {} min ({})", rows)
+        return format_html_join(mark_safe("<br>"), "{}. {} then wait {} min ({})", rows)
 
     def save_model(self, request: HttpRequest, obj: Incident, form: Any, change: bool) -> None:
         if change:
