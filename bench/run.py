@@ -104,6 +104,37 @@ def intake_script(tmpdir: Path, auth: dict[str, str]) -> Path:
     return lua_post(tmpdir / "intake.lua", body, {"Content-Type": "application/json", **auth})
 
 
+REPLIES_LUA = """
+local counter = 0
+
+function setup(thread)
+  counter = counter + 1
+  thread:set("id", counter)
+end
+
+function init(args)
+  math.randomseed(os.time() * 16 + id)
+end
+
+function request()
+  -- every 5th seeded ticket is a new email ticket (seed.py)
+  local ticket = 5 * math.random(1, %(email_tickets)d)
+  return wrk.format("POST", "/v1/messages", {
+    ["Content-Type"] = "application/json",
+    ["X-API-Key"] = "%(key)s",
+  }, '{"ticket": ' .. ticket .. ', "direction": "outbound", "body": "Working on it"}')
+end
+"""
+
+
+def replies_script(tmpdir: Path, key: str, tickets: int) -> Path:
+    """A wrk script posting agents' replies to random email tickets (POST /v1/messages): the
+    machine's cost of a reply, where the single-ticket run measures one row lock."""
+    script = tmpdir / "replies.lua"
+    script.write_text(REPLIES_LUA % {"email_tickets": tickets // 5, "key": key})
+    return script
+
+
 def parse_ms(text: str) -> float:
     value, unit = re.match(r"([\d.]+)(\w+)", text).groups()  # type: ignore[union-attr]
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
@@ -209,6 +240,7 @@ def main() -> None:
             {"ticket": 5, "direction": "outbound", "body": "Working on it"},  # an email ticket (seed.py)
             {"Content-Type": "application/json", **auth},
         )
+        replies = replies_script(tmpdir, key, args.tickets)
         voice = voice_script(tmpdir, 30_000)
         server = subprocess.Popen(gunicorn, cwd=ROOT, env=env)
         try:
@@ -240,6 +272,7 @@ def main() -> None:
                 ("GET /v1/tickets/{id}", f"{base}/v1/tickets/{args.tickets // 2}", auth, None),
                 ("POST /v1/support/request", f"{base}/v1/support/request", {}, intake),
                 ("POST /v1/messages", f"{base}/v1/messages", {}, reply),
+                ("POST /v1/messages (many tickets)", f"{base}/v1/messages", {}, replies),
                 ("POST voice webhook (20 callers)", f"{base}{VOICE_PATH}", {}, voice),
             ]
             if args.only:
