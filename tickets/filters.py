@@ -25,6 +25,23 @@ def ticket_search(queryset: QuerySet[Ticket], query: str) -> QuerySet[Ticket]:
     query = query.strip()
     if not query:
         return queryset
+    exact = ticket_identifier_search(queryset, query)
+    if exact is not None:
+        return exact
+    if connection.vendor == "postgresql":
+        from django.contrib.postgres.search import SearchQuery, SearchVector
+
+        vector = SearchVector("subject", "description", config="english")
+        return queryset.annotate(search=vector).filter(
+            search=SearchQuery(query, config="english", search_type="websearch")
+        )
+    return queryset.filter(Q(subject__icontains=query) | Q(description__icontains=query))
+
+
+def ticket_identifier_search(queryset: QuerySet[Ticket], query: str) -> QuerySet[Ticket] | None:
+    """The tickets `query` names when it is a reference, an email or a phone number (in
+    any case; an index lookup each), else None."""
+    query = query.strip()
     if REFERENCE_RE.match(query):
         return queryset.filter(reference__iexact=query)
     if "@" in query and " " not in query:
@@ -34,14 +51,7 @@ def ticket_search(queryset: QuerySet[Ticket], query: str) -> QuerySet[Ticket]:
             return queryset.filter(contact__phone=to_e164(query))
         except InvalidPhoneNumber:
             pass
-    if connection.vendor == "postgresql":
-        from django.contrib.postgres.search import SearchQuery, SearchVector
-
-        vector = SearchVector("subject", "description", config="english")
-        return queryset.annotate(search=vector).filter(
-            search=SearchQuery(query, config="english", search_type="websearch")
-        )
-    return queryset.filter(Q(subject__icontains=query) | Q(description__icontains=query))
+    return None
 
 
 MAX_ID = 2**63 - 1

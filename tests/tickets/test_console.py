@@ -65,6 +65,27 @@ def test_search_finds_message_text_and_contact_email(agent_client):
     assert "Billing" in by_email and "Other" not in by_email
 
 
+def test_a_reference_email_or_phone_in_any_case_finds_its_tickets_without_the_full_search(agent_client):
+    """An identifier that names tickets is one indexed lookup: no join to the messages, no
+    DISTINCT over every column (the full search took 0.5 s at 100,000 tickets)."""
+    contact = ContactFactory(email="zed@example.com", phone="+14155550123")
+    named = TicketFactory(subject="Named one", contact=contact)
+    TicketFactory(subject="Mentions it", description=f"see {named.reference} and zed@example.com")
+    for term in (named.reference.lower(), "ZED@example.com", "+1 415 555 0123"):
+        with CaptureQueriesContext(connection) as queries:
+            page = agent_client.get(CHANGELIST, {"q": term}).content.decode()
+        assert "Named one" in page and "Mentions it" not in page, term
+        sql = " ".join(query["sql"] for query in queries.captured_queries)
+        assert "tickets_message" not in sql and "DISTINCT" not in sql, term
+
+
+def test_an_identifier_no_ticket_has_falls_back_to_the_full_search(agent_client):
+    ticket = TicketFactory(subject="Quoted", contact=ContactFactory(email="someone@example.com"))
+    services.message_create(ticket=ticket, direction="inbound", body="my old ticket was SH-999999")
+    page = agent_client.get(CHANGELIST, {"q": "sh-999999"}).content.decode()
+    assert "Quoted" in page
+
+
 def test_assign_to_me_action_goes_through_the_service_and_is_recorded(agent_client, agent):
     tickets = TicketFactory.create_batch(2)
     response = agent_client.post(

@@ -16,6 +16,7 @@ from django.utils.timesince import timesince
 from tickets import selectors, services
 from tickets.admin.filters import AssigneeFilter, SlaFilter, StatusFilter
 from tickets.admin.forms import BulkAssignForm, BulkPriorityForm, BulkStatusForm, TicketConsoleForm
+from tickets.filters import ticket_identifier_search
 from tickets.models import MessageDirection, Ticket, TicketPriority
 
 EDITABLE = ("subject", "status", "priority", "assignee")
@@ -69,6 +70,19 @@ class TicketAdmin(admin.ModelAdmin):
     class Media:
         css = {"all": ["tickets/console.css"]}
         js = ["tickets/console.js"]
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Ticket], search_term: str
+    ) -> tuple[QuerySet[Ticket], bool]:
+        """A reference, email or phone number that names tickets shows just those, found
+        through an index (tickets.filters.ticket_identifier_search). Anything else, or an
+        identifier no ticket has, searches every search field: an OR across subject, names
+        and every message's text, which no index serves (0.5 s per search at 100,000
+        tickets, where the identifier's lookup takes milliseconds; perf, issue 8)."""
+        named = ticket_identifier_search(queryset, search_term)
+        if named is not None and named.exists():
+            return named, False
+        return super().get_search_results(request, queryset, search_term)
 
     def get_fieldsets(self, request: HttpRequest, obj: Ticket | None = None) -> Any:
         if obj is None:
