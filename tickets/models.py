@@ -164,6 +164,13 @@ class Ticket(models.Model):
             models.Index(fields=["sla_breached"], name="ticket_breached_idx", condition=Q(sla_breached=True)),
             # A reference is searched whatever its case (`iexact`: UPPER(reference)).
             models.Index(Upper("reference"), name="ticket_reference_upper_idx"),
+            # The agents' default ticket list (admin): active tickets in triage order, the
+            # admin's own tie-break (-pk) last, so a page is read from the index unsorted.
+            models.Index(
+                fields=["-sla_breached", "-priority", "first_response_due", "-created_at", "-id"],
+                name="ticket_triage_idx",
+                condition=Q(status__in=ACTIVE_STATUSES),
+            ),
         ]
 
     def __str__(self) -> str:

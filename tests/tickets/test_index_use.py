@@ -1,8 +1,8 @@
 """The lookups whose cost must not grow with the tables are served by an index.
 
 Each test runs the application's own query (captured as it runs) under EXPLAIN with
-sequential scans priced out, so on the tiny test tables the plan shows which index the
-query *can* use: a query written so that no index matches it still plans a scan of the
+sequential scans (and, for an order, sorts) priced out, so on the tiny test tables the plan
+shows which index the query *can* use: a query written so that no index matches it still plans a scan of the
 whole table. Before these indexes, a reference or email search scanned every ticket (33 ms
 and 108 ms at 150,000 tickets), and threading a reply read every email message of every
 ticket through the external_id pattern index (perf, issue 8).
@@ -13,7 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from notifications.services import _thread_headers
-from tests.factories import ContactFactory, MessageFactory, TicketFactory
+from tests.factories import ContactFactory, MessageFactory, TicketFactory, UserFactory
 from tests.services import require_postgres
 from tickets.filters import ticket_search
 from tickets.models import Ticket
@@ -26,15 +26,17 @@ def _postgres() -> None:
     require_postgres()
 
 
-def _plans(run) -> list[str]:  # type: ignore[no-untyped-def]
-    """The EXPLAIN output of each SELECT that `run()` executes."""
+def _plans(run, about: str = "", off: tuple[str, ...] = ("seqscan",)) -> list[str]:  # type: ignore[no-untyped-def]
+    """The EXPLAIN output of each SELECT that `run()` executes (and whose SQL has `about`),
+    with the plan kinds in `off` priced out."""
     with CaptureQueriesContext(connection) as captured:
         run()
     plans = []
     with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_seqscan = off")
+        for plan_kind in off:
+            cursor.execute(f"SET LOCAL enable_{plan_kind} = off")
         for query in captured.captured_queries:
-            if query["sql"].lstrip().upper().startswith("SELECT"):
+            if query["sql"].lstrip().upper().startswith("SELECT") and about in query["sql"]:
                 cursor.execute(f"EXPLAIN {query['sql']}")
                 plans.append("\n".join(row[0] for row in cursor.fetchall()))
     assert plans, "the code under test ran no SELECT"
@@ -67,6 +69,28 @@ def test_threading_a_reply_reads_the_tickets_latest_messages_not_every_email_mes
 
     assert "Index Scan Backward using message_ticket_timeline_idx" in plan, plan
     assert "Sort" not in plan, plan  # the index gives the order and stops at the LIMIT
+
+
+def test_the_agents_default_ticket_list_is_read_in_triage_order_from_one_index(client):
+    client.force_login(UserFactory(is_superuser=True))
+    TicketFactory.create_batch(3)
+    [page] = _plans(
+        lambda: client.get("/admin/tickets/ticket/"),
+        about='ORDER BY "tickets_ticket"',
+        off=("seqscan", "bitmapscan", "sort"),
+    )
+
+    assert "ticket_triage_idx" in page, page
+    assert "Sort" not in page, page
+
+
+def test_the_ticket_list_counts_its_matches_but_not_every_ticket_again(client):
+    client.force_login(UserFactory(is_superuser=True))
+    TicketFactory.create_batch(3)
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get("/admin/tickets/ticket/").status_code == 200
+    counts = [q["sql"] for q in captured.captured_queries if "COUNT(" in q["sql"].upper()]
+    assert len(counts) == 1 and "WHERE" in counts[0].upper(), counts
 
 
 # Written on every intake, message, delivery, call or page, and only ever matched exactly
