@@ -79,6 +79,16 @@ def test_a_reference_email_or_phone_in_any_case_finds_its_tickets_without_the_fu
         assert "tickets_message" not in sql and "DISTINCT" not in sql, term
 
 
+def test_a_search_by_reference_finds_a_resolved_ticket_the_default_filter_hides(agent_client):
+    closed = TicketFactory(subject="Long done", status=TicketStatus.CLOSED)
+    assert "Long done" not in agent_client.get(CHANGELIST).content.decode()  # active only
+    page = agent_client.get(CHANGELIST, {"q": closed.reference}).content.decode()
+    assert "Long done" in page
+    chosen = agent_client.get(CHANGELIST, {"q": closed.reference, "status": "active"}).content.decode()
+    assert "Long done" not in chosen  # a status the agent chose still applies
+    assert "Long done" not in agent_client.get(CHANGELIST, {"q": "Long"}).content.decode()  # free text
+
+
 def test_an_identifier_no_ticket_has_falls_back_to_the_full_search(agent_client):
     ticket = TicketFactory(subject="Quoted", contact=ContactFactory(email="someone@example.com"))
     services.message_create(ticket=ticket, direction="inbound", body="my old ticket was SH-999999")

@@ -3,27 +3,37 @@
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.views.main import SEARCH_VAR
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
+from tickets.filters import ticket_identifier_search
 from tickets.models import ACTIVE_STATUSES, Ticket, TicketStatus
 
 
 class StatusFilter(admin.SimpleListFilter):
-    """Defaults to the work still to do (new, open, pending)."""
+    """Defaults to the work still to do (new, open, pending), except for a search by a
+    reference, email or phone number: that looks at every status (an agent pasting the
+    reference of a resolved ticket wants that ticket) unless a status is chosen."""
 
     title = "status"
     parameter_name = "status"
     ACTIVE = "active"
     ALL = "all"
 
+    def __init__(self, request: HttpRequest, params: Any, model: Any, model_admin: Any) -> None:
+        super().__init__(request, params, model, model_admin)
+        search = request.GET.get(SEARCH_VAR, "")
+        names_tickets = ticket_identifier_search(Ticket.objects.none(), search) is not None
+        self.default = self.ALL if names_tickets else self.ACTIVE
+
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
         return [(self.ACTIVE, "Active (new, open, pending)"), *TicketStatus.choices, (self.ALL, "All")]
 
     def choices(self, changelist: Any) -> Any:
-        value = self.value() or self.ACTIVE
+        value = self.value() or self.default
         for lookup, title in self.lookup_choices:
             yield {
                 "selected": value == str(lookup),
@@ -32,7 +42,7 @@ class StatusFilter(admin.SimpleListFilter):
             }
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Ticket]) -> QuerySet[Ticket]:
-        value = self.value() or self.ACTIVE
+        value = self.value() or self.default
         if value == self.ACTIVE:
             return queryset.filter(status__in=ACTIVE_STATUSES)
         if value in TicketStatus.values:
