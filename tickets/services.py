@@ -466,21 +466,18 @@ def _message_add(
         author_contact=author_contact,
         external_id=external_id,
     )
+    from notifications.services import deliveries_queue, reply_deliveries  # (imports tickets)
+
     deliveries: list[Delivery] = []
     if direction == MessageDirection.OUTBOUND and external_id is None:
         # an agent's reply goes to the contact via the ticket's channel, written with it.
-        from notifications.services import reply_deliveries
-
         if message.pk is None:  # no id reserved (SQLite): the reply's rows refer to it
             message.save(force_insert=True)
         deliveries = reply_deliveries(message)  # an email's Message-ID is the message's external_id
         if not message._state.adding and message.external_id is not None:
             message.save(update_fields=["external_id"])
     rows_insert(*([message] if message._state.adding else []), *deliveries)
-    if deliveries:
-        from notifications.services import deliveries_queue
-
-        deliveries_queue(deliveries)
+    deliveries_queue(deliveries)  # nothing to queue for other messages
     updates: dict[str, Any] = {"message_count": F("message_count") + 1, "updated_at": timezone.now()}
     if direction == MessageDirection.OUTBOUND:
         if ticket.first_responded_at is None:

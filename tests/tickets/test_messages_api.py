@@ -108,7 +108,7 @@ def test_an_email_reply_is_five_statements_and_its_notification_is_written_with_
     """Besides BEGIN/COMMIT (here a savepoint): the ticket read the serializer validates
     with, then, under the ticket's row lock, the locking read (which also takes the contact
     and the message's id), the thread's earlier emails, one INSERT of the message and its
-    email, and the ticket's UPDATE. It was ten statements, eight under the lock (perf,
+    email, and the ticket's UPDATE. It was eight statements, seven under the lock (perf,
     issue 8)."""
     require_postgres()
     ticket = TicketFactory(status=TicketStatus.OPEN)
