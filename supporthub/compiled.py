@@ -17,6 +17,8 @@ from django.db import connections
 from django.db.models import QuerySet
 from django.db.models.query import ValuesIterable, ValuesListIterable
 
+from supporthub.db import statement_cursor
+
 # Stand-ins the queryset is built with; each must come back as one SQL parameter, in order.
 _SAMPLE = (-7_654_321, -7_654_322, -7_654_323, -7_654_324)
 
@@ -71,10 +73,7 @@ class CompiledRead:
         connection = connections[using]
         if start or stop is not None:  # the clause Django's compiler appends for a slice
             sql = f"{sql} {connection.ops.limit_offset_sql(start, stop)}"
-        with connection.cursor() as cursor:
-            if self._loaders is not None and connection.vendor == "postgresql":
-                for name, loader in self._loaders().items():
-                    cursor.cursor.adapters.register_loader(name, loader)
+        with statement_cursor(connection, sql, self._loaders) as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
         if columns is None:  # .values_list(): the cursor's tuples

@@ -1,5 +1,6 @@
 """PostgreSQL specifics: faster reading of timestamps (and, for API reads, timestamps read
-straight into the API's format), and ids taken before an INSERT.
+straight into the API's format), ids taken before an INSERT, and a cursor kept for each
+compiled statement (statement_cursor).
 
 Timestamps:
 
@@ -13,7 +14,8 @@ Anything else (infinity, BC dates, another offset) goes through Django's loader 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
@@ -74,6 +76,55 @@ def register_fast_timestamps(sender: Any, connection: BaseDatabaseWrapper, **kwa
     connection.connection.adapters.register_loader("timestamptz", _utc_loader_class())
 
 
+# Statements with a kept cursor per connection; past this many (CompiledRead's pages each
+# have SQL of their own), they are all dropped and kept anew.
+KEPT_CURSORS_MAX = 64
+
+
+@contextmanager
+def statement_cursor(
+    connection: BaseDatabaseWrapper, sql: str, loaders: Callable[[], dict[str, type]] | None = None
+) -> Iterator[Any]:
+    """A cursor for running `sql` and reading its rows at once: on PostgreSQL, the one kept
+    for `sql` (and `loaders`, registered on it) on this connection.
+
+    A new psycopg cursor copies the connection's adapters and looks up every parameter's
+    dumper again, and so does one that runs another statement than its last (psycopg keeps
+    its adapters only while the same query object comes back). An intake's two statements
+    spent ~10% of its CPU on that (perf, issue 8). The caller passes the same `sql` object
+    each time (a compiled statement) and uses the cursor only inside the block.
+
+    Django's own cursor() (closed after the block) where query logging is on (DEBUG, tests
+    counting queries) or on other databases. The kept cursors go with their connection:
+    whenever Django opens a new one, they are dropped.
+    """
+    if connection.vendor != "postgresql" or connection.queries_logged:
+        with connection.cursor() as cursor:
+            if loaders is not None and connection.vendor == "postgresql":
+                _register(cursor, loaders)
+            yield cursor
+        return
+    connection.close_if_health_check_failed()  # what cursor() does first (CONN_HEALTH_CHECKS)
+    connection.ensure_connection()
+    connection.validate_thread_sharing()
+    kept: dict[tuple[str, Any], Any]
+    owner, kept = getattr(connection, "_kept_cursors", (None, {}))
+    if owner is not connection.connection or len(kept) >= KEPT_CURSORS_MAX:
+        kept = {}
+        connection._kept_cursors = (connection.connection, kept)  # type: ignore[attr-defined]
+    kept_cursor = kept.get((sql, loaders))
+    if kept_cursor is None:
+        kept_cursor = kept[sql, loaders] = connection.cursor()
+        if loaders is not None:
+            _register(kept_cursor, loaders)
+    yield kept_cursor
+
+
+def _register(cursor: Any, loaders: Callable[[], dict[str, type]]) -> None:
+    for name, loader in loaders().items():
+        cursor.cursor.adapters.register_loader(name, loader)
+
+
 def next_ids(*models: type[Model]) -> list[int] | None:
     """The next value of each model's id sequence on PostgreSQL, in one round trip (None
     elsewhere).
@@ -86,8 +137,9 @@ def next_ids(*models: type[Model]) -> list[int] | None:
     connection = connections[router.db_for_write(models[0])]
     if connection.vendor != "postgresql":
         return None
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {', '.join(_nextval_sql(model) for model in models)}")
+    sql = f"SELECT {', '.join(_nextval_sql(model) for model in models)}"
+    with statement_cursor(connection, sql) as cursor:
+        cursor.execute(sql)
         return [int(value) for value in cursor.fetchone()]
 
 

@@ -22,6 +22,8 @@ from django.db import connections, router, transaction
 from django.db.models import Field, Model
 from django.db.models.sql import InsertQuery
 
+from supporthub.db import statement_cursor
+
 # (model, pk given) per row → (SQL, each row's fields in parameter order)
 _Shape = tuple[tuple[type[Model], bool], ...]
 _compiled: dict[tuple[str, _Shape], tuple[str, list[list[Field]]]] = {}
@@ -49,7 +51,7 @@ def rows_insert(*objs: Model) -> None:
                 field.get_db_prep_save(value, connection)
                 for field, value in zip((f for row in fields for f in row), values, strict=True)
             ]
-            with connection.cursor() as cursor:
+            with statement_cursor(connection, sql) as cursor:
                 cursor.execute(sql, params)
                 ids = cursor.fetchone()
             for obj, pk in zip(objs, ids, strict=True):
