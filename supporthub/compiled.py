@@ -21,6 +21,7 @@ from supporthub.db import statement_cursor
 
 # Stand-ins the queryset is built with; each must come back as one SQL parameter, in order.
 _SAMPLE = (-7_654_321, -7_654_322, -7_654_323, -7_654_324)
+SLICES_KEPT = 16
 
 
 class CompiledRead:
@@ -49,6 +50,7 @@ class CompiledRead:
         # PostgreSQL, e.g. supporthub.db.api_timestamp_loaders; the ORM path never uses them.
         self._loaders = loaders
         self._compiled: dict[str, tuple[str, tuple[str, ...] | None] | None] = {}
+        self._slices: dict[tuple[str, int, int | None], str] = {}
 
     def queryset(self, *params: Any) -> QuerySet[Any]:
         """The queryset this read stands for, built for `params`."""
@@ -71,8 +73,8 @@ class CompiledRead:
             return []
         sql, columns = statement
         connection = connections[using]
-        if start or stop is not None:  # the clause Django's compiler appends for a slice
-            sql = f"{sql} {connection.ops.limit_offset_sql(start, stop)}"
+        if start or stop is not None:
+            sql = self._sliced(sql, connection, start, stop)
         with statement_cursor(connection, sql, self._loaders) as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
@@ -89,6 +91,17 @@ class CompiledRead:
         if rows is None:
             rows = list(self.queryset(*params).using(using)[start:stop])
         return rows
+
+    def _sliced(self, sql: str, connection: Any, start: int, stop: int | None) -> str:
+        """`sql` with the clause Django's compiler appends for a slice: the same string object
+        for the same slice, as statement_cursor wants (the last SLICES_KEPT slices)."""
+        key = (sql, start, stop)
+        sliced = self._slices.get(key)
+        if sliced is None:
+            if len(self._slices) >= SLICES_KEPT:
+                self._slices.clear()
+            sliced = self._slices[key] = f"{sql} {connection.ops.limit_offset_sql(start, stop)}"
+        return sliced
 
     def _statement(self, using: str) -> tuple[str, tuple[str, ...] | None] | None:
         try:

@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 
 from supporthub.api.fields import iso_datetime
 from supporthub.api.pagination import CountedRows
-from supporthub.compiled import CompiledRead
+from supporthub.compiled import SLICES_KEPT, CompiledRead
 from supporthub.db import api_timestamp_loaders
 from telephony.models import CallLog
 from tests.factories import TicketFactory
@@ -134,6 +134,22 @@ def test_a_compiled_read_fetches_slices_and_falls_back_to_the_orm(monkeypatch):
     compiled = pages()
     monkeypatch.setattr(CompiledRead, "rows", lambda self, *params, **kwargs: None)
     assert compiled == pages() == [everything[start:stop] for start, stop in windows]
+
+
+def test_a_slice_is_the_same_sql_each_time_and_the_slices_kept_are_bounded():
+    """statement_cursor keeps psycopg's adapters only for the same SQL object."""
+    read = CompiledRead(lambda: Ticket.objects.order_by("pk").values_list("pk"), arity=0)
+    TicketFactory.create_batch(3)
+    pks = sorted(Ticket.objects.values_list("pk", flat=True))
+    with CaptureQueriesContext(connection) as captured:
+        assert read.fetch(start=1, stop=3) == read.fetch(start=1, stop=3) == [(pk,) for pk in pks[1:3]]
+    assert captured.captured_queries[0]["sql"] == captured.captured_queries[1]["sql"]
+    if connection.vendor == "postgresql":
+        sql = read.sql()
+        assert read._sliced(sql, connection, 1, 3) is read._sliced(sql, connection, 1, 3)
+        for start in range(SLICES_KEPT + 3):
+            read.fetch(start=start, stop=start + 1)
+        assert 0 < len(read._slices) <= SLICES_KEPT
 
 
 def test_the_filtered_list_counts_without_the_join_its_rows_need(api):
