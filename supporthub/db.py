@@ -137,10 +137,15 @@ def next_ids(*models: type[Model]) -> list[int] | None:
     connection = connections[router.db_for_write(models[0])]
     if connection.vendor != "postgresql":
         return None
-    sql = f"SELECT {', '.join(_nextval_sql(model) for model in models)}"
+    sql = _nextvals_sql(models)
     with statement_cursor(connection, sql) as cursor:
         cursor.execute(sql)
         return [int(value) for value in cursor.fetchone()]
+
+
+@cache
+def _nextvals_sql(models: tuple[type[Model], ...]) -> str:
+    return f"SELECT {', '.join(_nextval_sql(model) for model in models)}"
 
 
 def _nextval_sql(model: type[Model]) -> str:
