@@ -2,7 +2,8 @@
 
 - /v1 writes: per API key and per client IP (a DRF throttle, so the 429 goes through the
   API's error handler and carries Retry-After).
-- Webhooks (/webhooks/...): per client IP.
+- Webhooks (/webhooks/...): refusals (bad signature or credentials) per client IP; the
+  providers' own authenticated requests are never throttled.
 - Admin login: per client IP and per username, with a page that says what happened.
 
 Limits come from settings (RATELIMIT_* environment variables). When the cache itself is
@@ -14,6 +15,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import logging
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -222,6 +224,39 @@ def too_many_requests(wait: int, detail: str) -> JsonResponse:
     return response
 
 
+# Responses that refuse a webhook for its credentials (bad signature, bad basic auth).
+REFUSALS = frozenset({401, 403})
+
+
+class BlockedAddresses:
+    """Client addresses over their webhook refusal budget, in this process, until a deadline."""
+
+    MAX = 10_000  # addresses remembered; the oldest go first beyond that
+
+    def __init__(self) -> None:
+        self._until: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def seconds_left(self, address: str) -> int | None:
+        deadline = self._until.get(address)
+        if deadline is None:
+            return None
+        left = deadline - time.monotonic()
+        return max(1, round(left)) if left > 0 else None
+
+    def block(self, address: str, seconds: int) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if len(self._until) >= self.MAX:
+                self._until = {a: d for a, d in self._until.items() if d > now}
+                while len(self._until) >= self.MAX:
+                    del self._until[next(iter(self._until))]
+            self._until[address] = now + seconds
+
+
+webhook_blocks = BlockedAddresses()
+
+
 class RateLimitMiddleware:
     """Per-IP limits for webhooks and the admin login, before the views run."""
 
@@ -231,31 +266,51 @@ class RateLimitMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.method == "POST":
             if request.path.startswith(settings.RATELIMIT_WEBHOOK_PREFIX):
-                wait = _check(request, [("webhooks-ip", "ip", settings.RATELIMIT_WEBHOOKS_IP)])
-                if wait is not None:
-                    logger.warning("webhook rate limit hit for %s on %s", client_ip(request), request.path)
-                    return too_many_requests(
-                        wait, f"Request was throttled. Expected available in {wait} seconds."
-                    )
-            elif request.path == ADMIN_LOGIN_PATH:
-                wait = _check(request, self._admin_login_checks(), count=False)
-                if wait is not None:
-                    logger.warning("admin login rate limit hit for %s", client_ip(request))
-                    response = render(
-                        request,
-                        "admin/login_ratelimited.html",
-                        {"wait_seconds": wait, "wait_minutes": max(1, round(wait / 60))},
-                        status=429,
-                    )
-                    response["Retry-After"] = str(wait)
-                    return response
-                response = self.get_response(request)
-                if response.status_code == 200:
-                    # The form came back with an error: a failed attempt. Successful logins
-                    # (a redirect) do not count, so a team behind one NAT address can sign in.
-                    _check(request, self._admin_login_checks())
-                return response
+                return self._webhook(request)
+            if request.path == ADMIN_LOGIN_PATH:
+                return self._admin_login(request)
         return self.get_response(request)
+
+    def _webhook(self, request: HttpRequest) -> HttpResponse:
+        """Count the webhook requests refused for their credentials, per client IP.
+
+        Requests our providers signed are never throttled and cost no cache round trip: a
+        surge of real calls must not turn into 429s for Twilio (its callers would hear an
+        error). An address that used up its budget of refusals gets 429 before the view runs,
+        from each worker that has seen it over the budget; so a window lets through at most
+        the budget plus one refusal per worker process.
+        """
+        address = _simple_key("ip", request)
+        wait = webhook_blocks.seconds_left(address)
+        if wait is None:
+            response = self.get_response(request)
+            if response.status_code not in REFUSALS:
+                return response
+            wait = _check(request, [("webhooks-ip", "ip", settings.RATELIMIT_WEBHOOKS_IP)])
+            if wait is None:
+                return response
+            webhook_blocks.block(address, wait)
+        logger.warning("webhook rate limit hit for %s on %s", client_ip(request), request.path)
+        return too_many_requests(wait, f"Request was throttled. Expected available in {wait} seconds.")
+
+    def _admin_login(self, request: HttpRequest) -> HttpResponse:
+        wait = _check(request, self._admin_login_checks(), count=False)
+        if wait is not None:
+            logger.warning("admin login rate limit hit for %s", client_ip(request))
+            response = render(
+                request,
+                "admin/login_ratelimited.html",
+                {"wait_seconds": wait, "wait_minutes": max(1, round(wait / 60))},
+                status=429,
+            )
+            response["Retry-After"] = str(wait)
+            return response
+        response = self.get_response(request)
+        if response.status_code == 200:
+            # The form came back with an error: a failed attempt. Successful logins
+            # (a redirect) do not count, so a team behind one NAT address can sign in.
+            _check(request, self._admin_login_checks())
+        return response
 
     @staticmethod
     def _admin_login_checks() -> list[tuple[str, Any, str]]:
