@@ -199,6 +199,7 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=30, help="time-to-page samples (0 to skip)")
     parser.add_argument("--skip-tick", action="store_true", help="only measure time to page")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the worker (finally) on SIGTERM too
     if connection.vendor != "postgresql":
         sys.exit("Run this against PostgreSQL (DATABASE_URL=postgresql://...).")
     policy = setup()

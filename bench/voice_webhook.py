@@ -327,6 +327,9 @@ def main() -> None:
         help="start the Celery worker that books the calls after the load (default) or during it",
     )
     args = parser.parse_args()
+    # gunicorn and the worker run in sessions of their own: on SIGTERM (`timeout`, a CI
+    # cancel) exit through the `finally` blocks that stop them, as Ctrl-C already does.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if not shutil.which("wrk"):
         raise SystemExit("wrk is missing: apt-get install -y wrk")
 
