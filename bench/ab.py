@@ -35,7 +35,7 @@ INTAKE = {
     "subject": "Load",
     "message": "hi",
 }
-ENDPOINTS = ("intake", "voice", "detail", "list", "hello")
+ENDPOINTS = ("intake", "voice", "detail", "list", "filtered", "hello")
 
 
 def _environ(method: str, path: str, body: bytes, headers: dict[str, str]) -> dict[str, Any]:
@@ -66,9 +66,12 @@ def _requests(endpoint: str, count: int, api_key: str) -> list[tuple[str, str, b
             ("POST", PATH, body.encode(), {"Content-Type": form, "X-Twilio-Signature": signature})
             for body, signature in signed_requests(count, caller_pool(3_000))
         ]
-    path = {"detail": "/v1/tickets/50000", "list": "/v1/tickets?page_size=50", "hello": "/bench/hello"}[
-        endpoint
-    ]
+    path = {
+        "detail": "/v1/tickets/50000",
+        "list": "/v1/tickets?page_size=50",
+        "filtered": "/v1/tickets?page_size=50&status=open&priority=urgent",  # as bench/run.py's
+        "hello": "/bench/hello",
+    }[endpoint]
     return [("GET", path, b"", auth)] * count
 
 

@@ -8,6 +8,7 @@ from django.db.models import Q, QuerySet
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema_field
 
+from supporthub.api.filtering import FilterSet
 from supporthub.phone import InvalidPhoneNumber, to_e164
 from tickets.models import Message, Ticket, TicketChannel, TicketPriority, TicketStatus
 
@@ -78,7 +79,7 @@ class StrictBooleanFilter(filters.TypedChoiceFilter):
         super().__init__(**kwargs)
 
 
-class TicketFilter(filters.FilterSet):
+class TicketFilter(FilterSet):
     # distinct=False: these are columns of the ticket row itself, so no row can repeat; the
     # default SELECT DISTINCT over every column made PostgreSQL sort all matches (perf, issue 8).
     status = filters.MultipleChoiceFilter(
@@ -110,7 +111,7 @@ class TicketFilter(filters.FilterSet):
         return ticket_search(queryset, value)
 
 
-class MessageFilter(filters.FilterSet):
+class MessageFilter(FilterSet):
     # An unknown ticket id is an empty list, not an error.
     ticket = IdFilter(field_name="ticket_id", help_text="A ticket id.")
 
