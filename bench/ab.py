@@ -10,7 +10,7 @@ requests in turn, --rounds times; each round gives the ratio B/A of CPU per requ
 median of those ratios is the answer: a drift that lasts longer than a round moves both
 sides of it alike. `--base REF` checks REF out into a temporary worktree as side A and
 compares it with this tree (side B). Uses the database bench/run.py seeds (run it once
-first); intake adds tickets to it, as the HTTP benchmark does.
+first); intake and reply add rows to it, as the HTTP benchmark does.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import argparse
 import io
 import json
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -35,7 +36,8 @@ INTAKE = {
     "subject": "Load",
     "message": "hi",
 }
-ENDPOINTS = ("intake", "voice", "detail", "list", "filtered", "hello")
+ENDPOINTS = ("intake", "reply", "voice", "detail", "list", "filtered", "hello")
+EMAIL_TICKETS = 20_000  # every 5th of bench/run.py's 100,000 seeded tickets is a new email ticket
 
 
 def _environ(method: str, path: str, body: bytes, headers: dict[str, str]) -> dict[str, Any]:
@@ -58,6 +60,13 @@ def _requests(endpoint: str, count: int, api_key: str) -> list[tuple[str, str, b
     if endpoint == "intake":
         body = json.dumps(INTAKE).encode()
         return [("POST", "/v1/support/request", body, {**auth, "Content-Type": "application/json"})] * count
+    if endpoint == "reply":  # an agent's reply, sent to the requester by email
+        start = random.randrange(EMAIL_TICKETS)  # each side replies on tickets of its own
+        json_type = {**auth, "Content-Type": "application/json"}
+        return [
+            ("POST", "/v1/messages", _reply(5 * (1 + (start + n) % EMAIL_TICKETS)), json_type)
+            for n in range(count)
+        ]
     if endpoint == "voice":
         from bench.voice_webhook import PATH, caller_pool, signed_requests
 
@@ -73,6 +82,10 @@ def _requests(endpoint: str, count: int, api_key: str) -> list[tuple[str, str, b
         "hello": "/bench/hello",
     }[endpoint]
     return [("GET", path, b"", auth)] * count
+
+
+def _reply(ticket: int) -> bytes:
+    return json.dumps({"ticket": ticket, "direction": "outbound", "body": "Working on it"}).encode()
 
 
 def serve(endpoint: str, api_key: str, total: int) -> None:

@@ -17,14 +17,9 @@ URGENT = 4  # tickets.models.TicketPriority.URGENT (imported lazily elsewhere to
 DONE = ("resolved", "closed")  # tickets.models.TicketStatus values that end the ticket
 
 
-def ticket_created_writes(*, priority: int) -> bool:
-    """Whether `ticket_created` may write for a new ticket of `priority` (an incident)."""
-    return priority == URGENT
-
-
 def ticket_created(*, ticket: Any) -> None:
     """An urgent ticket opens an incident when a policy has urgent-ticket incidents on."""
-    if ticket_created_writes(priority=ticket.priority):
+    if ticket.priority == URGENT:
         incident_trigger(ticket=ticket, reason=TriggerReason.URGENT_TICKET)
 
 

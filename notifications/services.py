@@ -24,7 +24,6 @@ from django.db.models import F
 from django.utils import timezone
 
 from notifications.channels import ChannelDeferred, ChannelError, ChannelNotConfigured, get_adapter
-from notifications.dispatch import sends_queue
 from notifications.emails import delivery_render, email_payload, ticket_admin_url
 from notifications.models import Delivery, DeliveryChannel, DeliveryStatus
 from supporthub import metrics  # delivery counters and latency
@@ -59,8 +58,8 @@ def delivery_new(
     message: Message | None = None,
     payload: dict | None = None,
 ) -> Delivery:
-    """A pending Delivery, not yet saved (`delivery_save`, or written with the rows that
-    cause it and then `deliveries_queue`).
+    """A pending Delivery, not yet saved (`delivery_save`, or `deliveries_save` with the
+    others of the same cause).
 
     Raises DomainError for an unknown channel, empty recipient or empty key.
     """
@@ -111,11 +110,42 @@ def delivery_create(**fields: Any) -> Delivery:
     return delivery_save(delivery_new(**fields))
 
 
-def deliveries_queue(deliveries: Sequence[Delivery]) -> None:
-    """Queue the sends of written deliveries once the caller's transaction commits (in a
-    burst: notifications.dispatch)."""
+def deliveries_save(deliveries: list[Delivery]) -> list[Delivery]:
+    """Write new deliveries in one INSERT and queue their sends once the caller's
+    transaction commits; returns them, saved.
+
+    For the notifications of a row written in the same transaction (a new ticket, a new
+    message): their idempotency keys name it, so none exists yet, and a duplicate raises
+    IntegrityError rather than returning the existing delivery as `delivery_save` does.
+    """
     if deliveries:
-        transaction.on_commit(partial(sends_queue, [delivery.pk for delivery in deliveries]))
+        Delivery.objects.bulk_create(deliveries)
+        deliveries_queue(deliveries)
+    return deliveries
+
+
+def deliveries_queue(deliveries: Sequence[Delivery]) -> None:
+    """Queue one send task per delivery once the caller's transaction commits."""
+    if deliveries:
+        transaction.on_commit(partial(sends_publish, [delivery.pk for delivery in deliveries]))
+
+
+def sends_publish(delivery_ids: Sequence[int]) -> int:
+    """Publish a send task for each of `delivery_ids`, in order; how many were published.
+
+    Stops at the first publish that fails (the broker is down): those deliveries stay
+    pending, and the sweep (deliveries_requeue_stale) queues them later.
+    """
+    from notifications.tasks import send_delivery
+
+    for published, delivery_id in enumerate(delivery_ids):
+        try:
+            send_delivery.apply_async(args=(delivery_id,))
+        except Exception:  # kombu raises many types for an unreachable broker
+            left = len(delivery_ids) - published
+            logger.warning("broker unavailable; %s deliveries left for the periodic sweep", left)
+            return published
+    return len(delivery_ids)
 
 
 def retry_delay(attempt: int, retry_after: float | None = None) -> float:
@@ -269,8 +299,6 @@ def deliveries_requeue_stale() -> int:
     when they were queued) get a new task. A duplicate task is harmless: the claim makes
     it a no-op.
     """
-    from notifications.tasks import send_delivery
-
     now = timezone.now()
     stuck = Delivery.objects.filter(status=DeliveryStatus.SENDING, next_attempt_at__lte=now)
     stuck.filter(attempts__gte=F("max_attempts")).update(
@@ -293,16 +321,7 @@ def deliveries_requeue_stale() -> int:
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)[: settings.NOTIFICATIONS_SWEEP_BATCH]
     )
-    queued: list[int] = []
-    for delivery_id in ids:
-        try:
-            send_delivery.apply_async(args=(delivery_id,))
-        except Exception:  # broker still down: try again at the next sweep
-            logger.warning(
-                "broker unavailable; %s deliveries left for the next sweep", len(ids) - len(queued)
-            )
-            break
-        queued.append(delivery_id)
+    queued = ids[: sends_publish(ids)]
     if queued:
         # Due now, and not re-queued again before another REQUEUE_AFTER has passed.
         Delivery.objects.filter(pk__in=queued, status=DeliveryStatus.PENDING).update(next_attempt_at=now)

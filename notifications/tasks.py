@@ -2,7 +2,7 @@
 
 from celery import Task, shared_task
 
-from notifications import dispatch, services
+from notifications import services
 from supporthub.tasks import OutboxTask
 
 
@@ -14,12 +14,6 @@ def send_delivery(self: Task, delivery_id: int) -> str:
         # If this publish fails the row stays pending and the beat sweep re-queues it.
         raise self.retry(countdown=outcome.retry_in, max_retries=None)
     return outcome.status
-
-
-@shared_task(base=OutboxTask, name="notifications.sends_dispatch", acks_late=True)
-def sends_dispatch() -> int:
-    """Queue a send task for every delivery committed since the last run (see dispatch)."""
-    return dispatch.sends_dispatch_run()
 
 
 @shared_task(name="notifications.requeue_stale_deliveries", acks_late=True)

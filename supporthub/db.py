@@ -1,6 +1,6 @@
 """PostgreSQL specifics: faster reading of timestamps (and, for API reads, timestamps read
-straight into the API's format), ids taken before an INSERT, and a cursor kept for each
-compiled statement (statement_cursor).
+straight into the API's format), and a cursor kept for each compiled statement
+(statement_cursor).
 
 Timestamps:
 
@@ -20,9 +20,7 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from django.db import connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import BigIntegerField, Func, Model
 
 
 @cache
@@ -123,64 +121,3 @@ def statement_cursor(
 def _register(cursor: Any, loaders: Callable[[], dict[str, type]]) -> None:
     for name, loader in loaders().items():
         cursor.cursor.adapters.register_loader(name, loader)
-
-
-def next_ids(*models: type[Model]) -> list[int] | None:
-    """The next value of each model's id sequence on PostgreSQL, in one round trip (None
-    elsewhere).
-
-    Rows whose other columns derive from an id (a ticket's reference) or that refer to each
-    other (a ticket and its first message) are then written by one INSERT statement
-    (supporthub.rows); writing a row and updating it at once touched every index of the
-    table twice (perf, issue 8).
-    """
-    connection = connections[router.db_for_write(models[0])]
-    if connection.vendor != "postgresql":
-        return None
-    sql = _nextvals_sql(models)
-    with statement_cursor(connection, sql) as cursor:
-        cursor.execute(sql)
-        return [int(value) for value in cursor.fetchone()]
-
-
-@cache
-def _nextvals_sql(models: tuple[type[Model], ...]) -> str:
-    return f"SELECT {', '.join(_nextval_sql(model) for model in models)}"
-
-
-def _nextval_sql(model: type[Model]) -> str:
-    """SQL for the next value of `model`'s id sequence, the names inlined as literals."""
-    table, column = (str(name).replace("'", "''") for name in (model._meta.db_table, model._meta.pk.column))
-    return f"nextval(pg_get_serial_sequence('{table}', '{column}'))"
-
-
-class NextId(Func):
-    """The next value of `model`'s id sequence, as a column of a read (PostgreSQL only).
-
-    For a read that also reserves the ids of rows about to be written, so that taking them
-    costs no round trip of its own (next_ids). The sequence is named in the SQL text, not
-    passed as a parameter, so a CompiledRead of the read keeps exactly its own parameters.
-    Evaluated once per row the read returns: none when it finds nothing.
-    """
-
-    output_field = BigIntegerField()
-
-    def __init__(self, model: type[Model]) -> None:
-        self.model = model
-        super().__init__()
-
-    def as_sql(
-        self,
-        compiler: Any,
-        connection: BaseDatabaseWrapper,
-        function: str | None = None,
-        template: str | None = None,
-        arg_joiner: str | None = None,
-        **extra_context: Any,
-    ) -> tuple[str, tuple[str | int, ...]]:
-        if connection.vendor != "postgresql":
-            raise NotImplementedError("NextId needs PostgreSQL sequences")
-        return _nextval_sql(self.model), ()
-
-    def get_db_converters(self, connection: BaseDatabaseWrapper) -> list[Callable[..., Any]]:
-        return []  # the driver gives an int already (and CompiledRead takes no converters)

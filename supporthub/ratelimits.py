@@ -12,7 +12,6 @@ unreachable the limits fail open: losing Redis must not turn every write into a 
 
 from __future__ import annotations
 
-import functools
 import ipaddress
 import logging
 import threading
@@ -21,16 +20,11 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import caches
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
-from django_ratelimit import core as ratelimit_core
 from django_ratelimit.core import get_usage
-from redis.commands.core import Script
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
-
-from supporthub.cache_client import redis_of, script_run
 
 logger = logging.getLogger(__name__)
 
@@ -57,124 +51,43 @@ def client_ip(request: HttpRequest) -> str:
     return remote or "0.0.0.0"  # noqa: S104 - a key for the limiter, not an address to bind
 
 
-IP_META_KEY = f"{__name__}.{client_ip.__name__}"  # what settings.RATELIMIT_IP_META_KEY names
-
-
-def _usage(
-    request: HttpRequest,
-    *,
-    group: str,
-    key: str | Callable[[str, HttpRequest], str],
-    rate: str,
-    increment: bool = True,
-) -> dict[str, Any] | None:
-    """Count this request against `group` (or only look, with increment=False); None when
-    limits are off or the cache is down."""
-    if not rate:
-        return None
-    try:
-        return get_usage(request, group=group, key=key, rate=rate, method=get_usage.ALL, increment=increment)
-    except Exception:  # redis.ConnectionError, TimeoutError, ...: fail open, loudly
-        logger.warning("rate limit cache unavailable; %s not limited", group, exc_info=True)
-        return None
-
-
-# One round trip and one command for every budget of a request: per key, start the window's
-# counter at 0 if it is new (with django-ratelimit's expiry), then count this request (INCR)
-# or only read it. ARGV: each key's expiry in seconds, then 1 to count or 0 to read.
-_COUNT_SCRIPT = Script(
-    None,  # type: ignore[arg-type]  # the client is given at each call
-    b"""
-local counts = {}
-local count = ARGV[#KEYS + 1] == '1'
-for i, key in ipairs(KEYS) do
-  redis.call('SET', key, 0, 'NX', 'EX', ARGV[i])
-  if count then
-    counts[i] = redis.call('INCR', key)
-  else
-    counts[i] = tonumber(redis.call('GET', key)) or 0
-  end
-end
-return counts
-""",
-)
-
-
-def _usages(
-    request: HttpRequest, checks: list[tuple[str, Any, str]], *, increment: bool
-) -> list[dict[str, Any] | None]:
-    """`_usage` of every (group, key, rate) check: on Redis in one command for all.
-
-    django-ratelimit makes two round trips per budget (an ADD, then an INCR); a /v1 write
-    checks two budgets, and those four round trips were a tenth of an intake's CPU, and
-    the four commands still a twentieth once pipelined (perf, issue 8). The script keeps
-    the library's keys, windows and counts (a test compares them with get_usage); other
-    caches go through get_usage itself. The keys of one request may live on different
-    slots of a Redis Cluster, which this does not support (nor does the rest of the app).
-    """
-    client = redis_of(settings.RATELIMIT_USE_CACHE)
-    if client is None or not settings.RATELIMIT_ENABLE:
-        return [_usage(request, group=g, key=k, rate=r, increment=increment) for g, k, r in checks]
-    cache = caches[settings.RATELIMIT_USE_CACHE]
-    budgets, keys, expiries = [], [], []
-    try:
-        for group, key, rate in checks:
-            if not rate:
-                continue
-            limit, period = _split_rate(rate)
-            value = key(group, request) if callable(key) else _simple_key(key, request)
-            window = ratelimit_core._get_window(value, period)
-            keys.append(cache.make_key(_budget_name(group, window, rate, value)))
-            expiries.append(period + ratelimit_core.EXPIRATION_FUDGE)
-            budgets.append((limit, window))
-        answers = script_run(client, _COUNT_SCRIPT, keys, [*expiries, int(increment)]) if keys else []
-    except Exception:  # redis.ConnectionError, TimeoutError, ...: fail open, loudly
-        logger.warning("rate limit cache unavailable; %s not limited", [c[0] for c in checks], exc_info=True)
-        return [None] * len(checks)
-    now = int(time.time())
-    usages = iter(
-        {"count": int(count), "limit": limit, "should_limit": int(count) > limit, "time_left": window - now}
-        for (limit, window), count in zip(budgets, answers, strict=True)
-    )
-    return [next(usages) if rate else None for _, _, rate in checks]
-
-
-# django-ratelimit parses the rate, masks the address (ipaddress.ip_network) and hashes the
-# key anew for every budget of every request: a twentieth of an intake's Python time (perf,
-# issue 8). The answers depend only on their arguments, so each process remembers the
-# recent ones; a budget's name changes with its window, so old names age out of the cache.
-_split_rate = functools.lru_cache(maxsize=64)(ratelimit_core._split_rate)
-
-
-@functools.lru_cache(maxsize=4096)
-def _budget_name(group: str, window: int, rate: str, value: str) -> str:
-    return ratelimit_core._make_cache_key(group, window, rate, value, get_usage.ALL)
-
-
-@functools.lru_cache(maxsize=4096)
-def _masked_ip(address: str, ipv4_mask: int, ipv6_mask: int) -> str:
-    """django-ratelimit's "ip" key of `address`: its network under RATELIMIT_IPV4/6_MASK."""
-    mask = ipv6_mask if ":" in address else ipv4_mask
+def client_network(request: HttpRequest) -> str:
+    """The caller's address (client_ip) as the limits count it: its network under
+    RATELIMIT_IPV4_MASK / RATELIMIT_IPV6_MASK, so that one host cannot dodge a limit by
+    moving through the addresses of its own IPv6 /64."""
+    address = client_ip(request)
+    mask = settings.RATELIMIT_IPV6_MASK if ":" in address else settings.RATELIMIT_IPV4_MASK
     return str(ipaddress.ip_network(f"{address}/{mask}", strict=False).network_address)
 
 
-def _simple_key(key: str, request: HttpRequest) -> str:
-    """django-ratelimit's named key `key` ("ip", "user", ...) for `request`."""
-    if key == "ip" and settings.RATELIMIT_IP_META_KEY == IP_META_KEY:
-        return _masked_ip(client_ip(request), settings.RATELIMIT_IPV4_MASK, settings.RATELIMIT_IPV6_MASK)
-    return ratelimit_core._SIMPLE_KEYS[key](request)
+def _by_network(group: str, request: HttpRequest) -> str:
+    return client_network(request)
 
 
-def _check(request: HttpRequest, checks: list[tuple[str, Any, str]], *, count: bool = True) -> int | None:
-    """Run every (group, key, rate) check; the seconds to wait if any is over its limit.
+# (django-ratelimit group, key function, rate) of one budget.
+Check = tuple[str, Callable[[str, HttpRequest], str], str]
+
+
+def _check(request: HttpRequest, checks: list[Check], *, count: bool = True) -> int | None:
+    """Run every check; the seconds to wait if any is over its limit.
 
     With `count` (the default) this request is counted first, in every budget even when an
     earlier one is already exhausted, so each reflects all attempts; without it the budgets
-    are only read, and a budget whose every unit is used up already blocks.
+    are only read, and a budget whose every unit is used up already blocks. An empty rate
+    turns its check off. With the cache unreachable nothing is limited (and a warning says
+    so): losing Redis must not turn every request into a 429.
     """
     wait: int | None = None
-    for usage in _usages(request, checks, increment=count):
-        if not usage:
+    for group, key, rate in checks:
+        if not rate:
+            continue
+        try:
+            usage = get_usage(request, group=group, key=key, rate=rate, method=get_usage.ALL, increment=count)
+        except Exception:  # redis.ConnectionError, TimeoutError, ...: fail open, loudly
+            groups = [group for group, _, _ in checks]
+            logger.warning("rate limit cache unavailable; %s not limited", groups, exc_info=True)
+            return None
+        if not usage:  # limits switched off (RATELIMIT_ENABLE)
             continue
         over = usage["should_limit"] if count else usage["count"] >= usage["limit"]
         if over:
@@ -209,7 +122,7 @@ class WriteRateLimit(BaseThrottle):
             request,
             [
                 ("api-write-key", _api_key_identity, settings.RATELIMIT_API_KEY_WRITES),
-                ("api-write-ip", "ip", settings.RATELIMIT_API_IP_WRITES),
+                ("api-write-ip", _by_network, settings.RATELIMIT_API_IP_WRITES),
             ],
         )
         return self._wait is None
@@ -280,13 +193,13 @@ class RateLimitMiddleware:
         from each worker that has seen it over the budget; so a window lets through at most
         the budget plus one refusal per worker process.
         """
-        address = _simple_key("ip", request)
+        address = client_network(request)
         wait = webhook_blocks.seconds_left(address)
         if wait is None:
             response = self.get_response(request)
             if response.status_code not in REFUSALS:
                 return response
-            wait = _check(request, [("webhooks-ip", "ip", settings.RATELIMIT_WEBHOOKS_IP)])
+            wait = _check(request, [("webhooks-ip", _by_network, settings.RATELIMIT_WEBHOOKS_IP)])
             if wait is None:
                 return response
             webhook_blocks.block(address, wait)
@@ -313,9 +226,9 @@ class RateLimitMiddleware:
         return response
 
     @staticmethod
-    def _admin_login_checks() -> list[tuple[str, Any, str]]:
+    def _admin_login_checks() -> list[Check]:
         rate = settings.RATELIMIT_ADMIN_LOGIN
-        return [("admin-login-ip", "ip", rate), ("admin-login-user", _posted_username, rate)]
+        return [("admin-login-ip", _by_network, rate), ("admin-login-user", _posted_username, rate)]
 
 
 def _posted_username(group: str, request: HttpRequest) -> str:

@@ -441,8 +441,7 @@ if env.bool("CSP_REPORT_ONLY", default=False):
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 RATELIMIT_USE_CACHE = "default"
 RATELIMIT_FAIL_OPEN = True  # a cache outage must not reject every write
-RATELIMIT_IP_META_KEY = "supporthub.ratelimits.client_ip"
-# django-ratelimit's defaults, set here: an unset setting is a slow AttributeError per request.
+# The network a client address is counted under (supporthub.ratelimits.client_network).
 RATELIMIT_IPV4_MASK = 32
 RATELIMIT_IPV6_MASK = 64
 # How many reverse proxies in front of gunicorn append to X-Forwarded-For (0: use REMOTE_ADDR).

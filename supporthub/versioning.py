@@ -26,8 +26,7 @@ import uuid
 from typing import Any
 
 from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
-
-from supporthub.cache_client import redis_of
+from django_redis import get_redis_connection
 
 logger = logging.getLogger(__name__)
 
@@ -179,7 +178,7 @@ def _mirror() -> Mirror | None:
     except KeyError:
         pass
     mirror = None
-    client = redis_of() if location is not None else None
+    client = get_redis_connection() if location is not None else None
     if client is not None:
         db = client.connection_pool.connection_kwargs.get("db", 0)
         mirror = Mirror(client, f"{db}:{backend.make_key('shared-versions')}")

@@ -25,8 +25,6 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from supporthub.cache_client import flag_add
-from supporthub.rows import rows_insert
 from telephony import notify, oncall
 from telephony.models import CallDirection, CallLog, CallOutcome, CallStatus
 from tickets.models import Message, MessageChannel, MessageDirection, Ticket, TicketChannel, TicketStatus
@@ -147,7 +145,7 @@ def call_inbound_receive(
     )
     try:
         with _savepoint_if_nested():
-            rows_insert(call)  # the INSERT compiled once (supporthub.rows; perf, issue 8)
+            call.save(force_insert=True)
     except IntegrityError:
         existing = CallLog.objects.filter(call_sid=call_sid).first()
         if existing is None:
@@ -162,15 +160,15 @@ def call_inbound_receive(
 def booking_queue() -> None:
     """Queue a booking run unless one is queued already (called once the CallLog is committed).
 
-    One SET NX per call instead of one Celery publish per call (issue 4: the webhook's CPU).
-    No call is missed: the run clears the flag before it reads the waiting calls, so a call
-    committed before the clear is read by that run, and one that finds the flag cleared
-    queues the next run. With Redis or the broker down the beat sweep books the call.
+    One cache write per call instead of one Celery publish per call (a publish costs the
+    webhook more). No call is missed: the run clears the flag before it reads the waiting
+    calls, so a call committed before the clear is read by that run, and one that finds the
+    flag cleared queues the next run. With Redis or the broker down the beat sweep books the call.
     """
     from telephony.tasks import calls_book_pending
 
     try:
-        if not flag_add(BOOKING_QUEUED_KEY, BOOKING_QUEUED_SECONDS):
+        if not cache.add(BOOKING_QUEUED_KEY, 1, timeout=BOOKING_QUEUED_SECONDS):
             return
     except Exception:  # the cache is down: publish anyway; the broker may still be up
         logger.warning("cache unavailable; queueing a booking run for this call alone")

@@ -84,11 +84,9 @@ def _fresh_phone_chain():
 # --- per-process memos ------------------------------------------------------------------
 @pytest.fixture(autouse=True)
 def _fresh_memos():
-    """Each test starts with no kept planner estimates, no verified API keys, no SLA targets,
-    no call booking run marked as queued and no delivery waiting for a dispatch run."""
-    from notifications import dispatch
+    """Each test starts with no kept planner estimates, no verified API keys, no SLA targets
+    and no call booking run marked as queued."""
     from supporthub.api.pagination import forget_estimates
-    from supporthub.cache_client import redis_of
     from supporthub.services import forget_api_keys
     from telephony.calls import BOOKING_QUEUED_KEY
     from tickets.selectors import sla_targets_invalidate
@@ -97,9 +95,6 @@ def _fresh_memos():
     forget_api_keys()
     sla_targets_invalidate()  # a rolled-back test's policies send no signal
     cache.delete(BOOKING_QUEUED_KEY)
-    dispatch_client = redis_of()
-    if dispatch_client is not None:  # no delivery ids left waiting by an earlier test
-        dispatch_client.delete(*dispatch._keys())
 
 
 @pytest.fixture

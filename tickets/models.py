@@ -113,8 +113,8 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
 
 
 class Ticket(models.Model):
-    # NULL only inside the creating transaction on a database without sequences (SQLite),
-    # until the id-based reference is written.
+    # NULL only inside the creating transaction, until the reference derived from the id is
+    # written (tickets.services.ticket_create).
     reference = models.CharField(max_length=32, unique=True, null=True, editable=False)  # noqa: DJ001
     subject = models.CharField(max_length=200)
     description = models.TextField(blank=True)

@@ -8,13 +8,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.models import Count, Model, Q
+from django.db import DEFAULT_DB_ALIAS
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from escalation.business_hours import CalendarSpec, load
 from supporthub.compiled import CompiledRead
-from supporthub.db import NextId
 from supporthub.versioning import SharedVersion
 from telephony.models import CallLog
 from tickets.models import (
@@ -30,44 +29,24 @@ from tickets.models import (
 
 _CONTACT_FIELDS = tuple(field.attname for field in Contact._meta.concrete_fields)
 # Intake looks a contact up on every request: by SQL compiled once (perf, issue 8).
-_contact_reads: dict[tuple[str, tuple[type[Model], ...]], CompiledRead] = {}
+_contact_reads: dict[str, CompiledRead] = {}
 
 
-def _contact_read(unique: str, reserve: tuple[type[Model], ...]) -> CompiledRead:
-    read = _contact_reads.get((unique, reserve))
+def _contact_read(unique: str) -> CompiledRead:
+    read = _contact_reads.get(unique)
     if read is None:
-        ids = {f"next_id_{index}": NextId(model) for index, model in enumerate(reserve)}
-        read = _contact_reads[(unique, reserve)] = CompiledRead(
-            lambda value: (
-                Contact.objects.order_by()
-                .filter(**{unique: value})
-                .annotate(**ids)
-                .values_list(*_CONTACT_FIELDS, *ids)
-            )
+        read = _contact_reads[unique] = CompiledRead(
+            lambda value: Contact.objects.order_by().filter(**{unique: value}).values_list(*_CONTACT_FIELDS)
         )
     return read
 
 
 def contact_by(unique: str, value: str) -> Contact | None:
     """The contact whose `unique` field ("email" or "phone") is `value`, or None."""
-    return contact_and_ids_by(unique, value)[0]
-
-
-def contact_and_ids_by(
-    unique: str, value: str, *reserve: type[Model]
-) -> tuple[Contact | None, list[int] | None]:
-    """`contact_by`, and when it finds the contact on PostgreSQL, the next id of each model
-    in `reserve` taken by the same query (supporthub.db.NextId): intake reserves its new
-    ticket's ids this way, one round trip fewer (perf, issue 8). Ids are None otherwise.
-    With `reserve` the read writes (nextval): it must run on the primary, never a replica."""
-    if reserve and connections[DEFAULT_DB_ALIAS].vendor != "postgresql":
-        reserve = ()
-    rows = _contact_read(unique, reserve).fetch(value)
+    rows = _contact_read(unique).fetch(value)
     if not rows:
-        return None, None
-    row = rows[0]
-    contact = Contact.from_db(DEFAULT_DB_ALIAS, _CONTACT_FIELDS, row[: len(_CONTACT_FIELDS)])
-    return contact, ([int(id_) for id_ in row[len(_CONTACT_FIELDS) :]] if reserve else None)
+        return None
+    return Contact.from_db(DEFAULT_DB_ALIAS, _CONTACT_FIELDS, rows[0])
 
 
 @dataclass(frozen=True)

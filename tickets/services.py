@@ -5,24 +5,21 @@ Views, admin actions, webhooks and tasks call these; none of them reimplements a
 
 from __future__ import annotations
 
-import contextlib
 import enum
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Model
+from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from escalation import hooks as escalation_hooks
-from supporthub.db import NextId, next_ids
 from supporthub.exceptions import DomainError
 from supporthub.metrics import record_ticket_created
-from supporthub.rows import rows_insert
 from tickets.models import (
     AgentShift,
     CannedReply,
@@ -36,10 +33,7 @@ from tickets.models import (
     TicketPriority,
     TicketStatus,
 )
-from tickets.selectors import contact_and_ids_by, sla_targets
-
-if TYPE_CHECKING:
-    from notifications.models import Delivery
+from tickets.selectors import contact_by, sla_targets
 
 logger = logging.getLogger(__name__)
 
@@ -67,22 +61,21 @@ class IntakeResult:
 
 
 def contact_find(
-    *, name: str, email: str | None = None, phone: str | None = None, reserve: tuple[type[Model], ...] = ()
-) -> tuple[Contact | None, list[str], list[int] | None]:
+    *, name: str, email: str | None = None, phone: str | None = None
+) -> tuple[Contact | None, list[str]]:
     """(the contact with this email, else this phone, or None; the fields it lacks that
-    `name`, `email` and `phone` fill in, set on it but not saved; the next id of each model
-    in `reserve`, taken by the lookup that found the contact on PostgreSQL, else None).
+    `name`, `email` and `phone` fill in, set on it but not saved).
 
     `email` must be valid and `phone` already E.164 (serializers normalise both).
     """
     email, phone = _contact_keys(email, phone)
-    contact = ids = None
+    contact = None
     if email:
-        contact, ids = contact_and_ids_by("email", email, *reserve)
+        contact = contact_by("email", email)
     if contact is None and phone:
-        contact, ids = contact_and_ids_by("phone", phone, *reserve)
+        contact = contact_by("phone", phone)
     if contact is None:
-        return None, [], None
+        return None, []
     changed = []
     if name and not contact.name:
         contact.name = name
@@ -93,12 +86,12 @@ def contact_find(
     if phone and not contact.phone and not Contact.objects.filter(phone=phone).exists():
         contact.phone = phone
         changed.append("phone")
-    return contact, changed, ids
+    return contact, changed
 
 
 def contact_resolve(*, name: str, email: str | None = None, phone: str | None = None) -> Contact:
     """Find the contact by email, then by phone, or create one; fill in what it lacks."""
-    contact, changed, _ = contact_find(name=name, email=email, phone=phone)
+    contact, changed = contact_find(name=name, email=email, phone=phone)
     if contact is None:
         email, phone = _contact_keys(email, phone)
         try:
@@ -132,6 +125,7 @@ def sla_due_times(*, priority: int, start: datetime) -> tuple[datetime | None, d
     )
 
 
+@transaction.atomic(savepoint=False)  # nothing inside is caught and retried
 def ticket_create(
     *,
     contact: Contact,
@@ -143,7 +137,6 @@ def ticket_create(
     external_id: str | None = None,
     notify: bool = False,
     acknowledge: bool = True,
-    ids: list[int] | None = None,
 ) -> Ticket:
     """Create a ticket and, when there is a description, its first inbound message (with
     the provider's `external_id`; kept on the returned ticket as `first_message`).
@@ -151,82 +144,46 @@ def ticket_create(
     `notify`: with the notifications a new ticket causes (the team's, and the requester's
     acknowledgement unless `acknowledge` is False), kept on the returned ticket as
     `deliveries_created` and sent once the transaction commits.
-
-    The ticket, its first message and the notifications are written by one INSERT statement
-    (supporthub.rows): their ids are taken from the sequences first, so the reference is in
-    the ticket's row and the message and deliveries can refer to it. A transaction is opened
-    only when more is written (see ticket_create_is_one_statement); one statement is atomic.
-    `ids`: the ticket's and its first message's ids, when the caller reserved them already
-    (next_ids(Ticket, Message), or with the requester's lookup: contact_find).
     """
-    one_statement = ticket_create_is_one_statement(priority=priority, assignee=assignee)
-    # nothing inside is caught and retried: no savepoint needed
-    with contextlib.nullcontext() if one_statement else transaction.atomic(savepoint=False):
-        now = timezone.now()
-        first_response_due, resolution_due = sla_due_times(priority=priority, start=now)
-        ticket = Ticket(
-            subject=subject,
-            description=description,
-            channel=channel,
-            priority=priority,
-            contact=contact,
-            assignee=assignee,
-            created_at=now,
-            first_response_due=first_response_due,
-            resolution_due=resolution_due,
-            message_count=1 if description else 0,
-        )
-        if ids is None:
-            ids = next_ids(Ticket, Message) if description else next_ids(Ticket)
-        if ids is None:  # no sequences to ask (SQLite): the id comes with the INSERT
-            ticket.save(force_insert=True)
-            ticket.reference = _reference(ticket.pk)
-            Ticket.objects.filter(pk=ticket.pk).update(reference=ticket.reference)
-        else:
-            ticket.pk, ticket.reference = ids[0], _reference(ids[0])
-        if description:
-            ticket.first_message = Message(
-                pk=ids[1] if ids else None,
-                ticket=ticket,
-                direction=MessageDirection.INBOUND,
-                channel=MESSAGE_CHANNEL_FOR_TICKET[TicketChannel(channel)],
-                body=description,
-                author_contact=contact,
-                external_id=external_id,
-            )
-        if notify:
-            from notifications.services import ticket_created_deliveries
-
-            ticket.deliveries_created = ticket_created_deliveries(ticket, acknowledge=acknowledge)
-        rows: list[Model] = [ticket] if ticket._state.adding else []
-        rows += [ticket.first_message] if ticket.first_message else []
-        rows_insert(*rows, *ticket.deliveries_created)
-        record_ticket_created(channel=channel, priority=priority)  # metrics (counted on commit)
-        if notify:
-            from notifications.services import deliveries_queue
-
-            deliveries_queue(ticket.deliveries_created)
-        if assignee is None and settings.AUTO_ASSIGN_ENABLED:
-            ticket_auto_assign(ticket=ticket)
-        escalation_hooks.ticket_created(ticket=ticket)  # urgent → incident
-        return ticket
-
-
-def ticket_create_is_one_statement(*, priority: int, assignee: User | None = None) -> bool:
-    """Whether ticket_create writes one INSERT statement and nothing else: on PostgreSQL
-    (ids from the sequences), with no auto-assignment and nothing the escalation app writes
-    for a new ticket of `priority`."""
-    return (
-        connection.vendor == "postgresql"
-        and not (assignee is None and settings.AUTO_ASSIGN_ENABLED)
-        and not escalation_hooks.ticket_created_writes(priority=priority)
+    now = timezone.now()
+    first_response_due, resolution_due = sla_due_times(priority=priority, start=now)
+    ticket = Ticket.objects.create(
+        subject=subject,
+        description=description,
+        channel=channel,
+        priority=priority,
+        contact=contact,
+        assignee=assignee,
+        created_at=now,
+        first_response_due=first_response_due,
+        resolution_due=resolution_due,
+        message_count=1 if description else 0,
     )
+    # The reference derives from the id, which the INSERT gives.
+    ticket.reference = f"{settings.TICKET_REFERENCE_PREFIX}-{1000 + ticket.pk}"
+    Ticket.objects.filter(pk=ticket.pk).update(reference=ticket.reference)
+    if description:
+        ticket.first_message = Message.objects.create(
+            ticket=ticket,
+            direction=MessageDirection.INBOUND,
+            channel=MESSAGE_CHANNEL_FOR_TICKET[TicketChannel(channel)],
+            body=description,
+            author_contact=contact,
+            external_id=external_id,
+        )
+    if notify:
+        from notifications.services import deliveries_save, ticket_created_deliveries
+
+        deliveries = ticket_created_deliveries(ticket, acknowledge=acknowledge)
+        ticket.deliveries_created = deliveries_save(deliveries)
+    record_ticket_created(channel=channel, priority=priority)  # metrics (counted on commit)
+    if assignee is None and settings.AUTO_ASSIGN_ENABLED:
+        ticket_auto_assign(ticket=ticket)
+    escalation_hooks.ticket_created(ticket=ticket)  # urgent → incident
+    return ticket
 
 
-def _reference(ticket_id: int) -> str:
-    return f"{settings.TICKET_REFERENCE_PREFIX}-{1000 + ticket_id}"
-
-
+@transaction.atomic
 def support_request_submit(
     *,
     channel: str,
@@ -238,30 +195,16 @@ def support_request_submit(
     priority: int = TicketPriority.NORMAL,
 ) -> IntakeResult:
     """Turn a customer's request into contact + ticket + first message + notifications, all
-    or nothing.
-
-    A known requester whose contact lacks nothing, on a ticket whose creation is one
-    statement (ticket_create_is_one_statement), needs no transaction around that statement:
-    BEGIN and COMMIT were two round trips of every intake (perf, issue 8). Anything else
-    runs in one transaction.
-    """
-    # The new ticket's ids come with the requester's row: one round trip fewer.
-    contact, changed, ids = contact_find(name=name, email=email, phone=phone, reserve=(Ticket, Message))
-    one_statement = contact is not None and not changed and ticket_create_is_one_statement(priority=priority)
-    with contextlib.nullcontext() if one_statement else transaction.atomic():
-        if contact is None:  # a new requester (contact_resolve handles a concurrent twin)
-            contact = contact_resolve(name=name, email=email, phone=phone)
-        elif changed:  # contact_find filled them in; no second lookup
-            contact.save(update_fields=[*changed, "updated_at"])
-        ticket = ticket_create(
-            contact=contact,
-            subject=subject,
-            description=message,
-            channel=channel,
-            priority=priority,
-            notify=True,
-            ids=ids,
-        )
+    or nothing."""
+    contact = contact_resolve(name=name, email=email, phone=phone)
+    ticket = ticket_create(
+        contact=contact,
+        subject=subject,
+        description=message,
+        channel=channel,
+        priority=priority,
+        notify=True,
+    )
     logger.info("ticket %s created from %s request", ticket.reference, channel)
     return IntakeResult(ticket=ticket, deliveries=list(ticket.deliveries_created))
 
@@ -411,53 +354,13 @@ def message_create(
     ticket; a customer's message reopens a pending or resolved one. Closed tickets take
     no more messages (DomainError).
     """
-    ticket, message_id = _ticket_locked_for_message(ticket.pk)
+    # Locked until the transaction ends, with its contact (a reply goes to it).
+    ticket = Ticket.objects.select_for_update(of=("self",)).select_related("contact").get(pk=ticket.pk)
     if ticket.status == TicketStatus.CLOSED:
         raise DomainError(f"Ticket {ticket.reference} is closed and takes no more messages.", field="ticket")
-    return _message_add(
-        ticket=ticket,
-        direction=direction,
-        body=body,
-        channel=channel,
-        author_user=author_user,
-        author_contact=author_contact,
-        external_id=external_id,
-        message_id=message_id,
-    )
-
-
-def _ticket_locked_for_message(pk: int) -> tuple[Ticket, int | None]:
-    """The ticket's row, locked until the transaction ends, with its contact (a reply goes
-    to it), and on PostgreSQL the id of the message about to be added, reserved by the same
-    query: the message and the notification that sends it are then one INSERT statement
-    (supporthub.rows). A reply was twelve statements, ten of them under the ticket's row
-    lock (perf, issue 8)."""
-    tickets = Ticket.objects.select_for_update(of=("self",)).select_related("contact")
-    if connection.vendor != "postgresql":
-        return tickets.get(pk=pk), None
-    ticket = tickets.annotate(reserved_message_id=NextId(Message)).get(pk=pk)
-    return ticket, ticket.reserved_message_id
-
-
-def _message_add(
-    *,
-    ticket: Ticket,
-    direction: str,
-    body: str,
-    channel: str | None = None,
-    author_user: User | None = None,
-    author_contact: Contact | None = None,
-    external_id: str | None = None,
-    message_id: int | None = None,
-) -> Message:
-    """message_create's work on a ticket row this transaction holds (locked or just created).
-
-    `message_id`: the new message's id, when the caller reserved it (PostgreSQL).
-    """
     if direction == MessageDirection.NOTE:
         channel = MessageChannel.INTERNAL
-    message = Message(
-        pk=message_id,
+    message = Message.objects.create(
         ticket=ticket,
         direction=direction,
         channel=channel or MESSAGE_CHANNEL_FOR_TICKET[TicketChannel(ticket.channel)],
@@ -466,18 +369,15 @@ def _message_add(
         author_contact=author_contact,
         external_id=external_id,
     )
-    from notifications.services import deliveries_queue, reply_deliveries  # (imports tickets)
-
-    deliveries: list[Delivery] = []
     if direction == MessageDirection.OUTBOUND and external_id is None:
-        # an agent's reply goes to the contact via the ticket's channel, written with it.
-        if message.pk is None:  # no id reserved (SQLite): the reply's rows refer to it
-            message.save(force_insert=True)
-        deliveries = reply_deliveries(message)  # an email's Message-ID is the message's external_id
-        if not message._state.adding and message.external_id is not None:
-            message.save(update_fields=["external_id"])
-    rows_insert(*([message] if message._state.adding else []), *deliveries)
-    deliveries_queue(deliveries)  # nothing to queue for other messages
+        from notifications.services import deliveries_save, reply_deliveries  # (imports tickets)
+
+        # an agent's reply goes to the contact via the ticket's channel; an email's
+        # Message-ID (named by reply_deliveries) is the message's external_id.
+        deliveries = reply_deliveries(message)
+        if message.external_id is not None:
+            Message.objects.filter(pk=message.pk).update(external_id=message.external_id)
+        deliveries_save(deliveries)
     updates: dict[str, Any] = {"message_count": F("message_count") + 1, "updated_at": timezone.now()}
     if direction == MessageDirection.OUTBOUND:
         if ticket.first_responded_at is None:

@@ -225,13 +225,12 @@ def test_api_timestamps_are_read_in_the_format_drf_writes(value):
 def test_a_contact_is_looked_up_by_compiled_sql_and_is_the_orms_instance():
     require_postgres()
     from tests.factories import ContactFactory
-    from tickets.models import Contact, Message, Ticket
+    from tickets.models import Contact
     from tickets.selectors import _contact_read, contact_by
 
     contact = ContactFactory(email="ann@example.com", phone="+14155550100")
-    for unique in ("email", "phone"):  # text parameters compile, with or without ids reserved
-        assert _contact_read(unique, ()).sql() is not None
-        assert _contact_read(unique, (Ticket, Message)).sql() is not None
+    for unique in ("email", "phone"):  # text parameters compile
+        assert _contact_read(unique).sql() is not None
     for unique, value in (("email", "ann@example.com"), ("phone", "+14155550100")):
         found = contact_by(unique, value)
         assert found is not None and not found._state.adding
@@ -240,23 +239,6 @@ def test_a_contact_is_looked_up_by_compiled_sql_and_is_the_orms_instance():
             getattr(orm, f.attname) for f in Contact._meta.concrete_fields
         ]
     assert contact_by("email", "nobody@example.com") is None
-
-
-def test_a_contact_lookup_reserves_the_next_ids_only_when_it_finds_the_contact():
-    require_postgres()
-    from supporthub.db import next_ids
-    from tests.factories import ContactFactory
-    from tickets.models import Message, Ticket
-    from tickets.selectors import contact_and_ids_by
-
-    contact = ContactFactory(email="bo@example.com")
-    before = next_ids(Ticket, Message)
-    found, ids = contact_and_ids_by("email", "bo@example.com", Ticket, Message)
-    assert found is not None and found.pk == contact.pk
-    assert ids == [before[0] + 1, before[1] + 1]  # the sequences' next values, taken
-    assert contact_and_ids_by("email", "nobody@example.com", Ticket, Message) == (None, None)
-    assert next_ids(Ticket, Message) == [before[0] + 2, before[1] + 2]  # nothing taken by a miss
-    assert contact_and_ids_by("email", "bo@example.com")[1] is None  # nothing asked, nothing taken
 
 
 def test_a_text_parameter_transformed_by_its_lookup_is_left_to_the_orm():
