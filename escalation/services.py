@@ -236,7 +236,7 @@ class StaffTextResult:
     incident: Incident | None = None
 
 
-def staff_for_number(number: str) -> User | None:
+def _staff_by_number(number: str) -> User | None:
     """The active person with an SMS or voice contact method of `number` (any format), or None."""
     try:
         e164 = to_e164(number)
@@ -264,7 +264,7 @@ def staff_text_receive(*, from_number: str, text: str) -> StaffTextResult | None
     forged; the API and admin acknowledge any incident). Anything else is answered with the
     list of commands.
     """
-    user = staff_for_number(from_number)
+    user = _staff_by_number(from_number)
     if user is None:
         return None
     command = replies.parse(text)
