@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
@@ -33,6 +32,7 @@ from escalation.models import (
     StepCondition,
     StepKind,
 )
+from notifications.recipients import team_emails, team_slack
 
 logger = logging.getLogger(__name__)
 BATCH = 100
@@ -208,11 +208,11 @@ def _exhausted(incident: Incident, batch: _Batch) -> None:
         f"[SupportHub] UNACKNOWLEDGED: nobody acknowledged incident #{incident.pk} ({incident.title}) "
         "after every escalation step. It is still open."
     )
-    key = f"incident:{incident.pk}:exhausted{incident.repages}"
-    _page(incident, None, "slack", settings.SLACK_CHANNEL or "#support", f"{key}:slack", batch, body=text)
-    if settings.SUPPORT_TEAM_EMAIL:
-        _page(incident, None, "email", settings.SUPPORT_TEAM_EMAIL, f"{key}:email", batch, body=text)
-    batch.event(incident, "exhausted", "Every step and repeat ran unacknowledged; team alerted.")
+    targets = paging.team_targets(f"incident:{incident.pk}:exhausted{incident.repages}")
+    for channel, recipient, key in targets:
+        _page(incident, None, channel, recipient, key, batch, body=text)
+    alerted = "team alerted" if targets else "nobody to alert (set SUPPORT_TEAM_EMAIL or SLACK_WEBHOOK_URL)"
+    batch.event(incident, "exhausted", f"Every step and repeat ran unacknowledged; {alerted}.")
 
 
 def _ack_timeout(incident: Incident, batch: _Batch) -> None:
@@ -275,16 +275,21 @@ def _run_step(incident: Incident, step: dict[str, Any], index: int, batch: _Batc
         batch.event(incident, "paged", f"{label}: paged {user} by {count} method(s).")
         return wait
     if kind == StepKind.SLACK:
-        channel = step.get("slack_channel") or settings.SLACK_CHANNEL or "#support"
+        team_channel = team_slack()
+        if team_channel is None:
+            batch.event(incident, "step_skipped", f"{label} skipped: Slack is not configured.")
+            return 0
+        channel = step.get("slack_channel") or team_channel
         _page(incident, None, "slack", channel, f"{base_key}:slack", batch)
         batch.event(incident, "paged", f"{label}: posted to Slack {channel}.")
         return wait
     if kind == StepKind.TEAM_EMAIL:
-        address = step.get("email") or settings.SUPPORT_TEAM_EMAIL
-        if not address:
+        addresses = [step["email"]] if step.get("email") else team_emails()
+        if not addresses:
             raise ValueError("no team email address (set SUPPORT_TEAM_EMAIL or the step's email)")
-        _page(incident, None, "email", address, f"{base_key}:email", batch)
-        batch.event(incident, "paged", f"{label}: emailed {address}.")
+        for address in addresses:
+            _page(incident, None, "email", address, f"{base_key}:email:{address.lower()}", batch)
+        batch.event(incident, "paged", f"{label}: emailed {', '.join(addresses)}.")
         return wait
     raise ValueError(f"unknown step kind {kind!r}")
 

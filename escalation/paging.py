@@ -10,8 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.conf import settings
-
+from notifications.recipients import team_emails, team_slack
 from notifications.services import delivery_create
 
 logger = logging.getLogger(__name__)
@@ -70,20 +69,30 @@ def page(
     )
 
 
+def team_targets(key: str) -> list[tuple[str, str, str]]:
+    """(channel, recipient, idempotency key) of each notice that tells the team about `key`:
+    one email per team address, and the team's Slack target when Slack is configured."""
+    targets = [("email", address, f"{key}:email:{address.lower()}") for address in team_emails()]
+    slack = team_slack()
+    if slack is not None:
+        targets.append(("slack", slack, f"{key}:slack"))
+    return targets
+
+
 def notify_team(*, text: str, key: str, ticket: Any = None) -> None:
-    """Tell the team on Slack and by email (SUPPORT_TEAM_EMAIL); a failing channel is logged."""
-    targets = [("slack", settings.SLACK_CHANNEL or "#support")]
-    if settings.SUPPORT_TEAM_EMAIL:
-        targets.append(("email", settings.SUPPORT_TEAM_EMAIL))
-    for channel, recipient in targets:
+    """Tell the team by email and on Slack (`team_targets`); a failing notice is logged."""
+    targets = team_targets(key)
+    if not targets:
+        logger.warning("nobody to tell about %s: set SUPPORT_TEAM_EMAIL or SLACK_WEBHOOK_URL", key)
+    for channel, recipient, idempotency_key in targets:
         try:
             notify(
                 channel=channel,
                 recipient=recipient,
                 body=text,
                 subject=text,
-                idempotency_key=f"{key}:{channel}",
+                idempotency_key=idempotency_key,
                 ticket=ticket,
             )
         except Exception:
-            logger.exception("team notice %s by %s failed", key, channel)
+            logger.exception("team notice %s by %s to %s failed", key, channel, recipient)

@@ -1,9 +1,10 @@
-"""Incident verbs: trigger, acknowledge, resolve (from the API, admin, SMS and paging calls)."""
+"""Incident verbs: trigger, acknowledge, resolve (from the API, admin, SMS and paging calls),
+and acting on an on-call person's text."""
 
 from __future__ import annotations
 
 import logging
-import re
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,6 +12,7 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from escalation import replies
 from escalation.models import (
     ContactMethod,
     ContactMethodKind,
@@ -34,7 +36,6 @@ REASON_FLAG = {
     TriggerReason.SLA_BREACH: "on_sla_breach",
     TriggerReason.MISSED_CALL: "on_missed_call",
 }
-ACK_TEXT = re.compile(r"^\s*ack(?:nowledge)?\b\s*#?(\d+)?\s*$", re.IGNORECASE)
 
 
 def event_add(
@@ -226,37 +227,72 @@ def incident_resolve(*, incident: Incident | int, user: User | None = None, via:
     return incident
 
 
-def incident_acknowledge_from_sms(*, from_number: str, text: str) -> Incident | None:
-    """Acknowledge from an SMS reply "ACK" or "ACK <incident id>"; None if it is not a valid ACK.
+@dataclass(frozen=True)
+class StaffTextResult:
+    """What a text from on-call staff did: the answer to send back, and the incident it
+    acknowledged (None when it acknowledged nothing)."""
 
-    The sender must be a person with an SMS or voice contact method of that number. "ACK"
-    alone acknowledges the newest triggered incident that person was paged for.
-    """
-    match = ACK_TEXT.match(text or "")
-    if match is None:
-        return None
+    reply: str
+    incident: Incident | None = None
+
+
+def _staff_by_number(number: str) -> User | None:
+    """The active person with an SMS or voice contact method of `number` (any format), or None."""
     try:
-        number = to_e164(from_number)
+        e164 = to_e164(number)
     except InvalidPhoneNumber:
         return None
     method = (
         ContactMethod.objects.filter(
-            address=number, kind__in=[ContactMethodKind.SMS, ContactMethodKind.VOICE]
+            address=e164,
+            kind__in=[ContactMethodKind.SMS, ContactMethodKind.VOICE],
+            user__is_active=True,
         )
         .select_related("user")
+        .order_by("pk")
         .first()
     )
-    if method is None:
+    return method.user if method is not None else None
+
+
+def staff_text_receive(*, from_number: str, text: str) -> StaffTextResult | None:
+    """Act on a text from on-call staff; None when `from_number` is not staff's (a customer's text).
+
+    A text from staff is a command, never a ticket: `replies.parse` says which. ACK
+    acknowledges the incident it names, or the newest triggered incident that paged the
+    sender; an incident that did not page the sender is refused (a text's sender can be
+    forged; the API and admin acknowledge any incident). Anything else is answered with the
+    list of commands.
+    """
+    user = _staff_by_number(from_number)
+    if user is None:
         return None
-    user = method.user
-    open_incidents = Incident.objects.filter(status=IncidentStatus.TRIGGERED)
-    if match.group(1):
-        incident = open_incidents.filter(pk=int(match.group(1))).first()
+    command = replies.parse(text)
+    if isinstance(command, replies.Acknowledge):
+        return _acknowledge_by_text(user, command.incident_id)
+    logger.info("text from on-call %s is no command; answered with help", user)
+    return StaffTextResult(reply=replies.HELP)
+
+
+def _acknowledge_by_text(user: User, incident_id: int | None) -> StaffTextResult:
+    paged = Incident.objects.filter(pages__user=user)
+    if incident_id is None:
+        incident = paged.filter(status=IncidentStatus.TRIGGERED).order_by("-created_at", "-id").first()
+        if incident is None:
+            return StaffTextResult(reply="Nothing to acknowledge: no open incident is paging you.")
     else:
-        incident = open_incidents.filter(pages__user=user).order_by("-created_at", "-id").first()
-    if incident is None:
-        return None
-    return incident_acknowledge(incident=incident, user=user, via="sms")
+        incident = paged.filter(pk=incident_id).first()
+        if incident is None:
+            return StaffTextResult(reply=f"Incident #{incident_id} did not page you; nothing acknowledged.")
+        if incident.status != IncidentStatus.TRIGGERED:
+            return StaffTextResult(reply=f"Incident #{incident_id} is already {incident.status}.")
+    try:
+        incident = incident_acknowledge(incident=incident, user=user, via="sms")
+    except DomainError:  # resolved since it was read
+        return StaffTextResult(reply=f"Incident #{incident.pk} is already resolved.")
+    title = incident.title[:60].rstrip(" .")
+    reply = f"Acknowledged incident #{incident.pk} ({title}). Escalation stopped."
+    return StaffTextResult(reply=reply, incident=incident)
 
 
 def incident_acknowledge_from_delivery(*, delivery_id: int, digits: str) -> Incident | None:

@@ -26,6 +26,7 @@ from django.utils import timezone
 from notifications.channels import ChannelDeferred, ChannelError, ChannelNotConfigured, get_adapter
 from notifications.emails import delivery_render, email_payload, ticket_admin_url
 from notifications.models import Delivery, DeliveryChannel, DeliveryStatus
+from notifications.recipients import team_emails, team_slack, ticket_emails
 from supporthub import metrics  # delivery counters and latency
 from supporthub.exceptions import DomainError
 from tickets.models import Message, Ticket
@@ -367,24 +368,16 @@ def _thread_headers(ticket: Ticket, message_id: str) -> dict[str, str]:
     return headers
 
 
-def _team_emails() -> list[str]:
-    """SUPPORT_TEAM_EMAIL's addresses, each once (whatever its case)."""
-    addresses = [item.strip() for item in settings.SUPPORT_TEAM_EMAIL.split(",") if item.strip()]
-    unique: dict[str, str] = {}
-    for address in addresses:
-        unique.setdefault(address.lower(), address)
-    return list(unique.values())
-
-
 def _slack_delivery(
     *, key: str, text: str, ticket: Ticket, message: Message | None = None
 ) -> Delivery | None:
-    """The (unsaved) Slack notification, or None when no Slack webhook is configured."""
-    if not settings.SLACK_WEBHOOK_URL:
+    """The (unsaved) Slack notification to the team, or None when Slack is not configured."""
+    target = team_slack()
+    if target is None:
         return None
     return delivery_new(
         channel=DeliveryChannel.SLACK,
-        recipient=settings.SLACK_CHANNEL or "slack-webhook",
+        recipient=target,
         body=text,
         idempotency_key=key,
         ticket=ticket,
@@ -404,7 +397,7 @@ def ticket_created_deliveries(ticket: Ticket, *, acknowledge: bool = True) -> li
         ticket.messages.filter(direction="inbound").order_by("created_at", "id").first()
     )
     deliveries: list[Delivery] = []
-    for address in _team_emails():
+    for address in team_emails():
         deliveries.append(
             delivery_new(
                 channel=DeliveryChannel.EMAIL,
@@ -470,9 +463,8 @@ def ticket_created_deliveries(ticket: Ticket, *, acknowledge: bool = True) -> li
 def notify_inbound_message(message: Message) -> list[Delivery]:
     """A customer wrote again on a ticket: tell the assignee (or the team) and Slack."""
     ticket = message.ticket
-    assignee_email = ticket.assignee.email if ticket.assignee_id and ticket.assignee else ""
     deliveries: list[Delivery] = []
-    for address in [assignee_email] if assignee_email else _team_emails():
+    for address in ticket_emails(ticket):
         deliveries.append(
             delivery_create(
                 channel=DeliveryChannel.EMAIL,

@@ -2,28 +2,22 @@
 
 Notifications go through the notifications outbox (`delivery_create`): rows written in the
 webhook's transaction and sent by Celery after it commits, so no provider is called from a
-webhook and a broker outage loses nothing. Recipients: the ticket's assignee if it has
-one, otherwise every SUPPORT_TEAM_EMAIL address; plus the Slack channel when configured.
-Paging whoever is on call is the escalation app's job (a missed call opens an incident).
+webhook and a broker outage loses nothing. Recipients are notifications.recipients': the
+ticket's assignee if it has one, otherwise every team address; plus the team's Slack
+target when Slack is configured. Paging whoever is on call is the escalation app's job (a
+missed call opens an incident).
 """
 
 from __future__ import annotations
 
 import logging
 
-from django.conf import settings
-
 from notifications.models import Delivery, DeliveryChannel
+from notifications.recipients import team_slack, ticket_emails
 from notifications.services import delivery_create, ticket_admin_url
 from tickets.models import Message, Ticket
 
 logger = logging.getLogger(__name__)
-
-
-def _recipients(ticket: Ticket) -> list[str]:
-    if ticket.assignee_id and ticket.assignee and ticket.assignee.email:
-        return [ticket.assignee.email]
-    return [item.strip() for item in settings.SUPPORT_TEAM_EMAIL.split(",") if item.strip()]
 
 
 def team_notify(
@@ -45,13 +39,14 @@ def team_notify(
             ticket=ticket,
             message=message,
         )
-        for address in _recipients(ticket)
+        for address in ticket_emails(ticket)
     ]
-    if settings.SLACK_WEBHOOK_URL:
+    slack = team_slack()
+    if slack is not None:
         deliveries.append(
             delivery_create(
                 channel=DeliveryChannel.SLACK,
-                recipient=settings.SLACK_CHANNEL or "slack-webhook",
+                recipient=slack,
                 body=f":telephone_receiver: {subject}: <{url}|{ticket.reference}>\n{body[:500]}",
                 idempotency_key=f"{key}:slack",
                 ticket=ticket,

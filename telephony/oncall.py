@@ -1,28 +1,20 @@
-"""The one place telephony asks the escalation app who to ring and hands it acknowledgements.
+"""Who telephony rings for an inbound call, and the incident a missed call opens.
 
-Who is on call, incidents and acknowledgements are the escalation app's; these thin
-functions keep telephony's use of it in one module.
+Who is on call and incidents are the escalation app's; these functions adapt its answers
+to a call (E.164 numbers, never the caller's own; one incident per CallSid).
 """
 
 from __future__ import annotations
 
 import logging
-import re
 
 from escalation.models import Incident, TriggerReason
 from escalation.selectors import phone_chain
-from escalation.services import (
-    incident_acknowledge_from_delivery,
-    incident_acknowledge_from_sms,
-    incident_trigger,
-)
+from escalation.services import incident_trigger
 from supporthub.phone import InvalidPhoneNumber, to_e164
 from tickets.models import Ticket
 
 logger = logging.getLogger(__name__)
-
-# "ACK", "ack 12", "ACK #12": an on-call person's reply to an SMS page.
-ACK_PATTERN = re.compile(r"^\s*ack(?:\s+#?\d+)?\s*[.!]?\s*$", re.IGNORECASE)
 
 
 def _phone_chain() -> list[str]:
@@ -56,17 +48,3 @@ def missed_call_incident(*, ticket: Ticket, call_sid: str, reason: str) -> Incid
         dedup_key=f"call:{call_sid}",
         title=reason[:200],
     )
-
-
-def is_ack_text(text: str) -> bool:
-    return bool(ACK_PATTERN.match(text or ""))
-
-
-def acknowledge_from_sms(*, from_number: str, text: str) -> Incident | None:
-    """The incident that an SMS "ACK" from `from_number` acknowledged, or None."""
-    return incident_acknowledge_from_sms(from_number=from_number, text=text)
-
-
-def acknowledge_from_keypress(*, delivery_id: int, digits: str) -> Incident | None:
-    """The incident a key press on paging call `delivery_id` acknowledged, or None."""
-    return incident_acknowledge_from_delivery(delivery_id=delivery_id, digits=digits)

@@ -18,7 +18,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from telephony import notify, oncall
+from escalation.services import incident_acknowledge_from_delivery, staff_text_receive
+from telephony import notify
 from telephony.calls import (
     WITHHELD,
     CallStep,
@@ -285,20 +286,20 @@ class SmsResult:
     message: Message | None = None
     new_ticket: bool = False
     duplicate: bool = False
-    incident: Any = None
+    staff_reply: str = ""  # the answer to a command from on-call staff (their texts are no messages)
 
 
 @transaction.atomic
 def sms_inbound_receive(
     *, message_sid: str, from_number: str, to_number: str, body: str, media_urls: list[str]
 ) -> SmsResult:
-    """An inbound text: an on-call person's "ACK", or a message on the sender's phone ticket."""
+    """An inbound text: a command from on-call staff (escalation answers it), or else a
+    message on the sender's phone ticket."""
     if Message.objects.filter(external_id=message_sid).exists():
         return SmsResult(duplicate=True)
-    if oncall.is_ack_text(body):
-        incident = oncall.acknowledge_from_sms(from_number=from_number, text=body)
-        if incident is not None:
-            return SmsResult(incident=incident)
+    staff = staff_text_receive(from_number=from_number, text=body)
+    if staff is not None:
+        return SmsResult(staff_reply=staff.reply)
     ticket, created = phone_ticket_for(number=from_number, name="", subject=f"SMS from {from_number}")
     text = body.strip() or "(empty message)"
     if media_urls:
@@ -325,6 +326,4 @@ def sms_inbound_receive(
 
 def page_keypress_receive(*, delivery_id: int, digits: str) -> Any:
     """The incident acknowledged by pressing 1 on paging call `delivery_id`, or None."""
-    if digits != "1":
-        return None
-    return oncall.acknowledge_from_keypress(delivery_id=delivery_id, digits=digits)
+    return incident_acknowledge_from_delivery(delivery_id=delivery_id, digits=digits)

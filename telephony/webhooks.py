@@ -256,7 +256,7 @@ def _is_opt_out(body: str) -> bool:
 
 @twilio_webhook
 def sms(request: HttpRequest) -> HttpResponse:
-    """An inbound SMS: "ACK" from an on-call person, or a message on the sender's phone ticket."""
+    """An inbound SMS: a command from on-call staff, or a message on the sender's phone ticket."""
     data = _validated(params.SmsParams, request)
     if isinstance(data, JsonResponse):
         return data
@@ -267,9 +267,11 @@ def sms(request: HttpRequest) -> HttpResponse:
         body=data["Body"],
         media_urls=data["media_urls"],
     )
-    if result.incident is not None:
-        return _xml(twiml.sms_reply([f"Acknowledged: {result.incident}. Escalation stopped."]))
-    if result.new_ticket and result.message is not None and not _is_opt_out(data["Body"]):
+    if _is_opt_out(data["Body"]):
+        return _xml(twiml.sms_reply())
+    if result.staff_reply:
+        return _xml(twiml.sms_reply([result.staff_reply]))
+    if result.new_ticket and result.message is not None:
         reference = result.message.ticket.reference
         return _xml(
             twiml.sms_reply([f"Thanks, we got your message. Your ticket is {reference}; we will reply here."])

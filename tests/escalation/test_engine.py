@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
-import pytest
 import time_machine
 
 from escalation import engine, services
@@ -20,8 +19,10 @@ from escalation.models import (
     NotificationRule,
     Schedule,
 )
+from notifications.models import Delivery
 from tests.escalation.conftest import add_layer
 from tests.factories import TicketFactory
+from tests.team import TEAM_EMAIL, assert_each_team_address_emailed_once
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)  # a Monday
 
@@ -86,6 +87,7 @@ def test_acknowledging_between_steps_stops_step_two(two_step_policy, dana):
 
 def test_exhaustion_alerts_the_team_once_and_leaves_the_incident_triggered(two_step_policy, settings):
     settings.SUPPORT_TEAM_EMAIL = "team@support.example"
+    settings.SLACK_WEBHOOK_URL = "https://hooks.slack.example/services/T/B/X"
     settings.SLACK_CHANNEL = "#oncall"
     incident = open_incident(policy=two_step_policy)
     for minute in (0, 10, 14):
@@ -103,6 +105,46 @@ def test_exhaustion_alerts_the_team_once_and_leaves_the_incident_triggered(two_s
     ]
     assert all("UNACKNOWLEDGED" in p.body for p in final)
     assert incident.events.filter(kind="exhausted").count() == 1
+
+
+def test_the_unacknowledged_alert_emails_each_team_address_once(two_step_policy, settings):
+    settings.SUPPORT_TEAM_EMAIL = TEAM_EMAIL
+    incident = open_incident(policy=two_step_policy)
+    for minute in (0, 10, 15):
+        tick(minute)
+    assert_each_team_address_emailed_once(Delivery.objects.filter(idempotency_key__contains=":exhausted"))
+    assert incident.events.get(kind="exhausted").message.endswith("team alerted.")
+
+
+def test_a_team_email_step_emails_each_team_address_once(db, settings):
+    settings.SUPPORT_TEAM_EMAIL = TEAM_EMAIL
+    policy = EscalationPolicy.objects.create(name="Team")
+    EscalationStep.objects.create(policy=policy, position=1, kind="team_email", wait_minutes=5)
+    incident = open_incident(policy=policy)
+    tick(0)
+    assert_each_team_address_emailed_once(Delivery.objects.filter(ticket=None, channel="email"))
+    assert incident.events.get(kind="paged").message == "Step 1: emailed a@example.com, B@example.com."
+
+
+def test_a_team_email_step_with_its_own_address_emails_only_that_address(db, settings):
+    settings.SUPPORT_TEAM_EMAIL = TEAM_EMAIL
+    policy = EscalationPolicy.objects.create(name="Leads")
+    EscalationStep.objects.create(
+        policy=policy, position=1, kind="team_email", email="leads@example.com", wait_minutes=5
+    )
+    incident = open_incident(policy=policy)
+    tick(0)
+    assert recipients(incident) == [("email", "leads@example.com")]
+
+
+def test_a_slack_step_is_skipped_while_slack_is_not_configured(db, settings):
+    settings.SLACK_WEBHOOK_URL = ""
+    policy = EscalationPolicy.objects.create(name="Chat")
+    EscalationStep.objects.create(policy=policy, position=1, kind="slack", wait_minutes=5)
+    incident = open_incident(policy=policy)
+    tick(0)
+    assert recipients(incident) == []
+    assert "Slack is not configured" in incident.events.get(kind="step_skipped").message
 
 
 def test_repeats_run_the_policy_again_before_exhaustion(two_step_policy):
@@ -164,6 +206,7 @@ def test_a_step_whose_schedule_was_deleted_is_logged_and_skipped(dana, eli):
 
 def test_nobody_on_call_moves_straight_to_the_team_channels(support_schedule, settings):
     settings.SUPPORT_TEAM_EMAIL = "team@support.example"
+    settings.SLACK_WEBHOOK_URL = "https://hooks.slack.example/services/T/B/X"
     settings.SLACK_CHANNEL = "#support"
     with at(0):
         ticket = TicketFactory(priority=4)
@@ -244,36 +287,6 @@ def test_a_page_that_the_outbox_refuses_is_recorded_and_the_rest_go_out(two_step
     assert recipients(incident) == [("sms", "+14155550101")]
     assert recipients(incident, "failed") == [("voice", "+14155550101")]
     assert incident.events.filter(kind="page_failed").exists()
-
-
-@pytest.mark.parametrize("text", ["ACK", "ack", " Ack "])
-def test_sms_ack_acknowledges_the_newest_incident_paged_to_that_person(two_step_policy, dana, text):
-    incident = open_incident(policy=two_step_policy)
-    tick(0)
-    acked = services.incident_acknowledge_from_sms(from_number="+1 415 555 0101", text=text)
-    assert acked == incident
-    incident.refresh_from_db()
-    assert incident.status == IncidentStatus.ACKNOWLEDGED and incident.acknowledged_by == dana
-    assert incident.events.filter(kind="acknowledged", via="sms").exists()
-
-
-def test_sms_ack_with_a_number_picks_that_incident(two_step_policy, eli):
-    first = open_incident(policy=two_step_policy)
-    second = open_incident(policy=two_step_policy)
-    assert services.incident_acknowledge_from_sms(from_number="+14155550102", text=f"ACK {first.pk}") == first
-    second.refresh_from_db()
-    assert second.status == IncidentStatus.TRIGGERED
-
-
-def test_sms_that_is_not_an_ack_or_from_a_stranger_does_nothing(two_step_policy):
-    incident = open_incident(policy=two_step_policy)
-    tick(0)
-    assert services.incident_acknowledge_from_sms(from_number="+14155550101", text="hello") is None
-    assert services.incident_acknowledge_from_sms(from_number="+14155550199", text="ACK") is None
-    assert services.incident_acknowledge_from_sms(from_number="garbage", text="ACK") is None
-    assert services.incident_acknowledge_from_sms(from_number="+14155550101", text="ACK 999999") is None
-    incident.refresh_from_db()
-    assert incident.status == IncidentStatus.TRIGGERED
 
 
 def test_keypress_1_on_a_paging_call_acknowledges(two_step_policy, dana):

@@ -12,8 +12,10 @@ from django.utils import timezone
 from escalation import health, selectors, tasks
 from escalation.models import ContactMethod, EscalationStep, Override, RotationLayer, Schedule
 from escalation.models.schedules import normalise_address
+from notifications.models import Delivery
 from tests.escalation.conftest import add_layer, make_oncall_user
 from tests.factories import UserFactory
+from tests.team import TEAM_EMAIL, assert_each_team_address_emailed_once
 
 NOON = datetime(2026, 3, 2, 12, tzinfo=UTC)
 
@@ -64,6 +66,14 @@ def test_daily_health_report_counts_unhealthy_schedules(support_schedule, settin
     settings.SUPPORT_TEAM_EMAIL = "team@support.example"
     assert health.schedule_health_report() >= 1  # the empty Support schedule is one big gap
     assert tasks.schedule_health_report() >= 1
+
+
+def test_the_daily_health_warning_emails_each_team_address_once(support_schedule, settings):
+    settings.SUPPORT_TEAM_EMAIL = TEAM_EMAIL
+    health.schedule_health_report()
+    assert_each_team_address_emailed_once(
+        Delivery.objects.filter(idempotency_key__startswith=f"schedule-health:{support_schedule.pk}:")
+    )
 
 
 def test_thin_tasks_call_their_services(db):

@@ -11,7 +11,9 @@ from django.utils import timezone
 
 from escalation import sla
 from escalation.models import BusinessCalendar, BusinessHours, Incident, IncidentPage
+from notifications.models import Delivery
 from tests.factories import ContactFactory
+from tests.team import TEAM_EMAIL, assert_each_team_address_emailed_once
 from tickets import services as ticket_services
 from tickets.models import SlaPolicy, Ticket, TicketPriority, TicketStatus
 
@@ -96,6 +98,15 @@ def test_the_sweep_marks_breaches_once_and_tells_the_team(contact, settings):
     on_time.refresh_from_db()
     assert late.sla_breached and not on_time.sla_breached
     assert not Incident.objects.exists()  # open_incident_on_breach is off by default
+
+
+def test_a_breach_notice_emails_each_team_address_once(contact, settings):
+    settings.SUPPORT_TEAM_EMAIL = TEAM_EMAIL
+    with time_machine.travel(timezone.now() - timedelta(hours=2), tick=False):
+        ticket = make_ticket(contact)
+    assert sla.sla_breach_sweep() == 1
+    assert_each_team_address_emailed_once(Delivery.objects.filter(idempotency_key__startswith="sla-breach:"))
+    assert Delivery.objects.filter(idempotency_key__startswith="sla-breach:", ticket=ticket).count() == 2
 
 
 def test_a_breach_opens_an_incident_when_the_sla_policy_says_so(contact, default_policy):

@@ -59,7 +59,7 @@ def test_mms_attachments_are_linked_in_the_message(twilio):
     assert Message.objects.get().body == f"photo of the error\n\nAttachments:\n{url}"
 
 
-def test_an_ack_that_acknowledges_nothing_is_kept_as_a_message(twilio):
+def test_an_ack_from_a_customer_is_kept_as_a_message(twilio):
     twiml(twilio.sms(sid("SM"), "ACK"))
     assert Message.objects.get().body == "ACK"
 

@@ -4,6 +4,7 @@ import pytest
 
 from notifications.models import Delivery
 from telephony.models import CallLog
+from tests.team import TEAM_EMAIL, assert_each_team_address_emailed_once
 from tests.telephony.conftest import sid, twiml, verbs
 from tickets.models import Message, Ticket
 
@@ -63,3 +64,29 @@ def test_with_no_team_channel_configured_nothing_is_queued_and_it_is_logged(twil
     twiml(twilio.dial_result(call_sid, 0, "no-answer"))
     assert not Delivery.objects.exists()
     assert "set SUPPORT_TEAM_EMAIL or SLACK_WEBHOOK_URL" in caplog.text
+
+
+@pytest.fixture
+def team(settings):
+    settings.SUPPORT_TEAM_EMAIL = TEAM_EMAIL
+    settings.SLACK_WEBHOOK_URL = ""
+
+
+def test_a_missed_call_emails_each_team_address_once(twilio, team):
+    call_sid = sid("CA")
+    twiml(twilio.incoming_call(call_sid))
+    twiml(twilio.dial_result(call_sid, 0, "no-answer"))
+    assert_each_team_address_emailed_once(Delivery.objects.filter(message__external_id=f"{call_sid}:missed"))
+
+
+def test_a_voicemail_emails_each_team_address_once(twilio, team):
+    call_sid, recording_sid = sid("CA"), sid("RE")
+    twiml(twilio.incoming_call(call_sid))
+    twiml(twilio.dial_result(call_sid, 0, "no-answer"))
+    twiml(twilio.recording(call_sid, recording_sid))
+    assert_each_team_address_emailed_once(Delivery.objects.filter(message__external_id=recording_sid))
+
+
+def test_an_inbound_sms_emails_each_team_address_once(twilio, team):
+    twiml(twilio.sms(sid("SM"), "Is the outage fixed?"))
+    assert_each_team_address_emailed_once(Delivery.objects.filter(message=Message.objects.get()))

@@ -2,13 +2,13 @@
 
 import pytest
 
-from escalation import engine
+from escalation import engine, replies
 from escalation.models import Incident, IncidentPage, IncidentStatus, Schedule
 from escalation.services import incident_trigger
 from telephony.models import CallLog
 from tests.escalation.conftest import _seed_defaults, add_layer, make_oncall_user
 from tests.telephony.conftest import ON_CALL, sid, twiml, verbs
-from tickets.models import Message
+from tickets.models import Message, Ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -59,14 +59,42 @@ def test_an_answered_call_opens_no_incident(twilio, rota):
     assert not Incident.objects.exists()
 
 
-def test_an_on_call_person_texting_ack_acknowledges_and_gets_a_confirmation(twilio, rota):
-    incident = incident_trigger(reason="manual", title="Checkout is down")
-    root = twiml(twilio.sms(sid("SM"), f"ACK {incident.pk}", sender=DANA))
+@pytest.mark.parametrize(
+    ("text", "acknowledged", "answer"),
+    [
+        ("ACK", "newest", "Acknowledged incident #{newest} (Search is slow). Escalation stopped."),
+        ("ack", "newest", "Acknowledged incident #{newest} (Search is slow). Escalation stopped."),
+        ("ACK.", "newest", "Acknowledged incident #{newest} (Search is slow). Escalation stopped."),
+        ("Ack #{older}", "older", "Acknowledged incident #{older} (Checkout is down). Escalation stopped."),
+        (
+            "acknowledge {older}",
+            "older",
+            "Acknowledged incident #{older} (Checkout is down). Escalation stopped.",
+        ),
+        ("pizza", None, replies.HELP),
+    ],
+)
+def test_an_on_call_persons_text_is_a_command_and_never_a_ticket(twilio, rota, text, acknowledged, answer):
+    ids = {
+        "older": incident_trigger(reason="manual", title="Checkout is down", dedup_key="older").pk,
+        "newest": incident_trigger(reason="manual", title="Search is slow", dedup_key="newest").pk,
+    }
+    engine.escalation_tick()  # both page dana, the Support on-call person
 
-    assert "Acknowledged" in root.find("Message").text
-    incident.refresh_from_db()
-    assert incident.status == IncidentStatus.ACKNOWLEDGED
-    assert not Message.objects.exists()
+    root = twiml(twilio.sms(sid("SM"), text.format(**ids), sender=DANA))
+
+    assert [reply.text for reply in root.iter("Message")] == [answer.format(**ids)]
+    acknowledged_ids = set(
+        Incident.objects.filter(status=IncidentStatus.ACKNOWLEDGED).values_list("pk", flat=True)
+    )
+    assert acknowledged_ids == ({ids[acknowledged]} if acknowledged else set())
+    assert not Ticket.objects.exists() and not Message.objects.exists()
+
+
+def test_an_on_call_persons_stop_is_no_ticket_and_gets_no_reply(twilio, rota):
+    root = twiml(twilio.sms(sid("SM"), "STOP", sender=ELI))
+    assert verbs(root) == []
+    assert not Ticket.objects.exists()
 
 
 def test_pressing_1_on_a_paging_call_acknowledges_the_incident(twilio, rota):
