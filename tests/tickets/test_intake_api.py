@@ -187,7 +187,7 @@ def test_a_known_requesters_intake_needs_no_transaction(api):
     require_postgres()
     Contact.objects.create(name="Ann Customer", email="ann@example.com")
     key_used(api)
-    sla_targets(TicketPriority.NORMAL)  # kept per process after the first ticket
+    sla_targets(TicketPriority.NORMAL)  # kept in the shared cache after the first ticket
     with CaptureQueriesContext(connection) as queries:
         response = api.post(URL, request_body(), format="json")
     assert response.status_code == 201, response.content
