@@ -21,10 +21,10 @@ class EscalationConfig(AppConfig):
 
 
 def _invalidate_phone_chain(sender: Any, update_fields: Any = None, **kwargs: Any) -> None:
-    """Any change to what the phone chain reads invalidates every process's cached chain.
+    """Any change to what the phone chain reads drops the cached chain.
 
-    At once (so the change's own transaction sees it) and again on commit (so no other
-    process caches the old data under the new token while the change is uncommitted).
+    At once (so the change's own transaction sees it) and again on commit (a chain another
+    call computed from the old data while the change was uncommitted is dropped too).
     """
     from django.db import transaction
 

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.utils import timezone
 
 from escalation import oncall
 from escalation.models import ContactMethod, ContactMethodKind, EscalationPolicy, Schedule, StepKind
 from supporthub.phone import InvalidPhoneNumber, to_e164
-from supporthub.versioning import SharedVersion
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_SCHEDULE_NAME = "Support"
 HEALTH_DAYS = 14
@@ -86,49 +89,45 @@ def _chain_at(when: datetime) -> tuple[list[str], datetime]:
 
 # --- The phone chain, cached -----------------------------------------------------------------
 # A call must not wait for 7-16 SQL statements to learn who is on call, yet an override made in
-# the admin must route the very next call. So each process keeps the last chain it computed,
-# tagged with a version token held in the shared cache (Redis, or the file cache) and with the
-# instant the chain stops holding (the next shift boundary or override edge, at most a day
-# ahead). Saving or deleting anything the chain reads (schedules, layers, participants,
-# overrides, contact methods, policies, steps, users) replaces the token (see
-# escalation.apps), at once and again when the transaction commits, so no process can keep
-# a stale chain. If the cache is unreachable, every call computes the chain afresh.
+# the admin must route the very next call. So the last chain computed is kept in the shared
+# cache, with the instant it stops holding (the next shift boundary or override edge, at most a
+# day ahead), for at most CHAIN_TIMEOUT seconds. Saving or deleting anything the chain reads
+# (schedules, layers, participants, overrides, contact methods, policies, steps, users)
+# deletes it (escalation.apps), at once and again when the transaction commits, so the next
+# call computes it afresh. A call can ring by an old chain only when that delete is lost (the
+# cache was unreachable during the change) or another call read the old data just before the
+# change committed and kept it just after; CHAIN_TIMEOUT bounds both, so an admin's change
+# routes calls within seconds even then, and the rest of the chain still rings. With the
+# cache unreachable every call computes the chain.
 CHAIN_HORIZON = timedelta(days=1)
-CHAIN_VERSION = SharedVersion("escalation:phone-chain:version")
-
-
-@dataclass(frozen=True)
-class _CachedChain:
-    version: str
-    valid_from: datetime
-    valid_until: datetime
-    numbers: list[str]
-
-
-_chain_memo: _CachedChain | None = None
+CHAIN_KEY = "escalation:phone-chain"
+CHAIN_TIMEOUT = 10  # seconds
 
 
 def phone_chain_invalidate() -> None:
-    """Forget every process's cached phone chain (called when on-call data changes)."""
-    global _chain_memo
-    _chain_memo = None
-    CHAIN_VERSION.bump()
+    """Make the next call compute the phone chain afresh (called when on-call data changes).
+    If the cache is unreachable the kept chain expires on its own within CHAIN_TIMEOUT."""
+    try:
+        cache.delete(CHAIN_KEY)
+    except Exception:
+        logger.error("shared cache unreachable: the kept phone chain may be %ss old", CHAIN_TIMEOUT)
 
 
 def _cached_chain(when: datetime) -> list[str]:
-    global _chain_memo
-    version = CHAIN_VERSION.current()
-    memo = _chain_memo
-    if (
-        version is not None
-        and memo is not None
-        and memo.version == version
-        and memo.valid_from <= when < memo.valid_until
-    ):
-        return memo.numbers
+    try:
+        kept = cache.get(CHAIN_KEY)
+    except Exception:  # the call must still be routed without the cache
+        logger.warning("shared cache unreachable: phone chain computed from the database")
+        return _chain_at(when)[0]
+    if kept is not None:
+        valid_from, valid_until, numbers = kept
+        if valid_from <= when < valid_until:
+            return numbers
     numbers, valid_until = _chain_at(when)
-    if version is not None:
-        _chain_memo = _CachedChain(version, when, valid_until, numbers)
+    try:
+        cache.set(CHAIN_KEY, (when, valid_until, numbers), CHAIN_TIMEOUT)
+    except Exception:
+        logger.warning("shared cache unreachable: phone chain not kept")
     return numbers
 
 

@@ -17,24 +17,12 @@ class SupportHubConfig(AppConfig):
 
         connection_created.connect(register_fast_timestamps, dispatch_uid="supporthub.fast_timestamps")
 
-        from django.db.models.signals import post_delete, post_save
-        from rest_framework_api_key.models import APIKey
-
-        for signal in (post_save, post_delete):
-            signal.connect(_api_keys_changed, sender=APIKey, dispatch_uid=f"supporthub.api-keys-{id(signal)}")
-
         # tracing when OTEL_EXPORTER_OTLP_ENDPOINT is set. Runs before the
         # WSGI handler loads MIDDLEWARE, so the Django instrumentation's middleware is in.
         from supporthub import checks  # noqa: F401 - registers the deploy checks
         from supporthub.observability import init_tracing
 
         init_tracing()
-
-
-def _api_keys_changed(sender: object, **kwargs: object) -> None:
-    from supporthub.services import api_keys_changed
-
-    api_keys_changed()
 
 
 def _sync_roles_after_migrate(sender: AppConfig, **kwargs: object) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
@@ -13,16 +14,15 @@ from django.utils import timezone
 from rest_framework_api_key.models import AbstractAPIKey, APIKey
 
 from supporthub.models import APIKeyUsage
-from supporthub.versioning import SharedVersion
 
 logger = logging.getLogger(__name__)
 
-# Verified keys are kept per process under a shared version token that any change to a key
-# (revoke, expiry date, delete) replaces, so a revoked key still fails on its next request
-# while a valid one costs one cache read instead of a SQL query (perf, issue 8).
-KEYS_VERSION = SharedVersion("api-keys:version")
+# A verified key is kept by this process for KEY_RECHECK_SECONDS, then read from the database
+# again. Nothing else invalidates it, so a revoke, an expiry date moved earlier or a delete
+# reaches every process within that time whatever state the shared cache is in.
+KEY_RECHECK_SECONDS = 1.0
 _MEMO_LIMIT = 1000
-_verified: dict[str, tuple[str, AbstractAPIKey]] = {}
+_verified: dict[str, tuple[float, AbstractAPIKey]] = {}
 # When this process last recorded each key's use: skips the shared-cache round trip too.
 _recorded: dict[str, datetime] = {}
 
@@ -30,26 +30,18 @@ _recorded: dict[str, datetime] = {}
 def api_key_verify(raw: str) -> AbstractAPIKey:
     """The usable key `raw` stands for (hash checked, not revoked); APIKey.DoesNotExist if none.
 
-    Expiry is for the caller to check: it changes with time, not with the key's row.
+    A key verified less than KEY_RECHECK_SECONDS ago is not read again. Expiry is for the
+    caller to check: it changes with time, not with the key's row.
     """
-    version = KEYS_VERSION.current()
+    now = time.monotonic()
     memo = _verified.get(raw)
-    if version is not None and memo is not None and memo[0] == version:
+    if memo is not None and now < memo[0]:
         return memo[1]
     key = APIKey.objects.get_from_key(raw)
-    if version is not None:
-        if len(_verified) >= _MEMO_LIMIT:
-            _verified.clear()
-        _verified[raw] = (version, key)
+    if len(_verified) >= _MEMO_LIMIT:
+        _verified.clear()
+    _verified[raw] = (now + KEY_RECHECK_SECONDS, key)
     return key
-
-
-def api_keys_changed() -> None:
-    """Every process re-reads keys from the database: at once, and again on commit (so no
-    process memoises the old row under the new token while the change is uncommitted)."""
-    forget_api_keys()
-    KEYS_VERSION.bump()
-    transaction.on_commit(KEYS_VERSION.bump)
 
 
 def forget_api_keys() -> None:
@@ -99,7 +91,6 @@ def _write_last_used(*, key_id: str, when: datetime) -> None:
 
 
 def api_key_revoke(*, key_ids: list[str]) -> int:
-    """Revoke the given keys (effective on the next request); returns how many changed."""
-    count = APIKey.objects.filter(pk__in=key_ids, revoked=False).update(revoked=True)
-    api_keys_changed()
-    return count
+    """Revoke the given keys; every process refuses them within KEY_RECHECK_SECONDS.
+    Returns how many changed."""
+    return APIKey.objects.filter(pk__in=key_ids, revoked=False).update(revoked=True)

@@ -36,9 +36,12 @@ def warm() -> float:
         connection.ensure_connection()
     except Exception:  # the database may be down: the first request will say so (503)
         logger.warning("warm-up could not reach the database", exc_info=True)
-    from supporthub.services import KEYS_VERSION
+    from django.core.cache import cache
 
-    KEYS_VERSION.current()  # the cache client, and the token mirror every API request reads
+    try:
+        cache.get("warm-up")  # imports the cache client and connects it
+    except Exception:  # the cache may be down: requests work without it
+        logger.warning("warm-up could not reach the shared cache", exc_info=True)
     freeze_startup_objects()
     return time.perf_counter() - started
 

@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -42,6 +43,18 @@ def redis_url() -> str:
     except redis.RedisError as exc:
         require_service("Redis", str(exc))
     return url
+
+
+@contextmanager
+def cache_unreachable(settings: Any) -> Iterator[None]:
+    """The shared cache stops answering (nothing listens on port 1), then comes back.
+    `settings` is pytest-django's fixture; for a whole test, see conftest's `cache_down`."""
+    reachable = settings.CACHES
+    settings.CACHES = {"default": {**reachable["default"], "LOCATION": "redis://127.0.0.1:1/0"}}
+    try:
+        yield
+    finally:
+        settings.CACHES = reachable
 
 
 def require_postgres() -> None:

@@ -11,8 +11,8 @@ class TicketsConfig(AppConfig):
 
 
 def _invalidate_sla_targets(sender: Any, **kwargs: Any) -> None:
-    """A change to a policy or its calendar makes every process read the SLA targets again:
-    at once, and again on commit (so no process keeps the old rows under the new token)."""
+    """A change to a policy or its calendar makes the next ticket read the SLA targets again:
+    at once, and again on commit (targets read while the change was uncommitted are dropped)."""
     from django.db import transaction
 
     from tickets.selectors import sla_targets_invalidate

@@ -3,18 +3,19 @@ targets every new ticket's due times come from."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.models import User
+from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS
 from django.db.models import Count, Q
 from django.utils import timezone
 
 from escalation.business_hours import CalendarSpec, load
 from supporthub.compiled import CompiledRead
-from supporthub.versioning import SharedVersion
 from telephony.models import CallLog
 from tickets.models import (
     ACTIVE_STATUSES,
@@ -58,30 +59,46 @@ class SlaTargets:
     business_calendar: CalendarSpec | None
 
 
-# Every ticket created read its policy (a query with a join): the policies are kept per
-# process under a shared version token that saving or deleting a policy, a calendar, its
-# hours or holidays replaces (tickets.apps), like the phone chain (perf, issue 8).
-SLA_VERSION = SharedVersion("tickets:sla-targets:version")
-_sla_memo: tuple[str, dict[int, SlaTargets]] | None = None
+logger = logging.getLogger(__name__)
+
+SLA_TARGETS_KEY = "tickets:sla-targets"
+SLA_TARGETS_TIMEOUT = 60  # seconds: the longest a policy change can go unseen (see sla_targets)
 
 
 def sla_targets(priority: int) -> SlaTargets | None:
-    """The SLA targets for `priority`, or None when no policy covers it."""
-    global _sla_memo
-    version = SLA_VERSION.current()
-    memo = _sla_memo
-    if version is None or memo is None or memo[0] != version:
-        memo = (version or "", _read_sla_targets())
-        if version is not None:
-            _sla_memo = memo
-    return memo[1].get(priority)
+    """The SLA targets for `priority`, or None when no policy covers it.
+
+    Every priority's targets are kept in the shared cache for SLA_TARGETS_TIMEOUT seconds,
+    so creating a ticket does not query its policy. Saving or deleting a policy, a business
+    calendar, its hours or a holiday deletes them (tickets.apps), at once and again on
+    commit, so the next ticket gets the new targets. Only when that delete is lost (the
+    cache was unreachable during the change) or a ticket read the old policy just before the
+    change committed and stored it just after can tickets get the old targets, for at most
+    SLA_TARGETS_TIMEOUT: a ticket then gets the due times it would have had a minute
+    earlier, an admin's edit taking effect a little late. With the cache unreachable every
+    ticket reads the database.
+    """
+    try:
+        targets = cache.get(SLA_TARGETS_KEY)
+    except Exception:  # a ticket must still be created without the cache
+        logger.warning("shared cache unreachable: SLA targets read from the database")
+        return _read_sla_targets().get(priority)
+    if targets is None:
+        targets = _read_sla_targets()
+        try:
+            cache.set(SLA_TARGETS_KEY, targets, SLA_TARGETS_TIMEOUT)
+        except Exception:
+            logger.warning("shared cache unreachable: SLA targets not kept")
+    return targets.get(priority)
 
 
 def sla_targets_invalidate() -> None:
-    """Forget every process's SLA targets (called when a policy or its calendar changes)."""
-    global _sla_memo
-    _sla_memo = None
-    SLA_VERSION.bump()
+    """Make the next ticket read the SLA targets from the database (a policy or its calendar
+    changed). If the cache is unreachable the kept targets expire on their own."""
+    try:
+        cache.delete(SLA_TARGETS_KEY)
+    except Exception:
+        logger.error("shared cache unreachable: SLA targets may be %ss old", SLA_TARGETS_TIMEOUT)
 
 
 def _read_sla_targets() -> dict[int, SlaTargets]:

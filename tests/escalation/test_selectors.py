@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time as clock
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
@@ -15,6 +16,7 @@ from escalation.models.schedules import normalise_address
 from notifications.models import Delivery
 from tests.escalation.conftest import add_layer, make_oncall_user
 from tests.factories import UserFactory
+from tests.services import cache_unreachable
 from tests.team import TEAM_EMAIL, assert_each_team_address_emailed_once
 
 NOON = datetime(2026, 3, 2, 12, tzinfo=UTC)
@@ -46,6 +48,38 @@ def test_phone_chain_with_nobody_on_call_is_the_forward_number(support_schedule,
         assert selectors.phone_chain() == ["+14155550199"]
     settings.SUPPORT_FORWARD_NUMBER = ""
     assert selectors.phone_chain(NOON) == []
+
+
+def test_with_the_cache_unreachable_every_call_computes_the_chain(
+    cache_down, support_schedule, default_policy, dana
+):
+    add_layer(support_schedule, [dana], unit="weeks", start=date(2026, 1, 1), handoff=time(0))
+    fay = make_oncall_user("fay", "+14155550103")
+    with time_machine.travel(NOON, tick=False):
+        assert selectors.phone_chain()[0] == "+14155550101"
+        Override.objects.create(
+            schedule=support_schedule, user=fay, start=NOON, end=NOON + timedelta(hours=1)
+        )
+        assert selectors.phone_chain()[0] == "+14155550103"
+
+
+def test_an_override_saved_while_the_cache_was_unreachable_routes_calls_once_the_kept_chain_expires(
+    support_schedule, default_policy, dana, settings, monkeypatch
+):
+    monkeypatch.setattr(selectors, "CHAIN_TIMEOUT", 1)
+    add_layer(support_schedule, [dana], unit="weeks", start=date(2026, 1, 1), handoff=time(0))
+    fay = make_oncall_user("fay", "+14155550103")
+    with time_machine.travel(NOON, tick=False):
+        assert selectors.phone_chain()[0] == "+14155550101"  # kept for CHAIN_TIMEOUT
+
+        with cache_unreachable(settings):
+            Override.objects.create(
+                schedule=support_schedule, user=fay, start=NOON, end=NOON + timedelta(hours=1)
+            )
+            assert selectors.phone_chain()[0] == "+14155550103"
+
+        clock.sleep(selectors.CHAIN_TIMEOUT)  # real time: the cache's expiry does not travel
+        assert selectors.phone_chain()[0] == "+14155550103"
 
 
 def test_health_reports_gaps_and_people_with_no_contact_method(db, dana):

@@ -1,3 +1,4 @@
+import time
 from datetime import timedelta
 
 import pytest
@@ -7,7 +8,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework_api_key.models import APIKey
 
-from supporthub.services import KEYS_VERSION
+from supporthub.services import KEY_RECHECK_SECONDS
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -33,13 +34,9 @@ def test_a_wrong_key_is_a_401(key):
     assert response.json()["code"] == "authentication_failed"
 
 
-def test_a_stored_key_works_and_a_revoked_one_stops_at_once():
-    api_key, raw = APIKey.objects.create_key(name="website")
-    client = client_with(raw)
-    assert client.get("/v1/tickets").status_code == 200
-    api_key.revoked = True
-    api_key.save()
-    assert client.get("/v1/tickets").status_code == 401
+def test_a_stored_key_works():
+    _, raw = APIKey.objects.create_key(name="website")
+    assert client_with(raw).get("/v1/tickets").status_code == 200
 
 
 def _key_queries(client: APIClient) -> int:
@@ -48,28 +45,21 @@ def _key_queries(client: APIClient) -> int:
     return sum("rest_framework_api_key_apikey" in q["sql"] for q in queries.captured_queries)
 
 
-def test_a_verified_key_is_kept_per_process_until_any_process_changes_a_key():
-    """A memoised key costs no query; a change made by another process (which replaces the
-    shared version token, as its post_save does) makes every process read the key again."""
-    api_key, raw = APIKey.objects.create_key(name="busy")
+def test_a_verified_key_is_read_from_the_database_at_most_once_per_recheck_interval():
+    _, raw = APIKey.objects.create_key(name="busy")
     client = client_with(raw)
     assert _key_queries(client) == 1
     assert _key_queries(client) == 0
-
-    # Another process revokes the key: its row changes and it replaces the shared token;
-    # this process's memo is untouched.
-    APIKey.objects.filter(pk=api_key.pk).update(revoked=True)
-    KEYS_VERSION.bump()
-    assert client.get("/v1/tickets").status_code == 401
-
-
-def test_keys_are_checked_against_the_database_when_the_cache_is_down(cache_down):
-    api_key, raw = APIKey.objects.create_key(name="no-cache")
-    client = client_with(raw)
+    time.sleep(KEY_RECHECK_SECONDS)
     assert _key_queries(client) == 1
-    assert _key_queries(client) == 1  # no token, no memo
-    APIKey.objects.filter(pk=api_key.pk).update(revoked=True)
-    assert client.get("/v1/tickets").status_code == 401
+
+
+def test_an_unknown_key_is_looked_up_every_time():
+    client = client_with("nopenope.nonsense")
+    for _ in range(2):
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get("/v1/tickets").status_code == 401
+        assert len(queries) == 1
 
 
 def test_an_expired_key_is_refused():
