@@ -11,12 +11,6 @@ class SupportHubConfig(AppConfig):
         # Keep the roles complete when later migrations add models.
         post_migrate.connect(_sync_roles_after_migrate, sender=self, dispatch_uid="supporthub.sync_roles")
 
-        from django.db.backends.signals import connection_created
-
-        from supporthub.db import register_fast_timestamps
-
-        connection_created.connect(register_fast_timestamps, dispatch_uid="supporthub.fast_timestamps")
-
         from django.db.models.signals import post_delete, post_save
         from rest_framework_api_key.models import APIKey
 

@@ -13,7 +13,6 @@ from django.db.models import Count, Model, Q
 from django.utils import timezone
 
 from escalation.business_hours import CalendarSpec, load
-from supporthub.compiled import CompiledRead
 from supporthub.db import NextId
 from supporthub.versioning import SharedVersion
 from telephony.models import CallLog
@@ -28,29 +27,10 @@ from tickets.models import (
     TicketPriority,
 )
 
-_CONTACT_FIELDS = tuple(field.attname for field in Contact._meta.concrete_fields)
-# Intake looks a contact up on every request: by SQL compiled once (perf, issue 8).
-_contact_reads: dict[tuple[str, tuple[type[Model], ...]], CompiledRead] = {}
-
-
-def _contact_read(unique: str, reserve: tuple[type[Model], ...]) -> CompiledRead:
-    read = _contact_reads.get((unique, reserve))
-    if read is None:
-        ids = {f"next_id_{index}": NextId(model) for index, model in enumerate(reserve)}
-        read = _contact_reads[(unique, reserve)] = CompiledRead(
-            lambda value: (
-                Contact.objects.order_by()
-                .filter(**{unique: value})
-                .annotate(**ids)
-                .values_list(*_CONTACT_FIELDS, *ids)
-            )
-        )
-    return read
-
 
 def contact_by(unique: str, value: str) -> Contact | None:
     """The contact whose `unique` field ("email" or "phone") is `value`, or None."""
-    return contact_and_ids_by(unique, value)[0]
+    return Contact.objects.filter(**{unique: value}).first()
 
 
 def contact_and_ids_by(
@@ -58,16 +38,15 @@ def contact_and_ids_by(
 ) -> tuple[Contact | None, list[int] | None]:
     """`contact_by`, and when it finds the contact on PostgreSQL, the next id of each model
     in `reserve` taken by the same query (supporthub.db.NextId): intake reserves its new
-    ticket's ids this way, one round trip fewer (perf, issue 8). Ids are None otherwise.
+    ticket's ids this way, one round trip fewer. Ids are None otherwise.
     With `reserve` the read writes (nextval): it must run on the primary, never a replica."""
-    if reserve and connections[DEFAULT_DB_ALIAS].vendor != "postgresql":
-        reserve = ()
-    rows = _contact_read(unique, reserve).fetch(value)
-    if not rows:
+    if not reserve or connections[DEFAULT_DB_ALIAS].vendor != "postgresql":
+        return contact_by(unique, value), None
+    ids = {f"next_id_{index}": NextId(model) for index, model in enumerate(reserve)}
+    contact = Contact.objects.filter(**{unique: value}).annotate(**ids).first()
+    if contact is None:
         return None, None
-    row = rows[0]
-    contact = Contact.from_db(DEFAULT_DB_ALIAS, _CONTACT_FIELDS, row[: len(_CONTACT_FIELDS)])
-    return contact, ([int(id_) for id_ in row[len(_CONTACT_FIELDS) :]] if reserve else None)
+    return contact, [int(getattr(contact, name)) for name in ids]
 
 
 @dataclass(frozen=True)

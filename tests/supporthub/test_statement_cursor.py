@@ -2,19 +2,17 @@
 the right rows every time, and never on a cursor of a connection Django has replaced."""
 
 import time
-from datetime import datetime
 
 import psycopg
 import pytest
 from django.db import DataError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from supporthub.db import KEPT_CURSORS_MAX, api_timestamp_loaders, statement_cursor
+from supporthub.db import KEPT_CURSORS_MAX, statement_cursor
 from tests.services import database_url, require_postgres
 
 DOUBLE = "SELECT %s * 2"
 ONE_OVER = "SELECT 1 / %s"
-NOW = "SELECT now()"
 
 
 @pytest.fixture(autouse=True)
@@ -22,9 +20,9 @@ def _postgres() -> None:
     require_postgres()
 
 
-def run(sql: str, *params: object, loaders=None) -> tuple[object, object]:  # type: ignore[no-untyped-def]
+def run(sql: str, *params: object) -> tuple[object, object]:
     """(the statement's first value, the cursor it ran on)."""
-    with statement_cursor(connection, sql, loaders) as cursor:
+    with statement_cursor(connection, sql) as cursor:
         cursor.execute(sql, params or None)
         return cursor.fetchone()[0], cursor
 
@@ -47,15 +45,6 @@ def test_with_query_logging_each_statement_gets_a_new_cursor_and_is_logged():
     assert value == 8
     assert cursor is not kept and cursor.closed  # Django's cursor(), closed after the block
     assert [query["sql"] for query in captured.captured_queries] == ["SELECT 4 * 2"]
-
-
-@pytest.mark.django_db
-def test_loaders_stay_on_the_cursor_they_were_registered_on():
-    as_text, with_loaders = run(NOW, loaders=api_timestamp_loaders)
-    as_datetime, plain = run(NOW)
-    assert isinstance(as_text, str) and as_text.endswith("Z")  # the API's format
-    assert isinstance(as_datetime, datetime)
-    assert plain is not with_loaders
 
 
 @pytest.mark.django_db
