@@ -110,7 +110,7 @@ def serve(endpoint: str, api_key: str, total: int) -> None:
             b"".join(app(_environ(method, path, body, headers), start_response))
         return (time.process_time() - started) * 1000 / n
 
-    run(30)  # warm-up: imports, connections, compiled SQL
+    run(30)  # warm-up: imports, connections, prepared statements
     for line in sys.stdin:
         cpu = run(int(line))
         bad = [s for s in statuses if not s.startswith(("200", "201"))]

@@ -11,12 +11,6 @@ class SupportHubConfig(AppConfig):
         # Keep the roles complete when later migrations add models.
         post_migrate.connect(_sync_roles_after_migrate, sender=self, dispatch_uid="supporthub.sync_roles")
 
-        from django.db.backends.signals import connection_created
-
-        from supporthub.db import register_fast_timestamps
-
-        connection_created.connect(register_fast_timestamps, dispatch_uid="supporthub.fast_timestamps")
-
         # tracing when OTEL_EXPORTER_OTLP_ENDPOINT is set. Runs before the
         # WSGI handler loads MIDDLEWARE, so the Django instrumentation's middleware is in.
         from supporthub import checks  # noqa: F401 - registers the deploy checks

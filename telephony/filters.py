@@ -8,7 +8,6 @@ from django.db.models import QuerySet
 from django_filters import rest_framework as filters
 from django_filters.fields import IsoDateTimeField
 
-from supporthub.api.filtering import FilterSet
 from telephony.models import CallDirection, CallLog, CallOutcome, CallStatus
 from tickets.filters import IdFilter, StrictBooleanFilter
 
@@ -32,7 +31,7 @@ class StrictIsoDateTimeFilter(filters.IsoDateTimeFilter):
     field_class = _PresentIsoDateTimeField
 
 
-class CallLogFilter(FilterSet):
+class CallLogFilter(filters.FilterSet):
     status = filters.MultipleChoiceFilter(  # a column of the row: no DISTINCT needed
         choices=CallStatus.choices, help_text="Repeat to match any of several.", distinct=False
     )

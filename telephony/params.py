@@ -10,7 +10,6 @@ from typing import Any
 
 from rest_framework import serializers
 
-from supporthub.api.fields import FlatFieldsMixin
 from supporthub.phone import InvalidPhoneNumber, to_e164
 
 
@@ -63,29 +62,25 @@ class PhoneField(CallerIdField):
             raise serializers.ValidationError(str(exc)) from exc
 
 
-class Params(FlatFieldsMixin, serializers.Serializer):
-    """The parameters of one kind of callback (fields copied shallowly per request)."""
-
-
 CALL_STATUSES = ["queued", "initiated", "ringing", "in-progress", "answered", "completed", "busy",
                  "no-answer", "failed", "canceled"]  # fmt: skip
 DIAL_STATUSES = ["completed", "answered", "busy", "no-answer", "failed", "canceled"]
 
 
-class VoiceParams(Params):
+class VoiceParams(serializers.Serializer):
     CallSid = sid_field("CA")
     From = CallerIdField(required=False, default="")
     To = PhoneField()
     CallerName = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
 
 
-class DialParams(Params):
+class DialParams(serializers.Serializer):
     CallSid = sid_field("CA")
     DialCallStatus = serializers.ChoiceField(choices=DIAL_STATUSES)
     attempt = serializers.IntegerField(min_value=0, max_value=20, help_text="From the action URL.")
 
 
-class StatusParams(Params):
+class StatusParams(serializers.Serializer):
     CallSid = sid_field("CA")
     CallStatus = serializers.ChoiceField(choices=CALL_STATUSES)
     ParentCallSid = sid_field("CA", required=False)
@@ -96,7 +91,7 @@ class StatusParams(Params):
     Timestamp = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
 
 
-class RecordingParams(Params):
+class RecordingParams(serializers.Serializer):
     CallSid = sid_field("CA")
     RecordingSid = sid_field("RE")
     RecordingUrl = serializers.URLField(max_length=500)
@@ -111,14 +106,14 @@ class RecordingParams(Params):
         return value
 
 
-class TranscriptionParams(Params):
+class TranscriptionParams(serializers.Serializer):
     CallSid = sid_field("CA")
     TranscriptionSid = sid_field("TR")
     TranscriptionStatus = serializers.ChoiceField(choices=["completed", "failed"])
     TranscriptionText = serializers.CharField(max_length=20_000, required=False, allow_blank=True, default="")
 
 
-class SmsParams(Params):
+class SmsParams(serializers.Serializer):
     MessageSid = sid_field("SM", "MM")
     From = PhoneField()
     To = PhoneField()
@@ -141,6 +136,6 @@ class SmsParams(Params):
         return attrs
 
 
-class PageParams(Params):
+class PageParams(serializers.Serializer):
     delivery = serializers.IntegerField(min_value=1, help_text="From the Gather action URL.")
     Digits = serializers.RegexField(r"^[0-9*#]{0,32}$", required=False, allow_blank=True, default="")

@@ -8,7 +8,6 @@ from django.db.models import Q, QuerySet
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema_field
 
-from supporthub.api.filtering import FilterSet
 from supporthub.phone import InvalidPhoneNumber, to_e164
 from tickets.models import Message, Ticket, TicketChannel, TicketPriority, TicketStatus
 
@@ -79,9 +78,9 @@ class StrictBooleanFilter(filters.TypedChoiceFilter):
         super().__init__(**kwargs)
 
 
-class TicketFilter(FilterSet):
+class TicketFilter(filters.FilterSet):
     # distinct=False: these are columns of the ticket row itself, so no row can repeat; the
-    # default SELECT DISTINCT over every column made PostgreSQL sort all matches (perf, issue 8).
+    # default SELECT DISTINCT over every column made PostgreSQL sort all matches.
     status = filters.MultipleChoiceFilter(
         choices=TicketStatus.choices, help_text="Repeat to match any of several.", distinct=False
     )
@@ -111,7 +110,7 @@ class TicketFilter(FilterSet):
         return ticket_search(queryset, value)
 
 
-class MessageFilter(FilterSet):
+class MessageFilter(filters.FilterSet):
     # An unknown ticket id is an empty list, not an error.
     ticket = IdFilter(field_name="ticket_id", help_text="A ticket id.")
 

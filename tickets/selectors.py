@@ -10,12 +10,10 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.cache import cache
-from django.db import DEFAULT_DB_ALIAS
 from django.db.models import Count, Q
 from django.utils import timezone
 
 from escalation.business_hours import CalendarSpec, load
-from supporthub.compiled import CompiledRead
 from telephony.models import CallLog
 from tickets.models import (
     ACTIVE_STATUSES,
@@ -28,26 +26,10 @@ from tickets.models import (
     TicketPriority,
 )
 
-_CONTACT_FIELDS = tuple(field.attname for field in Contact._meta.concrete_fields)
-# Intake looks a contact up on every request: by SQL compiled once (perf, issue 8).
-_contact_reads: dict[str, CompiledRead] = {}
-
-
-def _contact_read(unique: str) -> CompiledRead:
-    read = _contact_reads.get(unique)
-    if read is None:
-        read = _contact_reads[unique] = CompiledRead(
-            lambda value: Contact.objects.order_by().filter(**{unique: value}).values_list(*_CONTACT_FIELDS)
-        )
-    return read
-
-
+<<<<<<< HEAD
 def contact_by(unique: str, value: str) -> Contact | None:
     """The contact whose `unique` field ("email" or "phone") is `value`, or None."""
-    rows = _contact_read(unique).fetch(value)
-    if not rows:
-        return None
-    return Contact.from_db(DEFAULT_DB_ALIAS, _CONTACT_FIELDS, rows[0])
+    return Contact.objects.filter(**{unique: value}).first()
 
 
 @dataclass(frozen=True)

@@ -9,16 +9,7 @@ from rest_framework import serializers
 
 from notifications.models import Delivery
 from notifications.serializers import DeliverySerializer, delivery_document
-from supporthub.api.fields import (
-    E164PhoneField,
-    FlatFieldsMixin,
-    LabelChoiceField,
-    StrictFieldsMixin,
-    iso_datetime,
-)
-from supporthub.api.pagination import CountedRows
-from supporthub.compiled import CompiledRead
-from supporthub.db import api_timestamp_loaders
+from supporthub.api.fields import E164PhoneField, LabelChoiceField, StrictFieldsMixin, iso_datetime
 from tickets.models import (
     Message,
     MessageChannel,
@@ -46,7 +37,7 @@ class ContactSerializer(serializers.Serializer):
     phone = serializers.CharField(read_only=True, allow_null=True)
 
 
-class ContactInputSerializer(StrictFieldsMixin, FlatFieldsMixin, serializers.Serializer):
+class ContactInputSerializer(StrictFieldsMixin, serializers.Serializer):
     name = serializers.CharField(max_length=200)
     email = serializers.EmailField(required=False, allow_blank=True, max_length=254)
     phone = E164PhoneField(required=False, allow_blank=True)
@@ -85,12 +76,12 @@ class TicketSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def to_representation(self, ticket: Ticket) -> dict[str, Any]:
-        return ticket_instance_document(ticket)
+        return ticket_document(ticket)
 
 
-# What a ticket's API representation reads, in this order: a `.values_list(*TICKET_COLUMNS)`
-# row, or an instance's attributes.
-TICKET_COLUMNS = (
+# The columns ticket_document reads: a ticket's API reads load just these (`.only()`), its
+# contact's by a join (`select_related("contact")`).
+TICKET_DOCUMENT_FIELDS = (
     "id",
     "reference",
     "subject",
@@ -98,11 +89,10 @@ TICKET_COLUMNS = (
     "status",
     "priority",
     "channel",
-    "contact_id",
     "contact__name",
     "contact__email",
     "contact__phone",
-    "assignee_id",
+    "assignee",
     "created_at",
     "updated_at",
     "first_response_due",
@@ -112,93 +102,36 @@ TICKET_COLUMNS = (
     "sla_breached",
     "message_count",
 )
-
-
-def ticket_rows(queryset: Any) -> Any:
-    """`queryset` as rows (tuples) of TICKET_COLUMNS, ready for ticket_document."""
-    return queryset.values_list(*TICKET_COLUMNS)
-
-
-_TICKET_BY_ID = CompiledRead(
-    lambda pk: ticket_rows(Ticket.objects.filter(pk=pk)), loaders=api_timestamp_loaders
-)
-_BIGINT = range(-(2**63), 2**63)
-# The ticket list's default order (TicketViewSet.ordering) and its pages, compiled.
-TICKET_ORDER = ("-created_at", "-id")
-TICKET_LIST = CompiledRead(
-    lambda: ticket_rows(Ticket.objects.order_by(*TICKET_ORDER)), arity=0, loaders=api_timestamp_loaders
-)
-_TICKET_IDS = CompiledRead(lambda: Ticket.objects.order_by().values_list("pk"), arity=0)  # what it counts
-
-
-def ticket_list_pages(queryset: Any, *, plain: bool) -> CountedRows:
-    """The view's filtered, ordered tickets for the paginator: counted without the join to
-    contacts, each page read as rows of TICKET_COLUMNS; by TICKET_LIST's compiled SQL when
-    the list is `plain` (no filter or ordering asked for: `queryset` is then TICKET_LIST's)."""
-    if plain:
-        return CountedRows(
-            queryset,
-            lambda start, stop: TICKET_LIST.fetch(start=start, stop=stop),
-            ids_sql=_TICKET_IDS.sql(queryset.db),
-        )
-    return CountedRows(queryset, lambda start, stop: list(ticket_rows(queryset)[start:stop]))
-
-
-def ticket_row(pk: int) -> tuple[Any, ...] | None:
-    """The row of TICKET_COLUMNS of ticket `pk`, or None; read with SQL compiled once per
-    process where the database allows (perf, issue 8)."""
-    if pk not in _BIGINT:
-        return None
-    rows = _TICKET_BY_ID.fetch(pk)
-    return rows[0] if rows else None
-
-
 PRIORITY_LABELS = {member.value: member.label for member in TicketPriority}
 
 
-def ticket_document(row: Sequence[Any]) -> dict[str, Any]:
-    """A ticket as the API shows it, built by hand from a row of TICKET_COLUMNS.
+def ticket_document(ticket: Ticket) -> dict[str, Any]:
+    """A ticket as the API shows it (TicketSerializer's fields), its contact loaded.
 
-    DRF's generic field walk (and instantiating models) was the largest cost of a page of
-    50 tickets (perf, issue 8); the serializer's declared fields still describe the schema
-    and a test keeps this equal to DRF's generic output.
+    Built by hand: DRF's generic field walk was the largest cost of a page of 50 tickets.
+    The serializer's declared fields still describe the schema, and a test keeps this equal
+    to DRF's generic output.
     """
-    (
-        pk, reference, subject, description, status, priority, channel,
-        contact_id, contact_name, contact_email, contact_phone, assignee_id,
-        created_at, updated_at, first_response_due, resolution_due, first_responded_at, resolved_at,
-        sla_breached, message_count,
-    ) = row  # fmt: skip
+    contact = ticket.contact
     return {
-        "id": pk,
-        "reference": reference,
-        "subject": subject,
-        "description": description,
-        "status": status,
-        "priority": PRIORITY_LABELS[priority],
-        "channel": channel,
-        "contact": {"id": contact_id, "name": contact_name, "email": contact_email, "phone": contact_phone},
-        "assignee": assignee_id,
-        "created_at": iso_datetime(created_at),
-        "updated_at": iso_datetime(updated_at),
-        "first_response_due": iso_datetime(first_response_due),
-        "resolution_due": iso_datetime(resolution_due),
-        "first_responded_at": iso_datetime(first_responded_at),
-        "resolved_at": iso_datetime(resolved_at),
-        "sla_breached": sla_breached,
-        "message_count": message_count,
+        "id": ticket.pk,
+        "reference": ticket.reference,
+        "subject": ticket.subject,
+        "description": ticket.description,
+        "status": ticket.status,
+        "priority": PRIORITY_LABELS[ticket.priority],
+        "channel": ticket.channel,
+        "contact": {"id": contact.pk, "name": contact.name, "email": contact.email, "phone": contact.phone},
+        "assignee": ticket.assignee_id,
+        "created_at": iso_datetime(ticket.created_at),
+        "updated_at": iso_datetime(ticket.updated_at),
+        "first_response_due": iso_datetime(ticket.first_response_due),
+        "resolution_due": iso_datetime(ticket.resolution_due),
+        "first_responded_at": iso_datetime(ticket.first_responded_at),
+        "resolved_at": iso_datetime(ticket.resolved_at),
+        "sla_breached": ticket.sla_breached,
+        "message_count": ticket.message_count,
     }
-
-
-def ticket_instance_document(ticket: Ticket) -> dict[str, Any]:
-    """ticket_document of an instance (its contact loaded)."""
-    return ticket_document(tuple(_attribute(ticket, column) for column in TICKET_COLUMNS))
-
-
-def _attribute(instance: Any, column: str) -> Any:
-    for name in column.split("__"):
-        instance = getattr(instance, name)
-    return instance
 
 
 class TicketCreateSerializer(StrictFieldsMixin, serializers.Serializer):
@@ -253,7 +186,7 @@ class MessageCreateSerializer(StrictFieldsMixin, serializers.Serializer):
     )
 
 
-class SupportRequestSerializer(StrictFieldsMixin, FlatFieldsMixin, serializers.Serializer):
+class SupportRequestSerializer(StrictFieldsMixin, serializers.Serializer):
     channel = serializers.ChoiceField(choices=[TicketChannel.EMAIL, TicketChannel.CHAT, TicketChannel.PHONE])
     name = serializers.CharField(max_length=200)
     email = serializers.EmailField(required=False, allow_blank=True, max_length=254)
@@ -279,8 +212,8 @@ class SupportRequestResultSerializer(serializers.Serializer):
 
 def support_request_result(ticket: Ticket, deliveries: Sequence[Delivery]) -> dict[str, Any]:
     """POST /v1/support/request's answer, built without serializer instances: making the
-    two (one a ListSerializer) cost ~5% of an intake's CPU (perf, issue 8)."""
+    two (one a ListSerializer) cost ~5% of an intake's CPU."""
     return {
-        "ticket": ticket_instance_document(ticket),
+        "ticket": ticket_document(ticket),
         "deliveries": [delivery_document(delivery) for delivery in deliveries],
     }

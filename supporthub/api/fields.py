@@ -1,7 +1,7 @@
 """Serializer building blocks shared by every app's API."""
 
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any
 
 from django.db.models import IntegerChoices
 from rest_framework import serializers
@@ -40,43 +40,6 @@ class StrictFieldsMixin:
         return value
 
 
-class FlatFieldsMixin:
-    """Each serializer instance gets shallow copies of the declared fields, not deep copies.
-
-    DRF deep-copies every declared field for each serializer instance, so that binding one
-    instance's fields cannot touch another's; a deep copy re-runs each field's __init__.
-    For a request's small validation serializer that was two thirds of validating it: 4%
-    of an intake, 7% of an inbound call (perf, issue 8; DRF kept the deep copy, PR #4587).
-    A shallow copy is an object of its own to bind, and shares what binding and validating
-    do not change: validators, error messages, choices. One exception: a length or range
-    validator's message is a DRF `lazy_format` that keeps its text once rendered, so the
-    first error's text serves later requests too (one language here; rendering is safe
-    under the GIL, not on free-threaded Python). Fields that hold other fields or state
-    (nested serializers, list and dict fields, related fields) and mutable defaults are
-    refused when the class is defined.
-    """
-
-    _declared_fields: ClassVar[dict[str, serializers.Field]]
-    NOT_FLAT = (serializers.BaseSerializer, serializers.ListField, serializers.DictField,
-                serializers.RelatedField, serializers.ManyRelatedField)  # fmt: skip
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        for name, field in cls._declared_fields.items():
-            if isinstance(field, cls.NOT_FLAT) or isinstance(field.default, list | dict | set):
-                raise TypeError(
-                    f"{cls.__name__}.{name}: {type(field).__name__} cannot be shared by a shallow copy"
-                )
-
-    def get_fields(self) -> dict[str, serializers.Field]:
-        fields = {}
-        for name, declared in self._declared_fields.items():
-            field = object.__new__(type(declared))
-            field.__dict__ = declared.__dict__.copy()
-            fields[name] = field
-        return fields
-
-
 class E164PhoneField(serializers.CharField):
     """A phone number, normalised to E.164."""
 
@@ -110,12 +73,11 @@ class LabelChoiceField(serializers.ChoiceField):
         return self.enum(value).label
 
 
-def iso_datetime(value: datetime | str | None) -> str | None:
-    """DRF's format for a datetime in the API's time zone (UTC): ISO 8601 with a Z. For the
-    representations built by hand on hot paths (perf, issue 8). A string is a timestamp
-    already read in that format (supporthub.db.api_timestamp_loaders)."""
-    if value is None or isinstance(value, str):
-        return value
+def iso_datetime(value: datetime | None) -> str | None:
+    """DRF's format for a datetime in the API's time zone (UTC): ISO 8601 with a Z, for
+    representations built by hand (tickets.serializers.ticket_document)."""
+    if value is None:
+        return None
     if value.tzinfo is not UTC:
         value = value.astimezone(UTC)
     return value.isoformat().removesuffix("+00:00") + "Z"

@@ -1,7 +1,6 @@
 """Page-number pagination that stays fast on million-row tables."""
 
 import time
-from collections.abc import Callable
 from functools import cached_property
 from typing import Any
 
@@ -14,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 # Estimates are kept per process for a few seconds: they only change with ANALYZE, and a
-# busy list would otherwise pay a planner round trip on every page (perf, issue 8).
+# busy list would otherwise pay a planner round trip on every page.
 ESTIMATE_SECONDS = 10.0
 _ESTIMATE_LIMIT = 512
 _estimates: dict[tuple[str, str, tuple[Any, ...]], tuple[float, int]] = {}
@@ -24,21 +23,14 @@ def forget_estimates() -> None:
     _estimates.clear()
 
 
-def planner_row_estimate(queryset: QuerySet[Any], ids_sql: str | None = None) -> int | None:
-    """PostgreSQL's estimate of how many rows `queryset` returns (None elsewhere).
-
-    `ids_sql`, when given, is the SQL of the queryset's ids compiled in advance (it takes no
-    parameters): compiling it on every page cost more than the memoised estimate saved.
-    """
+def planner_row_estimate(queryset: QuerySet[Any]) -> int | None:
+    """PostgreSQL's estimate of how many rows `queryset` returns (None elsewhere)."""
     connection = connections[queryset.db]
     if connection.vendor != "postgresql":
         return None
     # Only the row count matters: without the joined columns and the ORDER BY, planning is
     # several times cheaper.
-    if ids_sql is None:
-        sql, params = queryset.order_by().values("pk").query.sql_with_params()
-    else:
-        sql, params = ids_sql, ()
+    sql, params = queryset.order_by().values("pk").query.sql_with_params()
     key = (queryset.db, sql, tuple(params))
     now = time.monotonic()
     memo = _estimates.get(key)
@@ -54,32 +46,6 @@ def planner_row_estimate(queryset: QuerySet[Any], ids_sql: str | None = None) ->
     return estimate
 
 
-class CountedRows:
-    """A paginator's object list: `queryset` is counted (or estimated), `rows(start, stop)`
-    reads a page.
-
-    A list's rows may join tables that its count does not need (a ticket's contact: an INNER
-    JOIN on a required key changes no count); counting the bare queryset skips the join,
-    which was most of a filtered ticket list's database time (perf, issue 8).
-    """
-
-    def __init__(
-        self, queryset: QuerySet[Any], rows: Callable[[int, int], list[Any]], ids_sql: str | None = None
-    ) -> None:
-        self.queryset = queryset
-        self.ids_sql = ids_sql  # see planner_row_estimate
-        self._rows = rows
-
-    def count(self) -> int:
-        return self.queryset.count()
-
-    def __getitem__(self, window: slice) -> list[Any]:
-        start, stop = window.start or 0, window.stop
-        if window.step is not None or stop is None or start < 0 or stop < start:
-            raise ValueError("CountedRows takes [start:stop] windows only")
-        return self._rows(start, stop)
-
-
 class EstimatingPaginator(Paginator):
     """Counts exactly up to API_EXACT_COUNT_LIMIT rows; above that, uses the planner's estimate.
 
@@ -90,9 +56,8 @@ class EstimatingPaginator(Paginator):
     @cached_property
     def count(self) -> int:
         self.count_is_estimate = False
-        queryset = getattr(self.object_list, "queryset", self.object_list)  # CountedRows' own
-        if isinstance(queryset, QuerySet):
-            estimate = planner_row_estimate(queryset, getattr(self.object_list, "ids_sql", None))
+        if isinstance(self.object_list, QuerySet):
+            estimate = planner_row_estimate(self.object_list)
             if estimate is not None and estimate > settings.API_EXACT_COUNT_LIMIT:
                 self.count_is_estimate = True
                 return estimate

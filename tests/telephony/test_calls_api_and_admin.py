@@ -1,8 +1,12 @@
 """GET /v1/calls (read-only, filtered) and the call log in the agent console."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
+from supporthub.api.pagination import forget_estimates
 from telephony.models import CallLog
+from tests.factories import TicketFactory
 from tests.telephony.conftest import CALLER, ON_CALL, sid, twiml
 
 pytestmark = pytest.mark.django_db
@@ -41,6 +45,35 @@ def test_the_call_list_shows_the_contract_fields_newest_first(api, calls):
         70,
     )
     assert (row["outcome"], row["ticket"]) == ("answered", answered.ticket_id)
+
+
+def _call_with_a_leg() -> CallLog:
+    call = CallLog.objects.create(
+        call_sid=sid("CA"), direction="inbound", from_number=CALLER, to_number=ON_CALL, ticket=TicketFactory()
+    )
+    CallLog.objects.create(
+        call_sid=sid("CA"), direction="outbound", from_number=ON_CALL, to_number=CALLER, parent=call
+    )
+    return call
+
+
+def test_the_call_list_and_detail_run_a_constant_number_of_queries(api):
+    def count(url):
+        forget_estimates()  # each count starts cold: no planner estimate kept from the last one
+        with CaptureQueriesContext(connection) as ctx:
+            assert api.get(url).status_code == 200
+        return len(ctx.captured_queries)
+
+    call = _call_with_a_leg()
+    api.get(f"/v1/calls/{call.pk}")  # the API key is read once, then kept (supporthub.services)
+    two = count("/v1/calls?page_size=100")
+    for _ in range(20):
+        _call_with_a_leg()
+    assert count("/v1/calls?page_size=100") == two
+    # The page; the count (on PostgreSQL: the planner's estimate first, then an exact count).
+    assert two == (3 if connection.vendor == "postgresql" else 2)
+    assert count("/v1/calls?page_size=100&direction=inbound") == two
+    assert count(f"/v1/calls/{call.pk}") == 1
 
 
 @pytest.mark.parametrize(
