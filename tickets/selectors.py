@@ -26,7 +26,7 @@ from tickets.models import (
     TicketPriority,
 )
 
-<<<<<<< HEAD
+
 def contact_by(unique: str, value: str) -> Contact | None:
     """The contact whose `unique` field ("email" or "phone") is `value`, or None."""
     return Contact.objects.filter(**{unique: value}).first()
