@@ -170,7 +170,7 @@ def throughput(channel: str, count: int, batch: int, accepted: object, quiet: bo
     from django.db import transaction
 
     from notifications.models import Delivery, DeliveryStatus
-    from notifications.services import delivery_create
+    from notifications.outbox import delivery_create
 
     Delivery.objects.all().delete()
     before = accepted()  # type: ignore[operator]

@@ -32,7 +32,7 @@ from escalation.models import (
     StepCondition,
     StepKind,
 )
-from notifications.recipients import team_emails, team_slack
+from notifications.recipients import team_emails, team_slack, team_targets
 
 logger = logging.getLogger(__name__)
 BATCH = 100
@@ -208,7 +208,7 @@ def _exhausted(incident: Incident, batch: _Batch) -> None:
         f"[SupportHub] UNACKNOWLEDGED: nobody acknowledged incident #{incident.pk} ({incident.title}) "
         "after every escalation step. It is still open."
     )
-    targets = paging.team_targets(f"incident:{incident.pk}:exhausted{incident.repages}")
+    targets = team_targets(f"incident:{incident.pk}:exhausted{incident.repages}")
     for channel, recipient, key in targets:
         _page(incident, None, channel, recipient, key, batch, body=text)
     alerted = "team alerted" if targets else "nobody to alert (set SUPPORT_TEAM_EMAIL or SLACK_WEBHOOK_URL)"

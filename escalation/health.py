@@ -6,7 +6,8 @@ import logging
 
 from django.utils import timezone
 
-from escalation import paging, selectors
+from escalation import selectors
+from notifications import builders
 
 logger = logging.getLogger(__name__)
 
@@ -23,5 +24,5 @@ def schedule_health_report() -> int:
             continue
         unhealthy += 1
         text = f"[SupportHub] On-call schedule {report.schedule.name} needs attention: {report.summary()}"
-        paging.notify_team(text=text, key=f"schedule-health:{report.schedule.pk}:{today}")
+        builders.team_notice(text=text, key=f"schedule-health:{report.schedule.pk}:{today}")
     return unhealthy

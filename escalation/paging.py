@@ -1,7 +1,7 @@
 """The one seam between escalation and the notifications outbox.
 
 Every page (SMS, voice call, Slack post, email) leaves through `page()` or `notify()`, which
-hand it to `notifications.services.delivery_create` (idempotent on `idempotency_key`; the
+hand it to `notifications.outbox.delivery_create` (idempotent on `idempotency_key`; the
 send is queued on commit).
 """
 
@@ -10,8 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from notifications.recipients import team_emails, team_slack
-from notifications.services import delivery_create
+from notifications.outbox import delivery_create
 
 logger = logging.getLogger(__name__)
 # Read after the page text on a paging call; the keypress comes back to
@@ -67,32 +66,3 @@ def page(
         ticket=incident.ticket,
         payload=payload,
     )
-
-
-def team_targets(key: str) -> list[tuple[str, str, str]]:
-    """(channel, recipient, idempotency key) of each notice that tells the team about `key`:
-    one email per team address, and the team's Slack target when Slack is configured."""
-    targets = [("email", address, f"{key}:email:{address.lower()}") for address in team_emails()]
-    slack = team_slack()
-    if slack is not None:
-        targets.append(("slack", slack, f"{key}:slack"))
-    return targets
-
-
-def notify_team(*, text: str, key: str, ticket: Any = None) -> None:
-    """Tell the team by email and on Slack (`team_targets`); a failing notice is logged."""
-    targets = team_targets(key)
-    if not targets:
-        logger.warning("nobody to tell about %s: set SUPPORT_TEAM_EMAIL or SLACK_WEBHOOK_URL", key)
-    for channel, recipient, idempotency_key in targets:
-        try:
-            notify(
-                channel=channel,
-                recipient=recipient,
-                body=text,
-                subject=text,
-                idempotency_key=idempotency_key,
-                ticket=ticket,
-            )
-        except Exception:
-            logger.exception("team notice %s by %s to %s failed", key, channel, recipient)

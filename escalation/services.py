@@ -31,6 +31,8 @@ from supporthub.tasks import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 
+# The kick queued when an incident opens, so its first page needs no beat (escalation.tasks).
+ADVANCE_TASK = "escalation.incident_advance"
 REASON_FLAG = {
     TriggerReason.URGENT_TICKET: "on_urgent_ticket",
     TriggerReason.SLA_BREACH: "on_sla_breach",
@@ -146,9 +148,7 @@ def incident_open(
         via=reason,
     )
     _paging_sync(incident, "trigger")  # mirror to PagerDuty / Opsgenie when configured
-    from escalation import tasks  # the task module imports the engine, which imports this module
-
-    enqueue_on_commit(tasks.incident_advance, incident.pk)
+    enqueue_on_commit(ADVANCE_TASK, incident.pk)
     return incident, True
 
 

@@ -1,10 +1,10 @@
-"""Celery wrappers: the engine tick (beat), the on-commit kick, the SLA sweep, the daily health check."""
+"""Celery wrappers: the engine tick (beat), the on-commit kick, the daily health check."""
 
 from __future__ import annotations
 
 from celery import shared_task
 
-from escalation import engine, health, sla
+from escalation import engine, health, services
 
 
 @shared_task(name="escalation.tick", ignore_result=True)
@@ -13,15 +13,10 @@ def escalation_tick() -> int:
     return engine.escalation_tick().steps
 
 
-@shared_task(name="escalation.incident_advance", ignore_result=True)
+@shared_task(name=services.ADVANCE_TASK, ignore_result=True)
 def incident_advance(incident_id: int) -> bool:
     """Kick queued on commit when an incident opens, so the first page needs no beat."""
     return engine.incident_advance(incident_id=incident_id)
-
-
-@shared_task(name="escalation.sla_sweep", ignore_result=True)
-def sla_sweep() -> int:
-    return sla.sla_breach_sweep()
 
 
 @shared_task(name="escalation.schedule_health", ignore_result=True)

@@ -5,7 +5,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from notifications.models import Delivery, DeliveryStatus
-from notifications.services import delivery_retry
+from notifications.outbox import delivery_retry
 from supporthub.exceptions import DomainError
 
 

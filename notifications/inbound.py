@@ -18,8 +18,8 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils.html import strip_tags
 
+from notifications.builders import TICKET_MSGID_PREFIX, notify_inbound_message
 from notifications.models import Delivery
-from notifications.services import TICKET_MSGID_PREFIX, notify_inbound_message
 from tickets.models import Message, MessageChannel, MessageDirection, Ticket, TicketChannel, TicketStatus
 from tickets.services import contact_resolve, message_create, ticket_create
 

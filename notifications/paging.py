@@ -16,7 +16,7 @@ from typing import Any
 from django.conf import settings
 
 from notifications.models import Delivery, DeliveryChannel
-from notifications.services import delivery_create
+from notifications.outbox import delivery_create
 from supporthub.exceptions import DomainError
 
 PAGING_CHANNELS = (DeliveryChannel.PAGERDUTY, DeliveryChannel.OPSGENIE)

@@ -61,3 +61,13 @@ def ticket_emails(ticket: Ticket) -> list[str]:
     if assignee is not None and assignee.email:
         return [assignee.email]
     return team_emails()
+
+
+def team_targets(key: str) -> list[tuple[str, str, str]]:
+    """(channel, recipient, idempotency key) of each notice that tells the team about `key`:
+    one email per team address, and the team's Slack target when Slack is configured."""
+    targets = [("email", address, f"{key}:email:{address.lower()}") for address in team_emails()]
+    slack = team_slack()
+    if slack is not None:
+        targets.append(("slack", slack, f"{key}:slack"))
+    return targets

@@ -522,7 +522,7 @@ SLA_SWEEP_SECONDS = env.float("SLA_SWEEP_SECONDS", default=60.0)
 CELERY_BEAT_SCHEDULE.update(
     {
         "escalation-tick": {"task": "escalation.tick", "schedule": ESCALATION_TICK_SECONDS},
-        "escalation-sla-sweep": {"task": "escalation.sla_sweep", "schedule": SLA_SWEEP_SECONDS},
+        "tickets-sla-sweep": {"task": "tickets.sla_sweep", "schedule": SLA_SWEEP_SECONDS},
         "escalation-schedule-health": {"task": "escalation.schedule_health", "schedule": 24 * 3600.0},
     }
 )

@@ -1,9 +1,15 @@
-"""Project-wide Celery helpers."""
+"""Project-wide Celery helpers: publishing a task by name, now or once a transaction commits.
+
+Services name the task they queue ("notifications.send_delivery") instead of importing it:
+the task modules import the services, so importing a task back would make a cycle. Where
+the task is registered in this process (the worker, tests) its own `apply_async` runs, with
+its options and eager mode; elsewhere Celery sends the message by name.
+"""
 
 import logging
 from typing import Any
 
-from celery import Task, shared_task
+from celery import current_app, shared_task
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
@@ -13,14 +19,6 @@ logger = logging.getLogger(__name__)
 FAST_FAIL_PUBLISH = {"max_retries": 1, "interval_start": 0.05, "interval_step": 0.05, "interval_max": 0.05}
 
 
-class OutboxTask(Task):
-    """A task whose database row is the truth (an outbox): publishing it fails fast."""
-
-    def apply_async(self, args: Any = None, kwargs: Any = None, **options: Any) -> Any:  # type: ignore[override]
-        options.setdefault("retry_policy", FAST_FAIL_PUBLISH)
-        return super().apply_async(args, kwargs, **options)
-
-
 @shared_task(name="supporthub.ping")
 def ping() -> str:
     """Round-trip check used by health probes and integration tests."""
@@ -28,18 +26,21 @@ def ping() -> str:
     return "pong"
 
 
-def enqueue_on_commit(task: Task, *args: Any, **kwargs: Any) -> None:
-    """Queue `task` once the current transaction commits.
+def publish(task_name: str, *args: Any) -> bool:
+    """Publish task `task_name` with `args`; whether the broker took it.
 
-    A broker outage must not fail the request that caused the work: the error is logged
-    and the state in the database (an outbox row, a due escalation step) is picked up
-    again by a periodic task.
+    Never raises for an unreachable broker: the caller's database state (an outbox row, a
+    due escalation step, a call waiting for its ticket) is what a periodic sweep picks up.
     """
+    signature = current_app.signature(task_name, args=args)
+    try:
+        signature.apply_async(retry_policy=FAST_FAIL_PUBLISH)
+    except Exception:  # kombu raises many types for an unreachable broker
+        logger.warning("broker unavailable, %s left for the periodic sweep", task_name)
+        return False
+    return True
 
-    def _send() -> None:
-        try:
-            task.apply_async(args=args, kwargs=kwargs)
-        except Exception:  # kombu raises many types for an unreachable broker
-            logger.warning("broker unavailable, %s left for the periodic sweep", task.name)
 
-    transaction.on_commit(_send)
+def enqueue_on_commit(task_name: str, *args: Any) -> None:
+    """`publish(task_name, *args)` once the current transaction commits (at once outside one)."""
+    transaction.on_commit(lambda: publish(task_name, *args))

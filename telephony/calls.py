@@ -25,7 +25,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from telephony import notify, oncall
+from notifications import builders
+from supporthub.tasks import publish
+from telephony import oncall
 from telephony.models import CallDirection, CallLog, CallOutcome, CallStatus
 from tickets.models import Message, MessageChannel, MessageDirection, Ticket, TicketChannel, TicketStatus
 from tickets.services import contact_resolve, message_create, ticket_create
@@ -35,6 +37,7 @@ logger = logging.getLogger(__name__)
 WITHHELD = "a withheld number"
 SWEEP_BATCH = 500
 # Set while a booking run is queued and not yet started; expires in case the run is lost.
+BOOKING_TASK = "telephony.calls_book_pending"
 BOOKING_QUEUED_KEY = "telephony:booking-queued"
 BOOKING_QUEUED_SECONDS = 10
 
@@ -165,17 +168,12 @@ def booking_queue() -> None:
     calls, so a call committed before the clear is read by that run, and one that finds the
     flag cleared queues the next run. With Redis or the broker down the beat sweep books the call.
     """
-    from telephony.tasks import calls_book_pending
-
     try:
         if not cache.add(BOOKING_QUEUED_KEY, 1, timeout=BOOKING_QUEUED_SECONDS):
             return
     except Exception:  # the cache is down: publish anyway; the broker may still be up
         logger.warning("cache unavailable; queueing a booking run for this call alone")
-    try:
-        calls_book_pending.apply_async()
-    except Exception:  # kombu raises many types for an unreachable broker
-        logger.warning("broker unavailable, %s left for the periodic sweep", calls_book_pending.name)
+    if not publish(BOOKING_TASK):
         with contextlib.suppress(Exception):
             cache.delete(BOOKING_QUEUED_KEY)  # the next call tries again
 
@@ -284,7 +282,7 @@ def call_missed(call: CallLog, reason: str) -> None:
     )
     if note is None:
         return
-    notify.team_notify(
+    builders.ticket_notice(
         ticket=ticket,
         subject=f"Missed call from {call.from_number or WITHHELD} ({ticket.reference})",
         body=note.body,

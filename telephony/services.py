@@ -19,7 +19,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from escalation.services import incident_acknowledge_from_delivery, staff_text_receive
-from telephony import notify
+from notifications import builders
 from telephony.calls import (
     WITHHELD,
     CallStep,
@@ -238,7 +238,7 @@ def call_recording_receive(
         channel=MessageChannel.PHONE,
     )
     if message is not None:
-        notify.team_notify(
+        builders.ticket_notice(
             ticket=ticket,
             subject=f"New voicemail from {call.from_number or WITHHELD} ({ticket.reference})",
             body=message.body,
@@ -313,7 +313,7 @@ def sms_inbound_receive(
     )
     if message is None:
         return SmsResult(duplicate=True)
-    notify.team_notify(
+    builders.ticket_notice(
         ticket=ticket,
         subject=f"SMS from {from_number} ({ticket.reference})",
         body=text,

@@ -2,11 +2,10 @@
 
 from celery import shared_task
 
-from supporthub.tasks import OutboxTask
 from telephony import calls
 
 
-@shared_task(base=OutboxTask, name="telephony.calls_book_pending", acks_late=True)
+@shared_task(name=calls.BOOKING_TASK, acks_late=True)
 def calls_book_pending() -> int:
     """Queued by the inbound-call webhook (one run per burst); no retries: the sweep is the retry."""
     return calls.calls_book_pending()

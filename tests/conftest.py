@@ -89,7 +89,7 @@ def _fresh_memos():
     from supporthub.api.pagination import forget_estimates
     from supporthub.services import forget_api_keys
     from telephony.calls import BOOKING_QUEUED_KEY
-    from tickets.selectors import sla_targets_invalidate
+    from tickets.sla import sla_targets_invalidate
 
     forget_estimates()
     forget_api_keys()

@@ -15,7 +15,7 @@ def _invalidate_sla_targets(sender: Any, **kwargs: Any) -> None:
     at once, and again on commit (targets read while the change was uncommitted are dropped)."""
     from django.db import transaction
 
-    from tickets.selectors import sla_targets_invalidate
+    from tickets.sla import sla_targets_invalidate
 
     sla_targets_invalidate()
     transaction.on_commit(sla_targets_invalidate)

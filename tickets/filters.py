@@ -93,12 +93,24 @@ class TicketFilter(filters.FilterSet):
     channel = filters.MultipleChoiceFilter(choices=TicketChannel.choices, distinct=False)
     assignee = IdFilter(field_name="assignee_id", help_text="A user id.")
     unassigned = StrictBooleanFilter(field_name="assignee", lookup_expr="isnull")
-    sla_breached = StrictBooleanFilter()
+    sla_breached = StrictBooleanFilter(help_text="Either SLA clock breached.")
+    first_response_breached = StrictBooleanFilter()
+    resolution_breached = StrictBooleanFilter()
     q = filters.CharFilter(method="filter_q", max_length=200, help_text="Full-text search.")
 
     class Meta:
         model = Ticket
-        fields = ["status", "priority", "channel", "assignee", "unassigned", "sla_breached", "q"]
+        fields = [
+            "status",
+            "priority",
+            "channel",
+            "assignee",
+            "unassigned",
+            "sla_breached",
+            "first_response_breached",
+            "resolution_breached",
+            "q",
+        ]
 
     def filter_priority(self, queryset: QuerySet[Ticket], name: str, value: list[str]) -> QuerySet[Ticket]:
         if not value:

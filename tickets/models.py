@@ -15,6 +15,8 @@ from django.utils import timezone
 from supporthub.phone import InvalidPhoneNumber, to_e164
 
 if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
     from notifications.models import Delivery
 
 
@@ -46,6 +48,7 @@ STATUS_TRANSITIONS: dict[str, frozenset[str]] = {
     TicketStatus.CLOSED: frozenset(),
 }
 ACTIVE_STATUSES = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING)
+DONE_STATUSES = (TicketStatus.RESOLVED, TicketStatus.CLOSED)
 
 
 class TicketPriority(models.IntegerChoices):
@@ -137,6 +140,10 @@ class Ticket(models.Model):
     resolution_due = models.DateTimeField(null=True, blank=True)
     first_responded_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
+    # One flag per SLA clock, each set once by the breach sweep (tickets.sla); sla_breached is
+    # set with either, for the triage order and its index.
+    first_response_breached = models.BooleanField(default=False)
+    resolution_breached = models.BooleanField(default=False)
     sla_breached = models.BooleanField(default=False)
     # Set while pending on the customer (the resolution clock is paused).
     sla_paused_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -182,6 +189,10 @@ class Ticket(models.Model):
 
     def can_transition_to(self, status: str) -> bool:
         return status == self.status or status in STATUS_TRANSITIONS[TicketStatus(self.status)]
+
+    @property
+    def is_done(self) -> bool:
+        return self.status in DONE_STATUSES
 
 
 class SlaPolicy(models.Model):
@@ -280,6 +291,8 @@ class TicketChange(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # Who made the change when it was not a user: an API key's name, the customer, SupportHub.
+    actor_name = models.CharField(max_length=200, blank=True)
     field = models.CharField(max_length=16, choices=Field.choices)
     old_value = models.CharField(max_length=200, blank=True)
     new_value = models.CharField(max_length=200, blank=True)
@@ -291,6 +304,17 @@ class TicketChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.field}: {self.old_value or '—'} → {self.new_value or '—'}"
+
+    @property
+    def actor_label(self) -> str:
+        if self.actor is not None:
+            return self.actor.get_full_name() or self.actor.get_username()
+        return self.actor_name
+
+
+class _Placeholders(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"  # unknown placeholders stay visible rather than vanish
 
 
 class CannedReply(models.Model):
@@ -307,6 +331,19 @@ class CannedReply(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    def render(self, *, ticket: Ticket, agent: User | None = None) -> str:
+        """The body with the placeholders filled in for `ticket` (and the answering `agent`)."""
+        values = _Placeholders(
+            contact_name=ticket.contact.name,
+            reference=ticket.reference or "",
+            subject=ticket.subject,
+            agent_name=(agent.get_full_name() or agent.get_username()) if agent else "",
+        )
+        try:
+            return self.body.format_map(values)
+        except (ValueError, IndexError):  # a stray brace in the saved text: show it as written
+            return self.body
 
 
 class AgentShift(models.Model):

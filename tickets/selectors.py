@@ -1,26 +1,19 @@
-"""Reads for the agent console (SLA clocks, the ticket page, the dashboard) and the SLA
-targets every new ticket's due times come from."""
+"""Reads for the agent console (the ticket page, the dashboard) and intake's contact lookup."""
 
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.core.cache import cache
 from django.db.models import Count, Q
-from django.utils import timezone
 
-from escalation.business_hours import CalendarSpec, load
 from telephony.models import CallLog
+from tickets import sla
 from tickets.models import (
     ACTIVE_STATUSES,
     CannedReply,
     Contact,
     Message,
-    SlaPolicy,
     Ticket,
     TicketChange,
     TicketPriority,
@@ -32,122 +25,8 @@ def contact_by(unique: str, value: str) -> Contact | None:
     return Contact.objects.filter(**{unique: value}).first()
 
 
-@dataclass(frozen=True)
-class SlaTargets:
-    """One priority's SlaPolicy as the due-time arithmetic reads it (escalation.sla)."""
-
-    first_response_minutes: int
-    resolution_minutes: int
-    business_calendar: CalendarSpec | None
-
-
-logger = logging.getLogger(__name__)
-
-SLA_TARGETS_KEY = "tickets:sla-targets"
-SLA_TARGETS_TIMEOUT = 60  # seconds: the longest a policy change can go unseen (see sla_targets)
-
-
-def sla_targets(priority: int) -> SlaTargets | None:
-    """The SLA targets for `priority`, or None when no policy covers it.
-
-    Every priority's targets are kept in the shared cache for SLA_TARGETS_TIMEOUT seconds,
-    so creating a ticket does not query its policy. Saving or deleting a policy, a business
-    calendar, its hours or a holiday deletes them (tickets.apps), at once and again on
-    commit, so the next ticket gets the new targets. Only when that delete is lost (the
-    cache was unreachable during the change) or a ticket read the old policy just before the
-    change committed and stored it just after can tickets get the old targets, for at most
-    SLA_TARGETS_TIMEOUT: a ticket then gets the due times it would have had a minute
-    earlier, an admin's edit taking effect a little late. With the cache unreachable every
-    ticket reads the database.
-    """
-    try:
-        targets = cache.get(SLA_TARGETS_KEY)
-    except Exception:  # a ticket must still be created without the cache
-        logger.warning("shared cache unreachable: SLA targets read from the database")
-        return _read_sla_targets().get(priority)
-    if targets is None:
-        targets = _read_sla_targets()
-        try:
-            cache.set(SLA_TARGETS_KEY, targets, SLA_TARGETS_TIMEOUT)
-        except Exception:
-            logger.warning("shared cache unreachable: SLA targets not kept")
-    return targets.get(priority)
-
-
-def sla_targets_invalidate() -> None:
-    """Make the next ticket read the SLA targets from the database (a policy or its calendar
-    changed). If the cache is unreachable the kept targets expire on their own."""
-    try:
-        cache.delete(SLA_TARGETS_KEY)
-    except Exception:
-        logger.error("shared cache unreachable: SLA targets may be %ss old", SLA_TARGETS_TIMEOUT)
-
-
-def _read_sla_targets() -> dict[int, SlaTargets]:
-    policies = SlaPolicy.objects.select_related("business_calendar").prefetch_related(
-        "business_calendar__hours"
-    )
-    return {
-        policy.priority: SlaTargets(
-            policy.first_response_minutes,
-            policy.resolution_minutes,
-            load(policy.business_calendar) if policy.business_calendar else None,
-        )
-        for policy in policies
-    }
-
-
-# A clock turns amber when less than this share of its window is left.
-NEAR_SHARE = 0.25
-
-
-@dataclass(frozen=True)
-class SlaClock:
-    name: str  # "first response" or "resolution"
-    due: datetime | None
-    state: str  # met | ok | near | breached | none
-
-    @property
-    def css(self) -> str:
-        return f"sla-{self.state}"
-
-
-def _clock(
-    name: str, start: datetime, due: datetime | None, done_at: datetime | None, now: datetime
-) -> SlaClock:
-    if due is None:
-        return SlaClock(name, None, "none")
-    if done_at is not None:
-        return SlaClock(name, due, "met" if done_at <= due else "breached")
-    if now >= due:
-        return SlaClock(name, due, "breached")
-    window = max(due - start, timedelta(seconds=1))
-    return SlaClock(name, due, "near" if (due - now) / window < NEAR_SHARE else "ok")
-
-
-def sla_clocks(ticket: Ticket, now: datetime | None = None) -> list[SlaClock]:
-    now = now or timezone.now()
-    return [
-        _clock(
-            "first response", ticket.created_at, ticket.first_response_due, ticket.first_responded_at, now
-        ),
-        _clock("resolution", ticket.created_at, ticket.resolution_due, ticket.resolved_at, now),
-    ]
-
-
-def sla_next_clock(ticket: Ticket, now: datetime | None = None) -> SlaClock:
-    """The clock an agent should look at in a list: the first still running, else the last."""
-    clocks = sla_clocks(ticket, now)
-    running = [clock for clock in clocks if clock.state in ("ok", "near", "breached") and clock.due]
-    if ticket.sla_breached and not running:
-        return SlaClock("resolution", ticket.resolution_due, "breached")
-    return running[0] if running else clocks[-1]
-
-
 def ticket_console(*, ticket: Ticket, agent: User | None) -> dict[str, Any]:
     """Everything the ticket page shows beside the form."""
-    from tickets.services import canned_reply_render
-
     thread = (
         Message.objects.filter(ticket=ticket)
         .select_related("author_user", "author_contact")
@@ -162,10 +41,9 @@ def ticket_console(*, ticket: Ticket, agent: User | None) -> dict[str, Any]:
         "thread": list(thread),
         "history": list(TicketChange.objects.filter(ticket=ticket).select_related("actor")),
         "other_tickets": list(other_tickets),
-        "sla_clocks": sla_clocks(ticket),
+        "sla_clocks": sla.sla_clocks(ticket),
         "canned_replies": [
-            (reply.title, canned_reply_render(reply=reply, ticket=ticket, agent=agent))
-            for reply in CannedReply.objects.all()
+            (reply.title, reply.render(ticket=ticket, agent=agent)) for reply in CannedReply.objects.all()
         ],
     }
 

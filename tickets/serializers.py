@@ -70,6 +70,8 @@ class TicketSerializer(serializers.ModelSerializer):
             "resolution_due",
             "first_responded_at",
             "resolved_at",
+            "first_response_breached",
+            "resolution_breached",
             "sla_breached",
             "message_count",
         ]
@@ -99,6 +101,8 @@ TICKET_DOCUMENT_FIELDS = (
     "resolution_due",
     "first_responded_at",
     "resolved_at",
+    "first_response_breached",
+    "resolution_breached",
     "sla_breached",
     "message_count",
 )
@@ -129,6 +133,8 @@ def ticket_document(ticket: Ticket) -> dict[str, Any]:
         "resolution_due": iso_datetime(ticket.resolution_due),
         "first_responded_at": iso_datetime(ticket.first_responded_at),
         "resolved_at": iso_datetime(ticket.resolved_at),
+        "first_response_breached": ticket.first_response_breached,
+        "resolution_breached": ticket.resolution_breached,
         "sla_breached": ticket.sla_breached,
         "message_count": ticket.message_count,
     }

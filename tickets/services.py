@@ -8,7 +8,6 @@ from __future__ import annotations
 import enum
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, Literal
 
 from django.conf import settings
@@ -18,11 +17,13 @@ from django.db.models import F
 from django.utils import timezone
 
 from escalation import hooks as escalation_hooks
+from notifications import builders, outbox
+from supporthub.actors import SYSTEM, Actor
 from supporthub.exceptions import DomainError
 from supporthub.metrics import record_ticket_created
+from tickets import sla
 from tickets.models import (
     AgentShift,
-    CannedReply,
     Contact,
     Message,
     MessageChannel,
@@ -33,7 +34,7 @@ from tickets.models import (
     TicketPriority,
     TicketStatus,
 )
-from tickets.selectors import contact_by, sla_targets
+from tickets.selectors import contact_by
 
 logger = logging.getLogger(__name__)
 
@@ -111,20 +112,6 @@ def _contact_keys(email: str | None, phone: str | None) -> tuple[str | None, str
     return email, phone
 
 
-def sla_due_times(*, priority: int, start: datetime) -> tuple[datetime | None, datetime | None]:
-    """(first_response_due, resolution_due) for a ticket of `priority` opened at `start`."""
-    targets = sla_targets(priority)
-    if targets is None:
-        return None, None
-    # Business-hours SLA clocks.
-    from escalation.sla import add_minutes
-
-    return (
-        add_minutes(policy=targets, start=start, minutes=targets.first_response_minutes),
-        add_minutes(policy=targets, start=start, minutes=targets.resolution_minutes),
-    )
-
-
 @transaction.atomic(savepoint=False)  # nothing inside is caught and retried
 def ticket_create(
     *,
@@ -146,7 +133,7 @@ def ticket_create(
     `deliveries_created` and sent once the transaction commits.
     """
     now = timezone.now()
-    first_response_due, resolution_due = sla_due_times(priority=priority, start=now)
+    first_response_due, resolution_due = sla.due_times(priority=priority, start=now)
     ticket = Ticket.objects.create(
         subject=subject,
         description=description,
@@ -172,10 +159,8 @@ def ticket_create(
             external_id=external_id,
         )
     if notify:
-        from notifications.services import deliveries_save, ticket_created_deliveries
-
-        deliveries = ticket_created_deliveries(ticket, acknowledge=acknowledge)
-        ticket.deliveries_created = deliveries_save(deliveries)
+        deliveries = builders.ticket_created_deliveries(ticket, acknowledge=acknowledge)
+        ticket.deliveries_created = outbox.deliveries_save(deliveries)
     record_ticket_created(channel=channel, priority=priority)  # metrics (counted on commit)
     if assignee is None and settings.AUTO_ASSIGN_ENABLED:
         ticket_auto_assign(ticket=ticket)
@@ -209,61 +194,112 @@ def support_request_submit(
     return IntakeResult(ticket=ticket, deliveries=list(ticket.deliveries_created))
 
 
+class _TicketEdit:
+    """Changes to one ticket row the caller's transaction holds, written by one UPDATE with
+    their history rows (each with its actor), then told to escalation."""
+
+    def __init__(self, ticket: Ticket, actor: Actor) -> None:
+        self.ticket, self.actor, self.now = ticket, actor, timezone.now()
+        self.fields: dict[str, Any] = {}
+        self.history: list[TicketChange] = []
+        self.status_changed = self.priority_changed = False
+
+    def set(self, field: str, value: Any) -> None:
+        setattr(self.ticket, field, value)
+        self.fields[field] = value
+
+    def record(self, field: str, old: Any, new: Any) -> None:
+        self.history.append(
+            TicketChange(
+                ticket=self.ticket,
+                actor=self.actor.user,
+                actor_name=self.actor.name,
+                field=field,
+                old_value=str(old or "")[:200],
+                new_value=str(new or "")[:200],
+            )
+        )
+
+    def move_to(self, status: str) -> None:
+        """The one way a ticket's status changes: `STATUS_TRANSITIONS` decides whether it may;
+        the change is recorded, resolved_at follows, the resolution clock pauses while pending
+        and resumes after, and escalation hears of it when saved. Raises DomainError (nothing
+        changed) for a transition the table forbids."""
+        ticket = self.ticket
+        if status == ticket.status:
+            return
+        if not ticket.can_transition_to(status):
+            raise DomainError(
+                f"Cannot change status from {ticket.status} to {status}.",
+                field="status",
+                code="invalid_transition",
+            )
+        self.record(TicketChange.Field.STATUS, ticket.status, status)
+        self.set("status", status)
+        self.set("resolved_at", (ticket.resolved_at or self.now) if ticket.is_done else None)
+        for name in sla.clocks_follow_status(ticket, now=self.now):
+            self.fields[name] = getattr(ticket, name)
+        self.status_changed = True
+
+    def save(self, **expressions: Any) -> None:
+        """Write the changes (and `expressions`, such as F() updates) and their history."""
+        if not (self.fields or expressions):
+            return
+        Ticket.objects.filter(pk=self.ticket.pk).update(**self.fields, **expressions, updated_at=self.now)
+        self.ticket.updated_at = self.now
+        TicketChange.objects.bulk_create(self.history)
+        if self.status_changed:
+            escalation_hooks.ticket_status_changed(ticket=self.ticket)
+        if self.priority_changed:
+            escalation_hooks.ticket_priority_changed(ticket=self.ticket)
+
+
+def _locked(ticket: Ticket) -> Ticket:
+    """`ticket`'s row, locked until the transaction ends, with its contact and assignee."""
+    return (
+        Ticket.objects.select_for_update(of=("self",)).select_related("contact", "assignee").get(pk=ticket.pk)
+    )
+
+
 @transaction.atomic
 def ticket_update(
     *,
     ticket: Ticket,
+    actor: Actor,
     status: str | None = None,
     priority: int | None = None,
     assignee: User | Literal[_Keep.KEEP] | None = KEEP,
     subject: str | None = None,
-    actor: User | None = None,
 ) -> Ticket:
-    """Apply an agent's changes and record each one in the ticket's history.
+    """Apply `actor`'s changes and record each one in the ticket's history.
 
     Raises DomainError for an illegal status change (and changes nothing).
     `assignee=None` unassigns; leaving it out keeps the assignee.
     """
-    ticket = Ticket.objects.select_for_update(of=("self",)).select_related("assignee").get(pk=ticket.pk)
-    changed: list[str] = []
-    history: list[TicketChange] = []
-
-    def record(field: str, old: Any, new: Any) -> None:
-        history.append(
-            TicketChange(
-                ticket=ticket, actor=actor, field=field, old_value=str(old or ""), new_value=str(new or "")
-            )
-        )
-
-    if status is not None and status != ticket.status:
-        record(TicketChange.Field.STATUS, ticket.status, status)
-        _apply_status(ticket, status)
-        changed += ["status", "resolved_at"]
+    ticket = _locked(ticket)
+    edit = _TicketEdit(ticket, actor)
+    if status is not None:
+        edit.move_to(status)
     if priority is not None and priority != ticket.priority:
-        record(
+        edit.record(
             TicketChange.Field.PRIORITY, TicketPriority(ticket.priority).label, TicketPriority(priority).label
         )
-        ticket.priority = priority
-        ticket.first_response_due, ticket.resolution_due = sla_due_times(
-            priority=priority, start=ticket.created_at
-        )
-        changed += ["priority", "first_response_due", "resolution_due"]
+        edit.set("priority", priority)
+        first_response_due, resolution_due = sla.due_times(priority=priority, start=ticket.created_at)
+        edit.set("first_response_due", first_response_due)
+        edit.set("resolution_due", resolution_due)
+        edit.priority_changed = True
     if assignee is not KEEP and getattr(assignee, "pk", None) != ticket.assignee_id:
-        record(TicketChange.Field.ASSIGNEE, ticket.assignee, assignee)
-        ticket.assignee = assignee
-        changed.append("assignee")
+        edit.record(TicketChange.Field.ASSIGNEE, ticket.assignee, assignee)
+        edit.set("assignee", assignee)
     if subject is not None and subject != ticket.subject:
-        record(TicketChange.Field.SUBJECT, ticket.subject, subject)
-        ticket.subject = subject
-        changed.append("subject")
-    if changed:
-        ticket.save(update_fields=[*dict.fromkeys(changed), "updated_at"])
-        TicketChange.objects.bulk_create(history)
-        escalation_hooks.ticket_updated(ticket=ticket, changed=changed)
+        edit.record(TicketChange.Field.SUBJECT, ticket.subject, subject)
+        edit.set("subject", subject)
+    edit.save()
     return ticket
 
 
-def tickets_bulk_update(*, tickets: list[Ticket], actor: User | None, **changes: Any) -> list[str]:
+def tickets_bulk_update(*, tickets: list[Ticket], actor: Actor, **changes: Any) -> list[str]:
     """Apply the same change to many tickets, each in its own transaction.
 
     Returns one message per ticket that could not be changed (e.g. an illegal status).
@@ -294,7 +330,7 @@ def ticket_auto_assign(*, ticket: Ticket) -> User | None:
         return None
     shift.last_assigned_at = timezone.now()
     shift.save(update_fields=["last_assigned_at"])
-    updated = ticket_update(ticket=ticket, assignee=shift.user)
+    updated = ticket_update(ticket=ticket, actor=SYSTEM, assignee=shift.user)
     ticket.assignee, ticket.updated_at = updated.assignee, updated.updated_at
     return shift.user
 
@@ -302,39 +338,6 @@ def ticket_auto_assign(*, ticket: Ticket) -> User | None:
 def agent_shift_set(*, user: User, on_shift: bool) -> AgentShift:
     shift, _ = AgentShift.objects.update_or_create(user=user, defaults={"on_shift": on_shift})
     return shift
-
-
-class _Placeholders(dict[str, str]):
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"  # unknown placeholders stay visible rather than vanish
-
-
-def canned_reply_render(*, reply: CannedReply, ticket: Ticket, agent: User | None = None) -> str:
-    """The reply's text with {contact_name}, {reference}, {subject} and {agent_name} filled in."""
-    values = _Placeholders(
-        contact_name=ticket.contact.name,
-        reference=ticket.reference or "",
-        subject=ticket.subject,
-        agent_name=(agent.get_full_name() or agent.get_username()) if agent else "",
-    )
-    try:
-        return reply.body.format_map(values)
-    except (ValueError, IndexError):  # a stray brace in the saved text: show it as written
-        return reply.body
-
-
-def _apply_status(ticket: Ticket, status: str) -> None:
-    if not ticket.can_transition_to(status):
-        raise DomainError(
-            f"Cannot change status from {ticket.status} to {status}.",
-            field="status",
-            code="invalid_transition",
-        )
-    ticket.status = status
-    if status in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
-        ticket.resolved_at = ticket.resolved_at or timezone.now()
-    else:
-        ticket.resolved_at = None
 
 
 @transaction.atomic
@@ -347,15 +350,16 @@ def message_create(
     author_user: User | None = None,
     author_contact: Contact | None = None,
     external_id: str | None = None,
+    actor: Actor | None = None,
 ) -> Message:
     """Add a message to a ticket and move the ticket along.
 
     An agent's first outbound message stops the first-response clock and opens a new
     ticket; a customer's message reopens a pending or resolved one. Closed tickets take
-    no more messages (DomainError).
+    no more messages (DomainError). `actor` is who the status change is recorded for:
+    by default the author (the agent, or the customer), else SupportHub.
     """
-    # Locked until the transaction ends, with its contact (a reply goes to it).
-    ticket = Ticket.objects.select_for_update(of=("self",)).select_related("contact").get(pk=ticket.pk)
+    ticket = _locked(ticket)  # with its contact: a reply goes to it
     if ticket.status == TicketStatus.CLOSED:
         raise DomainError(f"Ticket {ticket.reference} is closed and takes no more messages.", field="ticket")
     if direction == MessageDirection.NOTE:
@@ -370,25 +374,27 @@ def message_create(
         external_id=external_id,
     )
     if direction == MessageDirection.OUTBOUND and external_id is None:
-        from notifications.services import deliveries_save, reply_deliveries  # (imports tickets)
-
         # an agent's reply goes to the contact via the ticket's channel; an email's
         # Message-ID (named by reply_deliveries) is the message's external_id.
-        deliveries = reply_deliveries(message)
+        deliveries = builders.reply_deliveries(message)
         if message.external_id is not None:
             Message.objects.filter(pk=message.pk).update(external_id=message.external_id)
-        deliveries_save(deliveries)
-    updates: dict[str, Any] = {"message_count": F("message_count") + 1, "updated_at": timezone.now()}
+        outbox.deliveries_save(deliveries)
+    if actor is None:
+        if author_user is not None:
+            actor = Actor.of(author_user)
+        else:
+            actor = Actor.customer(author_contact) if author_contact is not None else SYSTEM
+    edit = _TicketEdit(ticket, actor)
     if direction == MessageDirection.OUTBOUND:
         if ticket.first_responded_at is None:
-            updates["first_responded_at"] = message.created_at
+            edit.set("first_responded_at", message.created_at)
         if ticket.status == TicketStatus.NEW:
-            updates["status"] = TicketStatus.OPEN
+            edit.move_to(TicketStatus.OPEN)
     elif direction == MessageDirection.INBOUND and ticket.status in (
         TicketStatus.PENDING,
         TicketStatus.RESOLVED,
     ):
-        updates["status"] = TicketStatus.OPEN
-        updates["resolved_at"] = None
-    Ticket.objects.filter(pk=ticket.pk).update(**updates)
+        edit.move_to(TicketStatus.OPEN)
+    edit.save(message_count=F("message_count") + 1)
     return message

@@ -8,6 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from supporthub.api.auth import request_actor
 from tickets import services
 from tickets.filters import MessageFilter, TicketFilter
 from tickets.models import Message, Ticket
@@ -62,7 +63,7 @@ class TicketViewSet(
     def partial_update(self, request: Request, pk: str | None = None) -> Response:
         ticket = self.get_object()
         data = _validated(TicketUpdateSerializer, request.data, partial=True)
-        services.ticket_update(ticket=ticket, **data)
+        services.ticket_update(ticket=ticket, actor=request_actor(request), **data)
         return Response(ticket_document(self.get_object()))
 
     def list(self, request: Request) -> Response:
@@ -87,7 +88,7 @@ class MessageViewSet(
     @extend_schema(request=MessageCreateSerializer, responses={201: MessageSerializer})
     def create(self, request: Request) -> Response:
         data = _validated(MessageCreateSerializer, request.data)
-        message = services.message_create(author_user=_author(request), **data)
+        message = services.message_create(author_user=_author(request), actor=request_actor(request), **data)
         return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED)
 
 

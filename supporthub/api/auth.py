@@ -9,6 +9,7 @@ from rest_framework import authentication, exceptions, permissions
 from rest_framework.request import Request
 from rest_framework_api_key.models import APIKey
 
+from supporthub.actors import Actor
 from supporthub.services import api_key_record_use, api_key_verify
 
 HEADER = "X-API-Key"
@@ -18,6 +19,13 @@ class EnvironmentAPIKey:
     """Stands for the key given in the API_KEY environment variable."""
 
     name = "API_KEY (environment)"
+
+
+def request_actor(request: Request) -> Actor:
+    """Who a /v1 request acts as, for the history: the logged-in user, else its API key."""
+    if request.user.is_authenticated:
+        return Actor.of(request.user)
+    return Actor.api_key(getattr(request.auth, "name", "") or "unnamed")
 
 
 class APIKeyAuthentication(authentication.BaseAuthentication):

@@ -3,6 +3,7 @@
 import pytest
 
 from notifications.models import Delivery
+from supporthub.actors import SYSTEM
 from tests.e2e.conftest import ARTIFACTS, login
 from tests.factories import ContactFactory, TicketFactory
 from tickets.models import CannedReply, Message, Ticket, TicketPriority, TicketStatus
@@ -67,7 +68,7 @@ def test_saving_a_ticket_someone_else_changed_warns_instead_of_overwriting(page,
 
     from tickets.services import ticket_update
 
-    ticket_update(ticket=ticket, priority=TicketPriority.HIGH)  # another agent, meanwhile
+    ticket_update(ticket=ticket, actor=SYSTEM, priority=TicketPriority.HIGH)  # another agent, meanwhile
 
     page.fill("#id_subject", "My edit")
     page.click("input[name=_continue]")

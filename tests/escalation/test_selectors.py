@@ -113,7 +113,6 @@ def test_the_daily_health_warning_emails_each_team_address_once(support_schedule
 def test_thin_tasks_call_their_services(db):
     assert tasks.escalation_tick() == 0
     assert tasks.incident_advance(123456) is False
-    assert tasks.sla_sweep() == 0
 
 
 def test_oncall_now_table_lists_every_schedule(support_schedule):

@@ -6,6 +6,7 @@ import pytest
 
 from escalation import services
 from escalation.models import EscalationPolicy, Incident, IncidentStatus
+from supporthub.actors import SYSTEM
 from tests.factories import ContactFactory, TicketFactory
 from tickets import services as ticket_services
 from tickets.models import TicketPriority
@@ -34,9 +35,9 @@ def test_a_normal_ticket_opens_no_incident(contact, default_policy):
 
 def test_raising_a_ticket_to_urgent_opens_one_incident_however_often(contact, default_policy):
     ticket = ticket_services.ticket_create(contact=contact, subject="Slow", channel="email")
-    ticket_services.ticket_update(ticket=ticket, priority=TicketPriority.URGENT)
-    ticket_services.ticket_update(ticket=ticket, priority=TicketPriority.HIGH)
-    ticket_services.ticket_update(ticket=ticket, priority=TicketPriority.URGENT)
+    ticket_services.ticket_update(ticket=ticket, actor=SYSTEM, priority=TicketPriority.URGENT)
+    ticket_services.ticket_update(ticket=ticket, actor=SYSTEM, priority=TicketPriority.HIGH)
+    ticket_services.ticket_update(ticket=ticket, actor=SYSTEM, priority=TicketPriority.URGENT)
     incident = Incident.objects.get(ticket=ticket)
     assert incident.events.filter(kind="retriggered").count() == 1
 
@@ -88,7 +89,7 @@ def test_resolving_the_ticket_resolves_its_open_incident(contact, default_policy
     ticket = ticket_services.ticket_create(
         contact=contact, subject="Site down", channel="email", priority=TicketPriority.URGENT
     )
-    ticket_services.ticket_update(ticket=ticket, status="resolved")
+    ticket_services.ticket_update(ticket=ticket, actor=SYSTEM, status="resolved")
     incident = Incident.objects.get(ticket=ticket)
     assert incident.status == IncidentStatus.RESOLVED
     assert incident.events.filter(kind="resolved", via="ticket").exists()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from notifications.models import Delivery
-from notifications.services import delivery_create
+from notifications.outbox import delivery_create
 from tests.notifications.processes import wait_until
 
 FAST = {

@@ -3,7 +3,7 @@
 import pytest
 
 from notifications.models import Delivery, DeliveryStatus
-from notifications.services import delivery_create
+from notifications.outbox import delivery_create
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from django.core import mail
 from notifications.channels import ChannelDeferred, ChannelError, ChannelNotConfigured, get_adapter
 from notifications.channels import slack as slack_channel
 from notifications.models import Delivery, DeliveryStatus
-from notifications.services import delivery_create, delivery_send
+from notifications.outbox import delivery_create, delivery_send
 from tests.notifications.conftest import TWILIO_SID
 from tests.notifications.fakes import FakeTwilio, Reply
 

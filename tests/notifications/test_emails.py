@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 from notifications.emails import email_payload
 from notifications.models import Delivery, DeliveryStatus
-from notifications.services import delivery_send
+from notifications.outbox import delivery_send
 from tests.notifications.fakes import Reply
 from tickets.models import Ticket
 

@@ -7,7 +7,7 @@ from django.core import mail
 from django.utils import timezone
 
 from notifications.models import Delivery, DeliveryStatus
-from notifications.services import (
+from notifications.outbox import (
     deliveries_requeue_stale,
     delivery_create,
     delivery_retry,
@@ -199,7 +199,7 @@ def test_the_sweep_requeues_overdue_pending_and_stuck_sending_deliveries(setting
     from notifications import tasks
 
     queued = []
-    monkeypatch.setattr(tasks.send_delivery, "apply_async", lambda args: queued.append(args[0]))
+    monkeypatch.setattr(tasks.send_delivery, "apply_async", lambda args, *_, **__: queued.append(args[0]))
     settings.NOTIFICATIONS_REQUEUE_AFTER_SECONDS = 60
     long_ago = timezone.now() - timedelta(minutes=10)
     fresh = make(idempotency_key="fresh")
@@ -231,7 +231,7 @@ def test_the_sweep_requeues_overdue_pending_and_stuck_sending_deliveries(setting
 def test_the_sweep_stops_quietly_when_the_broker_is_down(settings, monkeypatch):
     from notifications import tasks
 
-    def down(args):
+    def down(*args, **options):
         raise ConnectionError("redis down")
 
     monkeypatch.setattr(tasks.send_delivery, "apply_async", down)

@@ -3,14 +3,9 @@
 import pytest
 from django.core import mail
 
+from notifications.builders import notify_inbound_message, reply_deliveries, ticket_created_deliveries
 from notifications.models import Delivery, DeliveryStatus
-from notifications.services import (
-    delivery_save,
-    delivery_send,
-    notify_inbound_message,
-    reply_deliveries,
-    ticket_created_deliveries,
-)
+from notifications.outbox import delivery_save, delivery_send
 from tests.factories import ContactFactory, MessageFactory, TicketFactory, UserFactory
 from tickets.models import Message, Ticket
 

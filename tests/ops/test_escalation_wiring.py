@@ -7,13 +7,14 @@ import time_machine
 from django.utils import timezone
 from prometheus_client import REGISTRY
 
-from escalation import services, sla
+from escalation import services
 from notifications.models import Delivery
-from notifications.services import delivery_send
+from notifications.outbox import delivery_send
 from tests.escalation.conftest import _seed_defaults
 from tests.factories import ContactFactory
 from tests.ops.test_paging_channels import opsgenie, pagerduty  # noqa: F401 - fixtures
 from tickets import services as ticket_services
+from tickets import sla
 
 pytestmark = pytest.mark.django_db
 
@@ -81,7 +82,7 @@ def test_the_sla_sweep_counts_breaches_by_kind_and_priority():
     contact = ContactFactory()
     with time_machine.travel(timezone.now() - timedelta(days=3), tick=False):
         ticket_services.ticket_create(contact=contact, subject="late", channel="email")
-    assert sla.sla_breach_sweep() == 1
+    assert sla.sla_breach_sweep() == 2  # first response and resolution, each once
     assert sla.sla_breach_sweep() == 0
     assert sample("supporthub_sla_breaches_total", kind="first_response", priority="normal") == before + 1
 

@@ -6,8 +6,8 @@ import pytest
 
 from notifications.channels import ChannelError
 from notifications.models import Delivery, DeliveryStatus
+from notifications.outbox import delivery_create, delivery_send
 from notifications.paging import incident_paging_mirror
-from notifications.services import delivery_create, delivery_send
 from supporthub.exceptions import DomainError
 from tests.notifications.fakes import FakeServer, Received, Reply
 

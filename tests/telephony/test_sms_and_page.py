@@ -1,10 +1,13 @@
 """Inbound SMS becomes a message on the sender's phone ticket; page key presses acknowledge."""
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from tests.factories import ContactFactory, TicketFactory
 from tests.telephony.conftest import BASE, CALLER, sid, twiml, verbs
-from tickets.models import Message, Ticket
+from tickets.models import Message, Ticket, TicketChange
 
 pytestmark = pytest.mark.django_db
 
@@ -23,13 +26,26 @@ def test_an_sms_from_a_new_number_opens_a_phone_ticket_and_tells_the_sender_its_
 
 
 def test_an_sms_joins_the_senders_open_phone_ticket_without_an_auto_reply(twilio):
-    ticket = TicketFactory(contact=ContactFactory(phone=CALLER), channel="phone", status="pending")
+    paused_at = timezone.now() - timedelta(hours=1)
+    ticket = TicketFactory(
+        contact=ContactFactory(name="Carol", phone=CALLER),
+        channel="phone",
+        status="pending",
+        resolution_due=timezone.now() + timedelta(hours=2),
+        sla_paused_at=paused_at,
+    )
+    due = ticket.resolution_due
     root = twiml(twilio.sms(sid("SM"), "Any news?"))
 
     assert verbs(root) == []
     assert Ticket.objects.count() == 1
     ticket.refresh_from_db()
-    assert ticket.status == "open"  # the customer's reply reopens a pending ticket
+    # The customer's reply reopens a pending ticket through the one transition: recorded,
+    # and the resolution clock resumes where it was paused.
+    assert ticket.status == "open" and ticket.sla_paused_at is None
+    assert timedelta(minutes=59) < ticket.resolution_due - due < timedelta(minutes=61)
+    change = TicketChange.objects.get(ticket=ticket, field="status")
+    assert (change.old_value, change.new_value, change.actor_label) == ("pending", "open", "Carol (customer)")
     assert list(ticket.messages.values_list("channel", "body")) == [("sms", "Any news?")]
 
 

@@ -242,10 +242,10 @@ def test_nobody_on_shift_leaves_tickets_unassigned(settings):
 def test_canned_replies_fill_placeholders_and_keep_unknown_ones(agent):
     ticket = TicketFactory(contact=ContactFactory(name="Dana"), reference="SH-4242")
     reply = CannedReply(title="t", body="Hi {contact_name}, re {reference} ({unknown}) — {agent_name}")
-    text = services.canned_reply_render(reply=reply, ticket=ticket, agent=agent)
+    text = reply.render(ticket=ticket, agent=agent)
     assert text == f"Hi Dana, re SH-4242 ({{unknown}}) — {agent.get_full_name()}"
     broken = CannedReply(title="b", body="stray { brace")
-    assert services.canned_reply_render(reply=broken, ticket=ticket) == "stray { brace"
+    assert broken.render(ticket=ticket) == "stray { brace"
 
 
 def test_sla_clock_states(settings):
@@ -253,7 +253,7 @@ def test_sla_clock_states(settings):
 
     from django.utils import timezone
 
-    from tickets.selectors import sla_clocks, sla_next_clock
+    from tickets.sla import sla_clocks, sla_next_clock
 
     now = timezone.now()
     ticket = TicketFactory()

@@ -12,7 +12,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from notifications.services import _thread_headers
+from notifications.builders import _thread_headers
 from tests.factories import ContactFactory, MessageFactory, TicketFactory, UserFactory
 from tests.services import require_postgres
 from tickets.filters import ticket_search

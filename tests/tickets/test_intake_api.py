@@ -203,7 +203,7 @@ def test_a_failure_after_the_contact_is_written_leaves_nothing_behind(api, monke
     def broken(deliveries):
         raise DatabaseError("the notifications could not be written")
 
-    monkeypatch.setattr("notifications.services.deliveries_save", broken)
+    monkeypatch.setattr("notifications.outbox.deliveries_save", broken)
     with pytest.raises(DatabaseError):
         api.post(URL, request_body(), format="json")
     assert nothing_written()

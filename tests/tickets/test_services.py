@@ -7,6 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from escalation.models import BusinessCalendar, BusinessHours, Holiday
+from supporthub.actors import SYSTEM
 from supporthub.exceptions import DomainError
 from tests.factories import ContactFactory, TicketFactory
 from tickets import services
@@ -74,7 +75,7 @@ def test_sla_due_times_follow_the_priority_policy():
 def test_priority_change_recomputes_due_times_from_creation():
     ticket = services.ticket_create(contact=ContactFactory(), subject="x", channel="api")
     normal_due = ticket.first_response_due
-    updated = services.ticket_update(ticket=ticket, priority=TicketPriority.URGENT)
+    updated = services.ticket_update(ticket=ticket, actor=SYSTEM, priority=TicketPriority.URGENT)
     assert updated.first_response_due < normal_due
     assert updated.first_response_due - updated.created_at == timedelta(minutes=15)
 
@@ -124,20 +125,20 @@ def test_status_transitions_follow_the_one_table(start, target):
     ticket = TicketFactory(status=start)
     allowed = target in STATUS_TRANSITIONS[start]
     if allowed:
-        services.ticket_update(ticket=ticket, status=target)
+        services.ticket_update(ticket=ticket, actor=SYSTEM, status=target)
         assert Ticket.objects.get(pk=ticket.pk).status == target
     else:
         with pytest.raises(DomainError) as excinfo:
-            services.ticket_update(ticket=ticket, status=target)
+            services.ticket_update(ticket=ticket, actor=SYSTEM, status=target)
         assert excinfo.value.field == "status"
         assert Ticket.objects.get(pk=ticket.pk).status == start
 
 
 def test_resolving_stamps_resolved_at_and_reopening_clears_it():
     ticket = TicketFactory(status=TicketStatus.OPEN)
-    resolved = services.ticket_update(ticket=ticket, status=TicketStatus.RESOLVED)
+    resolved = services.ticket_update(ticket=ticket, actor=SYSTEM, status=TicketStatus.RESOLVED)
     assert resolved.resolved_at is not None
-    reopened = services.ticket_update(ticket=ticket, status=TicketStatus.OPEN)
+    reopened = services.ticket_update(ticket=ticket, actor=SYSTEM, status=TicketStatus.OPEN)
     assert reopened.resolved_at is None
 
 
@@ -185,7 +186,7 @@ def test_closed_tickets_take_no_messages():
 
 def test_unassigning_and_keeping_the_assignee_are_different(agent):
     ticket = TicketFactory(assignee=agent)
-    services.ticket_update(ticket=ticket, subject="renamed")
+    services.ticket_update(ticket=ticket, actor=SYSTEM, subject="renamed")
     assert Ticket.objects.get(pk=ticket.pk).assignee == agent
-    services.ticket_update(ticket=ticket, assignee=None)
+    services.ticket_update(ticket=ticket, actor=SYSTEM, assignee=None)
     assert Ticket.objects.get(pk=ticket.pk).assignee is None

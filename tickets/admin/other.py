@@ -29,7 +29,7 @@ class SlaPolicyAdmin(admin.ModelAdmin):
 
 @admin.register(TicketChange)
 class TicketChangeAdmin(admin.ModelAdmin):
-    list_display = ["ticket", "field", "old_value", "new_value", "actor", "created_at"]
+    list_display = ["ticket", "field", "old_value", "new_value", "actor_label", "created_at"]
     list_filter = ["field"]
     list_select_related = ["ticket", "actor"]
 

@@ -13,7 +13,8 @@ from django.template.response import TemplateResponse
 from django.utils.html import format_html
 from django.utils.timesince import timesince
 
-from tickets import selectors, services
+from supporthub.actors import Actor
+from tickets import selectors, services, sla
 from tickets.admin.filters import AssigneeFilter, SlaFilter, StatusFilter
 from tickets.admin.forms import BulkAssignForm, BulkPriorityForm, BulkStatusForm, TicketConsoleForm
 from tickets.filters import ticket_identifier_search
@@ -65,7 +66,8 @@ class TicketAdmin(admin.ModelAdmin):
         "resolution_due",
         "first_responded_at",
         "resolved_at",
-        "sla_breached",
+        "first_response_breached",
+        "resolution_breached",
         "message_count",
     ]
     change_form_template = "admin/tickets/ticket/change_form.html"
@@ -112,9 +114,9 @@ class TicketAdmin(admin.ModelAdmin):
                     "classes": ["collapse"],
                     "fields": [
                         ("created_at", "updated_at"),
-                        ("first_response_due", "first_responded_at"),
-                        ("resolution_due", "resolved_at"),
-                        ("sla_breached", "message_count"),
+                        ("first_response_due", "first_responded_at", "first_response_breached"),
+                        ("resolution_due", "resolved_at", "resolution_breached"),
+                        "message_count",
                     ],
                 },
             ),
@@ -142,7 +144,7 @@ class TicketAdmin(admin.ModelAdmin):
 
     @admin.display(description="SLA due", ordering="first_response_due")
     def sla_due(self, ticket: Ticket) -> str:
-        clock = selectors.sla_next_clock(ticket)
+        clock = sla.sla_next_clock(ticket)
         if clock.due is None:
             return "—"
         return format_html(
@@ -174,7 +176,7 @@ class TicketAdmin(admin.ModelAdmin):
             return
         with transaction.atomic():
             changes = {name: data[name] for name in EDITABLE if name in form.changed_data}
-            services.ticket_update(ticket=obj, actor=request.user, **changes)  # type: ignore[arg-type]
+            services.ticket_update(ticket=obj, actor=Actor.of(request.user), **changes)  # type: ignore[arg-type]
             if data.get("reply"):
                 services.message_create(
                     ticket=obj,
@@ -225,7 +227,8 @@ class TicketAdmin(admin.ModelAdmin):
 
     def _bulk(self, request: HttpRequest, queryset: QuerySet[Ticket], **changes: Any) -> None:
         tickets = list(queryset)
-        problems = services.tickets_bulk_update(tickets=tickets, actor=request.user, **changes)  # type: ignore[arg-type]
+        actor = Actor.of(request.user)  # type: ignore[arg-type]
+        problems = services.tickets_bulk_update(tickets=tickets, actor=actor, **changes)
         done = len(tickets) - len(problems)
         if done:
             self.message_user(request, f"Updated {done} ticket{'s' if done != 1 else ''}.", messages.SUCCESS)

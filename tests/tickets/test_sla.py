@@ -9,12 +9,14 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from escalation import sla
 from escalation.models import BusinessCalendar, BusinessHours, Incident, IncidentPage
 from notifications.models import Delivery
+from supporthub.actors import SYSTEM
+from tests.escalation.conftest import default_policy  # noqa: F401 - fixture
 from tests.factories import ContactFactory
 from tests.team import TEAM_EMAIL, assert_each_team_address_emailed_once
 from tickets import services as ticket_services
+from tickets import sla
 from tickets.models import SlaPolicy, Ticket, TicketPriority, TicketStatus
 
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
@@ -58,9 +60,9 @@ def test_pending_pauses_the_resolution_clock(contact):
         ticket = make_ticket(contact)
     due = ticket.resolution_due
     with time_machine.travel(start + timedelta(hours=1), tick=False):
-        ticket = ticket_services.ticket_update(ticket=ticket, status=TicketStatus.PENDING)
+        ticket = ticket_services.ticket_update(ticket=ticket, actor=SYSTEM, status=TicketStatus.PENDING)
     with time_machine.travel(start + timedelta(hours=4), tick=False):
-        ticket = ticket_services.ticket_update(ticket=ticket, status=TicketStatus.OPEN)
+        ticket = ticket_services.ticket_update(ticket=ticket, actor=SYSTEM, status=TicketStatus.OPEN)
     ticket.refresh_from_db()
     assert ticket.resolution_due == due + timedelta(hours=3)
     assert ticket.sla_paused_at is None
@@ -72,9 +74,9 @@ def test_pending_pause_on_business_hours_counts_only_open_time(contact, office):
     with time_machine.travel(start, tick=False):
         ticket = make_ticket(contact)
         due = ticket.resolution_due
-        ticket_services.ticket_update(ticket=ticket, status=TicketStatus.PENDING)
+        ticket_services.ticket_update(ticket=ticket, actor=SYSTEM, status=TicketStatus.PENDING)
     with time_machine.travel(datetime(2026, 3, 9, 10, 0, tzinfo=BERLIN), tick=False):  # Monday
-        ticket_services.ticket_update(ticket=ticket, status=TicketStatus.OPEN)
+        ticket_services.ticket_update(ticket=ticket, actor=SYSTEM, status=TicketStatus.OPEN)
     ticket.refresh_from_db()
     # Paused for 2 business hours (Fri 16-17, Mon 9-10).
     assert ticket.resolution_due == office_add(office, due, 120)
@@ -135,3 +137,48 @@ def test_first_response_stops_the_first_response_clock(contact):
         ticket_services.message_create(ticket=ticket, direction="outbound", body="On it")
     assert sla.sla_breach_sweep() == 0
     assert not IncidentPage.objects.exists()
+
+
+def test_each_clock_breaches_once_with_its_own_notice(contact, settings):
+    settings.SUPPORT_TEAM_EMAIL = "team@support.example"
+    with time_machine.travel(timezone.now() - timedelta(days=2), tick=False):
+        ticket = make_ticket(contact)
+    assert sla.sla_breach_sweep() == 2
+    assert sla.sla_breach_sweep() == 0
+    ticket.refresh_from_db()
+    assert ticket.first_response_breached and ticket.resolution_breached and ticket.sla_breached
+    keys = set(Delivery.objects.filter(ticket=ticket).values_list("idempotency_key", flat=True))
+    assert {f"sla-breach:{ticket.pk}:first_response:email:team@support.example",
+            f"sla-breach:{ticket.pk}:resolution:email:team@support.example"} <= keys  # fmt: skip
+
+
+def test_a_ticket_that_met_its_first_response_still_reports_its_resolution_breach(contact, agent):
+    with time_machine.travel(timezone.now() - timedelta(days=2), tick=False):
+        ticket = make_ticket(contact)
+        ticket_services.message_create(ticket=ticket, direction="outbound", body="On it", author_user=agent)
+    assert sla.sla_breach_sweep() == 1
+    ticket.refresh_from_db()
+    assert (ticket.first_response_breached, ticket.resolution_breached) == (False, True)
+    assert [clock.state for clock in sla.sla_clocks(ticket)] == ["met", "breached"]
+
+
+def test_the_api_shows_and_filters_each_clocks_breach(api, contact):
+    with time_machine.travel(timezone.now() - timedelta(days=2), tick=False):
+        late = make_ticket(contact)
+        ticket_services.message_create(ticket=late, direction="outbound", body="On it")
+    make_ticket(contact)
+    sla.sla_breach_sweep()
+    body = api.get(f"/v1/tickets/{late.pk}").json()
+    assert (body["first_response_breached"], body["resolution_breached"], body["sla_breached"]) == (
+        False,
+        True,
+        True,
+    )
+    assert [t["id"] for t in api.get("/v1/tickets?resolution_breached=true").json()["results"]] == [late.pk]
+    assert api.get("/v1/tickets?first_response_breached=true").json()["count"] == 0
+
+
+def test_the_sweep_task_runs_the_sweep(db):
+    from tickets.tasks import sla_sweep
+
+    assert sla_sweep() == 0

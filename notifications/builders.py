@@ -1,0 +1,292 @@
+"""The notification builders: which deliveries each ticket event causes, and to whom.
+
+Each builder is called inside the transaction of its event and returns the deliveries it
+made (unsaved where the caller writes them with the event's own rows). Idempotency keys
+name the cause, so running a builder twice creates nothing new. Who the team is lives in
+`notifications.recipients`; writing and sending lives in `notifications.outbox`.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from email.utils import parseaddr
+from functools import lru_cache
+
+from django.conf import settings
+
+from notifications.emails import email_payload, ticket_admin_url
+from notifications.models import Delivery, DeliveryChannel
+from notifications.outbox import delivery_create, delivery_new, delivery_save
+from notifications.recipients import team_emails, team_slack, team_targets, ticket_emails
+from tickets.models import Message, Ticket
+
+logger = logging.getLogger(__name__)
+
+# Our Message-IDs look like <sh-ticket-42.reply.ab12cd34ef56@example.com>.
+TICKET_MSGID_PREFIX = "sh-ticket-"
+
+
+def _email_domain() -> str:
+    return _domain_of(settings.DEFAULT_FROM_EMAIL)
+
+
+@lru_cache(maxsize=8)
+def _domain_of(sender: str) -> str:
+    """The domain of a From address ("Name <a@b>"); parsing it was ~20 µs of every intake."""
+    return parseaddr(sender)[1].rpartition("@")[2] or "supporthub.local"
+
+
+def new_message_id(ticket: Ticket, kind: str) -> str:
+    """A Message-ID that names the ticket, so a reply to it finds the ticket again."""
+    return f"<{TICKET_MSGID_PREFIX}{ticket.pk}.{kind}.{uuid.uuid4().hex[:12]}@{_email_domain()}>"
+
+
+def _thread_headers(ticket: Ticket, message_id: str) -> dict[str, str]:
+    """Message-ID plus In-Reply-To/References pointing at the ticket's earlier emails."""
+    if ticket.first_message is not None:  # created just now: that message is its only one
+        external_id = ticket.first_message.external_id or ""
+        earlier: list[str | None] = [external_id] if external_id.startswith("<") else []
+    else:
+        earlier = list(
+            Message.objects.filter(ticket=ticket, external_id__startswith="<")
+            .order_by("-created_at", "-id")
+            .values_list("external_id", flat=True)[:10]
+        )
+    headers = {"Message-ID": message_id}
+    if earlier:
+        headers["In-Reply-To"] = str(earlier[0])
+        headers["References"] = " ".join(str(item) for item in reversed(earlier))
+    return headers
+
+
+def _slack_delivery(
+    *, key: str, text: str, ticket: Ticket, message: Message | None = None
+) -> Delivery | None:
+    """The (unsaved) Slack notification to the team, or None when Slack is not configured."""
+    target = team_slack()
+    if target is None:
+        return None
+    return delivery_new(
+        channel=DeliveryChannel.SLACK,
+        recipient=target,
+        body=text,
+        idempotency_key=key,
+        ticket=ticket,
+        message=message,
+    )
+
+
+def ticket_created_deliveries(ticket: Ticket, *, acknowledge: bool = True) -> list[Delivery]:
+    """What a new ticket causes, unsaved: the team is told (email, Slack) and the requester
+    gets an acknowledgement (email or SMS). tickets.services.ticket_create writes them with
+    the ticket; `delivery_save` writes one on its own.
+
+    `acknowledge=False` skips the requester's acknowledgement (e.g. for autoresponders).
+    """
+    contact = ticket.contact
+    first = ticket.first_message or (
+        ticket.messages.filter(direction="inbound").order_by("created_at", "id").first()
+    )
+    deliveries: list[Delivery] = []
+    for address in team_emails():
+        deliveries.append(
+            delivery_new(
+                channel=DeliveryChannel.EMAIL,
+                recipient=address,
+                subject=f"[{ticket.reference}] New {ticket.priority_name} ticket: {ticket.subject}",
+                body="",
+                payload=email_payload(
+                    "ticket_created_team",
+                    {"Message-ID": new_message_id(ticket, "team")},
+                    ticket=ticket,
+                    message=first,
+                ),
+                idempotency_key=f"ticket:{ticket.pk}:created:email:{address.lower()}",
+                ticket=ticket,
+                message=first,
+            )
+        )
+    link = f"<{ticket_admin_url(ticket)}|{ticket.reference}>"
+    slack = _slack_delivery(
+        key=f"ticket:{ticket.pk}:created:slack",
+        text=f"New {ticket.priority_name} {ticket.channel} ticket {link}: {ticket.subject} (from {contact})",
+        ticket=ticket,
+        message=first,
+    )
+    if slack is not None:
+        deliveries.append(slack)
+
+    if ticket.channel in ("email", "chat", "web", "api") and contact.email and acknowledge:
+        deliveries.append(
+            delivery_new(
+                channel=DeliveryChannel.EMAIL,
+                recipient=contact.email,
+                subject=f"[{ticket.reference}] We received your request: {ticket.subject}",
+                body="",
+                payload=email_payload(
+                    "ticket_created_ack",
+                    _thread_headers(ticket, new_message_id(ticket, "ack")),
+                    ticket=ticket,
+                    message=first,
+                ),
+                idempotency_key=f"ticket:{ticket.pk}:created:ack-email",
+                ticket=ticket,
+                message=first,
+            )
+        )
+    elif ticket.channel == "phone" and contact.phone and acknowledge and twilio_configured():
+        deliveries.append(
+            delivery_new(
+                channel=DeliveryChannel.SMS,
+                recipient=contact.phone,
+                body=(
+                    f"{settings.APP_NAME}: we received your request {ticket.reference} "
+                    f'"{ticket.subject[:60]}" and will get back to you soon.'
+                ),
+                idempotency_key=f"ticket:{ticket.pk}:created:ack-sms",
+                ticket=ticket,
+                message=first,
+            )
+        )
+    return deliveries
+
+
+def notify_inbound_message(message: Message) -> list[Delivery]:
+    """A customer wrote again on a ticket: tell the assignee (or the team) and Slack."""
+    ticket = message.ticket
+    deliveries: list[Delivery] = []
+    for address in ticket_emails(ticket):
+        deliveries.append(
+            delivery_create(
+                channel=DeliveryChannel.EMAIL,
+                recipient=address,
+                subject=f"[{ticket.reference}] New reply from {ticket.contact}: {ticket.subject}",
+                body="",
+                payload=email_payload(
+                    "inbound_message",
+                    {"Message-ID": new_message_id(ticket, "inbound")},
+                    ticket=ticket,
+                    message=message,
+                ),
+                idempotency_key=f"message:{message.pk}:inbound:email:{address.lower()}",
+                ticket=ticket,
+                message=message,
+            )
+        )
+    slack = _slack_delivery(
+        key=f"message:{message.pk}:inbound:slack",
+        text=f"New reply on <{ticket_admin_url(ticket)}|{ticket.reference}> from {ticket.contact}: "
+        f"{message.body[:300]}",
+        ticket=ticket,
+        message=message,
+    )
+    if slack is not None:
+        deliveries.append(delivery_save(slack))
+    return deliveries
+
+
+def reply_deliveries(message: Message) -> list[Delivery]:
+    """The (unsaved) notification that sends an agent's outbound `message` to the contact
+    through the ticket's channel; the caller writes it with the message (`message.pk` set)
+    and queues it (deliveries_queue).
+
+    Email replies are threaded (Message-ID, In-Reply-To, References) and `message.external_id`
+    is set to our Message-ID, so the customer's answer lands on this ticket. Phone and SMS
+    tickets get an SMS. Returns [] when the contact cannot be reached.
+    """
+    ticket = message.ticket
+    contact = ticket.contact
+    if message.channel in ("phone", "sms"):
+        if not contact.phone:
+            logger.warning("reply %s on %s not sent: contact has no phone", message.pk, ticket.reference)
+            return []
+        return [
+            delivery_new(
+                channel=DeliveryChannel.SMS,
+                recipient=contact.phone,
+                body=f"[{ticket.reference}] {message.body}",
+                idempotency_key=f"message:{message.pk}:reply:sms",
+                ticket=ticket,
+                message=message,
+            )
+        ]
+    if message.channel == "internal" or not contact.email:
+        logger.warning("reply %s on %s not sent: contact has no email", message.pk, ticket.reference)
+        return []
+    message.external_id = new_message_id(ticket, "reply")
+    headers = _thread_headers(ticket, message.external_id)
+    return [
+        delivery_new(
+            channel=DeliveryChannel.EMAIL,
+            recipient=contact.email,
+            subject=f"Re: [{ticket.reference}] {ticket.subject}",
+            body="",
+            payload=email_payload(
+                "reply", headers, ticket=ticket, message=message, agent=message.author_name
+            ),
+            idempotency_key=f"message:{message.pk}:reply:email",
+            ticket=ticket,
+            message=message,
+        )
+    ]
+
+
+def twilio_configured() -> bool:
+    return bool(settings.TWILIO_ACCOUNT_SID and settings.TWILIO_AUTH_TOKEN and settings.TWILIO_FROM_NUMBER)
+
+
+def team_notice(*, text: str, key: str, ticket: Ticket | None = None) -> list[Delivery]:
+    """Tell the team by email and on Slack (`team_targets`): an SLA breach, the schedule-health
+    warning. `text` is the subject and the body; `key` names the cause (idempotent)."""
+    targets = team_targets(key)
+    if not targets:
+        logger.warning("nobody to tell about %s: set SUPPORT_TEAM_EMAIL or SLACK_WEBHOOK_URL", key)
+    return [
+        delivery_create(
+            channel=channel,
+            recipient=recipient,
+            body=text,
+            subject=text,
+            idempotency_key=idempotency_key,
+            ticket=ticket,
+        )
+        for channel, recipient, idempotency_key in targets
+    ]
+
+
+def ticket_notice(
+    *, ticket: Ticket, subject: str, body: str, key: str, message: Message | None = None
+) -> list[Delivery]:
+    """Tell whoever hears about `ticket` (`ticket_emails`, and Slack) of an event on it: a
+    missed call, a voicemail, an inbound text. `key` names the event (idempotent)."""
+    url = ticket_admin_url(ticket)
+    deliveries = [
+        delivery_create(
+            channel=DeliveryChannel.EMAIL,
+            recipient=address,
+            subject=f"[{ticket.reference}] {subject}",
+            body=f"{body}\n\nTicket {ticket.reference}: {url}\n",
+            idempotency_key=f"{key}:email:{address.lower()}",
+            ticket=ticket,
+            message=message,
+        )
+        for address in ticket_emails(ticket)
+    ]
+    slack = team_slack()
+    if slack is not None:
+        deliveries.append(
+            delivery_create(
+                channel=DeliveryChannel.SLACK,
+                recipient=slack,
+                body=f":telephone_receiver: {subject}: <{url}|{ticket.reference}>\n{body[:500]}",
+                idempotency_key=f"{key}:slack",
+                ticket=ticket,
+                message=message,
+            )
+        )
+    if not deliveries:
+        logger.warning(
+            "nobody to notify about %s (%s): set SUPPORT_TEAM_EMAIL or SLACK_WEBHOOK_URL", key, subject
+        )
+    return deliveries
