@@ -111,7 +111,8 @@ def test_a_breach_notice_emails_each_team_address_once(contact, settings):
     assert Delivery.objects.filter(idempotency_key__startswith="sla-breach:", ticket=ticket).count() == 2
 
 
-def test_a_breach_opens_an_incident_when_the_sla_policy_says_so(contact, default_policy):
+@pytest.mark.usefixtures("default_policy")
+def test_a_breach_opens_an_incident_when_the_sla_policy_says_so(contact):
     SlaPolicy.objects.filter(priority=TicketPriority.HIGH).update(open_incident_on_breach=True)
     with time_machine.travel(timezone.now() - timedelta(hours=2), tick=False):
         ticket = make_ticket(contact)
