@@ -35,7 +35,7 @@ INTAKE = {
     "subject": "Load",
     "message": "hi",
 }
-ENDPOINTS = ("intake", "voice", "detail", "list", "filtered", "hello")
+ENDPOINTS = ("intake", "voice", "detail", "list", "filtered")
 
 
 def _environ(method: str, path: str, body: bytes, headers: dict[str, str]) -> dict[str, Any]:
@@ -70,7 +70,6 @@ def _requests(endpoint: str, count: int, api_key: str) -> list[tuple[str, str, b
         "detail": "/v1/tickets/50000",
         "list": "/v1/tickets?page_size=50",
         "filtered": "/v1/tickets?page_size=50&status=open&priority=urgent",  # as bench/run.py's
-        "hello": "/bench/hello",
     }[endpoint]
     return [("GET", path, b"", auth)] * count
 
@@ -130,13 +129,8 @@ def main() -> None:
 
     sys.path.insert(0, str(ROOT))
     from bench.run import ensure_database, manage, server_env
-    from bench.voice_webhook import ACCOUNT_SID, ON_CALL, PUBLIC_BASE_URL, TOKEN, UNTHROTTLED
 
-    env = {
-        **server_env(ensure_database(args.database)),
-        "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": TOKEN, "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
-        "SUPPORT_FORWARD_NUMBER": ON_CALL, **UNTHROTTLED,
-    }  # fmt: skip
+    env = server_env(ensure_database(args.database))  # with the Twilio settings of the voice bench
     with tempfile.TemporaryDirectory() as tmp:
         a_tree = args.a
         if args.base:
