@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
 import time
 import urllib.request
@@ -38,6 +39,15 @@ class Gunicorn:
 
     def __str__(self) -> str:
         return f"gunicorn {self.workers} x {self.worker_class} ({self.threads} thread), --no-control-socket"
+
+
+def commit() -> str:
+    """The commit the code under test is at, "+dirty" when the tree has changes."""
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True
+    )
+    return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
 
 
 def exit_on_sigterm() -> None:

@@ -32,16 +32,23 @@ import time
 import uuid
 from email.utils import formatdate
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.open_loop import Request, Session, arrivals, run  # noqa: E402
-
-if TYPE_CHECKING:
-    from bench.servers import CpuMeter
+from bench.servers import (  # noqa: E402
+    BARE_APP,
+    PROJECT_APP,
+    CpuMeter,
+    Gunicorn,
+    celery_worker,
+    commit,
+    exit_on_sigterm,
+    web_server,
+)
 
 TOKEN = "bench-only-twilio-token-0123456789"
 ACCOUNT_SID = "AC" + "b" * 32
@@ -210,35 +217,42 @@ def warm_up(project: str, bare: str, rate: float) -> None:
     run(bare, bare_schedule(calls))
 
 
+def voice_target(result: dict[str, Any]) -> str:
+    webhook = result["webhook"]
+    met = webhook["p99_ms"] <= TARGET_P99_MS and not webhook["errors"]
+    return f"p99 <= {TARGET_P99_MS:.0f} ms {'met' if met else 'NOT met'}"
+
+
 def voice_table(result: dict[str, Any]) -> str:
+    """The voice load's latencies beside the bare view's, the CPU it took and the target."""
     calls, cpu = result["calls"], result["cpu_ms_per_call"]
     lines = [
         f"open loop: {calls['n']} new calls in {calls['seconds']:.0f} s (Poisson, {calls['rate_per_s']:.0f}/s, "
         f"seed {calls['seed']}), {calls['callbacks_per_call']} callbacks each; ms from when each request was due",
         "",
-        f"| {'requests':<36} | {'n':>5} | {'p50':>6} | {'p95':>6} | {'p99':>6} | {'max':>7} | {'errors':>6} |",
-        f"|{'-' * 38}|{'-' * 7}|{'-' * 8}|{'-' * 8}|{'-' * 8}|{'-' * 9}|{'-' * 8}|",
+        "| requests | n | p50 ms | p95 ms | p99 ms | max ms | errors |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for key, label in (
         ("webhook", "POST /webhooks/twilio/voice"),
         ("callbacks", "its callbacks (status, dial)"),
-        ("bare", "bare view, same schedule, x2"),
+        ("bare", "bare view, same schedule, run before and after"),
     ):
         if r := result[key]:
             lines.append(
-                f"| {label:<36} | {r['n']:>5.0f} | {r['p50_ms']:>6.1f} | {r['p95_ms']:>6.1f} | {r['p99_ms']:>6.1f} "
-                f"| {r['max_ms']:>7.1f} | {r['errors']:>6.0f} |"
+                f"| {label} | {r['n']} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['p99_ms']:.1f} "
+                f"| {r['max_ms']:.1f} | {r['errors']} |"
             )
-    lines.append(
-        f"\nCPU per call during the voice load, ms: {', '.join(f'{k} {v}' for k, v in cpu.items())}"
-        f" (total {sum(cpu.values()):.1f}; {os.cpu_count()} CPUs carry {os.cpu_count() or 1} s per s)"
-    )
     for key in ("webhook", "callbacks", "bare"):
         if result[key] and result[key]["failures"]:
             lines.append(f"{key} failures: {result[key]['failures']}")
-    webhook = result["webhook"]
-    met = "met" if webhook["p99_ms"] <= TARGET_P99_MS and not webhook["errors"] else "NOT met"
-    lines.append(f"target: webhook p99 <= {TARGET_P99_MS:.0f} ms: {met}")
+    total = sum(cpu.values())
+    lines += [
+        "",
+        f"CPU per call, ms: {', '.join(f'{k} {v}' for k, v in cpu.items())}; total {total:.1f}, i.e. "
+        f"{total * calls['rate_per_s'] / 1000:.1f} CPUs at {calls['rate_per_s']:.0f} calls/s ({os.cpu_count()} here)",
+        f"target: webhook {voice_target(result)}",
+    ]
     return "\n".join(lines)
 
 
@@ -291,16 +305,6 @@ def main() -> None:
 
     import redis
 
-    from bench.servers import (
-        BARE_APP,
-        PROJECT_APP,
-        CpuMeter,
-        Gunicorn,
-        celery_worker,
-        exit_on_sigterm,
-        web_server,
-    )
-
     exit_on_sigterm()
     env = {
         **os.environ,
@@ -336,11 +340,13 @@ def main() -> None:
             result["booking"] = booking_check(args.database_url)
     result.update(
         command=" ".join(["bench/voice_webhook.py", *sys.argv[1:]]),
+        commit=commit(),
         gunicorn=str(gunicorn),
         cpus=os.cpu_count(),
         load_average_at_start=round(load_before, 2),
         load_average_at_end=round(os.getloadavg()[0], 2),
     )
+    print(f"measured on {result['commit']}; {gunicorn} for both apps\n")
     print(voice_table(result))
     print(f"booking: {result['booking']}")
     print(f"load average {load_before:.2f} at the start, {result['load_average_at_end']:.2f} at the end")
