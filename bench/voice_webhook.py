@@ -247,10 +247,12 @@ def voice_table(result: dict[str, Any]) -> str:
         if result[key] and result[key]["failures"]:
             lines.append(f"{key} failures: {result[key]['failures']}")
     total = sum(cpu.values())
+    failed = sum(result[key]["errors"] for key in ("webhook", "callbacks") if result[key])
     lines += [
         "",
         f"CPU per call, ms: {', '.join(f'{k} {v}' for k, v in cpu.items())}; total {total:.1f}, i.e. "
-        f"{total * calls['rate_per_s'] / 1000:.1f} CPUs at {calls['rate_per_s']:.0f} calls/s ({os.cpu_count()} here)",
+        f"{total * calls['rate_per_s'] / 1000:.1f} CPUs at {calls['rate_per_s']:.0f} calls/s ({os.cpu_count()} here)"
+        + (f"; an undercount: {failed} requests failed or were given up" if failed else ""),
         f"target: webhook {voice_target(result)}",
     ]
     return "\n".join(lines)
