@@ -57,7 +57,7 @@ from bench.voice_webhook import TWILIO_ENV, UNTHROTTLED, open_loop, voice_table,
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 SECRET = "bench-only-secret-key-0123456789abcdefghijklmnop"
-VOICE = "POST /webhooks/twilio/voice, open loop"
+VOICE = "voice"  # the open-loop voice load's name for --only
 # Each endpoint's floor: req/s as a share of the bare view's.
 RATIO_TARGETS = {
     "GET /v1/tickets?page_size=50": 0.18,
@@ -221,7 +221,7 @@ def table(results: list[Result], ceiling: Result, voice: dict[str, Any] | None) 
     if voice:
         seconds = voice["calls"]["seconds"]
         for name, row, runs, goal in (
-            (f"{VOICE} ({voice['calls']['rate_per_s']:.0f} calls/s)", voice["webhook"], 1, voice_target(voice)),
+            (f"POST /webhooks/twilio/voice, {voice['calls']['rate_per_s']:.0f} calls/s", voice["webhook"], 1, voice_target(voice)),
             ("  its callbacks (status, dial)", voice["callbacks"], 1, ""),
             ("  bare view, same schedule", voice["bare"], 2, ""),
         ):  # fmt: skip
@@ -294,7 +294,7 @@ def main() -> None:
     if not shutil.which("wrk"):
         sys.exit("wrk is missing: apt-get install wrk")
     exit_on_sigterm()
-    load_at_start = os.getloadavg()[0]
+    load_at_start, measured = os.getloadavg()[0], commit()
     dsn = ensure_database(args.database)
     env = server_env(dsn)
     redis.Redis.from_url(env["REDIS_URL"]).flushdb()  # the bench's own: what an earlier run left
@@ -354,7 +354,7 @@ def main() -> None:
     )
     load_at_end = os.getloadavg()[0]
     print(
-        f"\nmeasured on {commit()}; {args.tickets} tickets; {gunicorn} for both apps; wrk 2 threads x {args.connections} connections, "
+        f"\nmeasured on {measured}; {args.tickets} tickets; {gunicorn} for both apps; wrk 2 threads x {args.connections} connections, "
         f"{args.duration} s per endpoint, the bare view {args.ceiling_duration} s before and after each"
     )
     print(
@@ -363,7 +363,7 @@ def main() -> None:
     )
     print(table(results, summary, voice))
     if voice:
-        print(f"\n{VOICE}: req/s above is the schedule's rate; the load average is taken before the load\n")
+        print("\nThe voice rows: req/s is the schedule's rate, the load average the one before the load.\n")
         print(voice_table(voice))
     out_dir = ROOT / "bench" / "results"
     out_dir.mkdir(exist_ok=True)
@@ -375,7 +375,7 @@ def main() -> None:
                 "voice": voice,
                 "load_average": [load_at_start, load_at_end],
                 "gunicorn": str(gunicorn),
-                "commit": commit(),
+                "commit": measured,
             },
             indent=2,
         )

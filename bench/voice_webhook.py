@@ -308,6 +308,7 @@ def main() -> None:
     import redis
 
     exit_on_sigterm()
+    measured = commit()
     env = {
         **os.environ,
         "DATABASE_URL": args.database_url,
@@ -342,7 +343,7 @@ def main() -> None:
             result["booking"] = booking_check(args.database_url)
     result.update(
         command=" ".join(["bench/voice_webhook.py", *sys.argv[1:]]),
-        commit=commit(),
+        commit=measured,
         gunicorn=str(gunicorn),
         cpus=os.cpu_count(),
         load_average_at_start=round(load_before, 2),
