@@ -8,9 +8,8 @@ of a session is due at its own offset after the session's arrival; the first one
 session and the others never leave before it was answered (Twilio dials, and then reports
 on the call, only once the webhook has answered with the TwiML). A latency runs from the
 moment the request was due, so waiting for a late answer, in a queue or in this client
-counts. Each request opens a new connection, as
-webhook senders do. Bounded: the schedule is finite and each request gives up after
-`timeout` seconds (counted as an error).
+counts. Each request opens a new connection, as webhook senders do. Bounded: the schedule
+is finite and each request gives up after `timeout` seconds (counted as an error).
 """
 
 from __future__ import annotations
@@ -25,6 +24,8 @@ from urllib.parse import urlsplit
 
 @dataclass(frozen=True)
 class Request:
+    """One HTTP request of a session."""
+
     kind: str  # the row it is reported under
     offset: float  # seconds after its session's arrival
     method: str

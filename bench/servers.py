@@ -126,7 +126,8 @@ class CpuMeter:
                 "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
             )}  # fmt: skip
         names = {pgid: name for name, pgid in self.groups.items()}
-        used = {}
+        tick = os.sysconf("SC_CLK_TCK")
+        used: dict[tuple[str, int], float] = {}
         for stat in Path("/proc").glob("[0-9]*/stat"):
             try:
                 fields = stat.read_text().rsplit(")", 1)[1].split()
@@ -135,9 +136,7 @@ class CpuMeter:
             pid, group = int(stat.parent.name), int(fields[2])
             name = names.get(group) or ("postgres" if pid in backends else None)
             if name:
-                used[name, pid] = (int(fields[11]) + int(fields[12])) / os.sysconf(
-                    "SC_CLK_TCK"
-                )  # utime + stime
+                used[name, pid] = (int(fields[11]) + int(fields[12])) / tick  # utime + stime
         return used
 
     def since(self, before: dict[tuple[str, int], float]) -> dict[str, float]:

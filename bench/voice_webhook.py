@@ -1,6 +1,6 @@
 """Benchmark: the inbound-call webhook under an open-loop load of new calls, each with its callbacks.
 
-    .venv/bin/python bench/voice_webhook.py [--rate 50] [--seconds 20] [--seed 1]
+    .venv/bin/python bench/voice_webhook.py [--rate 50] [--seconds 20] [--seed 1] [--webhook-only]
 
 New calls arrive as a Poisson process (bench/open_loop.py: fixed seed, fixed duration) at
 --rate per second. Each call is what Twilio sends for an inbound call answered by the
