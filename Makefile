@@ -71,8 +71,9 @@ release: install
 clean:
 	rm -rf $(VENV) var/*.sqlite3 var/broker var/cache var/static .pytest_cache .mypy_cache .coverage
 
-# --- perf (issue 8): HTTP benchmark --------------------------------------------------------
-## bench: seed PostgreSQL (TICKETS, default 100000), start gunicorn, wrk every endpoint vs a bare view.
+# --- benchmark (docs/benchmarks.md) ---------------------------------------------------------
+## bench: seed PostgreSQL (TICKETS, default 100000); SupportHub and a bare Django app under the same
+## gunicorn settings; wrk each endpoint between two runs of the bare view; the open-loop voice load.
 TICKETS ?= 100000
 .PHONY: bench
 bench: install-dev

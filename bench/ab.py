@@ -36,7 +36,7 @@ INTAKE = {
     "subject": "Load",
     "message": "hi",
 }
-ENDPOINTS = ("intake", "reply", "voice", "detail", "list", "filtered", "hello")
+ENDPOINTS = ("intake", "reply", "voice", "detail", "list", "filtered")
 EMAIL_TICKETS = 20_000  # every 5th of bench/run.py's 100,000 seeded tickets is a new email ticket
 
 
@@ -79,7 +79,6 @@ def _requests(endpoint: str, count: int, api_key: str) -> list[tuple[str, str, b
         "detail": "/v1/tickets/50000",
         "list": "/v1/tickets?page_size=50",
         "filtered": "/v1/tickets?page_size=50&status=open&priority=urgent",  # as bench/run.py's
-        "hello": "/bench/hello",
     }[endpoint]
     return [("GET", path, b"", auth)] * count
 
@@ -143,13 +142,8 @@ def main() -> None:
 
     sys.path.insert(0, str(ROOT))
     from bench.run import ensure_database, manage, server_env
-    from bench.voice_webhook import ACCOUNT_SID, ON_CALL, PUBLIC_BASE_URL, TOKEN, UNTHROTTLED
 
-    env = {
-        **server_env(ensure_database(args.database)),
-        "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": TOKEN, "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
-        "SUPPORT_FORWARD_NUMBER": ON_CALL, **UNTHROTTLED,
-    }  # fmt: skip
+    env = server_env(ensure_database(args.database))  # with the Twilio settings of the voice bench
     with tempfile.TemporaryDirectory() as tmp:
         a_tree = args.a
         if args.base:

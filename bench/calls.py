@@ -20,7 +20,6 @@ os.environ.update(
     ENV_FILE="/dev/null",
     ALLOWED_HOSTS="testserver,127.0.0.1",
     LOG_LEVEL="WARNING",
-    BENCH_ENDPOINTS="true",
 )
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "supporthub.settings")
 
@@ -37,7 +36,7 @@ REQUESTS = 20
 def main() -> None:
     _, key = APIKey.objects.create_key(name="calls")
     client = Client(HTTP_X_API_KEY=key)
-    for url in sys.argv[1:] or ["/bench/hello", "/v1/tickets?page_size=50", "/v1/tickets/500"]:
+    for url in sys.argv[1:] or ["/v1/tickets?page_size=50", "/v1/tickets/500"]:
         for _ in range(5):
             client.get(url)
         profile = cProfile.Profile()

@@ -220,25 +220,18 @@ def throughput(channel: str, count: int, batch: int, accepted: object, quiet: bo
 def latency(workdir: Path, slack: object, samples: int, env: dict[str, str]) -> dict:
     import requests
 
+    from bench.servers import PROJECT_APP, Gunicorn, web_server
     from tests.factories import make_api_key
-    from tests.services import free_port, wait_for_port
 
     key = make_api_key("bench")
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "supporthub.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2",
-         "--no-control-socket"],
-        env={**os.environ, **env, "PYTHONPATH": str(ROOT)}, cwd=ROOT,
-        stdout=(workdir / "gunicorn.log").open("ab"), stderr=subprocess.STDOUT,
-    )  # fmt: skip
     timings: list[float] = []
-    try:
-        wait_for_port(port)
+    server_env = {**os.environ, **env, "PYTHONPATH": str(ROOT)}
+    with web_server(PROJECT_APP, server_env, Gunicorn(workers=2), workdir / "gunicorn.log") as server:
         for n in range(samples + 1):
             subject = f"Latency probe {time.time_ns()}"
             start = time.time()
             answer = requests.post(
-                f"http://127.0.0.1:{port}/v1/support/request",
+                f"{server.url}/v1/support/request",
                 json={"channel": "chat", "name": "Bench", "subject": subject, "message": "ping"},
                 headers={"X-API-Key": key},
                 timeout=10,
@@ -249,9 +242,6 @@ def latency(workdir: Path, slack: object, samples: int, env: dict[str, str]) -> 
             if n > 0:  # the first request warms up gunicorn
                 timings.append(arrived - start)
             time.sleep(1.1)  # Slack pacing is 1/s: one request per second keeps it realistic
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     ordered = sorted(timings)
     return {
         "samples": len(timings),

@@ -1,12 +1,23 @@
-"""HTTP benchmark: SupportHub endpoints against a bare Django view, in the same run.
+"""HTTP benchmark: SupportHub's endpoints against a bare Django app, in the same run.
 
-    .venv/bin/python bench/run.py [--tickets 100000] [--duration 15] [--connections 16]
+    .venv/bin/python bench/run.py [--tickets 100000] [--duration 15] [--only NAME,NAME]
 
-Creates (or reuses) the PostgreSQL database `supporthub_bench`, seeds it, starts gunicorn
-as in production, and drives load with wrk from a separate process on 127.0.0.1. Every
-throughput is also shown as a ratio of the bare view's (the ceiling), measured again right
-before and after each endpoint on the same machine, so the ratios survive a noisy
-neighbour better than raw numbers.
+1. Creates (or reuses) the PostgreSQL database --database, migrates it and seeds --tickets
+   tickets with two messages each (bench/seed.py; again when the count differs).
+2. Starts two gunicorn servers with the same settings (the Procfile's: 3 sync workers,
+   `--no-control-socket`): SupportHub with production settings (DEBUG off, rate limiting
+   on but never throttling), and the bare app of bench/bare (startproject's settings and
+   middleware, one plain view): the ceiling.
+3. Drives each endpoint with wrk from 127.0.0.1 (closed loop: 2 threads, --connections,
+   --duration s), and the bare view for --ceiling-duration s right before and after each
+   one. An endpoint's ratio is its req/s over the mean of the two ceilings around it, so a
+   neighbour's load that comes and goes moves both sides of a ratio alike.
+4. Plays the open-loop voice load of bench/voice_webhook.py (--voice-rate new calls per
+   second for --voice-seconds, each with Twilio's callbacks, a Celery worker booking the
+   calls) against SupportHub, and the same schedule against the bare view before and after.
+
+Prints one table with the targets and the load average, and writes
+bench/results/http-<tickets>-<time>.json.
 """
 
 from __future__ import annotations
@@ -22,29 +33,37 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import psycopg
+import redis
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.seed import seed, ticket_count  # noqa: E402
-from bench.voice_webhook import (  # noqa: E402
-    ACCOUNT_SID,
-    LUA,
-    ON_CALL,
-    PUBLIC_BASE_URL,
-    TOKEN,
-    UNTHROTTLED,
-    caller_pool,
-    lua_string,
-    signed_requests,
+from bench.servers import (  # noqa: E402
+    BARE_APP,
+    PROJECT_APP,
+    CpuMeter,
+    Gunicorn,
+    Server,
+    celery_worker,
+    commit,
+    exit_on_sigterm,
+    web_server,
 )
-from bench.voice_webhook import PATH as VOICE_PATH  # noqa: E402
-from tests.services import free_port, wait_for_port  # noqa: E402
+from bench.voice_webhook import TWILIO_ENV, UNTHROTTLED, open_loop, voice_table, voice_target, warm_up  # noqa: E402
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 SECRET = "bench-only-secret-key-0123456789abcdefghijklmnop"
+VOICE = "voice"  # the open-loop voice load's name for --only
+# Each endpoint's floor: req/s as a share of the bare view's.
+RATIO_TARGETS = {
+    "GET /v1/tickets?page_size=50": 0.18,
+    "GET /v1/tickets/{id}": 0.30,
+    "POST /v1/support/request": 0.09,
+}
 
 
 @dataclass
@@ -54,6 +73,7 @@ class Result:
     p50_ms: float
     p99_ms: float
     errors: int
+    load: float  # the 1-minute load average when it started
     ratio: float = 0.0
 
 
@@ -66,16 +86,17 @@ def ensure_database(name: str) -> str:
 
 
 def server_env(dsn: str) -> dict[str, str]:
-    """The environment the benchmarked server runs with: production settings on `dsn`."""
+    """The environment SupportHub runs with here: production settings on `dsn`."""
     return {
         **os.environ,
         "DATABASE_URL": dsn,
         "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9"),
         "SECRET_KEY": SECRET,
         "DEBUG": "false",
-        "BENCH_ENDPOINTS": "true",
         "LOG_LEVEL": "WARNING",
         "ENV_FILE": "/dev/null",
+        **TWILIO_ENV,
+        **UNTHROTTLED,
     }
 
 
@@ -85,7 +106,7 @@ def manage(env: dict[str, str], *args: str) -> str:
     ).stdout
 
 
-def lua_post(path: Path, body: dict, headers: dict[str, str]) -> Path:
+def lua_post(path: Path, body: dict[str, Any], headers: dict[str, str]) -> Path:
     lines = ['wrk.method = "POST"', f"wrk.body = {json.dumps(json.dumps(body))}"]
     lines += [f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}" for k, v in headers.items()]
     path.write_text("\n".join(lines) + "\n")
@@ -140,30 +161,10 @@ def parse_ms(text: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
 
 
-def voice_script(tmpdir: Path, calls: int) -> Path:
-    """A wrk script posting `calls` distinct inbound calls, pre-signed as Twilio signs them."""
-    data = tmpdir / "calls.lua"
-    with data.open("w") as out:
-        out.write("return {\n")
-        for body, signature in signed_requests(calls, caller_pool(3_000)):
-            out.write(f"{{{lua_string(body)}, {lua_string(signature)}}},\n")
-        out.write("}\n")
-    script = tmpdir / "voice.lua"
-    script.write_text(LUA % {"data": data, "threads": 2, "path": VOICE_PATH})
-    return script
-
-
 def wrk(
-    name: str,
-    url: str,
-    args: argparse.Namespace,
-    headers: dict[str, str],
-    script: Path | None = None,
-    connections: int | None = None,
-    duration: int | None = None,
+    name: str, url: str, seconds: int, connections: int, headers: dict[str, str], script: Path | None
 ) -> Result:
-    connections = connections or args.connections
-    seconds = duration or args.duration
+    load = os.getloadavg()[0]
     cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
     for key, value in headers.items():
         cmd += ["-H", f"{key}: {value}"]
@@ -174,13 +175,101 @@ def wrk(
     p50 = parse_ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
     p99 = parse_ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
     errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", out))
-    nodial = re.search(r"RESULT .*nodial=(\d+)", out)  # the voice script checks every answer dials
-    if nodial:
-        errors = max(errors, int(nodial.group(1)))
     socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     if socket:
         errors += sum(int(n) for n in socket.groups())
-    return Result(name, rps, p50, p99, errors)
+    return Result(name, rps, p50, p99, errors, load)
+
+
+def endpoints(
+    tickets: int, auth: dict[str, str], key: str, tmpdir: Path
+) -> list[tuple[str, str, dict[str, str], Path | None]]:
+    """(name, path, headers, wrk script) of every endpoint measured with wrk."""
+    reply = lua_post(
+        tmpdir / "message.lua",
+        {"ticket": 5, "direction": "outbound", "body": "Working on it"},  # an email ticket (seed.py)
+        {"Content-Type": "application/json", **auth},
+    )
+    return [
+        ("GET /v1/tickets?page_size=50", "/v1/tickets?page_size=50", auth, None),
+        ("GET /v1/tickets filtered", "/v1/tickets?page_size=50&status=open&priority=urgent", auth, None),
+        ("GET /v1/tickets?q=search", "/v1/tickets?page_size=50&q=refund", auth, None),
+        # The exact-match branches of `q`, typed in another case (tickets.filters): a
+        # reference, and a contact's email (seed.py's formats).
+        ("GET /v1/tickets?q=reference", f"/v1/tickets?page_size=50&q=sh-{1000 + tickets // 3}", auth, None),
+        ("GET /v1/tickets?q=email", f"/v1/tickets?page_size=50&q=Customer{tickets // 7}@Example.com", auth, None),
+        ("GET /v1/tickets/{id}", f"/v1/tickets/{tickets // 2}", auth, None),
+        ("POST /v1/support/request", "/v1/support/request", {}, intake_script(tmpdir, auth)),
+        ("POST /v1/messages", "/v1/messages", {}, reply),
+        ("POST /v1/messages (many tickets)", "/v1/messages", {}, replies_script(tmpdir, key, tickets)),
+    ]  # fmt: skip
+
+
+def table(results: list[Result], ceiling: Result, voice: dict[str, Any] | None) -> str:
+    """One Markdown table: the bare view, each endpoint with its ratio, the voice load."""
+
+    def target(result: Result) -> str:
+        floor = RATIO_TARGETS.get(result.name)
+        if floor is None:
+            return ""
+        return f">= {floor:.2f} {'met' if result.ratio >= floor and not result.errors else 'NOT met'}"
+
+    rows = [
+        (r.name, f"{r.rps:.0f}", r.p50_ms, r.p99_ms, r.errors, f"{r.ratio:.2f}", target(r), r.load)
+        for r in [ceiling, *results]
+    ]
+    if voice:
+        seconds = voice["calls"]["seconds"]
+        for name, row, runs, goal in (
+            (f"POST /webhooks/twilio/voice, {voice['calls']['rate_per_s']:.0f} calls/s", voice["webhook"], 1, voice_target(voice)),
+            ("  its callbacks (status, dial)", voice["callbacks"], 1, ""),
+            ("  bare view, same schedule", voice["bare"], 2, ""),
+        ):  # fmt: skip
+            if row:
+                rate = f"{row['n'] / runs / seconds:.0f}"
+                rows.append(
+                    (name, rate, row["p50_ms"], row["p99_ms"], row["errors"], "", goal, voice["load"])
+                )
+    header = ["endpoint", "req/s", "p50 ms", "p99 ms", "errors", "ratio", "target", "load"]
+    cells = [
+        [n, rate, f"{p50:.1f}", f"{p99:.1f}", str(e), ratio, goal, f"{load:.1f}"]
+        for n, rate, p50, p99, e, ratio, goal, load in rows
+    ]
+    return markdown(header, cells, left={0, 6})
+
+
+def markdown(header: list[str], rows: list[list[str]], left: set[int]) -> str:
+    """A Markdown table padded to read in a terminal; columns in `left` align left."""
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+
+    def line(row: list[str]) -> str:
+        cells = (
+            c.ljust(w) if i in left else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        )
+        return "| " + " | ".join(cells) + " |"
+
+    rule = "|" + "|".join("-" * (w + 1) + ("-" if i in left else ":") for i, w in enumerate(widths)) + "|"
+    return "\n".join([line(header), rule, *(line(row) for row in rows)])
+
+
+def voice_load(
+    env: dict[str, str], project: Server, bare: Server, args: argparse.Namespace, work: Path
+) -> dict[str, Any]:
+    """The open-loop voice load, with the Celery worker that books the calls running."""
+    redis.Redis.from_url(env["REDIS_URL"]).flushdb()  # the deliveries the intake queued: not this load's
+    with celery_worker(env, work / "worker.log") as worker:
+        warm_up(project.url, bare.url, args.voice_rate)
+        load = os.getloadavg()[0]
+        meter = CpuMeter({"web": project.pid, "worker": worker}, env["DATABASE_URL"])
+        voice = open_loop(
+            project.url,
+            bare.url,
+            rate=args.voice_rate,
+            seconds=args.voice_seconds,
+            seed=args.voice_seed,
+            meter=meter,
+        )
+    return {**voice, "load": load}
 
 
 def main() -> None:
@@ -191,31 +280,24 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=15, help="seconds per endpoint")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--ceiling-duration", type=int, default=5, help="seconds per ceiling run")
-    parser.add_argument("--voice-connections", type=int, default=20, help="concurrent callers (issue 4)")
-    # The Procfile's defaults (3 sync workers). Re-measured in session 3 (docs/benchmarks.md,
-    # "where the ratio targets stand"): with the lean endpoints, 2 gthread workers x 4
-    # threads no longer win, and their ceiling swung 1,200-4,100 req/s within one run.
+    parser.add_argument("--voice-rate", type=float, default=50.0, help="new calls per second")
+    parser.add_argument("--voice-seconds", type=float, default=20.0, help="seconds of new calls")
+    parser.add_argument("--voice-seed", type=int, default=1)
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"])
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--database", default="supporthub_bench_http")
     parser.add_argument("--reseed", action="store_true")
-    parser.add_argument("--only", help="comma-separated endpoint names")
+    parser.add_argument("--only", help=f"comma-separated endpoint names ('{VOICE}' for the voice load)")
     args = parser.parse_args()
 
     if not shutil.which("wrk"):
         sys.exit("wrk is missing: apt-get install wrk")
-    print(f"load average {os.getloadavg()[0]:.2f} at the start; {os.cpu_count()} CPUs", file=sys.stderr)
+    exit_on_sigterm()
+    load_at_start, measured = os.getloadavg()[0], commit()
     dsn = ensure_database(args.database)
-    env = {
-        **server_env(dsn),
-        # The voice webhook: a bench-only token, requests pre-signed for this public URL.
-        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-        "TWILIO_AUTH_TOKEN": TOKEN,
-        "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
-        "SUPPORT_FORWARD_NUMBER": ON_CALL,
-        **UNTHROTTLED,
-    }
+    env = server_env(dsn)
+    redis.Redis.from_url(env["REDIS_URL"]).flushdb()  # the bench's own: what an earlier run left
     manage(env, "migrate", "--noinput")
     manage(env, "collectstatic", "--noinput", "-v0")
     if args.reseed or ticket_count(dsn) != args.tickets:
@@ -224,103 +306,79 @@ def main() -> None:
         print(f"seeded {args.tickets} tickets in {time.monotonic() - started:.1f}s", file=sys.stderr)
     key = manage(env, "create_api_key", "bench").strip()
     auth = {"X-API-Key": key}
-
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    gunicorn = [
-        sys.executable, "-m", "gunicorn", "supporthub.wsgi", "--bind", f"127.0.0.1:{port}",
-        "--workers", str(args.workers), "--worker-class", args.worker_class, "--threads", str(args.threads),
-        "--no-control-socket", "--log-level", "warning",
-    ]  # fmt: skip
+    gunicorn = Gunicorn(args.workers, args.worker_class, args.threads)
+    wanted = set(args.only.split(",")) if args.only else None
+    results: list[Result] = []
+    ceilings: list[Result] = []
+    voice: dict[str, Any] | None = None
     with tempfile.TemporaryDirectory() as tmp:
         tmpdir = Path(tmp)
-        intake = intake_script(tmpdir, auth)
-        reply = lua_post(
-            tmpdir / "message.lua",
-            {"ticket": 5, "direction": "outbound", "body": "Working on it"},  # an email ticket (seed.py)
-            {"Content-Type": "application/json", **auth},
-        )
-        replies = replies_script(tmpdir, key, args.tickets)
-        voice = voice_script(tmpdir, 30_000)
-        server = subprocess.Popen(gunicorn, cwd=ROOT, env=env)
-        try:
-            wait_for_port(port)
-            ceiling = ("ceiling (bare Django view)", f"{base}/bench/hello", {}, None)
-            endpoints = [
-                ("GET /v1/tickets?page_size=50", f"{base}/v1/tickets?page_size=50", auth, None),
-                (
-                    "GET /v1/tickets filtered",
-                    f"{base}/v1/tickets?page_size=50&status=open&priority=urgent",
-                    auth,
-                    None,
-                ),
-                ("GET /v1/tickets?q=search", f"{base}/v1/tickets?page_size=50&q=refund", auth, None),
-                # The exact-match branches of `q`, typed in another case (tickets.filters):
-                # a reference, and a contact's email (seed.py's formats).
-                (
-                    "GET /v1/tickets?q=reference",
-                    f"{base}/v1/tickets?page_size=50&q=sh-{1000 + args.tickets // 3}",
-                    auth,
-                    None,
-                ),
-                (
-                    "GET /v1/tickets?q=email",
-                    f"{base}/v1/tickets?page_size=50&q=Customer{args.tickets // 7}@Example.com",
-                    auth,
-                    None,
-                ),
-                ("GET /v1/tickets/{id}", f"{base}/v1/tickets/{args.tickets // 2}", auth, None),
-                ("POST /v1/support/request", f"{base}/v1/support/request", {}, intake),
-                ("POST /v1/messages", f"{base}/v1/messages", {}, reply),
-                ("POST /v1/messages (many tickets)", f"{base}/v1/messages", {}, replies),
-                ("POST voice webhook (20 callers)", f"{base}{VOICE_PATH}", {}, voice),
-            ]
-            if args.only:
-                wanted = set(args.only.split(","))
-                endpoints = [e for e in endpoints if e[0] in wanted]
-            wrk(*ceiling[:2], args, {}, None)  # warm-up, discarded
-            # The ceiling is measured again between endpoints and each endpoint is compared
-            # with the mean of the two around it: a neighbour's load that comes and goes
-            # then moves both sides of a ratio alike.
-            ceilings = [wrk(*ceiling[:2], args, {}, None, duration=args.ceiling_duration)]
-            results = []
-            for name, url, headers, script in endpoints:
-                connections = args.voice_connections if script == voice else None
-                results.append(wrk(name, url, args, headers, script, connections))
-                ceilings.append(wrk(*ceiling[:2], args, {}, None, duration=args.ceiling_duration))
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+        with (
+            web_server(PROJECT_APP, env, gunicorn, tmpdir / "supporthub.log") as project,
+            web_server(BARE_APP, env, gunicorn, tmpdir / "bare.log") as bare,
+        ):
+
+            def ceiling() -> Result:
+                return wrk("bare view", f"{bare.url}/", args.ceiling_duration, args.connections, {}, None)
+
+            # Warm-ups, discarded: each worker's first requests load code and plans.
+            ceiling()
+            wrk(
+                "warm-up",
+                f"{project.url}/v1/tickets?page_size=50",
+                args.ceiling_duration,
+                args.connections,
+                auth,
+                None,
+            )
+            ceilings.append(ceiling())
+            for name, path, headers, script in endpoints(args.tickets, auth, key, tmpdir):
+                if wanted is None or name in wanted:
+                    results.append(
+                        wrk(name, project.url + path, args.duration, args.connections, headers, script)
+                    )
+                    ceilings.append(ceiling())
+            if wanted is None or VOICE in wanted:
+                voice = voice_load(env, project, bare, args, tmpdir)
     for before, after, result in zip(ceilings, ceilings[1:], results, strict=False):
         around = (before.rps + after.rps) / 2
         result.ratio = result.rps / around if around else 0.0
     summary = Result(
-        f"ceiling (bare view, {len(ceilings)} runs)",
+        f"bare view ({len(ceilings)} runs, mean)",
         sum(c.rps for c in ceilings) / len(ceilings),
         sorted(c.p50_ms for c in ceilings)[len(ceilings) // 2],
         max(c.p99_ms for c in ceilings),
         sum(c.errors for c in ceilings),
+        ceilings[0].load,
         1.0,
     )
-    spread = f"{min(c.rps for c in ceilings):.0f}-{max(c.rps for c in ceilings):.0f}"
-    results = [summary, *results]
-    print(f"\nload average {os.getloadavg()[0]:.2f} at the end; {os.cpu_count()} CPUs")
-    print(f"ceiling req/s across its runs: {spread}; each ratio uses the runs just before and after")
-    print(f"\n{args.tickets} tickets, gunicorn {args.workers}x{args.worker_class}/{args.threads} threads, "
-          f"wrk {args.connections} connections x {args.duration}s\n")  # fmt: skip
+    load_at_end = os.getloadavg()[0]
     print(
-        f"| {'endpoint':<34} | {'req/s':>8} | {'p50 ms':>7} | {'p99 ms':>7} | {'errors':>6} | {'ratio':>5} |"
+        f"\nmeasured on {measured}; {args.tickets} tickets; {gunicorn} for both apps; wrk 2 threads x {args.connections} connections, "
+        f"{args.duration} s per endpoint, the bare view {args.ceiling_duration} s before and after each"
     )
-    print(f"|{'-' * 36}|{'-' * 10}|{'-' * 9}|{'-' * 9}|{'-' * 8}|{'-' * 7}|")
-    for r in results:
-        print(
-            f"| {r.name:<34} | {r.rps:>8.0f} | {r.p50_ms:>7.1f} | {r.p99_ms:>7.1f} | {r.errors:>6} | {r.ratio:>5.2f} |"
-        )
+    print(
+        f"load average (1 min) {load_at_start:.2f} at the start, {load_at_end:.2f} at the end, {os.cpu_count()} CPUs; "
+        f"bare view {min(c.rps for c in ceilings):.0f}-{max(c.rps for c in ceilings):.0f} req/s across its runs\n"
+    )
+    print(table(results, summary, voice))
+    if voice:
+        print("\nThe voice rows: req/s is the schedule's rate, the load average the one before the load.\n")
+        print(voice_table(voice))
     out_dir = ROOT / "bench" / "results"
     out_dir.mkdir(exist_ok=True)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    (out_dir / f"http-{args.tickets}-{stamp}.json").write_text(
-        json.dumps([asdict(r) for r in results], indent=2)
+    (out_dir / f"http-{args.tickets}-{time.strftime('%Y%m%d-%H%M%S')}.json").write_text(
+        json.dumps(
+            {
+                "ceiling": asdict(summary),
+                "endpoints": [asdict(r) for r in results],
+                "voice": voice,
+                "load_average": [load_at_start, load_at_end],
+                "gunicorn": str(gunicorn),
+                "commit": measured,
+            },
+            indent=2,
+        )
     )
 
 

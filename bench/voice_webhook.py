@@ -1,26 +1,22 @@
-"""Benchmark: p99 of the inbound-call webhook with 20 concurrent callers (gunicorn + PostgreSQL).
+"""Benchmark: the inbound-call webhook under an open-loop load of new calls, each with its callbacks.
 
-    .venv/bin/python bench/voice_webhook.py [--connections 20] [--duration 20] [--workers 3]
+    .venv/bin/python bench/voice_webhook.py [--rate 50] [--seconds 20] [--seed 1] [--webhook-only]
 
-What it does:
-1. creates (or empties) the database named by --database-url and migrates it; empties the
-   Redis database of --redis-url (broker and cache, as in production: each call marks a
-   booking run as queued there and publishes one if none was, so that is measured too);
-2. starts gunicorn as the Procfile does (3 sync workers, --no-control-socket) with a bench-only
-   TWILIO_AUTH_TOKEN and PUBLIC_BASE_URL; nothing in the app is switched off;
-3. signs --requests distinct inbound calls (new CallSid each; callers drawn from a pool so
-   some get new tickets and some reuse their open one) with twilio's RequestValidator, as
-   Twilio would, and writes them to a Lua table;
-4. bursts: --connections callers ring at the same instant, --rounds times, against the
-   webhook and against a bare view (the ceiling); then wrk with --connections open
-   connections, each sending its next call as soon as the previous one is answered (closed
-   loop: harsher than 20 people dialling), and reports wrk's latency percentiles;
-5. checks that every answer was a 200 with a <Dial> and that each CallSid was logged once;
-   then a Celery worker (started after the load, or during it with --worker during) books
-   the queued calls on their tickets, and it reports how long that took and how many calls
-   were left without a ticket (should be none).
+New calls arrive as a Poisson process (bench/open_loop.py: fixed seed, fixed duration) at
+--rate per second. Each call is what Twilio sends for an inbound call answered by the
+person the TwiML dials, every request signed with twilio's RequestValidator for
+PUBLIC_BASE_URL: the webhook (POST /webhooks/twilio/voice), the forwarded leg's status
+callbacks (initiated, ringing, answered, completed: DIAL_STATUS_EVENTS of the TwiML), the
+Dial action and the inbound call's final status. A request's latency runs from the moment it
+was due, so a slow server cannot hide its queue. The same schedule is played against the
+bare app's view (GET, every request of every call) before and after, on the same gunicorn
+settings: what this machine can do at that rate at best.
 
-Results go to stdout and bench/results/voice_webhook.json; docs/benchmarks.md has the numbers.
+Run alone, it creates (drops first) the database of --database-url and migrates it (the
+seeded "Support" schedule has nobody on call: the chain is SUPPORT_FORWARD_NUMBER), empties
+the Redis database of --redis-url (broker and cache), runs both servers and a Celery worker
+(which books each call on a ticket), then checks that every call was logged once and
+booked. `make bench` plays the same load on its seeded database (bench/run.py).
 """
 
 from __future__ import annotations
@@ -29,14 +25,12 @@ import argparse
 import json
 import os
 import random
-import re
-import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from email.utils import formatdate
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -44,19 +38,39 @@ from urllib.parse import urlencode, urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.open_loop import Request, Session, arrivals, run  # noqa: E402
+from bench.servers import (  # noqa: E402
+    BARE_APP,
+    PROJECT_APP,
+    CpuMeter,
+    Gunicorn,
+    celery_worker,
+    commit,
+    exit_on_sigterm,
+    web_server,
+)
+
 TOKEN = "bench-only-twilio-token-0123456789"
 ACCOUNT_SID = "AC" + "b" * 32
 PUBLIC_BASE_URL = "https://bench.supporthub.invalid"
 SUPPORT_LINE = "+14155550100"
 ON_CALL = "+14155550111"
 PATH = "/webhooks/twilio/voice"
-CEILING_PATH = "/bench/hello"  # a bare view behind the same middleware (BENCH_ENDPOINTS=true)
 # Rate limiting stays on (its cost is part of every request) but never throttles the load.
 UNTHROTTLED = {
     "RATELIMIT_API_KEY_WRITES": "100000000/m",
     "RATELIMIT_API_IP_WRITES": "100000000/m",
     "RATELIMIT_WEBHOOKS_IP": "100000000/m",
 }
+# What the server needs to check the signatures and to ring someone.
+TWILIO_ENV = {
+    "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+    "TWILIO_AUTH_TOKEN": TOKEN,
+    "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
+    "SUPPORT_FORWARD_NUMBER": ON_CALL,
+}
+TARGET_P99_MS = 50.0
+FORM = "application/x-www-form-urlencoded"
 
 
 def caller_pool(size: int) -> list[str]:
@@ -75,74 +89,173 @@ def caller_pool(size: int) -> list[str]:
     return sorted(pool)
 
 
-def signed_requests(count: int, callers: list[str]) -> list[tuple[str, str]]:
-    """(form body, X-Twilio-Signature) for `count` distinct inbound calls."""
+def sign(path: str, params: dict[str, str]) -> tuple[str, str]:
+    """(form body, X-Twilio-Signature) of a POST to `path` (with its query string), as Twilio signs."""
     from twilio.request_validator import RequestValidator
 
-    validator = RequestValidator(TOKEN)
+    signature = RequestValidator(TOKEN).compute_signature(PUBLIC_BASE_URL + path, params)
+    return urlencode(params), signature
+
+
+def _call_params(call_sid: str, caller: str, status: str) -> dict[str, str]:
+    return {
+        "AccountSid": ACCOUNT_SID, "ApiVersion": "2010-04-01", "CallSid": call_sid, "CallStatus": status,
+        "Direction": "inbound", "From": caller, "Caller": caller, "To": SUPPORT_LINE, "Called": SUPPORT_LINE,
+        "FromCountry": "US", "ToCountry": "US",
+    }  # fmt: skip
+
+
+def signed_requests(count: int, callers: list[str]) -> list[tuple[str, str]]:
+    """(form body, X-Twilio-Signature) of the webhook for `count` distinct inbound calls."""
     rng = random.Random(7)
-    out = []
-    for _ in range(count):
-        caller = rng.choice(callers)
-        params = {
-            "AccountSid": ACCOUNT_SID, "ApiVersion": "2010-04-01", "CallSid": "CA" + uuid.uuid4().hex,
-            "CallStatus": "ringing", "Direction": "inbound", "From": caller, "Caller": caller,
-            "To": SUPPORT_LINE, "Called": SUPPORT_LINE, "FromCountry": "US", "ToCountry": "US",
-        }  # fmt: skip
-        out.append((urlencode(params), validator.compute_signature(PUBLIC_BASE_URL + PATH, params)))
-    return out
+    return [
+        sign(PATH, _call_params("CA" + uuid.uuid4().hex, rng.choice(callers), "ringing"))
+        for _ in range(count)
+    ]
 
 
-LUA = """
-local requests = dofile("%(data)s")
-local threads = {}
-local counter = 0
-
-function setup(thread)
-  counter = counter + 1
-  thread:set("id", counter)
-  table.insert(threads, thread)
-end
-
-function init(args)
-  index = id
-  step = %(threads)d
-  non200 = 0
-  notwiml = 0
-end
-
-function request()
-  local item = requests[index]
-  index = index + step
-  if index > #requests then index = id end
-  return wrk.format("POST", "%(path)s", {
-    ["Content-Type"] = "application/x-www-form-urlencoded",
-    ["X-Twilio-Signature"] = item[2],
-  }, item[1])
-end
-
-function response(status, headers, body)
-  if status ~= 200 then non200 = non200 + 1 end
-  if not string.find(body, "<Dial", 1, true) then notwiml = notwiml + 1 end
-end
-
-function done(summary, latency, requests)
-  local bad = 0
-  local nodial = 0
-  for _, thread in ipairs(threads) do
-    bad = bad + thread:get("non200")
-    nodial = nodial + thread:get("notwiml")
-  end
-  io.write(string.format("RESULT p50=%%.3f p90=%%.3f p99=%%.3f max=%%.3f mean=%%.3f"
-    .. " n=%%d non200=%%d nodial=%%d\\n",
-    latency:percentile(50) / 1000, latency:percentile(90) / 1000, latency:percentile(99) / 1000,
-    latency.max / 1000, latency.mean / 1000, summary.requests, bad, nodial))
-end
-"""
+def _signed(kind: str, offset: float, path: str, params: dict[str, str], expect: bytes = b"") -> Request:
+    body, signature = sign(path, params)
+    headers = (("Content-Type", FORM), ("X-Twilio-Signature", signature))
+    return Request(kind, offset, "POST", path, body.encode(), headers, expect)
 
 
-def lua_string(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+def call_session(caller: str, rng: random.Random) -> Session:
+    """The requests Twilio sends for one inbound call that the dialled person answers.
+
+    The leg rings from 0.3 s, is answered 2-5 s in and talks 2-8 s (short calls keep the
+    run short; the request rate is the same).
+    """
+    call_sid, leg_sid = "CA" + uuid.uuid4().hex, "CA" + uuid.uuid4().hex
+    answered = rng.uniform(2, 5)
+    talk = rng.randint(2, 8)
+    ended = answered + talk
+    leg = {
+        "AccountSid": ACCOUNT_SID, "ApiVersion": "2010-04-01", "CallSid": leg_sid, "ParentCallSid": call_sid,
+        "Direction": "outbound-dial", "From": caller, "To": ON_CALL, "CallbackSource": "call-progress-events",
+    }  # fmt: skip
+    status = f"{PATH}/status"
+
+    def leg_status(offset: float, value: str, **extra: str) -> Request:
+        params = {**leg, "CallStatus": value, "Timestamp": formatdate(usegmt=True), **extra}
+        return _signed("callbacks", offset, status, params)
+
+    dial = {**_call_params(call_sid, caller, "in-progress"), "DialCallSid": leg_sid,
+            "DialCallStatus": "completed", "DialCallDuration": str(talk)}  # fmt: skip
+    return [
+        _signed("webhook", 0.0, PATH, _call_params(call_sid, caller, "ringing"), expect=b"<Dial"),
+        leg_status(0.3, "initiated"),
+        leg_status(0.5, "ringing"),
+        leg_status(answered, "in-progress"),
+        leg_status(ended, "completed", CallDuration=str(talk)),
+        _signed("callbacks", ended + 0.05, f"{PATH}/dial?attempt=0", dial),
+        _signed(
+            "callbacks",
+            ended + 0.1,
+            status,
+            {**_call_params(call_sid, caller, "completed"), "CallDuration": str(round(ended))},
+        ),
+    ]
+
+
+def voice_schedule(rate: float, seconds: float, seed: int) -> list[tuple[float, Session]]:
+    """New calls at `rate` per second for `seconds`, each with its callbacks, signed."""
+    rng = random.Random(seed)
+    callers = caller_pool(3_000)  # some callers call again and join their open ticket
+    return [(at, call_session(rng.choice(callers), rng)) for at in arrivals(rate, seconds, seed)]
+
+
+def bare_schedule(schedule: list[tuple[float, Session]]) -> list[tuple[float, Session]]:
+    """The same arrivals and offsets, every request a GET of the bare app's view."""
+    return [
+        (at, [Request("bare", r.offset, "GET", "/", expect=b"hello") for r in session])
+        for at, session in schedule
+    ]
+
+
+def open_loop(
+    project: str,
+    bare: str,
+    *,
+    rate: float,
+    seconds: float,
+    seed: int,
+    meter: CpuMeter,
+    webhook_only: bool = False,
+) -> dict[str, Any]:
+    """The voice load against `project`, between two runs of the same schedule against `bare`;
+    the latencies, and the CPU per call of the processes `meter` watches during the voice load."""
+    schedule = voice_schedule(rate, seconds, seed)
+    if webhook_only:
+        schedule = [(at, session[:1]) for at, session in schedule]
+    ceiling = bare_schedule(schedule)
+    before = run(bare, ceiling)["bare"]
+    before_voice = meter.snapshot()
+    voice = run(project, schedule)
+    used = meter.since(before_voice)
+    meter.wait_idle("web")
+    after = run(bare, ceiling)["bare"]
+    return {
+        "webhook": voice["webhook"].summary(),
+        "callbacks": voice["callbacks"].summary() if "callbacks" in voice else {},
+        "bare": (before + after).summary(),
+        "calls": {
+            "n": len(schedule),
+            "rate_per_s": rate,
+            "seconds": seconds,
+            "seed": seed,
+            "callbacks_per_call": len(schedule[0][1]) - 1,
+        },
+        "cpu_ms_per_call": {name: round(cpu * 1000 / len(schedule), 1) for name, cpu in used.items()},
+    }
+
+
+def warm_up(project: str, bare: str, rate: float) -> None:
+    """Two seconds of new calls (webhooks only) to each server, not counted: imports, connections."""
+    calls = [(at, session[:1]) for at, session in voice_schedule(rate, 2, seed=0)]
+    run(project, calls)
+    run(bare, bare_schedule(calls))
+
+
+def voice_target(result: dict[str, Any]) -> str:
+    webhook = result["webhook"]
+    met = webhook["p99_ms"] <= TARGET_P99_MS and not webhook["errors"]
+    return f"p99 <= {TARGET_P99_MS:.0f} ms {'met' if met else 'NOT met'}"
+
+
+def voice_table(result: dict[str, Any]) -> str:
+    """The voice load's latencies beside the bare view's, the CPU it took and the target."""
+    calls, cpu = result["calls"], result["cpu_ms_per_call"]
+    lines = [
+        f"open loop: {calls['n']} new calls in {calls['seconds']:.0f} s (Poisson, {calls['rate_per_s']:.0f}/s, "
+        f"seed {calls['seed']}), {calls['callbacks_per_call']} callbacks each; ms from when each request was due",
+        "",
+        "| requests | n | p50 ms | p95 ms | p99 ms | max ms | errors |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for key, label in (
+        ("webhook", "POST /webhooks/twilio/voice"),
+        ("callbacks", "its callbacks (status, dial)"),
+        ("bare", "bare view, same schedule, run before and after"),
+    ):
+        if r := result[key]:
+            lines.append(
+                f"| {label} | {r['n']} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['p99_ms']:.1f} "
+                f"| {r['max_ms']:.1f} | {r['errors']} |"
+            )
+    for key in ("webhook", "callbacks", "bare"):
+        if result[key] and result[key]["failures"]:
+            lines.append(f"{key} failures: {result[key]['failures']}")
+    total = sum(cpu.values())
+    failed = sum(result[key]["errors"] for key in ("webhook", "callbacks") if result[key])
+    lines += [
+        "",
+        f"CPU per call, ms: {', '.join(f'{k} {v}' for k, v in cpu.items())}; total {total:.1f}, i.e. "
+        f"{total * calls['rate_per_s'] / 1000:.1f} CPUs at {calls['rate_per_s']:.0f} calls/s ({os.cpu_count()} here)"
+        + (f"; an undercount: {failed} requests failed or were given up" if failed else ""),
+        f"target: webhook {voice_target(result)}",
+    ]
+    return "\n".join(lines)
 
 
 def reset_database(url: str) -> None:
@@ -156,149 +269,23 @@ def reset_database(url: str) -> None:
         conn.execute(f'CREATE DATABASE "{name}"')
 
 
-def wait_for(url: str, timeout: float = 30) -> None:
-    import urllib.request
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"server did not come up at {url}")
-
-
-def burst(
-    base: str, calls: list[tuple[str, str]], callers: int, rounds: int, ceiling: bool = False
-) -> dict[str, Any]:
-    """`callers` threads each place one call at the same instant; repeat for `rounds` rounds.
-
-    The literal reading of "20 concurrent callers": 20 phones ringing the support line at
-    once, each answered over a new connection (as Twilio's requests are).
-    """
-    import http.client
-    import threading
-
-    host, port = urlsplit(base).hostname, urlsplit(base).port
-    latencies: list[float] = []
-    errors: list[str] = []
-    lock = threading.Lock()
-    barrier = threading.Barrier(callers)
-    pending = iter(calls)
-
-    def caller() -> None:
-        for _ in range(rounds):
-            with lock:
-                body, signature = next(pending)
-            barrier.wait(timeout=60)
-            start = time.perf_counter()
-            conn = http.client.HTTPConnection(host, port, timeout=15)
-            if ceiling:
-                conn.request("GET", CEILING_PATH)
-            else:
-                conn.request("POST", PATH, body, {"Content-Type": "application/x-www-form-urlencoded",
-                                                  "X-Twilio-Signature": signature})  # fmt: skip
-            response = conn.getresponse()
-            text = response.read()
-            elapsed = (time.perf_counter() - start) * 1000
-            conn.close()
-            with lock:
-                latencies.append(elapsed)
-                if response.status != 200 or (b"<Dial" not in text and not ceiling):
-                    errors.append(f"{response.status} {text[:80]!r}")
-
-    threads = [threading.Thread(target=caller) for _ in range(callers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=600)
-    latencies.sort()
-
-    def pct(p: float) -> float:
-        return round(latencies[min(len(latencies) - 1, int(len(latencies) * p / 100))], 3)
-
-    return {"p50": pct(50), "p90": pct(90), "p99": pct(99), "max": round(latencies[-1], 3),
-            "n": len(latencies), "errors": len(errors)}  # fmt: skip
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU time consumed so far by `pids` (Linux /proc)."""
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime (clock ticks)
-    return total / os.sysconf("SC_CLK_TCK")
-
-
-def app_and_db_pids(master: int, database_url: str) -> tuple[list[int], list[int]]:
-    import psycopg
-
-    workers = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == master:
-                workers.append(int(stat.parent.name))
-        except (OSError, ValueError, IndexError):
-            continue
-    with psycopg.connect(database_url) as conn:
-        rows = conn.execute(
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        ).fetchall()
-    return workers, [row[0] for row in rows]
-
-
-def server_lines(access: Path) -> int:
-    return len(access.read_text().splitlines()) if access.exists() else 0
-
-
-def server_times(access: Path, start: int) -> dict[str, float]:
-    """Percentiles of gunicorn's own request time (ms) for the voice webhook since line `start`.
-
-    This is the time a worker spent on the request, without the time it waited in the
-    listen queue for a free worker (which the client-side numbers include).
-    """
-    times = sorted(
-        int(parts[2]) / 1000
-        for parts in (line.split() for line in access.read_text().splitlines()[start:])
-        if len(parts) == 3 and parts[0] == PATH
-    )
-    if not times:
-        return {}
-
-    def pct(p: float) -> float:
-        return round(times[min(len(times) - 1, int(len(times) * p / 100))], 3)
-
-    return {"p50": pct(50), "p90": pct(90), "p99": pct(99), "n": len(times)}
-
-
-def celery_worker(env: dict[str, str], work: Path) -> subprocess.Popen[bytes]:
-    """The Celery worker that books the calls the webhook queued (as the Procfile's `worker`)."""
-    args = [sys.executable, "-m", "celery", "-A", "supporthub", "worker", "--loglevel", "warning",
-            "--concurrency", "2", "--without-gossip", "--without-mingle", "--without-heartbeat"]  # fmt: skip
-    log = (work / "worker.log").open("wb")
-    return subprocess.Popen(
-        args, cwd=ROOT, env=env, start_new_session=True, stdout=log, stderr=subprocess.STDOUT
-    )
-
-
-def drain(database_url: str, timeout: float = 300) -> dict[str, float]:
-    """Wait until the worker has booked every call; how long it took and how many are left."""
+def booking_check(database_url: str, timeout: float = 120) -> dict[str, Any]:
+    """Wait until the worker has booked every inbound call; what is left, and CallSids logged twice."""
     import psycopg
 
     started = time.monotonic()
     with psycopg.connect(database_url, autocommit=True) as conn:
         while True:
-            left = conn.execute("SELECT count(*) FROM telephony_calllog WHERE ticket_id IS NULL").fetchone()[
-                0
-            ]
-            if not left or time.monotonic() - started > timeout:
+            row = conn.execute(
+                "SELECT count(*) FILTER (WHERE ticket_id IS NULL AND parent_id IS NULL),"
+                " count(*) - count(DISTINCT call_sid) FROM telephony_calllog"
+            ).fetchone()
+            assert row is not None
+            if not row[0] or time.monotonic() - started > timeout:
                 break
             time.sleep(0.5)
-    return {"seconds_to_book_the_rest": round(time.monotonic() - started, 1), "calls_without_ticket": left}
+    return {"seconds_to_book_the_rest": round(time.monotonic() - started, 1),
+            "calls_without_ticket": row[0], "call_sids_logged_twice": row[1]}  # fmt: skip
 
 
 def main() -> None:
@@ -308,156 +295,69 @@ def main() -> None:
     parser.add_argument(
         "--database-url", default="postgresql://postgres@127.0.0.1:5432/supporthub_bench_voice"
     )
-    parser.add_argument("--connections", type=int, default=20, help="concurrent callers")
-    parser.add_argument("--duration", type=int, default=20, help="seconds of load")
-    # The Procfile's default (WEB_CONCURRENCY=3): on 2 cores, 5 workers only add contention.
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn sync workers")
-    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
-    parser.add_argument("--requests", type=int, default=30_000, help="distinct signed calls prepared")
-    parser.add_argument("--callers", type=int, default=3_000, help="distinct caller numbers")
-    parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--rounds", type=int, default=50, help="burst rounds (20 simultaneous calls each)")
     parser.add_argument(
         "--redis-url", default="redis://127.0.0.1:6379/12", help="a Redis database of its own"
     )
-    parser.add_argument(
-        "--worker",
-        choices=["after", "during"],
-        default="after",
-        help="start the Celery worker that books the calls after the load (default) or during it",
-    )
+    parser.add_argument("--rate", type=float, default=50.0, help="new calls per second")
+    parser.add_argument("--seconds", type=float, default=20.0, help="seconds of arrivals")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn sync workers (the Procfile's)")
+    parser.add_argument("--webhook-only", action="store_true", help="no callbacks: the webhook's own share")
     args = parser.parse_args()
-    # gunicorn and the worker run in sessions of their own: on SIGTERM (`timeout`, a CI
-    # cancel) exit through the `finally` blocks that stop them, as Ctrl-C already does.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    if not shutil.which("wrk"):
-        raise SystemExit("wrk is missing: apt-get install -y wrk")
-
-    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-0123456789abcdefghijklmnop")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "supporthub.settings")
-    env = dict(
-        os.environ,
-        DATABASE_URL=args.database_url,
-        DEBUG="false",
-        TWILIO_ACCOUNT_SID=ACCOUNT_SID,
-        TWILIO_AUTH_TOKEN=TOKEN,
-        PUBLIC_BASE_URL=PUBLIC_BASE_URL,
-        SUPPORT_FORWARD_NUMBER=ON_CALL,
-        LOG_LEVEL="WARNING",
-        BENCH_ENDPOINTS="true",  # only for the ceiling view; the webhook is unchanged
-        ENV_FILE="/dev/null",
-        REDIS_URL=args.redis_url,
-        **UNTHROTTLED,
-    )
 
     import redis
 
+    exit_on_sigterm()
+    measured = commit()
+    env = {
+        **os.environ,
+        "DATABASE_URL": args.database_url,
+        "REDIS_URL": args.redis_url,
+        "SECRET_KEY": "bench-only-secret-key-0123456789abcdefghijklmnop",
+        "DEBUG": "false",
+        "LOG_LEVEL": "WARNING",
+        "ENV_FILE": "/dev/null",
+        **TWILIO_ENV,
+        **UNTHROTTLED,
+    }
     reset_database(args.database_url)
     redis.Redis.from_url(args.redis_url).flushdb()
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
     )
-
-    work = Path(tempfile.mkdtemp(prefix="bench-voice-"))
-    data = work / "calls.lua"
-    pool = caller_pool(args.callers)
-    burst_calls = signed_requests(args.connections * args.rounds, pool)
-    with data.open("w") as out:
-        out.write("return {\n")
-        for body, signature in signed_requests(args.requests, pool):
-            out.write(f"{{{lua_string(body)}, {lua_string(signature)}}},\n")
-        out.write("}\n")
-    script = work / "voice.lua"
-    script.write_text(LUA % {"data": data, "threads": args.threads, "path": PATH})
-
-    access = work / "access.log"
-    gunicorn = [
-        sys.executable, "-m", "gunicorn", "supporthub.wsgi", "--bind", f"127.0.0.1:{args.port}",
-        "--workers", str(args.workers), "--no-control-socket", "--access-logfile", str(access),
-        "--access-logformat", "%(U)s %(s)s %(D)s",
-    ]  # fmt: skip
-    server_log = (work / "gunicorn.log").open("wb")
-    server = subprocess.Popen(
-        gunicorn, cwd=ROOT, env=env, start_new_session=True, stdout=server_log, stderr=subprocess.STDOUT
-    )
-    # With --worker during, the worker runs beside gunicorn (its PostgreSQL backends then count in
-    # cpu_per_request); by default it starts after the load and only books what was queued.
-    worker = celery_worker(env, work) if args.worker == "during" else None
-    try:
-        try:
-            base = f"http://127.0.0.1:{args.port}"
-            wait_for(f"{base}/health")
-            # Warm up every worker (imports, DB connections) outside the measured run.
-            subprocess.run(["wrk", "-t1", "-c", str(args.workers), "-d2s", "-s", str(script), base + PATH],
-                           check=True, capture_output=True)  # fmt: skip
-            load_before = os.getloadavg()[0]
-            mark = server_lines(access)
-            burst_result = burst(base, burst_calls, args.connections, args.rounds)
-            burst_result["server_side"] = server_times(access, mark)
-            ceiling_result = burst(base, burst_calls, args.connections, args.rounds, ceiling=True)
-            mark = server_lines(access)
-            cmd = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s", "--latency",
-                   "-s", str(script), base + PATH]  # fmt: skip
-            workers, backends = app_and_db_pids(server.pid, args.database_url)
-            app_cpu, db_cpu = cpu_seconds(workers), cpu_seconds(backends)
-            run = subprocess.run(cmd, check=True, capture_output=True, text=True)
-            app_cpu, db_cpu = cpu_seconds(workers) - app_cpu, cpu_seconds(backends) - db_cpu
-            load_after = os.getloadavg()[0]
-            time.sleep(0.5)
-            closed_server = server_times(access, mark)
-        finally:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=30)
-        worker = worker or celery_worker(env, work)
-        booking = drain(args.database_url)
-    finally:
-        if worker is not None:
-            os.killpg(worker.pid, signal.SIGTERM)
-            worker.wait(timeout=30)
-    print(run.stdout)
-    match = re.search(r"RESULT (.*)", run.stdout)
-    assert match, run.stdout
-    closed: dict[str, float] = {k: float(v) for k, v in (pair.split("=") for pair in match.group(1).split())}
-    rps = re.search(r"Requests/sec:\s+([\d.]+)", run.stdout)
-    closed["requests_per_second"] = float(rps.group(1)) if rps else 0.0
-    served = closed_server.get("n") or 1
-    cpu_per_request = {
-        "app_ms": round(app_cpu * 1000 / served, 2),
-        "postgres_ms": round(db_cpu * 1000 / served, 2),
-    }
-    result: dict[str, object] = {
-        "burst_ms": burst_result,
-        "ceiling_burst_ms": ceiling_result,
-        "closed_loop_ms": closed,
-        "closed_loop_server_side_ms": closed_server,
-        "cpu_per_request": cpu_per_request,
-        "booking": booking,
-    }
-
-    import psycopg
-
-    with psycopg.connect(args.database_url) as conn:
-        calls, distinct = conn.execute(
-            "SELECT count(*), count(DISTINCT call_sid) FROM telephony_calllog"
-        ).fetchone()
-        tickets = conn.execute("SELECT count(*) FROM tickets_ticket").fetchone()[0]
+    gunicorn = Gunicorn(workers=args.workers)
+    load_before = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory(prefix="bench-voice-") as tmp:
+        work = Path(tmp)
+        with (
+            web_server(PROJECT_APP, env, gunicorn, work / "gunicorn.log") as project,
+            web_server(BARE_APP, env, gunicorn, work / "bare.log") as bare,
+            celery_worker(env, work / "worker.log") as worker,
+        ):
+            warm_up(project.url, bare.url, args.rate)
+            meter = CpuMeter({"web": project.pid, "worker": worker}, args.database_url)
+            result = open_loop(
+                project.url, bare.url, rate=args.rate, seconds=args.seconds, seed=args.seed, meter=meter,
+                webhook_only=args.webhook_only,
+            )  # fmt: skip
+            result["booking"] = booking_check(args.database_url)
     result.update(
         command=" ".join(["bench/voice_webhook.py", *sys.argv[1:]]),
-        connections=args.connections,
-        workers=args.workers,
-        duration_s=args.duration,
+        commit=measured,
+        gunicorn=str(gunicorn),
         cpus=os.cpu_count(),
         load_average_at_start=round(load_before, 2),
-        load_average_at_end=round(load_after, 2),
-        call_logs=calls,
-        tickets=tickets,
+        load_average_at_end=round(os.getloadavg()[0], 2),
     )
-    assert calls == distinct, "a CallSid was logged twice"
-    assert booking["calls_without_ticket"] == 0, "a call was not booked on a ticket"
+    print(f"measured on {result['commit']}; {gunicorn} for both apps\n")
+    print(voice_table(result))
+    print(f"booking: {result['booking']}")
+    print(f"load average {load_before:.2f} at the start, {result['load_average_at_end']:.2f} at the end")
     (ROOT / "bench" / "results").mkdir(exist_ok=True)
     (ROOT / "bench" / "results" / "voice_webhook.json").write_text(json.dumps(result, indent=2))
-    print(json.dumps(result, indent=2))
-    shutil.rmtree(work, ignore_errors=True)
+    booked = result["booking"]
+    if booked["calls_without_ticket"] or booked["call_sids_logged_twice"]:
+        sys.exit("a call was not booked on a ticket, or a CallSid was logged twice")
 
 
 if __name__ == "__main__":

@@ -32,8 +32,6 @@ PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rs
 TICKET_REFERENCE_PREFIX = env.str("TICKET_REFERENCE_PREFIX", default="SH")
 # Give new tickets to on-shift agents in turn (agents toggle their shift in the admin).
 AUTO_ASSIGN_ENABLED = env.bool("AUTO_ASSIGN_ENABLED", default=False)
-# Routes the benchmark's bare ceiling view (bench/run.py); never set it in production.
-BENCH_ENDPOINTS = env.bool("BENCH_ENDPOINTS", default=False)
 # Largest request body accepted anywhere (bytes); bigger bodies get 413.
 MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=1_048_576)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES

@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
@@ -34,8 +33,3 @@ urlpatterns = [
     path("v1/", include("escalation.urls")),
     path("metrics", metrics, name="prometheus-django-metrics"),  # replaces django_prometheus.urls
 ]
-
-if settings.BENCH_ENDPOINTS:  # never in production: only bench/run.py turns it on
-    from supporthub.bench import hello
-
-    urlpatterns.append(path("bench/hello", hello))

@@ -1,0 +1,1 @@
+"""A bare Django project: the ceiling every HTTP benchmark ratio is measured against."""
