@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.backends.utils import truncate_name
 from django.db.migrations.operations.base import Operation
 
 
@@ -13,8 +14,8 @@ class DropPatternIndex(Operation):
 
     It serves only `LIKE 'prefix%'` lookups. A field that is only ever matched exactly (or
     case-insensitively, which it cannot serve) pays for it on every write, and the planner
-    can pick it for a `startswith` filter over a far more selective index (perf, issue 8).
-    Nothing in the migration state changes; an AlterField of the field later adds it back.
+    can pick it for a `startswith` filter over a far more selective index. Nothing in the
+    migration state changes; an AlterField of the field later adds it back.
     """
 
     reduces_to_sql = True
@@ -38,16 +39,28 @@ class DropPatternIndex(Operation):
         if schema_editor.connection.vendor != "postgresql":
             return
         model, field = self._model_and_field(app_label, to_state)
-        if self.allow_migrate_model(schema_editor.connection.alias, model):
-            name = schema_editor._create_index_name(model._meta.db_table, [field.column], suffix="_like")
-            schema_editor.execute(schema_editor._delete_index_sql(model, name))
+        if not self.allow_migrate_model(schema_editor.connection.alias, model):
+            return
+        table = model._meta.db_table
+        with schema_editor.connection.cursor() as cursor:
+            indexes = schema_editor.connection.introspection.get_constraints(cursor, table)
+        for name, index in indexes.items():
+            pattern = index["index"] and not index["unique"] and name.endswith("_like")
+            if pattern and index["columns"] == [field.column]:
+                schema_editor.execute(f"DROP INDEX IF EXISTS {schema_editor.quote_name(name)}")
 
     def database_backwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
         if schema_editor.connection.vendor != "postgresql":
             return
         model, field = self._model_and_field(app_label, to_state)
-        if self.allow_migrate_model(schema_editor.connection.alias, model):
-            schema_editor.execute(schema_editor._create_like_index_sql(model, field))
+        if not self.allow_migrate_model(schema_editor.connection.alias, model):
+            return
+        table = model._meta.db_table
+        name = truncate_name(f"{table}_{field.column}_like", schema_editor.connection.ops.max_name_length())
+        quote = schema_editor.quote_name
+        schema_editor.execute(
+            f"CREATE INDEX {quote(name)} ON {quote(table)} ({quote(field.column)} varchar_pattern_ops)"
+        )
 
     def describe(self) -> str:
         return f"Drop the LIKE pattern index of {self.model_name}.{self.name}"
