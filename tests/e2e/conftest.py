@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import Group
 
-from supporthub.roles import AGENT, sync_roles
+from supporthub.roles import AGENT
 from tests.factories import UserFactory
 from tests.services import require_service
 
@@ -50,9 +50,14 @@ def page(browser):
     context.close()
 
 
+@pytest.fixture(autouse=True)
+def _migrated_rows(django_db_serialized_rollback):
+    """The live server sees only committed rows, so every browser test commits, and reloads
+    what the migrations wrote (the roles) as tests/conftest.py requires of such tests."""
+
+
 @pytest.fixture
 def console_agent(transactional_db):
-    sync_roles()
     user = UserFactory(username="agent.alice", first_name="Alice")
     user.groups.add(Group.objects.get(name=AGENT))
     return user
@@ -60,7 +65,6 @@ def console_agent(transactional_db):
 
 @pytest.fixture
 def console_admin(transactional_db):
-    sync_roles()
     return UserFactory(username="admin.root", is_superuser=True)
 
 
