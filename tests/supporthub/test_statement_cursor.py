@@ -75,7 +75,7 @@ def test_the_kept_cursors_are_bounded():
     assert 0 < len(kept) <= KEPT_CURSORS_MAX
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_connection_the_server_closed_is_replaced_and_its_cursors_dropped():
     _, cursor = run(DOUBLE, 1)
     pid = run("SELECT pg_backend_pid()")[0]
