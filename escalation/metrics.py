@@ -19,12 +19,18 @@ CACHE_SECONDS = 300
 
 class ScheduleHealthCollector:
     def __init__(self) -> None:
-        self._cached: tuple[float, list[tuple[str, int, int]]] = (0.0, [])
+        # (time.monotonic() when computed, rows); None until the first scrape. Not (0.0, []):
+        # the monotonic clock counts from boot, so for the first CACHE_SECONDS after a boot
+        # such a stamp would pass as fresh and every scrape would report no schedules.
+        self._cached: tuple[float, list[tuple[str, int, int]]] | None = None
+
+    def forget(self) -> None:
+        """Compute the gauges afresh at the next scrape."""
+        self._cached = None
 
     def _rows(self) -> list[tuple[str, int, int]]:
-        stamp, rows = self._cached
-        if time.monotonic() - stamp < CACHE_SECONDS:
-            return rows
+        if self._cached is not None and time.monotonic() - self._cached[0] < CACHE_SECONDS:
+            return self._cached[1]
         from escalation import selectors
 
         rows = [(r.schedule.name, len(r.gaps), len(r.unreachable)) for r in selectors.schedules_health()]

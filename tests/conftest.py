@@ -10,6 +10,56 @@ from tests.factories import ContactFactory, UserFactory, make_api_key
 from tests.services import require_service  # noqa: F401 - re-exported for tests
 
 
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    """Tests run in random order (pytest-randomly); -q hides the header naming the seed."""
+    seed = config.getoption("randomly_seed", None)
+    if seed is not None:
+        terminalreporter.write_line(f"random order: -p randomly --randomly-seed={seed} repeats it")
+
+
+# --- tests whose transactions commit ---------------------------------------------------
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Refuse to run a test whose transactions commit unless it reloads the migrated rows.
+
+    Such a test ends with pytest-django flushing every table. With serialized_rollback the
+    flush leaves the database empty and the next such test reloads the rows the migrations
+    wrote (roles, the default schedule and policy, SLA targets). Without it the flush runs
+    post_migrate, which recreates content types, permissions and the roles under new ids, and
+    the next test's reload then fails on a duplicate "Agent" group: the suite would pass or
+    fail depending on its order. So every committing test uses serialized_rollback.
+    """
+    if _commits(item) and not _reloads_migrated_rows(item):
+        pytest.fail(
+            "a test whose transactions commit needs "
+            "@pytest.mark.django_db(transaction=True, serialized_rollback=True) "
+            "or the django_db_serialized_rollback fixture (see tests/conftest.py)",
+            pytrace=False,
+        )
+
+
+def _django_db_option(item: pytest.Item, name: str) -> bool:
+    marker = item.get_closest_marker("django_db")
+    return bool(marker and marker.kwargs.get(name))
+
+
+def _commits(item: pytest.Item) -> bool:
+    fixtures = getattr(item, "fixturenames", ())
+    return (
+        _django_db_option(item, "transaction")
+        or _django_db_option(item, "reset_sequences")
+        or "transactional_db" in fixtures
+        or "live_server" in fixtures
+    )
+
+
+def _reloads_migrated_rows(item: pytest.Item) -> bool:
+    return _django_db_option(item, "serialized_rollback") or "django_db_serialized_rollback" in getattr(
+        item, "fixturenames", ()
+    )
+
+
+# --- personas ---------------------------------------------------------------------------
 @pytest.fixture
 def agent(db):
     return UserFactory(username="alice")
@@ -84,8 +134,9 @@ def _fresh_phone_chain():
 # --- per-process memos ------------------------------------------------------------------
 @pytest.fixture(autouse=True)
 def _fresh_memos():
-    """Each test starts with no kept planner estimates, no verified API keys, no SLA targets
-    and no call booking run marked as queued."""
+    """Each test starts with no kept planner estimates, no verified API keys, no SLA targets,
+    no schedule health gauges and no call booking run marked as queued."""
+    from escalation.metrics import COLLECTOR as SCHEDULE_HEALTH
     from supporthub.api.pagination import forget_estimates
     from supporthub.services import forget_api_keys
     from telephony.calls import BOOKING_QUEUED_KEY
@@ -94,6 +145,7 @@ def _fresh_memos():
     forget_estimates()
     forget_api_keys()
     sla_targets_invalidate()  # a rolled-back test's policies send no signal
+    SCHEDULE_HEALTH.forget()  # computed from another test's schedules
     cache.delete(BOOKING_QUEUED_KEY)
 
 

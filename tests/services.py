@@ -12,7 +12,9 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,12 @@ from django.conf import settings
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Deadlines for real processes, sized for a 2-core machine shared with other test runs at a
+# load average of 5 or more, where importing the project alone can take many seconds.
+STARTUP_TIMEOUT = 60.0  # a server or worker process becomes ready
+REQUEST_TIMEOUT = 30.0  # one HTTP request to a real server
+EVENTUALLY = 60.0  # work a real worker does in the background shows up
 
 
 def require_service(name: str, reason: str) -> None:
@@ -92,7 +100,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_for_port(port: int, timeout: float = 20.0) -> None:
+def wait_for_port(port: int, timeout: float = STARTUP_TIMEOUT) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -101,6 +109,46 @@ def wait_for_port(port: int, timeout: float = 20.0) -> None:
         except OSError:
             time.sleep(0.1)
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
+
+
+def wait_until(predicate, timeout: float, message: str, interval: float = 0.1):  # type: ignore[no-untyped-def]
+    """Poll `predicate` until it returns something truthy (returned) or `timeout` passes."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise TimeoutError(f"{message} (after {timeout}s)")
+
+
+def log_tail(log: Path, chars: int = 3000) -> str:
+    return log.read_text(errors="replace")[-chars:] if log.exists() else "(no log)"
+
+
+def wait_for_start(ready: Callable[[], bool], proc: subprocess.Popen[bytes], log: Path, what: str) -> None:
+    """Wait up to STARTUP_TIMEOUT for `ready()`; fail at once, with its log, if the child exits."""
+
+    def started() -> bool:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with {proc.returncode} while starting:\n{log_tail(log)}")
+        return ready()
+
+    try:
+        wait_until(started, STARTUP_TIMEOUT, f"{what} did not start", interval=0.2)
+    except TimeoutError as error:
+        raise TimeoutError(f"{error}:\n{log_tail(log)}") from None
+
+
+def answers_http(url: str) -> bool:
+    """True once a server answers `url` with any HTTP status."""
+    try:
+        with urllib.request.urlopen(url, timeout=REQUEST_TIMEOUT):
+            return True
+    except urllib.error.HTTPError:
+        return True
+    except OSError:
+        return False
 
 
 @contextmanager
@@ -132,21 +180,33 @@ def celery_worker(tmp_path: Path, *, concurrency: int = 2, **env: str) -> Iterat
         "--loglevel", "info", "--concurrency", str(concurrency), "--pool", "prefork",
         "--without-gossip", "--without-mingle", "--without-heartbeat",
     ]  # fmt: skip
-    with process(args, child_env(REDIS_URL=url, **env), tmp_path / "worker.log") as proc:
+    log = tmp_path / "worker.log"
+    with process(args, child_env(REDIS_URL=url, **env), log) as proc:
+        wait_for_worker(proc, log)
         yield proc
+
+
+def wait_for_worker(proc: subprocess.Popen[bytes], log: Path) -> None:
+    """Wait until the Celery worker has connected to its broker and consumes tasks."""
+    wait_for_start(lambda: " ready." in log.read_text(errors="replace"), proc, log, "the Celery worker")
 
 
 @contextmanager
 def gunicorn_server(tmp_path: Path, **env: str) -> Iterator[str]:
     """gunicorn serving the app on a free loopback port; yields the base URL."""
     port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    # --timeout: a worker that boots slowly on a loaded machine is not killed and restarted.
     args = [
         sys.executable, "-m", "gunicorn", "supporthub.wsgi", "--bind", f"127.0.0.1:{port}",
-        "--workers", "2", "--no-control-socket", "--access-logfile", "-",
+        "--workers", "2", "--timeout", str(int(2 * STARTUP_TIMEOUT)), "--no-control-socket",
+        "--access-logfile", "-",
     ]  # fmt: skip
-    with process(args, child_env(**env), tmp_path / "gunicorn.log"):
-        wait_for_port(port)
-        yield f"http://127.0.0.1:{port}"
+    log = tmp_path / "gunicorn.log"
+    with process(args, child_env(**env), log) as proc:
+        # The port listens as soon as the master binds it; a worker answers only once warm.
+        wait_for_start(lambda: answers_http(f"{base}/health/live"), proc, log, "gunicorn")
+        yield base
 
 
 @contextmanager

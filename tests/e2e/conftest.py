@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group
+from django.db import connections
 
-from supporthub.roles import AGENT, sync_roles
+from supporthub.roles import AGENT
 from tests.factories import UserFactory
 from tests.services import require_service
 
@@ -29,16 +30,26 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser():
+    """A Chromium for one test.
+
+    While Playwright's sync API runs, its event loop counts as running in this thread, and
+    Django keeps other database connections for it (asgiref's thread-critical Local). Kept for
+    the session, it would hide from every later test the connection that holds pytest-django's
+    snapshot of the migrated rows, and those tests would lose the rows (serialized_rollback).
+    """
     if not Path(CHROMIUM).exists():
         require_service("Chromium", f"{CHROMIUM} is missing (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+        try:
+            yield browser
+        finally:
+            browser.close()
+            connections.close_all()  # those opened while the loop ran
 
 
 @pytest.fixture
@@ -50,9 +61,14 @@ def page(browser):
     context.close()
 
 
+@pytest.fixture(autouse=True)
+def _migrated_rows(django_db_serialized_rollback):
+    """The live server sees only committed rows, so every browser test commits, and reloads
+    what the migrations wrote (the roles) as tests/conftest.py requires of such tests."""
+
+
 @pytest.fixture
 def console_agent(transactional_db):
-    sync_roles()
     user = UserFactory(username="agent.alice", first_name="Alice")
     user.groups.add(Group.objects.get(name=AGENT))
     return user
@@ -60,7 +76,6 @@ def console_agent(transactional_db):
 
 @pytest.fixture
 def console_admin(transactional_db):
-    sync_roles()
     return UserFactory(username="admin.root", is_superuser=True)
 
 

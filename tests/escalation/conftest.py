@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from datetime import date, time
 
 import pytest
@@ -56,24 +55,15 @@ def eli(db):
     return make_oncall_user("eli", "+14155550102")
 
 
-def _seed_defaults() -> None:
-    """Re-run the data migration's seed: tests that flush the database (live servers) remove its rows."""
-    from django.apps import apps
-
-    module = importlib.import_module("escalation.migrations.0002_default_schedule_and_policy")
-    module.seed(apps, None)
-
-
 @pytest.fixture
 def support_schedule(db) -> Schedule:
     """The "Support" schedule the data migration creates (UTC, no layers yet)."""
-    _seed_defaults()
     return Schedule.objects.get(name="Support")
 
 
 @pytest.fixture
 def default_policy(db) -> EscalationPolicy:
-    _seed_defaults()
+    """The "Default" policy the data migration creates."""
     return EscalationPolicy.objects.get(name="Default")
 
 

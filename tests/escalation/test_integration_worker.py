@@ -10,7 +10,7 @@ import pytest
 from escalation.models import IncidentPage
 from tests.escalation.conftest import add_layer
 from tests.factories import ContactFactory
-from tests.services import celery_worker, require_postgres
+from tests.services import EVENTUALLY, celery_worker, require_postgres
 from tickets import services as ticket_services
 from tickets.models import TicketPriority
 
@@ -37,11 +37,10 @@ def test_the_on_commit_kick_pages_the_oncall_person_through_a_real_worker(
     require_postgres()
     add_layer(support_schedule, [dana], unit="weeks", start=date(2026, 1, 1))
     with celery_worker(tmp_path, concurrency=1):
-        time.sleep(1.0)  # let the worker connect before the kick is published
         ticket = ticket_services.ticket_create(
             contact=ContactFactory(), subject="Outage", channel="email", priority=TicketPriority.URGENT
         )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + EVENTUALLY
         while (
             time.monotonic() < deadline and not IncidentPage.objects.filter(incident__ticket=ticket).exists()
         ):

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import time as clock
 from datetime import UTC, date, datetime, time, timedelta
+from types import SimpleNamespace
 
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from escalation import health, selectors, tasks
+from escalation import health, metrics, selectors, tasks
 from escalation.models import ContactMethod, EscalationStep, Override, RotationLayer, Schedule
 from escalation.models.schedules import normalise_address
 from notifications.models import Delivery
@@ -144,12 +145,18 @@ def test_bad_contact_addresses_are_refused_with_a_reason(kind, address):
 
 
 def test_metrics_count_gaps_and_unreachable_people_per_schedule(support_schedule, client):
-    from escalation.metrics import COLLECTOR
-
-    COLLECTOR._cached = (0.0, [])
     body = client.get("/metrics").content.decode()
     assert 'supporthub_oncall_schedule_gaps{schedule="Support"} 1.0' in body
     assert 'supporthub_oncall_unreachable_participants{schedule="Support"} 0.0' in body
+
+
+def test_the_first_scrape_in_the_first_minutes_after_boot_counts_the_schedules(
+    support_schedule, client, monkeypatch
+):
+    """The cache's clock counts from boot, so it reads less than CACHE_SECONDS at first."""
+    monkeypatch.setattr(metrics, "time", SimpleNamespace(monotonic=lambda: 10.0))
+    body = client.get("/metrics").content.decode()
+    assert 'supporthub_oncall_schedule_gaps{schedule="Support"} 1.0' in body
 
 
 def test_a_layer_with_nobody_in_it_is_reported(db):

@@ -7,7 +7,7 @@ import urllib.request
 import pytest
 
 from tests.factories import make_api_key
-from tests.services import broker, celery_worker, gunicorn_server, redis_url
+from tests.services import EVENTUALLY, REQUEST_TIMEOUT, broker, celery_worker, gunicorn_server, redis_url
 from tickets.models import Ticket
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -19,7 +19,7 @@ def http(method: str, url: str, body: dict | None = None, headers: dict | None =
         url, data=data, method=method, headers={"Content-Type": "application/json", **(headers or {})}
     )
     try:
-        with urllib.request.urlopen(request, timeout=15) as response:
+        with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read())
@@ -31,7 +31,7 @@ def test_a_task_round_trips_through_a_real_worker_on_redis(tmp_path):
     url = redis_url()
     with broker(url, result_backend=url), celery_worker(tmp_path):
         result = ping.apply_async(ignore_result=False)
-        assert result.get(timeout=30) == "pong"
+        assert result.get(timeout=EVENTUALLY) == "pong"
 
 
 def test_gunicorn_serves_health_and_intake_over_http(tmp_path):

@@ -18,6 +18,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
 
+from tests.services import EVENTUALLY
+
 
 @dataclass
 class Reply:
@@ -69,7 +71,7 @@ class FakeServer:
         """Requests we answered with a 2xx (what a real provider would have accepted)."""
         return [r for r in self.requests if r.answered is not None and 200 <= r.answered < 300]
 
-    def wait_for(self, count: int, timeout: float = 20.0) -> list[Received]:
+    def wait_for(self, count: int, timeout: float = EVENTUALLY) -> list[Received]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if len(self.requests) >= count:

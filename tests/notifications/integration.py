@@ -6,7 +6,7 @@ from django.db import transaction
 
 from notifications.models import Delivery
 from notifications.outbox import delivery_create
-from tests.notifications.processes import wait_until
+from tests.services import EVENTUALLY, wait_until
 
 FAST = {
     "NOTIFICATIONS_RETRY_BASE_SECONDS": "0.3",
@@ -24,7 +24,7 @@ def slack_delivery(key: str = "it:slack") -> Delivery:
         )
 
 
-def wait_for_status(delivery: Delivery, statuses: set[str], timeout: float = 30) -> Delivery:
+def wait_for_status(delivery: Delivery, statuses: set[str], timeout: float = EVENTUALLY) -> Delivery:
     def done() -> Delivery | None:
         delivery.refresh_from_db()
         return delivery if delivery.status in statuses else None

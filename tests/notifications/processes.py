@@ -5,14 +5,20 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import redis
 
-from tests.services import child_env, free_port, process, require_service
+from tests.services import (
+    child_env,
+    free_port,
+    process,
+    require_service,
+    wait_for_start,
+    wait_for_worker,
+)
 
 
 class ThrowawayRedis:
@@ -37,16 +43,16 @@ class ThrowawayRedis:
         self.workdir.mkdir(parents=True, exist_ok=True)
         args = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                 "--dir", str(self.workdir)]  # fmt: skip
-        log = (self.workdir / "redis.log").open("ab")
-        self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)  # type: ignore[arg-type]
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                if redis.Redis(port=self.port, socket_connect_timeout=0.2).ping():
-                    return
-            except redis.RedisError:
-                time.sleep(0.05)
-        raise TimeoutError("throwaway redis did not start")
+        log = self.workdir / "redis.log"
+        with log.open("ab") as out:
+            self.proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
+        wait_for_start(self._answers, self.proc, log, "the throwaway redis-server")
+
+    def _answers(self) -> bool:
+        try:
+            return bool(redis.Redis(port=self.port, socket_connect_timeout=1).ping())
+        except redis.RedisError:
+            return False
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -83,15 +89,7 @@ def worker(
     ]  # fmt: skip
     if beat:
         args += ["--beat", "--schedule", str(tmp_path / f"{name}-beat-schedule")]
-    with process(args, child_env(REDIS_URL=broker_url, **env), tmp_path / f"{name}.log") as proc:
+    log = tmp_path / f"{name}.log"
+    with process(args, child_env(REDIS_URL=broker_url, **env), log) as proc:
+        wait_for_worker(proc, log)
         yield proc
-
-
-def wait_until(predicate, timeout: float, message: str, interval: float = 0.1):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise TimeoutError(f"{message} (after {timeout}s)")

@@ -14,8 +14,8 @@ from notifications.models import Delivery, DeliveryStatus
 from tests.factories import make_api_key
 from tests.notifications.fakes import Reply
 from tests.notifications.integration import FAST, slack_delivery, wait_for_status
-from tests.notifications.processes import throwaway_redis, wait_until, worker
-from tests.services import gunicorn_server
+from tests.notifications.processes import throwaway_redis, worker
+from tests.services import REQUEST_TIMEOUT, gunicorn_server, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -35,13 +35,13 @@ def test_a_worker_killed_mid_send_does_not_lose_or_duplicate_the_delivery(tmp_pa
             delivery = slack_delivery("it:killed")
             slack.wait_for(1)
             os.killpg(doomed.pid, signal.SIGKILL)
-            doomed.wait(timeout=10)
+            doomed.wait(timeout=REQUEST_TIMEOUT)
     finally:
         hang.set()
     delivery.refresh_from_db()
     assert delivery.status == DeliveryStatus.SENDING
     with worker(tmp_path, broker_url=shared_redis, name="rescuer", beat=True, **env):
-        delivery = wait_for_status(delivery, {DeliveryStatus.SENT}, timeout=40)
+        delivery = wait_for_status(delivery, {DeliveryStatus.SENT})
         threading.Event().wait(1.5)  # a sweep after the send must not resend
     assert len(slack.delivered()) == 1
     assert delivery.attempts == 2
@@ -74,7 +74,10 @@ def test_intake_during_a_redis_outage_loses_nothing_and_sends_each_delivery_once
                     "message": "Help",
                 }
                 answer = requests.post(
-                    f"{base_url}/v1/support/request", json=body, headers={"X-API-Key": api_key}, timeout=30
+                    f"{base_url}/v1/support/request",
+                    json=body,
+                    headers={"X-API-Key": api_key},
+                    timeout=REQUEST_TIMEOUT,
                 )
                 return answer.status_code
 

@@ -10,7 +10,6 @@ from prometheus_client import REGISTRY
 from escalation import services
 from notifications.models import Delivery
 from notifications.outbox import delivery_send
-from tests.escalation.conftest import _seed_defaults
 from tests.factories import ContactFactory
 from tests.ops.test_paging_channels import opsgenie, pagerduty  # noqa: F401 - fixtures
 from tickets import services as ticket_services
@@ -21,11 +20,6 @@ pytestmark = pytest.mark.django_db
 
 def sample(name: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
-
-
-@pytest.fixture(autouse=True)
-def _policy(db):
-    _seed_defaults()
 
 
 def _send_pending() -> None:
@@ -88,9 +82,6 @@ def test_the_sla_sweep_counts_breaches_by_kind_and_priority():
 
 
 def test_schedule_health_gauges_are_served_on_metrics(client):
-    from escalation.metrics import COLLECTOR
-
-    COLLECTOR._cached = (0.0, [])
     body = client.get("/metrics").content.decode()
     assert "supporthub_oncall_schedule_gaps" in body
 

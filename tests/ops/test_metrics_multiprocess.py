@@ -10,7 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from supporthub.tasks import ping
 from tests.factories import make_api_key
 from tests.ops.conftest import support_request
-from tests.services import broker, celery_worker, gunicorn_server, redis_url
+from tests.services import EVENTUALLY, REQUEST_TIMEOUT, broker, celery_worker, gunicorn_server, redis_url
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -22,12 +22,12 @@ def _post(base: str, key: str) -> int:
         headers={"Content-Type": "application/json", "X-API-Key": key},
         method="POST",
     )
-    with urllib.request.urlopen(request, timeout=10) as response:
+    with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT) as response:
         return response.status
 
 
 def _sample(base: str, name: str, **labels: str) -> float:
-    with urllib.request.urlopen(f"{base}/metrics", timeout=10) as response:
+    with urllib.request.urlopen(f"{base}/metrics", timeout=REQUEST_TIMEOUT) as response:
         text = response.read().decode()
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
@@ -62,7 +62,7 @@ def test_celery_worker_metrics_show_up_in_the_web_scrape(tmp_path):
     ):
         for _ in range(3):
             ping.apply_async()
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + EVENTUALLY
         value = 0.0
         while time.monotonic() < deadline and value < 3:
             value = _sample(base, name, **labels)

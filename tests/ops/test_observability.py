@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from tests.services import ROOT
+from tests.services import ROOT, child_env
 
 SCRIPT = """
 import os, sys, django
@@ -78,8 +78,8 @@ def fake_collector() -> Iterator[tuple[str, list[tuple[str, dict[str, str], byte
 
 
 def _run(**env: str) -> dict[str, str]:
-    child = {k: v for k, v in os.environ.items() if not k.startswith(("SENTRY_", "OTEL_"))}
-    child.update(ALLOWED_HOSTS="testserver", PYTHONPATH=str(ROOT), RATELIMIT_ENABLE="false", **env)
+    child = {k: v for k, v in child_env().items() if not k.startswith(("SENTRY_", "OTEL_"))}
+    child.update(ALLOWED_HOSTS="testserver", **env)
     result = subprocess.run(
         [sys.executable, "-c", SCRIPT], cwd=ROOT, env=child, capture_output=True, text=True, timeout=120
     )

@@ -13,7 +13,7 @@ from supporthub.logconfig import StructuredFormatter, get_logger, task_context_v
 from supporthub.middleware import RequestIdLogFilter, request_id_var
 from supporthub.tasks import ping
 from tests.ops.conftest import support_request
-from tests.services import broker, celery_worker, redis_url
+from tests.services import EVENTUALLY, broker, celery_worker, redis_url
 
 
 @pytest.fixture
@@ -143,7 +143,7 @@ def test_a_celery_task_queued_by_a_request_logs_with_the_request_id(tmp_path):
         finally:
             request_id_var.reset(token)
         log = tmp_path / "worker.log"
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + EVENTUALLY
         found = None
         while time.monotonic() < deadline and found is None:
             for raw in log.read_text(errors="replace").splitlines():

@@ -3,12 +3,20 @@ what it loaded out of the garbage collector's full collections."""
 
 import subprocess
 import sys
-import time
 
 import pytest
 import requests
 
-from tests.services import ROOT, child_env, gunicorn_server, redis_url, require_postgres
+from tests.services import (
+    REQUEST_TIMEOUT,
+    ROOT,
+    STARTUP_TIMEOUT,
+    child_env,
+    gunicorn_server,
+    redis_url,
+    require_postgres,
+    wait_until,
+)
 
 PROBE = """
 import gc, sys, django
@@ -32,15 +40,13 @@ def test_warm_imports_the_views_and_the_cache_client_opens_the_database_connecti
     assert result.stdout.split() == ["True"] * 6
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_gunicorn_warms_each_worker_before_it_accepts(tmp_path):
     require_postgres()
     log = tmp_path / "gunicorn.log"
     with gunicorn_server(tmp_path) as base_url:
-        assert requests.get(f"{base_url}/health/live", timeout=10).status_code == 200
-        deadline = time.monotonic() + 30
-        while log.read_text().count("warmed in") < 2 and time.monotonic() < deadline:
-            time.sleep(0.1)
+        assert requests.get(f"{base_url}/health/live", timeout=REQUEST_TIMEOUT).status_code == 200
+        wait_until(lambda: log.read_text().count("warmed in") >= 2, STARTUP_TIMEOUT, "a worker never warmed")
     assert log.read_text().count("warmed in") == 2  # both workers of gunicorn_server
 
 

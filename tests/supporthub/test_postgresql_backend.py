@@ -10,7 +10,7 @@ from django.db.backends.postgresql import base as django_postgresql
 
 from tests.services import database_url, require_postgres
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 @pytest.fixture

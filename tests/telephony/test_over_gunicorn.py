@@ -9,7 +9,7 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from telephony.models import CallLog
-from tests.services import celery_worker, gunicorn_server
+from tests.services import EVENTUALLY, REQUEST_TIMEOUT, celery_worker, gunicorn_server
 from tests.telephony.conftest import (
     ACCOUNT_SID,
     BASE,
@@ -35,7 +35,7 @@ def twilio_post(server: str, path: str, params: dict[str, str], token: str = TOK
         headers={"X-Twilio-Signature": signature, "Content-Type": "application/x-www-form-urlencoded"},
     )
     try:
-        with urllib.request.urlopen(request, timeout=15) as response:
+        with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT) as response:
             return response.status, response.read()
     except urllib.error.HTTPError as error:
         return error.code, error.read()
@@ -77,7 +77,7 @@ def test_a_worker_books_the_call_on_its_ticket_a_moment_after_it_is_answered(tmp
         status, body = twilio_post(server, "/webhooks/twilio/voice", {"CallSid": call_sid, "From": CALLER,
                                                                        "To": SUPPORT_LINE})  # fmt: skip
         assert status == 200, body
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + EVENTUALLY
         while time.monotonic() < deadline and CallLog.objects.filter(call_sid=call_sid, ticket=None).exists():
             time.sleep(0.1)
     call = CallLog.objects.get(call_sid=call_sid)

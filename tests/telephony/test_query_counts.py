@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from escalation.models import ContactMethod, Override, Schedule
 from telephony import calls
 from telephony.models import CallLog
-from tests.escalation.conftest import _seed_defaults, add_layer, make_oncall_user
+from tests.escalation.conftest import add_layer, make_oncall_user
 from tests.services import require_postgres
 from tests.telephony.conftest import COMMITTING, ON_CALL, sid, twiml
 
@@ -32,7 +32,6 @@ MONDAY_NOON = datetime(2026, 3, 2, 12, tzinfo=UTC)
 @pytest.fixture
 def rota(db, settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    _seed_defaults()
     schedule = Schedule.objects.get(name="Support")
     dana, eli = make_oncall_user("dana", DANA), make_oncall_user("eli", ELI)
     add_layer(schedule, [eli], level=1)

@@ -6,7 +6,7 @@ from escalation import engine, replies
 from escalation.models import Incident, IncidentPage, IncidentStatus, Schedule
 from escalation.services import incident_trigger
 from telephony.models import CallLog
-from tests.escalation.conftest import _seed_defaults, add_layer, make_oncall_user
+from tests.escalation.conftest import add_layer, make_oncall_user
 from tests.telephony.conftest import ON_CALL, sid, twiml, verbs
 from tickets.models import Message, Ticket
 
@@ -20,7 +20,6 @@ ELI = "+14155550102"
 def rota(db, settings):
     """The seeded "Support" schedule: dana on call, eli on the layer below."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    _seed_defaults()
     schedule = Schedule.objects.get(name="Support")
     dana, eli = make_oncall_user("dana", DANA), make_oncall_user("eli", ELI)
     add_layer(schedule, [eli], level=1)
