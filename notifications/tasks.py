@@ -1,19 +1,24 @@
 """Celery wrappers over the outbox services. The database row, not the task, is the truth."""
 
-from celery import Task, shared_task
+from celery import shared_task
 
 from notifications import services
 from supporthub.tasks import OutboxTask
 
 
-@shared_task(bind=True, base=OutboxTask, name="notifications.send_delivery", acks_late=True, max_retries=None)
-def send_delivery(self: Task, delivery_id: int) -> str:
-    """Send one Delivery. Retries are bounded by Delivery.max_attempts, not by Celery."""
-    outcome = services.delivery_send(delivery_id=delivery_id)
-    if outcome.retry_in is not None:
-        # If this publish fails the row stays pending and the beat sweep re-queues it.
-        raise self.retry(countdown=outcome.retry_in, max_retries=None)
-    return outcome.status
+@shared_task(base=OutboxTask, name="notifications.send_deliveries", acks_late=True)
+def send_deliveries(delivery_ids: list[int]) -> list[str]:
+    """Send Deliveries in turn; returns their statuses. A delivery that must wait (a
+    transient error, the channel's pacing) is queued again on its own, after its countdown;
+    retries are bounded by Delivery.max_attempts."""
+    statuses = []
+    for delivery_id in delivery_ids:
+        outcome = services.delivery_send(delivery_id=delivery_id)
+        if outcome.retry_in is not None:
+            # If this publish fails the row stays pending and the beat sweep re-queues it.
+            services.sends_publish([delivery_id], countdown=outcome.retry_in)
+        statuses.append(outcome.status)
+    return statuses
 
 
 @shared_task(name="notifications.requeue_stale_deliveries", acks_late=True)
