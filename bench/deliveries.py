@@ -1,7 +1,8 @@
 """Notification pipeline benchmark (not a test): deliveries/s and intake→Slack latency.
 
-End to end through real processes: deliveries are created by the outbox service (one
-transaction each, task queued on commit) in this process, a real Celery worker
+End to end through real processes: deliveries are created by the outbox service in this
+process, each burst (--batch) written together by `deliveries_save` in one transaction, as a
+new ticket's notifications are (one send task per burst, queued on commit); a real Celery worker
 (prefork, concurrency 2) on a throwaway Redis sends them, and a loopback provider accepts
 them: the aiosmtpd SMTP server, or a fake Slack webhook with no rate limit. The latency
 run posts support requests to gunicorn and times each until its Slack message arrives.
@@ -166,11 +167,12 @@ def _warm_up(slack: object) -> None:
 
 
 def throughput(channel: str, count: int, batch: int, accepted: object, quiet: bool = False) -> dict:
-    """Create `count` deliveries (`batch` per transaction) and time them until all are accepted."""
+    """Create `count` deliveries (`batch` written together per transaction) and time them
+    until all are accepted."""
     from django.db import transaction
 
     from notifications.models import Delivery, DeliveryStatus
-    from notifications.outbox import delivery_create
+    from notifications.outbox import deliveries_save, delivery_new
 
     Delivery.objects.all().delete()
     before = accepted()  # type: ignore[operator]
@@ -187,14 +189,18 @@ def throughput(channel: str, count: int, batch: int, accepted: object, quiet: bo
     start = time.perf_counter()
     for first in range(0, count, batch):
         with transaction.atomic():
-            for n in range(first, min(first + batch, count)):
-                delivery_create(
-                    channel=channel,
-                    recipient=recipient,
-                    subject=f"Bench {n}",
-                    body=f"Benchmark delivery {n}",
-                    idempotency_key=f"bench:{run_id}:{channel}:{n}",
-                )
+            deliveries_save(
+                [
+                    delivery_new(
+                        channel=channel,
+                        recipient=recipient,
+                        subject=f"Bench {n}",
+                        body=f"Benchmark delivery {n}",
+                        idempotency_key=f"bench:{run_id}:{channel}:{n}",
+                    )
+                    for n in range(first, min(first + batch, count))
+                ]
+            )
     created = time.perf_counter() - start
     deadline = time.monotonic() + 600
     while accepted() - before < count and time.monotonic() < deadline:  # type: ignore[operator]

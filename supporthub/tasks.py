@@ -1,6 +1,6 @@
 """Project-wide Celery helpers: publishing a task by name, now or once a transaction commits.
 
-Services name the task they queue ("notifications.send_delivery") instead of importing it:
+Services name the task they queue ("notifications.send_deliveries") instead of importing it:
 the task modules import the services, so importing a task back would make a cycle. Where
 the task is registered in this process (the worker, tests) its own `apply_async` runs, with
 its options and eager mode; elsewhere Celery sends the message by name.
@@ -26,13 +26,16 @@ def ping() -> str:
     return "pong"
 
 
-def publish(task_name: str, *args: Any) -> bool:
-    """Publish task `task_name` with `args`; whether the broker took it.
+def publish(task_name: str, *args: Any, countdown: float | None = None) -> bool:
+    """Publish task `task_name` with `args` (to run `countdown` seconds from now); whether
+    the broker took it.
 
     Never raises for an unreachable broker: the caller's database state (an outbox row, a
     due escalation step, a call waiting for its ticket) is what a periodic sweep picks up.
     """
     signature = current_app.signature(task_name, args=args)
+    if countdown is not None:
+        signature.set(countdown=countdown)
     try:
         signature.apply_async(retry_policy=FAST_FAIL_PUBLISH)
     except Exception:  # kombu raises many types for an unreachable broker

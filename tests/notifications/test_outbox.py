@@ -199,7 +199,7 @@ def test_the_sweep_requeues_overdue_pending_and_stuck_sending_deliveries(setting
     from notifications import tasks
 
     queued = []
-    monkeypatch.setattr(tasks.send_delivery, "apply_async", lambda args, *_, **__: queued.append(args[0]))
+    monkeypatch.setattr(tasks.send_deliveries, "apply_async", lambda args, *_, **__: queued.extend(args[0]))
     settings.NOTIFICATIONS_REQUEUE_AFTER_SECONDS = 60
     long_ago = timezone.now() - timedelta(minutes=10)
     fresh = make(idempotency_key="fresh")
@@ -234,7 +234,7 @@ def test_the_sweep_stops_quietly_when_the_broker_is_down(settings, monkeypatch):
     def down(*args, **options):
         raise ConnectionError("redis down")
 
-    monkeypatch.setattr(tasks.send_delivery, "apply_async", down)
+    monkeypatch.setattr(tasks.send_deliveries, "apply_async", down)
     overdue = make()
     Delivery.objects.filter(pk=overdue.pk).update(next_attempt_at=timezone.now() - timedelta(hours=1))
     assert deliveries_requeue_stale() == 0
@@ -248,25 +248,36 @@ def test_deliveries_link_to_their_ticket():
     assert str(delivery) == "email to carol@example.com (pending)"
 
 
-def test_the_send_task_sends_and_reports_the_status():
-    from notifications.tasks import send_delivery
+def test_the_send_task_sends_each_delivery_once_and_reports_their_statuses():
+    from notifications.tasks import send_deliveries
 
-    delivery = make()
-    assert send_delivery.apply(args=(delivery.pk,)).get() == DeliveryStatus.SENT
-    assert send_delivery.apply(args=(delivery.pk,)).get() == DeliveryStatus.SENT  # no-op
-    assert len(mail.outbox) == 1
+    ids = [make(idempotency_key="a").pk, make(idempotency_key="b").pk]
+    assert send_deliveries.apply(args=(ids,)).get() == [DeliveryStatus.SENT] * 2
+    assert send_deliveries.apply(args=(ids,)).get() == [DeliveryStatus.SENT] * 2  # a duplicate: no-op
+    assert len(mail.outbox) == 2
 
 
-def test_the_send_task_schedules_a_retry_after_a_transient_error(slack):
-    from notifications.tasks import send_delivery
+def test_a_delivery_that_must_wait_is_queued_again_on_its_own_after_its_countdown(slack, monkeypatch):
+    from notifications import tasks
 
+    queued = []
+    monkeypatch.setattr(
+        tasks.send_deliveries,
+        "apply_async",
+        lambda args, countdown=None, **_: queued.append((*args, countdown)),
+    )
     slack.answer(Reply(503, "busy"))
-    delivery = make(channel="slack", recipient="#support")
-    # Eagerly the retry runs at once, finds the delivery not yet due, and leaves it pending.
-    assert send_delivery.apply(args=(delivery.pk,)).get() == DeliveryStatus.PENDING
-    delivery.refresh_from_db()
-    assert delivery.status == DeliveryStatus.PENDING and delivery.attempts == 1
-    assert delivery.next_attempt_at > timezone.now() - timedelta(seconds=1)
+    waiting = make(channel="slack", recipient="#support", idempotency_key="slack")
+    other = make(idempotency_key="email")
+
+    statuses = tasks.send_deliveries.apply(args=([waiting.pk, other.pk],)).get()
+
+    assert statuses == [DeliveryStatus.PENDING, DeliveryStatus.SENT]  # the other is not held up
+    waiting.refresh_from_db()
+    assert waiting.status == DeliveryStatus.PENDING and waiting.attempts == 1
+    [(ids, countdown)] = queued
+    assert ids == [waiting.pk] and countdown > 0
+    assert waiting.next_attempt_at > timezone.now() - timedelta(seconds=1)
 
 
 def test_the_beat_task_runs_the_sweep():
