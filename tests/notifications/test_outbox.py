@@ -264,7 +264,7 @@ def test_a_delivery_that_must_wait_is_queued_again_on_its_own_after_its_countdow
     monkeypatch.setattr(
         tasks.send_deliveries,
         "apply_async",
-        lambda args, countdown=None, **_: queued.append((*args, countdown)),
+        lambda args, kwargs=None, countdown=None, **_: queued.append((*args, countdown)),
     )
     slack.answer(Reply(503, "busy"))
     waiting = make(channel="slack", recipient="#support", idempotency_key="slack")
