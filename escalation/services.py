@@ -153,7 +153,7 @@ def incident_open(
 
 
 def _paging_sync(incident: Incident, action: str) -> None:
-    """ops (issue 7): PagerDuty / Opsgenie follow the incident through the outbox."""
+    """PagerDuty / Opsgenie follow the incident through the outbox."""
     from notifications.paging import incident_paging_sync
 
     incident_paging_sync(incident=incident, action=action)

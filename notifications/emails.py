@@ -7,7 +7,7 @@ reference, subject and channel, the contact, the message. `delivery_send` render
 (`delivery_render`) just before the adapter runs and stores the text and HTML on the row
 with the attempt's outcome, so the outbox keeps what was sent. The email says what it
 would have said when the event happened: the values are taken then. Rendering the two
-templates in the request was ~9% of an intake's CPU (perf, issue 8); rendering from the
+templates in the request was ~9% of an intake's CPU; rendering from the
 payload reads nothing from the database.
 """
 

@@ -1,4 +1,4 @@
-"""Mirror an incident into PagerDuty / Opsgenie through the outbox (ops, issue 7).
+"""Mirror an incident into PagerDuty / Opsgenie through the outbox.
 
 The escalation engine calls `incident_paging_mirror` when an incident is triggered on a
 step whose channel is a paging service, and again when the incident is acknowledged or

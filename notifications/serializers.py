@@ -34,7 +34,7 @@ class DeliverySerializer(serializers.ModelSerializer):
 def delivery_document(delivery: Delivery) -> dict[str, Any]:
     """A delivery as the API shows it, built by hand: every intake answers with its
     deliveries, and building the model serializer's fields per request cost more than the
-    rest of the answer (perf, issue 8). DeliverySerializer's declared fields still describe
+    rest of the answer. DeliverySerializer's declared fields still describe
     the schema; a test keeps both equal."""
     return {
         "id": delivery.pk,

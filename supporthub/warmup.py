@@ -4,7 +4,7 @@ A fresh gunicorn worker spent ~0.5 s on its first request, and as much again on 
 API request (importing every view through the URLconf, building the resolver, importing the
 cache's Redis client, the first database and cache connections): each restart or
 deploy made a request per worker wait that long, and it was the "p99 artifact" of the
-benchmarks' first endpoint (perf, issue 8). gunicorn.conf.py calls `warm` from its
+benchmarks' first endpoint. gunicorn.conf.py calls `warm` from its
 post_worker_init hook, before the worker accepts connections.
 
 Last, everything loaded so far leaves the cyclic garbage collector's reach (gc.freeze):

@@ -26,7 +26,7 @@ def signature_is_valid(*, auth_token: str, url: str, params: Mapping[str, Any], 
     The library compares in constant time and tries the URL with and without the default
     port, as Twilio's own signing does. It always computes both signatures; Twilio signs
     the URL as configured, so that one is checked first and the library is asked only when
-    it does not match (an HMAC less per callback: perf, issue 8).
+    it does not match (an HMAC less per callback).
     """
     if not auth_token or not signature:
         return False

@@ -44,7 +44,7 @@ def public_url(name: str, **query: Any) -> str:
 @functools.cache
 def _path(name: str) -> str:
     """The webhook's path below the script prefix (the URLconf does not change at runtime;
-    a reverse() was a twentieth of the inbound-call webhook's CPU: perf, issue 8)."""
+    a reverse() was a twentieth of the inbound-call webhook's CPU)."""
     return reverse(name).removeprefix(get_script_prefix())
 
 

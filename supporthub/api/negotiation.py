@@ -12,7 +12,7 @@ class ContentNegotiation(DefaultContentNegotiation):
     """DRF's negotiation. A request that asks for no format and whose Accept header is
     absent, `*/*` or exactly the first renderer's media type gets the first renderer at
     once: DRF picks the same after parsing the header into media types, a tenth of a ticket
-    read's Python time (perf, issue 8). Anything else is negotiated by DRF."""
+    read's Python time. Anything else is negotiated by DRF."""
 
     def select_renderer(
         self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None

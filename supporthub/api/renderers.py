@@ -1,4 +1,4 @@
-"""JSON rendering with orjson: a page of 50 tickets encodes several times faster (perf, issue 8)."""
+"""JSON rendering with orjson: a page of 50 tickets encodes several times faster."""
 
 from typing import Any
 

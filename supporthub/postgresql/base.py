@@ -3,7 +3,7 @@
 CONN_HEALTH_CHECKS makes Django run `SELECT 1` before the first query of each request, so
 that a persistent connection the server has closed (a restart, pg_terminate_backend, an
 idle-session timeout) is replaced rather than failing the request. That round trip was a
-tenth of a ticket read's CPU, app and database together (perf, issue 8). A server that
+tenth of a ticket read's CPU, app and database together. A server that
 closes a connection sends an error and then end-of-file, both of which make the socket
 readable; so an idle connection whose socket has nothing to read has not been closed by the
 server, and the round trip is skipped. Anything to read, or a connection not idle, gets

@@ -1,7 +1,4 @@
-"""The Content-Security-Policy keeps the admin and Swagger UI working in a real Chromium.
-
-(ops, issue 7: lives here to share the one session-wide browser of tests/e2e/conftest.py.)
-"""
+"""The Content-Security-Policy keeps the admin and Swagger UI working in a real Chromium."""
 
 import pytest
 

@@ -5,7 +5,7 @@ sequential scans (and, for an order, sorts) priced out, so on the tiny test tabl
 shows which index the query *can* use: a query written so that no index matches it still plans a scan of the
 whole table. Before these indexes, a reference or email search scanned every ticket (33 ms
 and 108 ms at 150,000 tickets), and threading a reply read every email message of every
-ticket through the external_id pattern index (perf, issue 8).
+ticket through the external_id pattern index.
 """
 
 import pytest

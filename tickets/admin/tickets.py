@@ -83,7 +83,7 @@ class TicketAdmin(admin.ModelAdmin):
         through an index (tickets.filters.ticket_identifier_search). Anything else, or an
         identifier no ticket has, searches every search field: an OR across subject, names
         and every message's text, which no index serves (0.5 s per search at 100,000
-        tickets, where the identifier's lookup takes milliseconds; perf, issue 8)."""
+        tickets, where the identifier's lookup takes milliseconds)."""
         named = ticket_identifier_search(queryset, search_term)
         if named is not None and named.exists():
             return named, False
