@@ -37,7 +37,9 @@ def publish(task_name: str, *args: Any, countdown: float | None = None) -> bool:
     if countdown is not None:
         signature.set(countdown=countdown)
     try:
-        signature.apply_async(retry_policy=FAST_FAIL_PUBLISH)
+        # No result is ever read: sent by name, a task would otherwise have the result
+        # backend subscribe for it first, and wait out its retries while Redis is down.
+        signature.apply_async(retry_policy=FAST_FAIL_PUBLISH, ignore_result=True)
     except Exception:  # kombu raises many types for an unreachable broker
         logger.warning("broker unavailable, %s left for the periodic sweep", task_name)
         return False

@@ -150,7 +150,7 @@ def last_accepted_after(changed_at: float, get_status) -> float:
 
 
 @pytest.mark.integration
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_over_http_a_key_revoked_while_redis_was_cut_off_is_refused_after_it_returns(tmp_path, settings):
     """The field report, replayed against gunicorn's two workers: use a key 30 times, cut
     Redis off, revoke the key, put Redis back."""
