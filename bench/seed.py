@@ -11,7 +11,8 @@ SEED_SQL = [
     """,
     """
     INSERT INTO tickets_ticket (reference, subject, description, status, priority, channel, contact_id,
-                                created_at, updated_at, sla_breached, message_count)
+                                created_at, updated_at, sla_breached, first_response_breached,
+                                resolution_breached, message_count)
     SELECT 'SH-' || (1000 + g),
            (ARRAY['Cannot log in', 'Refund request', 'Printer on fire', 'Invoice is wrong',
                   'App crashes on start', 'Password reset mail missing', 'Feature question'])[1 + g %% 7]
@@ -26,6 +27,8 @@ SEED_SQL = [
            1 + g %% %(contacts)s,
            now() - make_interval(secs => g),
            now() - make_interval(secs => g),
+           g %% 17 = 0,
+           false,
            g %% 17 = 0,
            2
     FROM generate_series(1, %(tickets)s) AS g

@@ -73,6 +73,12 @@ class TicketViewSet(
     def retrieve(self, request: Request, pk: str | None = None) -> Response:
         return Response(ticket_document(self.get_object()))
 
+    def filter_queryset(self, queryset: Any) -> Any:
+        """List filters and ordering shape lists; a single ticket is found by its id alone."""
+        if self.action != "list":
+            return queryset
+        return super().filter_queryset(queryset)
+
 
 class MessageViewSet(
     mixins.ListModelMixin,
