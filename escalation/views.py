@@ -104,7 +104,7 @@ class ScheduleFeedView(APIView):
             raise serializers.ValidationError({"days": ["A whole number of days."]}) from None
         if not 1 <= days <= FEED_DAYS_MAX:
             raise serializers.ValidationError({"days": [f"Between 1 and {FEED_DAYS_MAX}."]})
-        start = timezone.now().replace(minute=0, second=0, microsecond=0)
+        start = oncall.day_start(schedule, timezone.now())
         body = ical.schedule_ical(schedule, start, start + timedelta(days=days))
         response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
         response["Content-Disposition"] = f'inline; filename="oncall-{schedule.pk}.ics"'
