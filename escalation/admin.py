@@ -11,14 +11,14 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from escalation import oncall, selectors, services
+from escalation import oncall, pager, reachability, selectors, services
 from escalation.models import (
     BusinessCalendar,
     BusinessHours,
@@ -197,9 +197,30 @@ class ScheduleAdmin(admin.ModelAdmin):
         extra = [
             path(
                 "oncall-now/", self.admin_site.admin_view(self.oncall_now_view), name="escalation_oncall_now"
-            )
+            ),
+            path(
+                "<path:object_id>/take/",
+                self.admin_site.admin_view(self.take_view),
+                name="escalation_schedule_take",
+            ),
         ]
         return extra + super().get_urls()
+
+    def take_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The "Take the pager" button: the signed-in person goes on call until the next handover."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        schedule = self.get_object(request, object_id)
+        if schedule is None or not self.has_view_permission(request, schedule):
+            raise Http404("No such schedule.")
+        try:
+            taken = pager.pager_take(schedule=schedule, user=request.user, via="admin")
+        except DomainError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+        else:
+            until = schedule.local(taken.override.end)
+            self.message_user(request, f"You are on call for {schedule} until {until}.", messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:escalation_schedule_change", args=[schedule.pk]))
 
     def oncall_now_view(self, request: HttpRequest) -> HttpResponse:
         """Who is on call now on every schedule, with health."""
@@ -250,10 +271,28 @@ class NotificationRuleInline(admin.TabularInline):
 
 @admin.register(ContactMethod)
 class ContactMethodAdmin(admin.ModelAdmin):
-    list_display = ["user", "kind", "address", "label"]
+    list_display = ["user", "kind", "address", "label", "verified_at", "test_sent_at"]
     list_filter = ["kind"]
     search_fields = ["user__username", "address"]
+    readonly_fields = ["verified_at", "test_sent_at"]
     inlines = [NotificationRuleInline]
+    actions = ["send_test_page"]
+
+    @admin.action(description="Send a test page (its owner answers it to verify the method)")
+    def send_test_page(self, request: HttpRequest, queryset: QuerySet[ContactMethod]) -> None:
+        sent, refused = 0, []
+        for method in queryset:
+            if method.user_id != request.user.pk and not self.has_change_permission(request, method):
+                refused.append(f"{method} (not yours)")
+                continue
+            try:
+                reachability.contact_method_test_page(method=method)
+                sent += 1
+            except DomainError as exc:
+                refused.append(f"{method} ({exc.message})")
+        self.message_user(request, f"Sent {sent} test page(s).", messages.SUCCESS if sent else messages.INFO)
+        if refused:
+            self.message_user(request, "Not sent: " + "; ".join(refused), messages.WARNING)
 
 
 @admin.register(NotificationRule)

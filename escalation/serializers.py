@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -39,6 +40,34 @@ class OnCallSerializer(serializers.Serializer):
     until = serializers.DateTimeField(
         allow_null=True, help_text="When this changes (null: not within 35 days)."
     )
+
+
+class TakeSerializer(StrictFieldsMixin, serializers.Serializer):
+    user = serializers.PrimaryKeyRelatedField(
+        queryset=get_user_model().objects.all(),
+        required=False,
+        help_text="Who takes the pager (default: the signed-in caller; required with an API key).",
+    )
+
+
+class OverrideSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    schedule = serializers.IntegerField(source="schedule_id")
+    user = serializers.SerializerMethodField()
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    reason = serializers.CharField()
+
+    @extend_schema_field(PersonSerializer)
+    def get_user(self, override: Any) -> dict[str, Any] | None:
+        return person(override.user)
+
+
+class PagerTakenSerializer(serializers.Serializer):
+    override = OverrideSerializer(
+        help_text="The override that puts the taker on call until the next handover."
+    )
+    previous = PersonSerializer(allow_null=True, help_text="Who was on call (null: nobody, a gap).")
 
 
 class LayerSerializer(serializers.Serializer):

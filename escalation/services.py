@@ -12,7 +12,7 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from escalation import replies
+from escalation import pager, reachability, replies
 from escalation.models import (
     ContactMethod,
     ContactMethodKind,
@@ -261,8 +261,9 @@ def staff_text_receive(*, from_number: str, text: str) -> StaffTextResult | None
     A text from staff is a command, never a ticket: `replies.parse` says which. ACK
     acknowledges the incident it names, or the newest triggered incident that paged the
     sender; an incident that did not page the sender is refused (a text's sender can be
-    forged; the API and admin acknowledge any incident). Anything else is answered with the
-    list of commands.
+    forged; the API and admin acknowledge any incident). TAKE takes the pager
+    (`escalation.pager`); VERIFY answers a test page (`escalation.reachability`). Anything
+    else is answered with the list of commands.
     """
     user = _staff_by_number(from_number)
     if user is None:
@@ -270,6 +271,11 @@ def staff_text_receive(*, from_number: str, text: str) -> StaffTextResult | None
     command = replies.parse(text)
     if isinstance(command, replies.Acknowledge):
         return _acknowledge_by_text(user, command.incident_id)
+    if isinstance(command, replies.Take):
+        return StaffTextResult(reply=pager.pager_take_by_text(user=user, schedule_name=command.schedule))
+    if isinstance(command, replies.Verify):
+        reply = reachability.contact_method_verify_by_text(number=from_number, code=command.code)
+        return StaffTextResult(reply=reply)
     logger.info("text from on-call %s is no command; answered with help", user)
     return StaffTextResult(reply=replies.HELP)
 

@@ -18,14 +18,16 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from escalation import ical, oncall, services
+from escalation import ical, oncall, pager, services
 from escalation.models import Incident, IncidentStatus, Schedule, TriggerReason
 from escalation.serializers import (
     IncidentCreateSerializer,
     IncidentDetailSerializer,
     IncidentSerializer,
     OnCallSerializer,
+    PagerTakenSerializer,
     ScheduleSerializer,
+    TakeSerializer,
     person,
 )
 
@@ -71,6 +73,34 @@ class ScheduleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             "until": who.until,
         }
         return Response(OnCallSerializer(body).data)
+
+    @extend_schema(
+        request=TakeSerializer,
+        responses={201: PagerTakenSerializer, 400: OpenApiTypes.OBJECT, 403: OpenApiTypes.OBJECT},
+        operation_id="oncall_schedules_take",
+    )
+    @action(detail=True, methods=["post"], url_path="take")
+    def take(self, request: Request, pk: str | None = None) -> Response:
+        """Put the caller (or `user`) on call now until the next handover, as an override.
+
+        400 when that person is not an active participant of the schedule, is already on
+        call, or the schedule has no handover within 35 days. Naming someone else needs the
+        permission to add overrides (or an API key).
+        """
+        schedule = self.get_object()
+        serializer = TakeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = serializer.validated_data.get("user") or _actor(request)
+        if user is None:
+            raise serializers.ValidationError({"user": ["Name who takes the pager: an API key is nobody."]})
+        actor = _actor(request)
+        if actor is not None and actor != user and not actor.has_perm("escalation.add_override"):
+            raise exceptions.PermissionDenied(
+                "Only people who may add overrides can hand the pager to others."
+            )
+        taken = pager.pager_take(schedule=schedule, user=user, via="api")
+        body = {"override": taken.override, "previous": person(taken.previous)}
+        return Response(PagerTakenSerializer(body).data, status=status.HTTP_201_CREATED)
 
 
 class ScheduleFeedView(APIView):

@@ -517,11 +517,15 @@ if SENTRY_DSN:
 # page faster.
 ESCALATION_TICK_SECONDS = env.float("ESCALATION_TICK_SECONDS", default=15.0)
 SLA_SWEEP_SECONDS = env.float("SLA_SWEEP_SECONDS", default=60.0)
+# How long before a shift starts its person is warned when no contact method of theirs is
+# shown to reach them (escalation.reachability); checked every 15 minutes.
+ONCALL_REACHABILITY_LEAD_HOURS = env.float("ONCALL_REACHABILITY_LEAD_HOURS", default=12.0)
 CELERY_BEAT_SCHEDULE.update(
     {
         "escalation-tick": {"task": "escalation.tick", "schedule": ESCALATION_TICK_SECONDS},
         "tickets-sla-sweep": {"task": "tickets.sla_sweep", "schedule": SLA_SWEEP_SECONDS},
         "escalation-schedule-health": {"task": "escalation.schedule_health", "schedule": 24 * 3600.0},
+        "escalation-reachability": {"task": "escalation.reachability_check", "schedule": 15 * 60.0},
     }
 )
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(

@@ -31,5 +31,6 @@ urlpatterns = [
     # anymail inbound email webhooks, e.g. /webhooks/email/postmark/inbound/
     path("webhooks/email/", include("notifications.urls")),
     path("v1/", include("escalation.urls")),
+    path("oncall/", include("escalation.public_urls")),  # answers to test pages
     path("metrics", metrics, name="prometheus-django-metrics"),  # replaces django_prometheus.urls
 ]

@@ -189,6 +189,12 @@ class ContactMethod(models.Model):
         help_text="E.164 number for SMS/voice, an email address, or a Slack @name, #channel or member id.",
     )
     label = models.CharField(max_length=50, blank=True)
+    verified_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="When its owner last answered a test page."
+    )
+    # The code the last test page asks its owner to answer with (escalation.reachability).
+    test_code = models.CharField(max_length=32, blank=True, editable=False)
+    test_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["user", "kind", "id"]

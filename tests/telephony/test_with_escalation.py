@@ -70,6 +70,7 @@ def test_an_answered_call_opens_no_incident(twilio, rota):
             "older",
             "Acknowledged incident #{older} (Checkout is down). Escalation stopped.",
         ),
+        ("TAKE", None, "dana is already on call on Support."),
         ("pizza", None, replies.HELP),
     ],
 )
