@@ -125,7 +125,8 @@ def reachable_user_ids(user_ids: set[int], now: datetime) -> set[int]:
 def unreachable_shifts(schedule: Schedule, now: datetime | None = None) -> list[oncall.Shift]:
     """The shifts on now or starting within the lead time whose person is not shown reachable."""
     now = now or timezone.now()
-    shifts = [s for s in oncall.whole_shifts(schedule, now, now + _lead()) if not s.is_gap]
+    # Split at handoffs: each shift after the one on now starts at its real start.
+    shifts = [s for s in oncall.shifts(schedule, now, now + _lead(), split_handoffs=True) if not s.is_gap]
     reachable = reachable_user_ids({s.user_id for s in shifts if s.user_id is not None}, now)
     return [s for s in shifts if s.user_id not in reachable]
 
@@ -137,8 +138,8 @@ def reachability_check(now: datetime | None = None) -> int:
     warned = 0
     for schedule in Schedule.objects.all():
         for shift in unreachable_shifts(schedule, now):
-            if shift.start <= now:
-                continue  # already on call: warned before it started
+            if shift.start == now:
+                continue  # on call now: warned before it started
             warned += 1
             key = f"reachability:{schedule.pk}:{shift.user_id}:{int(shift.start.timestamp())}"
             when = schedule.local(shift.start)

@@ -76,7 +76,12 @@ class ScheduleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
     @extend_schema(
         request=TakeSerializer,
-        responses={201: PagerTakenSerializer, 400: OpenApiTypes.OBJECT, 403: OpenApiTypes.OBJECT},
+        responses={
+            201: PagerTakenSerializer,
+            400: OpenApiTypes.OBJECT,
+            403: OpenApiTypes.OBJECT,
+            404: OpenApiTypes.OBJECT,
+        },
         operation_id="oncall_schedules_take",
     )
     @action(detail=True, methods=["post"], url_path="take")

@@ -187,3 +187,23 @@ def test_the_take_endpoint_is_in_the_openapi_schema(api):
     operation = schema["paths"]["/v1/oncall/schedules/{id}/take"]["post"]
     assert operation["operationId"] == "oncall_schedules_take"
     assert {"201", "400", "403"} <= set(operation["responses"])
+
+
+def test_take_by_text_names_the_schedule_when_the_sender_is_on_several(desk, eli, clock):
+    other = Schedule.objects.create(name="Night desk", time_zone="UTC")
+    add_layer(other, [eli], start=date(2027, 1, 1))
+    several = pager.pager_take_by_text(user=eli, schedule_name="")
+    assert several.startswith("You are on several schedules (") and "Night desk" in several
+    assert several.endswith("NY desk); text TAKE and the schedule's name.") or "NY desk, " in several
+    assert pager.pager_take_by_text(user=eli, schedule_name="Day desk") == (
+        "No schedule is called 'Day desk'; nothing taken."
+    )
+    answer = pager.pager_take_by_text(user=eli, schedule_name="ny DESK")
+    assert answer == "You are on call for NY desk until Wed 09 Dec 09:00 EST (America/New_York)."
+
+
+def test_take_by_text_from_someone_in_no_rotation_takes_nothing(desk, clock):
+    assert pager.pager_take_by_text(user=make_oncall_user("gus"), schedule_name="") == (
+        "You are in no on-call rotation; nothing taken."
+    )
+    assert not Override.objects.exists()
