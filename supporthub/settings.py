@@ -302,19 +302,28 @@ TELEPHONY_VOICEMAIL_PROMPT = env.str("TELEPHONY_VOICEMAIL_PROMPT", default="") o
 # calls still without a ticket this many seconds after they came in (their task was lost:
 # broker down, worker killed), checking this often.
 TELEPHONY_TICKET_SWEEP_SECONDS = env.float("TELEPHONY_TICKET_SWEEP_SECONDS", default=30.0)
+# A call is missed only once its last Dial has reported; one that ended this many seconds ago
+# still waiting for it (the caller hung up during the greeting) is booked as abandoned by beat.
+TELEPHONY_OUTCOME_GRACE_SECONDS = env.float("TELEPHONY_OUTCOME_GRACE_SECONDS", default=30.0)
 if (
     not 5 <= TELEPHONY_RING_SECONDS <= 600
     or TELEPHONY_DIAL_ATTEMPTS < 1
     or TELEPHONY_VOICEMAIL_MAX_SECONDS < 1
     or TELEPHONY_TICKET_SWEEP_SECONDS <= 0
+    or TELEPHONY_OUTCOME_GRACE_SECONDS <= 0
 ):
     raise ImproperlyConfigured(
         "TELEPHONY_RING_SECONDS must be 5-600 (Twilio's limits), TELEPHONY_DIAL_ATTEMPTS and "
-        "TELEPHONY_VOICEMAIL_MAX_SECONDS at least 1, TELEPHONY_TICKET_SWEEP_SECONDS above 0."
+        "TELEPHONY_VOICEMAIL_MAX_SECONDS at least 1, TELEPHONY_TICKET_SWEEP_SECONDS and "
+        "TELEPHONY_OUTCOME_GRACE_SECONDS above 0."
     )
 CELERY_BEAT_SCHEDULE["telephony-book-calls-without-ticket"] = {
     "task": "telephony.calls_ticket_sweep",
     "schedule": TELEPHONY_TICKET_SWEEP_SECONDS,
+}
+CELERY_BEAT_SCHEDULE["telephony-decide-ended-calls"] = {
+    "task": "telephony.calls_outcome_sweep",
+    "schedule": TELEPHONY_OUTCOME_GRACE_SECONDS,
 }
 
 # --- Notifications outbox ---------------------------------------------------------
