@@ -208,9 +208,10 @@ def _exhausted(incident: Incident, batch: _Batch) -> None:
         f"[SupportHub] UNACKNOWLEDGED: nobody acknowledged incident #{incident.pk} ({incident.title}) "
         "after every escalation step. It is still open."
     )
+    subject = f"[SupportHub] UNACKNOWLEDGED incident #{incident.pk}: {incident.title}"
     targets = team_targets(f"incident:{incident.pk}:exhausted{incident.repages}")
     for channel, recipient, key in targets:
-        _page(incident, None, channel, recipient, key, batch, body=text)
+        _page(incident, None, channel, recipient, key, batch, body=text, subject=subject)
     alerted = "team alerted" if targets else "nobody to alert (set SUPPORT_TEAM_EMAIL or SLACK_WEBHOOK_URL)"
     batch.event(incident, "exhausted", f"Every step and repeat ran unacknowledged; {alerted}.")
 
@@ -324,8 +325,11 @@ def _page(
     *,
     send_at: datetime | None = None,
     body: str = "",
+    subject: str = "",
 ) -> None:
-    """Record a page; send it now unless it is delayed (the tick sends it when due)."""
+    """Record a page; send it now unless it is delayed (the tick sends it when due).
+
+    A `subject` other than the usual page subject is only for pages sent at once."""
     page = IncidentPage(
         incident=incident,
         user=user,
@@ -336,11 +340,11 @@ def _page(
         body=body or page_body(incident, channel),
     )
     if page.send_at <= batch.now:
-        _send(page, incident, batch.events)
+        _send(page, incident, batch.events, subject=subject)
     batch.pages.append(page)
 
 
-def _send(page: IncidentPage, incident: Incident, events: list[IncidentEvent]) -> None:
+def _send(page: IncidentPage, incident: Incident, events: list[IncidentEvent], *, subject: str = "") -> None:
     """Hand a page to the outbox, recording the result on the page (not saved here)."""
     try:
         with transaction.atomic():
@@ -349,7 +353,7 @@ def _send(page: IncidentPage, incident: Incident, events: list[IncidentEvent]) -
                 channel=page.channel,
                 recipient=page.recipient,
                 body=page.body or page_body(incident, page.channel),
-                subject=f"[SupportHub] Incident #{incident.pk}: {incident.title}",
+                subject=subject or f"[SupportHub] Incident #{incident.pk}: {incident.title}",
                 idempotency_key=page.idempotency_key,
             )
     except Exception as exc:  # a bad address must not stop the other pages

@@ -116,6 +116,17 @@ def test_the_unacknowledged_alert_emails_each_team_address_once(two_step_policy,
     assert incident.events.get(kind="exhausted").message.endswith("team alerted.")
 
 
+def test_the_unacknowledged_email_has_its_own_subject(two_step_policy, settings):
+    settings.SUPPORT_TEAM_EMAIL = "team@support.example"
+    incident = open_incident(policy=two_step_policy)
+    for minute in (0, 10, 15):
+        tick(minute)
+    page = Delivery.objects.filter(channel="sms").first()
+    final = Delivery.objects.get(idempotency_key__contains=":exhausted", channel="email")
+    assert page is not None and page.subject == f"[SupportHub] Incident #{incident.pk}: Checkout down"
+    assert final.subject == f"[SupportHub] UNACKNOWLEDGED incident #{incident.pk}: Checkout down"
+
+
 def test_a_team_email_step_emails_each_team_address_once(db, settings):
     settings.SUPPORT_TEAM_EMAIL = TEAM_EMAIL
     policy = EscalationPolicy.objects.create(name="Team")
