@@ -32,6 +32,7 @@ from escalation.models import (
     StepCondition,
     StepKind,
 )
+from notifications.paging import incident_paging_sync
 from notifications.recipients import team_emails, team_slack, team_targets
 
 logger = logging.getLogger(__name__)
@@ -229,6 +230,7 @@ def _ack_timeout(incident: Incident, batch: _Batch) -> None:
         "ack_timeout",
         "Acknowledged but not resolved within the ack timeout: paging again from the first step.",
     )
+    incident_paging_sync(incident=incident, action="trigger")  # PagerDuty / Opsgenie page again too
     _next(incident, batch)
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from notifications.channels.slack import slack_escape
 from notifications.outbox import delivery_create
 
 logger = logging.getLogger(__name__)
@@ -36,7 +35,7 @@ def notify(
     delivery = delivery_create(
         channel=channel,
         recipient=recipient,
-        body=slack_escape(body) if channel == "slack" else body,  # titles hold customer text
+        body=body,
         subject=subject,
         idempotency_key=idempotency_key,
         ticket=ticket,
