@@ -250,6 +250,22 @@ def _condition_holds(step: dict[str, Any], batch: _Batch) -> bool:
     return is_open if condition == StepCondition.BUSINESS_HOURS else not is_open
 
 
+def step_key(incident: Incident, round_: int, index: int) -> str:
+    """The prefix of the idempotency keys of the pages of step `index` in round `round_`
+    (of the incident's current re-page)."""
+    return f"incident:{incident.pk}:p{incident.repages}:r{round_}:s{index}"
+
+
+def waiting_step_key(incident: Incident) -> str | None:
+    """`step_key` of the step whose wait the incident is in (the last one run), or None
+    before the first step has run."""
+    if incident.current_step > 0:
+        return step_key(incident, incident.current_round, incident.current_step - 1)
+    if incident.current_round > 0:
+        return step_key(incident, incident.current_round - 1, len(incident.steps) - 1)
+    return None
+
+
 def _run_step(incident: Incident, step: dict[str, Any], index: int, batch: _Batch) -> int:
     """Run one step; returns the minutes to wait before the next (0 when nobody was told)."""
     label = f"Step {index + 1}"
@@ -258,7 +274,7 @@ def _run_step(incident: Incident, step: dict[str, Any], index: int, batch: _Batc
         batch.event(incident, "step_skipped", f"{label} skipped: its business-hours condition does not hold.")
         return 0
     kind = step.get("kind")
-    base_key = f"incident:{incident.pk}:p{incident.repages}:r{incident.current_round}:s{index}"
+    base_key = step_key(incident, incident.current_round, index)
     if kind == StepKind.SCHEDULE:
         spec = batch.spec(_ref(step, "schedule_id"))
         if spec is None:

@@ -133,6 +133,7 @@ class IncidentPageSerializer(serializers.ModelSerializer):
             "sent_at",
             "delivery",
             "error",
+            "call_outcome",
         ]
         read_only_fields = fields
 

@@ -195,6 +195,17 @@ class PageStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+class PageCallOutcome(models.TextChoices):
+    """How a paging call ended, from its final status callback. Only ANSWERED reached a person."""
+
+    ANSWERED = "answered", "Answered by a person"
+    MACHINE = "machine", "Voicemail or answering machine (not delivered)"
+    NO_ANSWER = "no-answer", "Not answered"
+    BUSY = "busy", "Busy"
+    FAILED = "failed", "Failed"
+    CANCELED = "canceled", "Canceled"
+
+
 class IncidentPage(models.Model):
     """One notification sent (or scheduled) for an incident; links to the notifications Delivery."""
 
@@ -213,6 +224,15 @@ class IncidentPage(models.Model):
         "notifications.Delivery", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     error = models.TextField(blank=True)
+    call_outcome = models.CharField(
+        max_length=16,
+        choices=PageCallOutcome.choices,
+        blank=True,
+        help_text="Voice pages: how the call ended.",
+    )
+    answered_by = models.CharField(
+        max_length=32, blank=True, help_text="Voice pages: Twilio's answering machine detection."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
