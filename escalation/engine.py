@@ -4,7 +4,8 @@ A lost broker message, a restarted worker or a deploy loses no page: everything 
 needs is in Incident.next_step_at and IncidentPage.send_at. Work is claimed with
 select_for_update(skip_locked=True), so two engines running at once never run the same step.
 A batch of due incidents is handled in one transaction with its reads cached and its writes
-(pages, timeline events, incident rows) done in bulk.
+(pages, timeline events, incident rows) done in bulk, and its pages' sends published
+together when it commits (a few tasks, not one per page).
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from escalation.models import (
     StepCondition,
     StepKind,
 )
+from notifications.models import Delivery
+from notifications.outbox import sends_batched
 from notifications.paging import incident_paging_sync
 from notifications.recipients import team_emails, team_slack, team_targets
 
@@ -63,8 +66,10 @@ class _Batch:
     specs: dict[int, oncall.ScheduleSpec | None] = field(default_factory=dict)
     plans: dict[int, list[tuple[str, str, int]]] = field(default_factory=dict)
     calendars: dict[int, Any] = field(default_factory=dict)
+    users: dict[int, Any] = field(default_factory=dict)
     events: list[IncidentEvent] = field(default_factory=list)
     pages: list[IncidentPage] = field(default_factory=list)
+    outgoing: list[tuple[IncidentPage, Delivery]] = field(default_factory=list)
 
     def event(self, incident: Incident, kind: str, message: str) -> None:
         self.events.append(IncidentEvent(incident=incident, kind=kind, message=message, via="engine"))
@@ -89,13 +94,27 @@ class _Batch:
             self.plans[user.pk] = plan
         return self.plans[user.pk]
 
+    def user(self, user_id: int) -> Any:
+        """The active person `user_id`, or None."""
+        if user_id not in self.users:
+            self.users[user_id] = get_user_model().objects.filter(pk=user_id, is_active=True).first()
+        return self.users[user_id]
+
     def calendar(self, calendar_id: int) -> Any:
         if calendar_id not in self.calendars:
             calendar = BusinessCalendar.objects.filter(pk=calendar_id).first()
             self.calendars[calendar_id] = business_hours.load(calendar) if calendar else None
         return self.calendars[calendar_id]
 
+    def hand_over(self) -> None:
+        """Write the deliveries of the pages sent now (one INSERT) and link them to their pages."""
+        deliveries = paging.pages_save([delivery for _, delivery in self.outgoing])
+        for (page, _), delivery in zip(self.outgoing, deliveries, strict=True):
+            page.status, page.delivery_id, page.sent_at = PageStatus.SENT, delivery.pk, timezone.now()
+        self.outgoing = []
+
     def flush(self, incidents: list[Incident]) -> None:
+        self.hand_over()
         IncidentPage.objects.bulk_create(self.pages, ignore_conflicts=True)
         IncidentEvent.objects.bulk_create(self.events)
         # Incidents of one batch mostly end in the same state: one UPDATE per distinct state
@@ -122,7 +141,7 @@ def escalation_tick(*, now: datetime | None = None, limit: int = 5000) -> TickRe
 
 
 def _advance_batch(*, now: datetime) -> int:
-    with transaction.atomic():
+    with transaction.atomic(), sends_batched():
         due = list(
             Incident.objects.open()
             .filter(next_step_at__lte=now)
@@ -140,7 +159,7 @@ def _advance_batch(*, now: datetime) -> int:
 def incident_advance(*, incident_id: int, now: datetime | None = None) -> bool:
     """Run the incident's due step if it is due and not being run elsewhere; True if it ran."""
     now = now or timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(), sends_batched():
         incident = (
             Incident.objects.open()
             .filter(pk=incident_id, next_step_at__lte=now)
@@ -287,7 +306,7 @@ def _run_step(incident: Incident, step: dict[str, Any], index: int, batch: _Batc
         batch.event(incident, "paged", f"{label}: paged {who.user} (on call) by {count} method(s).")
         return wait
     if kind == StepKind.USER:
-        user = get_user_model().objects.filter(pk=_ref(step, "user_id"), is_active=True).first()
+        user = batch.user(_ref(step, "user_id"))
         if user is None:
             raise ValueError("its person was deleted or deactivated")
         count = _page_user(incident, user, base_key, batch)
@@ -358,53 +377,47 @@ def _page(
         body=body or page_body(incident, channel),
     )
     if page.send_at <= batch.now:
-        _send(page, incident, batch.events, subject=subject)
+        _send(page, incident, batch, subject=subject)
     batch.pages.append(page)
 
 
-def _send(page: IncidentPage, incident: Incident, events: list[IncidentEvent], *, subject: str = "") -> None:
-    """Hand a page to the outbox, recording the result on the page (not saved here)."""
+def _send(page: IncidentPage, incident: Incident, batch: _Batch, *, subject: str = "") -> None:
+    """Add the page's Delivery to those the batch hands to the outbox; a page the outbox
+    refuses is marked failed (nothing saved here)."""
     try:
-        with transaction.atomic():
-            delivery_id = paging.page(
-                incident=incident,
-                channel=page.channel,
-                recipient=page.recipient,
-                body=page.body or page_body(incident, page.channel),
-                subject=subject or f"[SupportHub] Incident #{incident.pk}: {incident.title}",
-                idempotency_key=page.idempotency_key,
-            )
+        delivery = paging.page_new(
+            incident=incident,
+            channel=page.channel,
+            recipient=page.recipient,
+            body=page.body or page_body(incident, page.channel),
+            subject=subject or f"[SupportHub] Incident #{incident.pk}: {incident.title}",
+            idempotency_key=page.idempotency_key,
+        )
     except Exception as exc:  # a bad address must not stop the other pages
         logger.warning("page %s failed: %s", page.idempotency_key, exc)
         page.status, page.error = PageStatus.FAILED, str(exc)[:1000]
-        events.append(
-            IncidentEvent(
-                incident=incident,
-                kind="page_failed",
-                message=f"Page by {page.channel} to {page.recipient} failed: {exc}",
-                via="engine",
-            )
-        )
+        batch.event(incident, "page_failed", f"Page by {page.channel} to {page.recipient} failed: {exc}")
         return
-    page.status, page.delivery_id, page.sent_at = PageStatus.SENT, delivery_id, timezone.now()
+    batch.outgoing.append((page, delivery))
 
 
 def _send_due_pages(*, now: datetime, limit: int) -> int:
     """Send delayed pages that are due (cancelling those whose incident is no longer triggered)."""
     sent = 0
-    with transaction.atomic():
+    with transaction.atomic(), sends_batched():
         due = list(
             IncidentPage.objects.filter(status=PageStatus.SCHEDULED, send_at__lte=now)
             .select_related("incident__ticket")
             .select_for_update(skip_locked=True, of=("self",))[:limit]
         )
-        events: list[IncidentEvent] = []
+        batch = _Batch(now=now)
         for page in due:
             if page.incident.status != IncidentStatus.TRIGGERED:
                 page.status = PageStatus.CANCELLED
                 continue
-            _send(page, page.incident, events)
+            _send(page, page.incident, batch)
             sent += 1
+        batch.hand_over()
         IncidentPage.objects.bulk_update(due, ["status", "delivery", "sent_at", "error"])
-        IncidentEvent.objects.bulk_create(events)
+        IncidentEvent.objects.bulk_create(batch.events)
     return sent
