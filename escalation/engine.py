@@ -36,7 +36,7 @@ from escalation.models import (
 from notifications.models import Delivery
 from notifications.outbox import sends_batched
 from notifications.paging import incident_paging_sync
-from notifications.recipients import team_emails, team_slack, team_targets
+from notifications.recipients import slack_chooses_channel, team_emails, team_slack, team_targets
 
 logger = logging.getLogger(__name__)
 BATCH = 100
@@ -313,13 +313,14 @@ def _run_step(incident: Incident, step: dict[str, Any], index: int, batch: _Batc
         batch.event(incident, "paged", f"{label}: paged {user} by {count} method(s).")
         return wait
     if kind == StepKind.SLACK:
-        team_channel = team_slack()
-        if team_channel is None:
+        own = step.get("slack_channel") or ""
+        channel = own if own and slack_chooses_channel() else team_slack()
+        if channel is None:
             batch.event(incident, "step_skipped", f"{label} skipped: Slack is not configured.")
             return 0
-        channel = step.get("slack_channel") or team_channel
         _page(incident, None, "slack", channel, f"{base_key}:slack", batch)
-        batch.event(incident, "paged", f"{label}: posted to Slack {channel}.")
+        ignored = f" (its channel {own} needs SLACK_BOT_TOKEN)" if own and channel != own else ""
+        batch.event(incident, "paged", f"{label}: posted to Slack {channel}{ignored}.")
         return wait
     if kind == StepKind.TEAM_EMAIL:
         addresses = [step["email"]] if step.get("email") else team_emails()

@@ -158,6 +158,21 @@ def test_a_slack_step_is_skipped_while_slack_is_not_configured(db, settings):
     assert "Slack is not configured" in incident.events.get(kind="step_skipped").message
 
 
+def test_without_a_bot_token_a_steps_own_slack_channel_gives_way_to_the_team_channel(db, settings):
+    settings.SLACK_WEBHOOK_URL = "https://hooks.slack.example/services/T/B/X"
+    settings.SLACK_CHANNEL = "#support"
+    settings.SLACK_BOT_TOKEN = ""
+    policy = EscalationPolicy.objects.create(name="Chat")
+    # Saved before the admin refused such steps: the engine says why the channel is not used.
+    EscalationStep.objects.create(
+        policy=policy, position=1, kind="slack", slack_channel="#ops", wait_minutes=5
+    )
+    incident = open_incident(policy=policy)
+    tick(0)
+    assert recipients(incident) == [("slack", "#support")]
+    assert "its channel #ops needs SLACK_BOT_TOKEN" in incident.events.get(kind="paged").message
+
+
 def test_repeats_run_the_policy_again_before_exhaustion(two_step_policy):
     two_step_policy.repeat_count = 1
     two_step_policy.save()
