@@ -361,8 +361,8 @@ class IncidentPageInline(admin.TabularInline):
     model = IncidentPage
     extra = 0
     can_delete = False
-    fields = ["send_at", "channel", "recipient", "user", "status", "delivery", "error"]
-    readonly_fields = ["send_at", "channel", "recipient", "user", "status", "delivery", "error"]
+    fields = ["send_at", "channel", "recipient", "user", "status", "delivery", "error", "call_outcome"]
+    readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -1,8 +1,8 @@
 """The one seam between escalation and the notifications outbox.
 
-Every page (SMS, voice call, Slack post, email) leaves through `page()` or `notify()`, which
-hand it to `notifications.outbox.delivery_create` (idempotent on `idempotency_key`; the
-send is queued on commit).
+Every page (SMS, voice call, Slack post, email) leaves through `page_new()` and
+`pages_save()`, a batch of pages at a time, or `notify()`; the outbox writes them idempotently
+on `idempotency_key` and queues their sends on commit.
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from notifications.outbox import delivery_create
+from notifications.models import Delivery
+from notifications.outbox import deliveries_save, delivery_create, delivery_new
 
 logger = logging.getLogger(__name__)
 # Read after the page text on a paging call; the keypress comes back to
@@ -44,7 +45,7 @@ def notify(
     return int(delivery.pk)
 
 
-def page(
+def page_new(
     *,
     incident: Any,
     channel: str,
@@ -52,12 +53,16 @@ def page(
     body: str,
     idempotency_key: str,
     subject: str = "",
-) -> int:
-    """Queue one page for `incident` (see notify). A voice page asks for a keypress to acknowledge."""
+) -> Delivery:
+    """The Delivery of one page for `incident`, not yet saved (`pages_save`). A voice page
+    asks for a keypress to acknowledge.
+
+    Raises what delivery_new raises for a bad recipient (callers record it).
+    """
     payload: dict[str, Any] = {"incident": incident.pk}
     if channel == "voice":
         payload["prompt"] = VOICE_PROMPT
-    return notify(
+    return delivery_new(
         channel=channel,
         recipient=recipient,
         body=body,
@@ -66,3 +71,12 @@ def page(
         ticket=incident.ticket,
         payload=payload,
     )
+
+
+def pages_save(deliveries: list[Delivery]) -> list[Delivery]:
+    """Write the pages' new deliveries in one INSERT, their sends queued on commit; returns
+    them in order, each replaced by the existing Delivery when its idempotency key has one."""
+    existing = Delivery.objects.in_bulk([d.idempotency_key for d in deliveries], field_name="idempotency_key")
+    new = {d.idempotency_key: d for d in deliveries if d.idempotency_key not in existing}
+    deliveries_save(list(new.values()))
+    return [existing.get(d.idempotency_key) or new[d.idempotency_key] for d in deliveries]

@@ -162,6 +162,7 @@ class IncidentPageSerializer(serializers.ModelSerializer):
             "sent_at",
             "delivery",
             "error",
+            "call_outcome",
         ]
         read_only_fields = fields
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
@@ -33,7 +35,11 @@ logger = logging.getLogger(__name__)
 
 MAX_COUNTDOWN_SECONDS = 3000.0
 SEND_TASK = "notifications.send_deliveries"
+# Deliveries per send task when many are queued together (sends_batched): enough to make a
+# publish cheap per delivery, few enough that every worker process gets a share at once.
+SEND_BATCH = 25
 _CHANNELS = frozenset(DeliveryChannel.values)  # the enum builds that list anew on each read
+_batched: ContextVar[list[int] | None] = ContextVar("outbox_sends_batched", default=None)
 
 
 @dataclass(frozen=True)
@@ -124,11 +130,46 @@ def deliveries_save(deliveries: list[Delivery]) -> list[Delivery]:
 
 def deliveries_queue(deliveries: Sequence[Delivery]) -> None:
     """Queue the sends of `deliveries`, written together, once the caller's transaction
-    commits: one task for all of them. A Celery publish costs a request more than the rest
-    of a new ticket's notification work, and a worker sends several deliveries faster in
-    one task than in one task each."""
-    if deliveries:
-        transaction.on_commit(partial(sends_publish, [delivery.pk for delivery in deliveries]))
+    commits: one task for all of them (inside `sends_batched`, with the rest of the block's).
+    A Celery publish costs a request more than the rest of a new ticket's notification work,
+    and a worker sends several deliveries faster in one task than in one task each."""
+    if not deliveries:
+        return
+    ids = [delivery.pk for delivery in deliveries]
+    collected = _batched.get()
+    if collected is not None:
+        collected.extend(ids)
+    else:
+        transaction.on_commit(partial(sends_publish, ids))
+
+
+@contextmanager
+def sends_batched() -> Iterator[None]:
+    """Collect the sends that `deliveries_queue` queues inside the block, and publish them
+    once the caller's transaction commits, SEND_BATCH deliveries per task (a mass outage's
+    pages, one publish each, took seconds). Use it inside the transaction that writes the
+    deliveries; a nested block leaves the publishing to the outer one.
+
+    A delivery whose savepoint rolled back is published anyway and found missing by the
+    task: a no-op. When the transaction rolls back, nothing is published.
+    """
+    if _batched.get() is not None:
+        yield
+        return
+    collected: list[int] = []
+    token = _batched.set(collected)
+    try:
+        yield
+    finally:
+        _batched.reset(token)
+        if collected:
+            transaction.on_commit(partial(_publish_in_batches, collected))
+
+
+def _publish_in_batches(delivery_ids: list[int]) -> None:
+    for start in range(0, len(delivery_ids), SEND_BATCH):
+        if not sends_publish(delivery_ids[start : start + SEND_BATCH]):
+            break  # the broker is down: the sweep queues the rest
 
 
 def sends_publish(delivery_ids: list[int], countdown: float | None = None) -> bool:

@@ -275,6 +275,10 @@ ANYMAIL = {
 
 # --- Slack ---------------------------------------------------------------------------------
 SLACK_WEBHOOK_URL = env.str("SLACK_WEBHOOK_URL", default="")
+# A bot token (xoxb-..., scope chat:write) posts with chat.postMessage to any channel the bot
+# is in, so escalation steps can choose their channel; set, it is used instead of the webhook.
+SLACK_BOT_TOKEN = env.str("SLACK_BOT_TOKEN", default="")
+SLACK_API_URL = env.str("SLACK_API_URL", default="https://slack.com/api/")
 SLACK_CHANNEL = env.str("SLACK_CHANNEL", default="")
 SLACK_USERNAME = env.str("SLACK_USERNAME", default=APP_NAME)
 SLACK_ICON_EMOJI = env.str("SLACK_ICON_EMOJI", default=":telephone_receiver:")

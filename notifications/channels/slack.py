@@ -1,4 +1,6 @@
-"""Slack incoming webhooks: about one message per second per webhook, Retry-After on 429."""
+"""Slack: chat.postMessage with a bot token (SLACK_BOT_TOKEN, `slack_api`) to the delivery's
+channel, else the incoming webhook; about one message per second per webhook or channel,
+Retry-After on 429."""
 
 from __future__ import annotations
 
@@ -10,8 +12,9 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.core.cache import cache
 
-from notifications.channels import ChannelDeferred, ChannelNotConfigured
+from notifications.channels import ChannelDeferred, ChannelNotConfigured, slack_api
 from notifications.channels.http import post_json
+from notifications.recipients import WEBHOOK_CHANNEL
 
 if TYPE_CHECKING:
     from notifications.models import Delivery
@@ -20,9 +23,12 @@ if TYPE_CHECKING:
 def send(delivery: Delivery) -> str:
     payload = delivery.payload or {}
     url = payload.get("webhook_url") or settings.SLACK_WEBHOOK_URL
-    if not url:
+    channel = payload.get("channel") or delivery.recipient
+    by_api = bool(settings.SLACK_BOT_TOKEN) and not payload.get("webhook_url") and channel != WEBHOOK_CHANNEL
+    if not url and not by_api:
         raise ChannelNotConfigured("SLACK_WEBHOOK_URL is not set")
-    wait = reserve_slot(url, float(settings.SLACK_MIN_INTERVAL_SECONDS))
+    slot = f"{settings.SLACK_API_URL}#{channel}" if by_api else url
+    wait = reserve_slot(slot, float(settings.SLACK_MIN_INTERVAL_SECONDS))
     if wait > 0:
         raise ChannelDeferred(wait)
 
@@ -37,6 +43,8 @@ def send(delivery: Delivery) -> str:
         value = payload.get(key) or getattr(settings, setting, "")
         if value:
             body[key] = value
+    if by_api:
+        return slack_api.post_message(channel, {k: v for k, v in body.items() if k != "channel"})
     # Slack's 4xx answers (invalid_payload, channel_not_found, channel_is_archived) are permanent.
     post_json(
         url,

@@ -68,12 +68,25 @@ def send_sms(*, to: str, body: str, status_callback: str | None = None) -> str:
     return str(message.sid)
 
 
-def place_call(*, to: str, twiml: str, status_callback: str | None = None) -> str:
-    """Start an outbound call that runs `twiml`; return the call SID. Raises ChannelError."""
+# Status callback events of a paging call: "answered" carries the answering machine
+# detection's verdict early, "completed" carries the final status (and the verdict again).
+PAGING_CALL_EVENTS = ["answered", "completed"]
+
+
+def place_call(*, to: str, twiml: str, status_callback: str) -> str:
+    """Start an outbound call that runs `twiml` once Twilio's answering machine detection has
+    decided who answered, posting its progress to `status_callback`; return the call SID.
+    Raises ChannelError."""
     require_configured()
-    kwargs: dict[str, str] = {"to": to, "from_": settings.TWILIO_FROM_NUMBER, "twiml": twiml}
-    if status_callback:
-        kwargs["status_callback"] = status_callback
+    kwargs: dict[str, object] = {
+        "to": to,
+        "from_": settings.TWILIO_FROM_NUMBER,
+        "twiml": twiml,
+        "machine_detection": "Enable",
+        "status_callback": status_callback,
+        "status_callback_event": PAGING_CALL_EVENTS,
+        "status_callback_method": "POST",
+    }
     with _mapped_errors():
         call = get_client().calls.create(**kwargs)
     return str(call.sid)

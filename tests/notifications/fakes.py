@@ -151,6 +151,23 @@ class FakeSlack(FakeServer):
         return self.url + self.path
 
 
+class FakeSlackApi(FakeServer):
+    """Slack's Web API: POST /api/chat.postMessage (JSON, Bearer token) → ok with a message ts."""
+
+    def default(self, request: Received) -> Reply:
+        if request.path != "/api/chat.postMessage":
+            return Reply(404, {"ok": False, "error": "unknown_method"})
+        return Reply(200, {"ok": True, "channel": request.json()["channel"], "ts": f"{time.time():.6f}"})
+
+    @staticmethod
+    def error(error: str, status: int = 200, **headers: str) -> Reply:
+        return Reply(status, {"ok": False, "error": error}, headers)
+
+    @property
+    def api_url(self) -> str:
+        return self.url + "/api/"
+
+
 class FakeTwilio(FakeServer):
     """Twilio REST API: Messages.json and Calls.json answer 201 with a new SID."""
 
