@@ -9,7 +9,13 @@ from rest_framework import serializers
 
 from notifications.models import Delivery
 from notifications.serializers import DeliverySerializer, delivery_document
-from supporthub.api.fields import E164PhoneField, LabelChoiceField, StrictFieldsMixin, iso_datetime
+from supporthub.api.fields import (
+    E164PhoneField,
+    LabelChoiceField,
+    SingleLineCharField,
+    StrictFieldsMixin,
+    iso_datetime,
+)
 from tickets.models import (
     Message,
     MessageChannel,
@@ -141,7 +147,7 @@ def ticket_document(ticket: Ticket) -> dict[str, Any]:
 
 
 class TicketCreateSerializer(StrictFieldsMixin, serializers.Serializer):
-    subject = serializers.CharField(max_length=SUBJECT_MAX)
+    subject = SingleLineCharField(max_length=SUBJECT_MAX)
     description = serializers.CharField(max_length=BODY_MAX, required=False, allow_blank=True, default="")
     priority = LabelChoiceField(TicketPriority, required=False, default=TicketPriority.NORMAL)
     channel = serializers.ChoiceField(
@@ -152,7 +158,7 @@ class TicketCreateSerializer(StrictFieldsMixin, serializers.Serializer):
 
 
 class TicketUpdateSerializer(StrictFieldsMixin, serializers.Serializer):
-    subject = serializers.CharField(max_length=SUBJECT_MAX, required=False)
+    subject = SingleLineCharField(max_length=SUBJECT_MAX, required=False)
     status = serializers.ChoiceField(choices=TicketStatus.choices, required=False)
     priority = LabelChoiceField(TicketPriority, required=False)
     assignee = serializers.PrimaryKeyRelatedField(queryset=staff_users(), required=False, allow_null=True)
@@ -197,7 +203,7 @@ class SupportRequestSerializer(StrictFieldsMixin, serializers.Serializer):
     name = serializers.CharField(max_length=200)
     email = serializers.EmailField(required=False, allow_blank=True, max_length=254)
     phone = E164PhoneField(required=False, allow_blank=True)
-    subject = serializers.CharField(max_length=SUBJECT_MAX)
+    subject = SingleLineCharField(max_length=SUBJECT_MAX)
     message = serializers.CharField(max_length=BODY_MAX)
     priority = LabelChoiceField(TicketPriority, required=False, default=TicketPriority.NORMAL)
 

@@ -7,6 +7,7 @@ from django.db.models import IntegerChoices
 from rest_framework import serializers
 
 from supporthub.phone import InvalidPhoneNumber, to_e164
+from supporthub.text import single_line
 
 
 class StrictFieldsMixin:
@@ -56,6 +57,13 @@ class E164PhoneField(serializers.CharField):
             return to_e164(value)
         except InvalidPhoneNumber as exc:
             raise serializers.ValidationError(str(exc)) from exc
+
+
+class SingleLineCharField(serializers.CharField):
+    """Text for one line, such as a subject: line breaks become spaces."""
+
+    def to_internal_value(self, data: Any) -> str:
+        return single_line(super().to_internal_value(data))
 
 
 class LabelChoiceField(serializers.ChoiceField):
