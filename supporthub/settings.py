@@ -216,7 +216,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "supporthub.api.pagination.PageNumberPagination",
     "DEFAULT_FILTER_BACKENDS": [
         "supporthub.api.filtering.FilterBackend",
-        "rest_framework.filters.OrderingFilter",
+        "supporthub.api.filtering.OrderingFilter",
     ],
     "DEFAULT_SCHEMA_CLASS": "supporthub.api.schema.AutoSchema",
     # per-API-key and per-IP limits on /v1 writes (django-ratelimit on the shared cache).

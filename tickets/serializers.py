@@ -12,6 +12,7 @@ from notifications.serializers import DeliverySerializer, delivery_document
 from supporthub.api.fields import (
     E164PhoneField,
     LabelChoiceField,
+    PrimaryKeyField,
     SingleLineCharField,
     StrictFieldsMixin,
     iso_datetime,
@@ -154,14 +155,14 @@ class TicketCreateSerializer(StrictFieldsMixin, serializers.Serializer):
         choices=TicketChannel.choices, required=False, default=TicketChannel.API
     )
     contact = ContactInputSerializer()
-    assignee = serializers.PrimaryKeyRelatedField(queryset=staff_users(), required=False, allow_null=True)
+    assignee = PrimaryKeyField(queryset=staff_users(), required=False, allow_null=True)
 
 
 class TicketUpdateSerializer(StrictFieldsMixin, serializers.Serializer):
     subject = SingleLineCharField(max_length=SUBJECT_MAX, required=False)
     status = serializers.ChoiceField(choices=TicketStatus.choices, required=False)
     priority = LabelChoiceField(TicketPriority, required=False)
-    assignee = serializers.PrimaryKeyRelatedField(queryset=staff_users(), required=False, allow_null=True)
+    assignee = PrimaryKeyField(queryset=staff_users(), required=False, allow_null=True)
 
 
 class AuthorSerializer(serializers.Serializer):
@@ -188,7 +189,7 @@ class MessageSerializer(serializers.ModelSerializer):
 
 
 class MessageCreateSerializer(StrictFieldsMixin, serializers.Serializer):
-    ticket = serializers.PrimaryKeyRelatedField(queryset=Ticket.objects.all())
+    ticket = PrimaryKeyField(queryset=Ticket.objects.all())
     direction = serializers.ChoiceField(choices=MessageDirection.choices)
     body = serializers.CharField(max_length=BODY_MAX)
     channel = serializers.ChoiceField(
