@@ -7,6 +7,7 @@ only through these variables; unsafe production combinations stop the process at
 from pathlib import Path
 
 import environ
+from corsheaders.defaults import default_headers as default_cors_headers
 from django.core.exceptions import ImproperlyConfigured
 
 from supporthub import __version__
@@ -198,6 +199,9 @@ STORAGES = {
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_ALLOW_CREDENTIALS = env.bool("CORS_ALLOW_CREDENTIALS", default=False)
 CORS_URLS_REGEX = r"^/v1/.*$"
+# Browsers may send the API's own headers from an allowed origin, and read the request id.
+CORS_ALLOW_HEADERS = (*default_cors_headers, "x-api-key", "idempotency-key")
+CORS_EXPOSE_HEADERS = ["X-Request-ID", "Retry-After"]
 
 # --- API --------------------------------------------------------------------------------
 API_KEY = env.str("API_KEY", default="")
