@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.db.models import QuerySet
@@ -36,12 +37,25 @@ class FilterBackend(DjangoFilterBackend):
 class OrderingFilter(filters.OrderingFilter):
     """DRF's `?ordering=`; a field the list cannot be ordered by is a 400 naming it (DRF ignores it)."""
 
+    def get_ordering(self, request: Request, queryset: QuerySet[Any], view: Any) -> Any:
+        if request.query_params.get(self.ordering_param) == "":
+            raise serializers.ValidationError({self.ordering_param: ["May not be empty."]})
+        return super().get_ordering(request, queryset, view)
+
     def remove_invalid_fields(self, queryset: QuerySet[Any], fields: Any, view: Any, request: Request) -> Any:
         valid = super().remove_invalid_fields(queryset, fields, view, request)
         invalid = [repr(term) for term in fields if term not in valid]
         if invalid:
-            fields = self.get_valid_fields(queryset, view, {"request": request})
-            choices = ", ".join(name for name, _ in fields)
+            offered = self.get_valid_fields(queryset, view, {"request": request})
+            choices = ", ".join(name for name, _ in offered)
             message = f"Cannot order by {', '.join(invalid)}; choose from {choices} (- for descending)."
             raise serializers.ValidationError({self.ordering_param: [message]})
         return valid
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters: list[dict[str, Any]] = super().get_schema_operation_parameters(view)
+        names = "|".join(re.escape(name) for name, _ in self.get_valid_fields(view.queryset, view))
+        term = f"-?(?:{names})"
+        parameters[0]["schema"]["pattern"] = f"^{term}(?:,{term})*$"
+        parameters[0]["description"] = "Comma-separated fields, each optionally prefixed by - for descending."
+        return parameters

@@ -44,6 +44,17 @@ def test_an_unknown_ordering_is_a_400_that_names_it(api, path):
     assert message.startswith("Cannot order by 'password'; choose from ")
 
 
+def test_an_empty_ordering_is_a_400_and_the_schema_gives_the_pattern(api):
+    assert list(api.get("/v1/tickets?ordering=").json()["errors"]) == ["ordering"]
+    paths = SchemaGenerator().get_schema(request=None, public=True)["paths"]
+    [ordering] = [p for p in paths["/v1/tickets"]["get"]["parameters"] if p["name"] == "ordering"]
+    assert ordering["schema"]["pattern"] == (
+        "^-?(?:created_at|updated_at|priority)(?:,-?(?:created_at|updated_at|priority))*$"
+    )
+    [q] = [p for p in paths["/v1/tickets"]["get"]["parameters"] if p["name"] == "q"]
+    assert q["schema"]["minLength"] == 1
+
+
 def test_a_known_ordering_still_orders(api):
     first, second = TicketFactory(priority=1), TicketFactory(priority=3)
     ids = [ticket["id"] for ticket in api.get("/v1/tickets", {"ordering": "-priority"}).json()["results"]]
