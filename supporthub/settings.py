@@ -105,7 +105,15 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file (not :memory:) so that a server or worker started by a test sees the test data.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
-    DATABASES["default"]["OPTIONS"] = {"timeout": 20}
+    # The web, worker and beat processes of `make run` write at once. WAL lets readers run
+    # beside the writer; IMMEDIATE transactions take the write lock at BEGIN, so a writer
+    # waits its turn (up to `timeout` seconds) instead of failing with "database is locked"
+    # when a deferred transaction tries to upgrade its read lock.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 else:
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
