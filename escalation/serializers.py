@@ -9,7 +9,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from escalation.models import EscalationPolicy, Incident, IncidentEvent, IncidentPage, Schedule
-from supporthub.api.fields import StrictFieldsMixin
+from supporthub.api.fields import PrimaryKeyField, SingleLineCharField, StrictFieldsMixin
 from tickets.models import Ticket
 
 
@@ -177,11 +177,9 @@ class IncidentDetailSerializer(IncidentSerializer):
 
 
 class IncidentCreateSerializer(StrictFieldsMixin, serializers.Serializer):
-    title = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    ticket = serializers.PrimaryKeyRelatedField(
-        queryset=Ticket.objects.all(), required=False, allow_null=True
-    )
-    policy = serializers.PrimaryKeyRelatedField(
+    title = SingleLineCharField(max_length=200, required=False, allow_blank=True, default="")
+    ticket = PrimaryKeyField(queryset=Ticket.objects.all(), required=False, allow_null=True)
+    policy = PrimaryKeyField(
         queryset=EscalationPolicy.objects.all(),
         required=False,
         allow_null=True,

@@ -7,6 +7,7 @@ only through these variables; unsafe production combinations stop the process at
 from pathlib import Path
 
 import environ
+from corsheaders.defaults import default_headers as default_cors_headers
 from django.core.exceptions import ImproperlyConfigured
 
 from supporthub import __version__
@@ -63,6 +64,7 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "supporthub.middleware.RequestIdMiddleware",
     "supporthub.middleware.BodySizeLimitMiddleware",
+    "supporthub.middleware.JsonDepthLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",  # Content-Security-Policy header
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -103,7 +105,15 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file (not :memory:) so that a server or worker started by a test sees the test data.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
-    DATABASES["default"]["OPTIONS"] = {"timeout": 20}
+    # The web, worker and beat processes of `make run` write at once. WAL lets readers run
+    # beside the writer; IMMEDIATE transactions take the write lock at BEGIN, so a writer
+    # waits its turn (up to `timeout` seconds) instead of failing with "database is locked"
+    # when a deferred transaction tries to upgrade its read lock.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 else:
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
@@ -197,6 +207,9 @@ STORAGES = {
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_ALLOW_CREDENTIALS = env.bool("CORS_ALLOW_CREDENTIALS", default=False)
 CORS_URLS_REGEX = r"^/v1/.*$"
+# Browsers may send the API's own headers from an allowed origin, and read the request id.
+CORS_ALLOW_HEADERS = (*default_cors_headers, "x-api-key", "idempotency-key")
+CORS_EXPOSE_HEADERS = ["X-Request-ID", "Retry-After"]
 
 # --- API --------------------------------------------------------------------------------
 API_KEY = env.str("API_KEY", default="")
@@ -215,7 +228,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "supporthub.api.pagination.PageNumberPagination",
     "DEFAULT_FILTER_BACKENDS": [
         "supporthub.api.filtering.FilterBackend",
-        "rest_framework.filters.OrderingFilter",
+        "supporthub.api.filtering.OrderingFilter",
     ],
     "DEFAULT_SCHEMA_CLASS": "supporthub.api.schema.AutoSchema",
     # per-API-key and per-IP limits on /v1 writes (django-ratelimit on the shared cache).
@@ -240,6 +253,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": r"/v1",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "supporthub.api.schema.query_strings_not_empty",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "TicketStatusEnum": "tickets.models.TicketStatus",
         "TicketChannelEnum": "tickets.models.TicketChannel",

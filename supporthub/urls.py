@@ -1,8 +1,10 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from supporthub import health as health_views  # /health/live, /health/ready
+from supporthub.api.errors import not_found
 from supporthub.health import health
 from supporthub.metrics_endpoint import metrics  # protected /metrics
 
@@ -33,4 +35,6 @@ urlpatterns = [
     path("v1/", include("escalation.urls")),
     path("oncall/", include("escalation.public_urls")),  # answers to test pages
     path("metrics", metrics, name="prometheus-django-metrics"),  # replaces django_prometheus.urls
+    # Any other /v1 path: the API's JSON 404 also with DEBUG on (Django's debug page is HTML).
+    re_path(r"^v1/", csrf_exempt(not_found), name="v1-not-found"),
 ]
