@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from notifications.channels.slack import slack_escape
 from notifications.outbox import delivery_create
 
 logger = logging.getLogger(__name__)
@@ -35,7 +36,7 @@ def notify(
     delivery = delivery_create(
         channel=channel,
         recipient=recipient,
-        body=body,
+        body=slack_escape(body) if channel == "slack" else body,  # titles hold customer text
         subject=subject,
         idempotency_key=idempotency_key,
         ticket=ticket,
