@@ -28,8 +28,10 @@ def notify(
     subject: str = "",
     ticket: Any = None,
     payload: dict[str, Any] | None = None,
+    audience: str = "team",
 ) -> int:
-    """Queue one notification; returns the notifications Delivery id.
+    """Queue one notification; returns the notifications Delivery id. `audience` (team, page)
+    decides how long the outbox retries it.
 
     Raises whatever delivery_create raises for a bad recipient (callers record it).
     """
@@ -41,6 +43,7 @@ def notify(
         idempotency_key=idempotency_key,
         ticket=ticket,
         payload=payload,
+        audience=audience,
     )
     return int(delivery.pk)
 
@@ -66,4 +69,5 @@ def page(
         idempotency_key=idempotency_key,
         ticket=incident.ticket,
         payload=payload,
+        audience="page",  # retried until the incident is acknowledged or resolved
     )

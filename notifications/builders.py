@@ -17,7 +17,7 @@ from django.conf import settings
 
 from notifications.channels.slack import slack_escape, slack_link
 from notifications.emails import email_payload, ticket_admin_url
-from notifications.models import Delivery, DeliveryChannel
+from notifications.models import Delivery, DeliveryAudience, DeliveryChannel
 from notifications.outbox import delivery_create, delivery_new, delivery_save
 from notifications.recipients import team_emails, team_slack, team_targets, ticket_emails
 from tickets.models import Message, Ticket
@@ -134,6 +134,7 @@ def ticket_created_deliveries(ticket: Ticket, *, acknowledge: bool = True) -> li
                     message=first,
                 ),
                 idempotency_key=f"ticket:{ticket.pk}:created:ack-email",
+                audience=DeliveryAudience.CUSTOMER,
                 ticket=ticket,
                 message=first,
             )
@@ -148,6 +149,7 @@ def ticket_created_deliveries(ticket: Ticket, *, acknowledge: bool = True) -> li
                     f'"{ticket.subject[:60]}" and will get back to you soon.'
                 ),
                 idempotency_key=f"ticket:{ticket.pk}:created:ack-sms",
+                audience=DeliveryAudience.CUSTOMER,
                 ticket=ticket,
                 message=first,
             )
@@ -210,6 +212,7 @@ def reply_deliveries(message: Message) -> list[Delivery]:
                 recipient=contact.phone,
                 body=f"[{ticket.reference}] {message.body}",
                 idempotency_key=f"message:{message.pk}:reply:sms",
+                audience=DeliveryAudience.CUSTOMER,
                 ticket=ticket,
                 message=message,
             )
@@ -229,6 +232,7 @@ def reply_deliveries(message: Message) -> list[Delivery]:
                 "reply", headers, ticket=ticket, message=message, agent=message.author_name
             ),
             idempotency_key=f"message:{message.pk}:reply:email",
+            audience=DeliveryAudience.CUSTOMER,
             ticket=ticket,
             message=message,
         )

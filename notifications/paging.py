@@ -15,8 +15,8 @@ from typing import Any
 
 from django.conf import settings
 
-from notifications.models import Delivery, DeliveryChannel
-from notifications.outbox import delivery_create
+from notifications.models import Delivery, DeliveryAudience, DeliveryChannel
+from notifications.outbox import delivery_create, pages_stop
 from supporthub.exceptions import DomainError
 
 PAGING_CHANNELS = (DeliveryChannel.PAGERDUTY, DeliveryChannel.OPSGENIE)
@@ -71,6 +71,7 @@ def incident_paging_mirror(
                 body=details or summary,
                 idempotency_key=_idempotency_key(channel, incident_id, action),
                 payload={**(payload or {}), "action": action, "dedup_key": dedup_key(incident_id)},
+                audience=DeliveryAudience.PAGE,
             )
         )
     return deliveries
@@ -88,8 +89,11 @@ def configured_paging_channels() -> list[str]:
 
 def incident_paging_sync(*, incident: Any, action: str) -> list[Delivery]:
     """Called by escalation.services on open / acknowledge / resolve: mirrors the incident to
-    every configured paging service (nothing when none is configured)."""
+    every configured paging service (nothing when none is configured). Acknowledged or
+    resolved, the incident's pages still waiting for a retry are not sent any more."""
     channels: list[str] | None = None  # acknowledge/resolve: the services that got the trigger
+    if action != "trigger":
+        pages_stop(incident_id=incident.pk, reason=f"not sent again: the incident was {action}d")
     if action == "trigger":
         channels = configured_paging_channels()
         if not channels:
