@@ -33,6 +33,9 @@ PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rs
 TICKET_REFERENCE_PREFIX = env.str("TICKET_REFERENCE_PREFIX", default="SH")
 # Give new tickets to on-shift agents in turn (agents toggle their shift in the admin).
 AUTO_ASSIGN_ENABLED = env.bool("AUTO_ASSIGN_ENABLED", default=False)
+# A support request identical to one the same contact sent this recently (same subject and
+# message) returns that ticket instead of opening another; 0 turns folding off.
+INTAKE_FOLD_WINDOW_SECONDS = env.int("INTAKE_FOLD_WINDOW_SECONDS", default=300)
 # Largest request body accepted anywhere (bytes); bigger bodies get 413.
 MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=1_048_576)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
@@ -349,8 +352,16 @@ CELERY_BEAT_SCHEDULE["telephony-decide-ended-calls"] = {
 
 # --- Notifications outbox ---------------------------------------------------------
 # Delivery retries: exponential backoff with jitter from BASE, capped at MAX (kept below the
-# Redis visibility timeout), up to MAX_ATTEMPTS; then the delivery is failed (dead letter).
-NOTIFICATIONS_MAX_ATTEMPTS = env.int("NOTIFICATIONS_MAX_ATTEMPTS", default=5)
+# Redis visibility timeout), for as long as the delivery's window; then it is failed (dead
+# letter). Customer messages are retried for an hour, team notices for a day; pages until
+# their incident is acknowledged or resolved (at most the team window).
+NOTIFICATIONS_RETRY_WINDOW_CUSTOMER_SECONDS = env.int(
+    "NOTIFICATIONS_RETRY_WINDOW_CUSTOMER_SECONDS", default=3600
+)
+NOTIFICATIONS_RETRY_WINDOW_TEAM_SECONDS = env.int("NOTIFICATIONS_RETRY_WINDOW_TEAM_SECONDS", default=86400)
+# Acknowledgements (email or SMS) one address or number receives per hour at most; past it a
+# new ticket is still opened, without one.
+ACK_LIMIT_PER_HOUR = env.int("ACK_LIMIT_PER_HOUR", default=3)
 NOTIFICATIONS_RETRY_BASE_SECONDS = env.float("NOTIFICATIONS_RETRY_BASE_SECONDS", default=10.0)
 NOTIFICATIONS_RETRY_MAX_SECONDS = env.float("NOTIFICATIONS_RETRY_MAX_SECONDS", default=1800.0)
 # A send that has not finished after this long is presumed lost (killed worker) and redone.
