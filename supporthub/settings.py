@@ -449,6 +449,8 @@ RATELIMIT_API_IP_WRITES = env.str("RATELIMIT_API_IP_WRITES", default="300/m")
 RATELIMIT_WEBHOOKS_IP = env.str("RATELIMIT_WEBHOOKS_IP", default="60/m")  # refusals, not requests
 RATELIMIT_WEBHOOK_PREFIX = "/webhooks/"
 RATELIMIT_ADMIN_LOGIN = env.str("RATELIMIT_ADMIN_LOGIN", default="10/5m")
+# Once a username has RATELIMIT_ADMIN_LOGIN failures, each address may try it this often.
+RATELIMIT_ADMIN_LOGIN_SLOWED = env.str("RATELIMIT_ADMIN_LOGIN_SLOWED", default="1/m")
 if not REDIS_URL:
     # Embedded development default: FileBasedCache is shared by the web, worker and beat
     # processes of `make run`, but its increment is not atomic, so under concurrency a limit
