@@ -22,8 +22,10 @@ from escalation.models import (
     IncidentPage,
     IncidentStatus,
     PageStatus,
+    Schedule,
     TriggerReason,
 )
+from escalation.models.schedules import new_feed_token
 from supporthub import metrics  # time-to-acknowledge
 from supporthub.exceptions import DomainError
 from supporthub.phone import InvalidPhoneNumber, to_e164
@@ -312,3 +314,9 @@ def incident_acknowledge_from_delivery(*, delivery_id: int, digits: str) -> Inci
 def incident_due_now(*, incident: Incident, when: datetime | None = None) -> None:
     """Make an incident's next step due (used by kicks and tests)."""
     Incident.objects.filter(pk=incident.pk).update(next_step_at=when or timezone.now())
+
+
+def schedule_feed_token_rotate(*, schedule_ids: list[int]) -> int:
+    """Give each schedule a new iCal feed token; the old one is refused from the next request.
+    Returns how many schedules changed."""
+    return sum(Schedule.objects.filter(pk=pk).update(feed_token=new_feed_token()) for pk in schedule_ids)
