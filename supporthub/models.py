@@ -23,3 +23,28 @@ class APIKeyUsage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key_id} last used {self.last_used_at:%Y-%m-%d %H:%M}"
+
+
+class IdempotencyKey(models.Model):
+    """A client's `Idempotency-Key` on a write: claimed before the work runs (the unique
+    constraint decides between concurrent requests), holding the first response after.
+
+    `response_status` is null while the first request is in flight. Rows older than
+    IDEMPOTENCY_KEY_TTL_SECONDS are ignored and purged by a beat task.
+    """
+
+    scope = models.CharField(max_length=200, help_text="Whose key: an API key or a user.")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of method, path and body.")
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "key"], name="idempotency_key_unique_in_scope")
+        ]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_key_created")]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key}"

@@ -28,6 +28,8 @@ from django_ratelimit.core import get_usage
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
+from supporthub.api.auth import caller_scope
+
 logger = logging.getLogger(__name__)
 
 ADMIN_LOGIN_PATH = "/admin/login/"
@@ -98,17 +100,9 @@ def _check(request: HttpRequest, checks: list[Check], *, count: bool = True) -> 
 
 
 def _api_key_identity(group: str, request: HttpRequest) -> str:
-    """Who is calling: the stored key's prefix, the environment key, or the staff user."""
-    auth = getattr(request, "auth", None)
-    prefix = getattr(auth, "prefix", None)
-    if prefix:
-        return f"key:{prefix}"
-    if auth is not None:
-        return "key:environment"
-    user = getattr(request, "user", None)
-    if user is not None and user.is_authenticated:
-        return f"user:{user.pk}"
-    return f"ip:{client_ip(request)}"
+    """Who is calling (supporthub.api.auth.caller_scope), else the client address."""
+    scope = caller_scope(request)  # type: ignore[arg-type]  # DRF's Request, from WriteRateLimit
+    return f"ip:{client_ip(request)}" if scope == "anonymous" else scope
 
 
 class WriteRateLimit(BaseThrottle):

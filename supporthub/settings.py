@@ -203,6 +203,14 @@ API_KEY = env.str("API_KEY", default="")
 API_KEY_CUSTOM_HEADER = "HTTP_X_API_KEY"
 # Lists count their matches exactly up to this many; above it `count` is PostgreSQL's estimate.
 API_EXACT_COUNT_LIMIT = env.int("API_EXACT_COUNT_LIMIT", default=10_000)
+# Idempotency-Key (supporthub/idempotency.py): how long a key replays its first response, and
+# after how long a first request that never finished counts as dead (above any request timeout).
+IDEMPOTENCY_KEY_TTL_SECONDS = env.int("IDEMPOTENCY_KEY_TTL_SECONDS", default=24 * 3600)
+IDEMPOTENCY_IN_FLIGHT_SECONDS = env.int("IDEMPOTENCY_IN_FLIGHT_SECONDS", default=600)
+CELERY_BEAT_SCHEDULE["supporthub-purge-idempotency-keys"] = {
+    "task": "supporthub.idempotency_keys_purge",
+    "schedule": 3600.0,
+}
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "supporthub.api.auth.APIKeyAuthentication",

@@ -28,6 +28,19 @@ def request_actor(request: Request) -> Actor:
     return Actor.api_key(getattr(request.auth, "name", "") or "unnamed")
 
 
+def caller_scope(request: Request) -> str:
+    """Whose request this is, for per-caller budgets and keys: the stored key's prefix, the
+    environment key, or the logged-in user."""
+    prefix = getattr(request.auth, "prefix", None)
+    if prefix:
+        return f"key:{prefix}"
+    if request.auth is not None:
+        return "key:environment"
+    if request.user.is_authenticated:
+        return f"user:{request.user.pk}"
+    return "anonymous"
+
+
 class APIKeyAuthentication(authentication.BaseAuthentication):
     """Authenticates a request carrying `X-API-Key`.
 
