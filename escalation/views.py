@@ -28,6 +28,7 @@ from escalation.serializers import (
     ScheduleSerializer,
     person,
 )
+from supporthub.api.auth import RolePermission
 
 FEED_DAYS_DEFAULT = 28
 FEED_DAYS_MAX = 180
@@ -76,7 +77,8 @@ class ScheduleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 class ScheduleFeedView(APIView):
     """iCalendar feed of a schedule's coming shifts (API key, staff session, or ?token=)."""
 
-    permission_classes = [permissions.AllowAny]
+    permission_classes = [permissions.AllowAny]  # the feed token is checked in get()
+    permission_model = Schedule
 
     @extend_schema(
         parameters=[
@@ -95,8 +97,12 @@ class ScheduleFeedView(APIView):
     def get(self, request: Request, pk: int) -> HttpResponse:
         schedule = get_object_or_404(Schedule, pk=pk)
         token = request.query_params.get("token", "")
-        allowed = request.auth is not None or (request.user.is_active and request.user.is_staff)
-        if not allowed and not (token and hmac.compare_digest(token.encode(), schedule.feed_token.encode())):
+        role = RolePermission()
+        if not role.has_permission(request, self) and not (
+            token and hmac.compare_digest(token.encode(), schedule.feed_token.encode())
+        ):
+            if request.auth is not None or request.user.is_authenticated:
+                raise exceptions.PermissionDenied(role.message)
             raise exceptions.NotAuthenticated("Send an API key, log in as staff, or add ?token=<feed token>.")
         try:
             days = int(request.query_params.get("days", FEED_DAYS_DEFAULT))

@@ -2,6 +2,8 @@
 
 from django.db import models
 
+from supporthub.roles import KeyScope
+
 
 class APIKeyUsage(models.Model):
     """When an API key (djangorestframework-api-key) was last used.
@@ -23,6 +25,27 @@ class APIKeyUsage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key_id} last used {self.last_used_at:%Y-%m-%d %H:%M}"
+
+
+class APIKeyScope(models.Model):
+    """What an API key may do (supporthub.roles.scope_allows), set in the admin with the key.
+
+    A side table, like APIKeyUsage. A key without a row may do nothing.
+    """
+
+    key = models.OneToOneField(
+        "rest_framework_api_key.APIKey",
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="access",
+    )
+    scope = models.CharField(max_length=16, choices=KeyScope.choices)
+
+    class Meta:
+        verbose_name = "API key scope"
+
+    def __str__(self) -> str:
+        return self.get_scope_display()
 
 
 class IdempotencyKey(models.Model):

@@ -216,7 +216,7 @@ REST_FRAMEWORK = {
         "supporthub.api.auth.APIKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["supporthub.api.auth.IsStaffOrAPIKey"],
+    "DEFAULT_PERMISSION_CLASSES": ["supporthub.api.auth.RolePermission"],
     "DEFAULT_RENDERER_CLASSES": ["supporthub.api.renderers.ORJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "supporthub.api.negotiation.ContentNegotiation",

@@ -104,6 +104,9 @@ class MessageViewSet(
 class SupportRequestView(APIView):
     """A customer's request from any channel: becomes a ticket, and the right people hear of it."""
 
+    permission_model = Ticket
+    intake = True  # the one endpoint an intake-only API key may call
+
     @extend_schema(
         request=SupportRequestSerializer,
         responses={201: SupportRequestResultSerializer},
