@@ -28,14 +28,10 @@ from escalation.serializers import (
     ScheduleSerializer,
     person,
 )
-from supporthub.api.auth import RolePermission
+from supporthub.api.auth import RolePermission, request_actor
 
 FEED_DAYS_DEFAULT = 28
 FEED_DAYS_MAX = 180
-
-
-def _actor(request: Request) -> Any:
-    return request.user if request.user.is_authenticated else None
 
 
 class ScheduleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -162,13 +158,15 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         serializer = IncidentCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        actor = request_actor(request)  # a user, or an API key by name
         incident, created = services.incident_open(
             ticket=data.get("ticket"),
             title=data.get("title", ""),
             policy=data.get("policy"),
             dedup_key=data.get("dedup_key") or None,
             reason=TriggerReason.API,
-            actor=_actor(request),
+            actor=actor.user,
+            actor_name=actor.name,
         )
         if incident is None:
             raise serializers.ValidationError({"policy": ["No escalation policy exists; create one first."]})
@@ -180,11 +178,17 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     @action(detail=True, methods=["post"])
     def acknowledge(self, request: Request, pk: str | None = None) -> Response:
         """Stop the escalation (re-paged after the policy's ack timeout if not resolved)."""
-        incident = services.incident_acknowledge(incident=self.get_object(), user=_actor(request), via="api")
+        actor = request_actor(request)
+        incident = services.incident_acknowledge(
+            incident=self.get_object(), user=actor.user, actor_name=actor.name, via="api"
+        )
         return Response(self._show(incident.pk))
 
     @extend_schema(request=None, responses={200: IncidentDetailSerializer})
     @action(detail=True, methods=["post"])
     def resolve(self, request: Request, pk: str | None = None) -> Response:
-        incident = services.incident_resolve(incident=self.get_object(), user=_actor(request), via="api")
+        actor = request_actor(request)
+        incident = services.incident_resolve(
+            incident=self.get_object(), user=actor.user, actor_name=actor.name, via="api"
+        )
         return Response(self._show(incident.pk))

@@ -143,3 +143,29 @@ def test_a_key_without_a_scope_may_do_nothing(db):
 
 def test_roles_exist(db):
     assert set(Group.objects.values_list("name", flat=True)) >= {AGENT, ADMIN}
+
+
+def test_incident_changes_through_the_api_record_the_key_or_user(objects, admin_user):
+    key = APIClient()
+    key.credentials(HTTP_X_API_KEY=make_api_key("monitoring", scope=KeyScope.ADMIN))
+    opened = key.post("/v1/incidents", {"title": "Checkout errors"}, format="json").json()
+    key.post(f"/v1/incidents/{opened['id']}/acknowledge")
+    session = APIClient()
+    session.force_login(admin_user)
+    events = session.post(f"/v1/incidents/{opened['id']}/resolve").json()["events"]
+
+    assert [(e["kind"], e["actor_name"]) for e in events] == [
+        ("triggered", "API key “monitoring”"),
+        ("acknowledged", "API key “monitoring”"),
+        ("resolved", "root"),
+    ]
+    assert "by API key “monitoring”" in events[1]["message"]
+    assert events[2]["actor"]["username"] == "root"
+
+
+def test_ticket_changes_through_the_api_record_the_key(objects):
+    key = APIClient()
+    key.credentials(HTTP_X_API_KEY=make_api_key("crm sync", scope=KeyScope.AGENT))
+    key.patch(f"/v1/tickets/{objects['ticket'].pk}", {"priority": "high"}, format="json")
+    change = objects["ticket"].changes.get()
+    assert (change.field, change.actor_name, change.actor) == ("priority", "API key “crm sync”", None)
