@@ -101,7 +101,7 @@ class IncidentEventSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = IncidentEvent
-        fields = ["id", "kind", "message", "actor", "via", "created_at"]
+        fields = ["id", "kind", "message", "actor", "actor_name", "via", "created_at"]
         read_only_fields = fields
 
     @extend_schema_field(PersonSerializer(allow_null=True))

@@ -30,14 +30,11 @@ from escalation.serializers import (
     TakeSerializer,
     person,
 )
+from supporthub.api.auth import RolePermission, request_actor
 from supporthub.api.errors import ErrorSerializer
 
 FEED_DAYS_DEFAULT = 28
 FEED_DAYS_MAX = 180
-
-
-def _actor(request: Request) -> Any:
-    return request.user if request.user.is_authenticated else None
 
 
 class ScheduleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -115,7 +112,8 @@ class ScheduleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 class ScheduleFeedView(APIView):
     """iCalendar feed of a schedule's coming shifts (API key, staff session, or ?token=)."""
 
-    permission_classes = [permissions.AllowAny]
+    permission_classes = [permissions.AllowAny]  # the feed token is checked in get()
+    permission_model = Schedule
 
     @extend_schema(
         parameters=[
@@ -139,8 +137,12 @@ class ScheduleFeedView(APIView):
     def get(self, request: Request, pk: int) -> HttpResponse:
         schedule = get_object_or_404(Schedule, pk=pk)
         token = request.query_params.get("token", "")
-        allowed = request.auth is not None or (request.user.is_active and request.user.is_staff)
-        if not allowed and not (token and hmac.compare_digest(token.encode(), schedule.feed_token.encode())):
+        role = RolePermission()
+        if not role.has_permission(request, self) and not (
+            token and hmac.compare_digest(token.encode(), schedule.feed_token.encode())
+        ):
+            if request.auth is not None or request.user.is_authenticated:
+                raise exceptions.PermissionDenied(role.message)
             raise exceptions.NotAuthenticated("Send an API key, log in as staff, or add ?token=<feed token>.")
         try:
             days = int(request.query_params.get("days", FEED_DAYS_DEFAULT))
@@ -191,13 +193,15 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         serializer = IncidentCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        actor = request_actor(request)  # a user, or an API key by name
         incident, created = services.incident_open(
             ticket=data.get("ticket"),
             title=data.get("title", ""),
             policy=data.get("policy"),
             dedup_key=data.get("dedup_key") or None,
             reason=TriggerReason.API,
-            actor=_actor(request),
+            actor=actor.user,
+            actor_name=actor.name,
         )
         if incident is None:
             raise serializers.ValidationError({"policy": ["No escalation policy exists; create one first."]})
@@ -209,11 +213,17 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     @action(detail=True, methods=["post"])
     def acknowledge(self, request: Request, pk: str | None = None) -> Response:
         """Stop the escalation (re-paged after the policy's ack timeout if not resolved)."""
-        incident = services.incident_acknowledge(incident=self.get_object(), user=_actor(request), via="api")
+        actor = request_actor(request)
+        incident = services.incident_acknowledge(
+            incident=self.get_object(), user=actor.user, actor_name=actor.name, via="api"
+        )
         return Response(self._show(incident.pk))
 
     @extend_schema(request=None, responses={200: IncidentDetailSerializer})
     @action(detail=True, methods=["post"])
     def resolve(self, request: Request, pk: str | None = None) -> Response:
-        incident = services.incident_resolve(incident=self.get_object(), user=_actor(request), via="api")
+        actor = request_actor(request)
+        incident = services.incident_resolve(
+            incident=self.get_object(), user=actor.user, actor_name=actor.name, via="api"
+        )
         return Response(self._show(incident.pk))

@@ -219,12 +219,20 @@ API_KEY = env.str("API_KEY", default="")
 API_KEY_CUSTOM_HEADER = "HTTP_X_API_KEY"
 # Lists count their matches exactly up to this many; above it `count` is PostgreSQL's estimate.
 API_EXACT_COUNT_LIMIT = env.int("API_EXACT_COUNT_LIMIT", default=10_000)
+# Idempotency-Key (supporthub/idempotency.py): how long a key replays its first response, and
+# after how long a first request that never finished counts as dead (above any request timeout).
+IDEMPOTENCY_KEY_TTL_SECONDS = env.int("IDEMPOTENCY_KEY_TTL_SECONDS", default=24 * 3600)
+IDEMPOTENCY_IN_FLIGHT_SECONDS = env.int("IDEMPOTENCY_IN_FLIGHT_SECONDS", default=600)
+CELERY_BEAT_SCHEDULE["supporthub-purge-idempotency-keys"] = {
+    "task": "supporthub.idempotency_keys_purge",
+    "schedule": 3600.0,
+}
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "supporthub.api.auth.APIKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["supporthub.api.auth.IsStaffOrAPIKey"],
+    "DEFAULT_PERMISSION_CLASSES": ["supporthub.api.auth.RolePermission"],
     "DEFAULT_RENDERER_CLASSES": ["supporthub.api.renderers.ORJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "supporthub.api.negotiation.ContentNegotiation",
@@ -490,6 +498,8 @@ RATELIMIT_API_IP_WRITES = env.str("RATELIMIT_API_IP_WRITES", default="300/m")
 RATELIMIT_WEBHOOKS_IP = env.str("RATELIMIT_WEBHOOKS_IP", default="60/m")  # refusals, not requests
 RATELIMIT_WEBHOOK_PREFIX = "/webhooks/"
 RATELIMIT_ADMIN_LOGIN = env.str("RATELIMIT_ADMIN_LOGIN", default="10/5m")
+# Once a username has RATELIMIT_ADMIN_LOGIN failures, each address may try it this often.
+RATELIMIT_ADMIN_LOGIN_SLOWED = env.str("RATELIMIT_ADMIN_LOGIN_SLOWED", default="1/m")
 if not REDIS_URL:
     # Embedded development default: FileBasedCache is shared by the web, worker and beat
     # processes of `make run`, but its increment is not atomic, so under concurrency a limit

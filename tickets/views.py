@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from supporthub.api.auth import request_actor
+from supporthub.api.idempotent import idempotent
 from tickets import services
 from tickets.filters import MessageFilter, TicketFilter
 from tickets.models import Message, Ticket
@@ -48,6 +49,7 @@ class TicketViewSet(
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     @extend_schema(request=TicketCreateSerializer, responses={201: TicketSerializer})
+    @idempotent
     def create(self, request: Request) -> Response:
         data = _validated(TicketCreateSerializer, request.data)
         contact_data = data.pop("contact")
@@ -92,6 +94,7 @@ class MessageViewSet(
     ordering = ["-created_at", "-id"]
 
     @extend_schema(request=MessageCreateSerializer, responses={201: MessageSerializer})
+    @idempotent
     def create(self, request: Request) -> Response:
         data = _validated(MessageCreateSerializer, request.data)
         message = services.message_create(author_user=_author(request), actor=request_actor(request), **data)
@@ -101,11 +104,15 @@ class MessageViewSet(
 class SupportRequestView(APIView):
     """A customer's request from any channel: becomes a ticket, and the right people hear of it."""
 
+    permission_model = Ticket
+    intake = True  # the one endpoint an intake-only API key may call
+
     @extend_schema(
         request=SupportRequestSerializer,
         responses={201: SupportRequestResultSerializer},
         operation_id="support_request_create",
     )
+    @idempotent
     def post(self, request: Request) -> Response:
         data = _validated(SupportRequestSerializer, request.data)
         result = services.support_request_submit(**data)
