@@ -65,3 +65,8 @@ def sync_roles(apps: Any = None, **kwargs: Any) -> None:
 
     admin, _ = Group.objects.get_or_create(name=ADMIN)
     admin.permissions.set(Permission.objects.all())
+
+
+def is_agent(user: Any) -> bool:
+    """Whether `user` works in the console as an agent: in the Agent group, not a superuser."""
+    return not user.is_superuser and user.groups.filter(name=AGENT).exists()
