@@ -70,3 +70,8 @@ def sync_roles(apps: Any = None, **kwargs: Any) -> None:
 def is_agent(user: Any) -> bool:
     """Whether `user` works in the console as an agent: in the Agent group, not a superuser."""
     return not user.is_superuser and user.groups.filter(name=AGENT).exists()
+
+
+def is_lead(user: Any) -> bool:
+    """Whether `user` may read the lead's reports: a superuser or a member of the Admin group."""
+    return bool(user.is_superuser or user.groups.filter(name=ADMIN).exists())
