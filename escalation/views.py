@@ -37,6 +37,10 @@ FEED_DAYS_DEFAULT = 28
 FEED_DAYS_MAX = 180
 
 
+def _actor(request: Request) -> Any:
+    return request.user if request.user.is_authenticated else None
+
+
 class ScheduleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     queryset = Schedule.objects.prefetch_related("layers__participants__user")
     serializer_class = ScheduleSerializer

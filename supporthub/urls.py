@@ -7,6 +7,7 @@ from supporthub import health as health_views  # /health/live, /health/ready
 from supporthub.api.errors import not_found
 from supporthub.health import health
 from supporthub.metrics_endpoint import metrics  # protected /metrics
+from supporthub.reports_admin import reports_view
 
 handler400 = "supporthub.api.errors.bad_request"
 handler403 = "supporthub.api.errors.permission_denied"
@@ -22,6 +23,7 @@ urlpatterns = [
     path("health", health, name="health"),
     path("health/live", health_views.live, name="health-live"),
     path("health/ready", health_views.ready, name="health-ready"),
+    path("admin/reports/", admin.site.admin_view(reports_view), name="console-reports"),
     path("admin/", admin.site.urls),
     path("v1/schema", SpectacularAPIView.as_view(), name="schema"),
     # the split view serves Swagger UI's init script as a file, so CSP needs no inline script.
