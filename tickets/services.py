@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import enum
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -21,6 +22,7 @@ from notifications import builders, outbox
 from supporthub.actors import SYSTEM, Actor
 from supporthub.exceptions import DomainError
 from supporthub.metrics import record_ticket_created
+from tickets import attachments as attachment_files
 from tickets import sla
 from tickets.models import (
     AgentShift,
@@ -351,17 +353,20 @@ def message_create(
     author_contact: Contact | None = None,
     external_id: str | None = None,
     actor: Actor | None = None,
+    attachments: Sequence[attachment_files.Upload] = (),
 ) -> Message:
-    """Add a message to a ticket and move the ticket along.
+    """Add a message (with its `attachments`) to a ticket and move the ticket along.
 
     An agent's first outbound message stops the first-response clock and opens a new
     ticket; a customer's message reopens a pending or resolved one. Closed tickets take
     no more messages (DomainError). `actor` is who the status change is recorded for:
-    by default the author (the agent, or the customer), else SupportHub.
+    by default the author (the agent, or the customer), else SupportHub. Attachments over
+    a limit or of a refused type raise TooLarge/DomainError before anything is written.
     """
     ticket = _locked(ticket)  # with its contact: a reply goes to it
     if ticket.status == TicketStatus.CLOSED:
         raise DomainError(f"Ticket {ticket.reference} is closed and takes no more messages.", field="ticket")
+    files = attachment_files.attachments_check(attachments)
     if direction == MessageDirection.NOTE:
         channel = MessageChannel.INTERNAL
     message = Message.objects.create(
@@ -373,6 +378,7 @@ def message_create(
         author_contact=author_contact,
         external_id=external_id,
     )
+    attachment_files.attachments_store(message=message, files=files)
     if direction == MessageDirection.OUTBOUND and external_id is None:
         # an agent's reply goes to the contact via the ticket's channel; an email's
         # Message-ID (named by reply_deliveries) is the message's external_id.
