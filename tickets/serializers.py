@@ -10,6 +10,7 @@ from rest_framework import serializers
 from notifications.models import Delivery
 from notifications.serializers import DeliverySerializer, delivery_document
 from supporthub.api.fields import E164PhoneField, LabelChoiceField, StrictFieldsMixin, iso_datetime
+from tickets.api_attachments import AttachmentSerializer
 from tickets.models import (
     Message,
     MessageChannel,
@@ -166,10 +167,21 @@ class AuthorSerializer(serializers.Serializer):
 
 class MessageSerializer(serializers.ModelSerializer):
     author = serializers.SerializerMethodField()
+    attachments = AttachmentSerializer(many=True, read_only=True)
 
     class Meta:
         model = Message
-        fields = ["id", "ticket", "direction", "channel", "body", "author", "external_id", "created_at"]
+        fields = [
+            "id",
+            "ticket",
+            "direction",
+            "channel",
+            "body",
+            "author",
+            "external_id",
+            "attachments",
+            "created_at",
+        ]
         read_only_fields = fields
 
     @extend_schema_field(AuthorSerializer(allow_null=True))
@@ -189,6 +201,11 @@ class MessageCreateSerializer(StrictFieldsMixin, serializers.Serializer):
         choices=MessageChannel.choices,
         required=False,
         help_text="Defaults to the ticket's channel (internal for notes).",
+    )
+    attachments = serializers.ListField(
+        child=serializers.FileField(),
+        required=False,
+        help_text="Files, as multipart/form-data parts named `attachments`.",
     )
 
 
