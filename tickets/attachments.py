@@ -148,6 +148,21 @@ def attachments_check(uploads: Sequence[Upload]) -> list[CheckedUpload]:
     return checked
 
 
+def attachments_acceptable(uploads: Sequence[Upload]) -> tuple[list[Upload], list[str]]:
+    """For a message that must not be refused (an inbound email): the uploads that pass
+    `attachments_check` together, in order, and a note for each one left out and why."""
+    kept: list[Upload] = []
+    notes: list[str] = []
+    for upload in uploads:
+        try:
+            attachments_check([*kept, upload])
+        except DomainError as exc:
+            notes.append(f"Attachment not kept: {exc.message}")
+        else:
+            kept.append(upload)
+    return kept, notes
+
+
 def attachments_store(*, message: Message, files: Sequence[CheckedUpload]) -> list[Attachment]:
     """Write checked `files` and their rows on `message`, in the caller's transaction.
 

@@ -126,14 +126,17 @@ def ticket_create(
     external_id: str | None = None,
     notify: bool = False,
     acknowledge: bool = True,
+    attachments: Sequence[attachment_files.Upload] = (),
 ) -> Ticket:
     """Create a ticket and, when there is a description, its first inbound message (with
-    the provider's `external_id`; kept on the returned ticket as `first_message`).
+    the provider's `external_id` and `attachments`; kept on the returned ticket as
+    `first_message`).
 
     `notify`: with the notifications a new ticket causes (the team's, and the requester's
     acknowledgement unless `acknowledge` is False), kept on the returned ticket as
     `deliveries_created` and sent once the transaction commits.
     """
+    files = attachment_files.attachments_check(attachments)
     now = timezone.now()
     first_response_due, resolution_due = sla.due_times(priority=priority, start=now)
     ticket = Ticket.objects.create(
@@ -160,6 +163,7 @@ def ticket_create(
             author_contact=contact,
             external_id=external_id,
         )
+        attachment_files.attachments_store(message=ticket.first_message, files=files)
     if notify:
         deliveries = builders.ticket_created_deliveries(ticket, acknowledge=acknowledge)
         ticket.deliveries_created = outbox.deliveries_save(deliveries)
