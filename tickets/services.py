@@ -382,11 +382,11 @@ def message_create(
         author_contact=author_contact,
         external_id=external_id,
     )
-    attachment_files.attachments_store(message=message, files=files)
+    stored = attachment_files.attachments_store(message=message, files=files)
     if direction == MessageDirection.OUTBOUND and external_id is None:
         # an agent's reply goes to the contact via the ticket's channel; an email's
         # Message-ID (named by reply_deliveries) is the message's external_id.
-        deliveries = builders.reply_deliveries(message)
+        deliveries = builders.reply_deliveries(message, stored)
         if message.external_id is not None:
             Message.objects.filter(pk=message.pk).update(external_id=message.external_id)
         outbox.deliveries_save(deliveries)
