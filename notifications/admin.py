@@ -3,10 +3,13 @@
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 
 from notifications.models import Delivery, DeliveryStatus
 from notifications.outbox import delivery_retry
 from supporthub.exceptions import DomainError
+from tickets.models import Attachment
 
 
 @admin.register(Delivery)
@@ -41,6 +44,7 @@ class DeliveryAdmin(admin.ModelAdmin):
         "recipient",
         "subject",
         "email_or_body",
+        "files",
         "payload",
         "ticket",
         "message",
@@ -65,6 +69,22 @@ class DeliveryAdmin(admin.ModelAdmin):
     def email_or_body(self, obj: Delivery) -> str:
         template = (obj.payload or {}).get("template")
         return f"(rendered from the {template!r} email template when sent)" if template else obj.body
+
+    @admin.display(description="Attachments")
+    def files(self, obj: Delivery) -> str:
+        """The files the message carried (an email's attachments)."""
+        ids = (obj.payload or {}).get("attachments") or []
+        attachments = Attachment.objects.filter(pk__in=ids).order_by("pk")
+        gone = len(ids) - len(attachments)
+        listed = format_html_join(
+            ", ",
+            '<a href="{}">{}</a> ({}, {} bytes)',
+            (
+                (reverse("attachment-download", args=[a.pk]), a.filename, a.content_type, a.size)
+                for a in attachments
+            ),
+        )
+        return format_html("{}{}", listed, f" and {gone} deleted since" if gone else "") or "—"
 
     @admin.display(description="Last error")
     def short_error(self, obj: Delivery) -> str:

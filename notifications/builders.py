@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
 from email.utils import parseaddr
 from functools import lru_cache
 
@@ -20,7 +21,8 @@ from notifications.emails import email_payload, ticket_admin_url
 from notifications.models import Delivery, DeliveryAudience, DeliveryChannel
 from notifications.outbox import delivery_create, delivery_new, delivery_save
 from notifications.recipients import team_emails, team_slack, team_targets, ticket_emails
-from tickets.models import Message, Ticket
+from tickets.attachments import attachment_signed_url
+from tickets.models import Attachment, Message, Ticket
 
 logger = logging.getLogger(__name__)
 
@@ -191,14 +193,15 @@ def notify_inbound_message(message: Message) -> list[Delivery]:
     return deliveries
 
 
-def reply_deliveries(message: Message) -> list[Delivery]:
-    """The (unsaved) notification that sends an agent's outbound `message` to the contact
-    through the ticket's channel; the caller writes it with the message (`message.pk` set)
-    and queues it (deliveries_queue).
+def reply_deliveries(message: Message, attachments: Sequence[Attachment] = ()) -> list[Delivery]:
+    """The (unsaved) notification that sends an agent's outbound `message` (and its
+    `attachments`) to the contact through the ticket's channel; the caller writes it with the
+    message (`message.pk` set) and queues it (deliveries_queue).
 
     Email replies are threaded (Message-ID, In-Reply-To, References) and `message.external_id`
-    is set to our Message-ID, so the customer's answer lands on this ticket. Phone and SMS
-    tickets get an SMS. Returns [] when the contact cannot be reached.
+    is set to our Message-ID, so the customer's answer lands on this ticket; they carry the
+    files. Phone and SMS tickets get an SMS, with a short-lived link to each file. Returns []
+    when the contact cannot be reached.
     """
     ticket = message.ticket
     contact = ticket.contact
@@ -210,7 +213,9 @@ def reply_deliveries(message: Message) -> list[Delivery]:
             delivery_new(
                 channel=DeliveryChannel.SMS,
                 recipient=contact.phone,
-                body=f"[{ticket.reference}] {message.body}",
+                body="\n".join(
+                    [f"[{ticket.reference}] {message.body}", *map(attachment_signed_url, attachments)]
+                ),
                 idempotency_key=f"message:{message.pk}:reply:sms",
                 audience=DeliveryAudience.CUSTOMER,
                 ticket=ticket,
@@ -229,7 +234,12 @@ def reply_deliveries(message: Message) -> list[Delivery]:
             subject=f"Re: [{ticket.reference}] {ticket.subject}",
             body="",
             payload=email_payload(
-                "reply", headers, ticket=ticket, message=message, agent=message.author_name
+                "reply",
+                headers,
+                ticket=ticket,
+                message=message,
+                agent=message.author_name,
+                attachments=[attachment.pk for attachment in attachments],
             ),
             idempotency_key=f"message:{message.pk}:reply:email",
             audience=DeliveryAudience.CUSTOMER,

@@ -60,8 +60,11 @@ class BodySizeLimitMiddleware:
             return JsonResponse(
                 {"detail": "Content-Length is not a number.", "code": "bad_request"}, status=400
             )
-        if length > settings.MAX_REQUEST_BODY_BYTES:
-            return JsonResponse(request_too_large_body(), status=413)
+        # Uploads (attachments) may carry files up to the per-message attachment limit.
+        uploading = request.content_type == "multipart/form-data"
+        limit = settings.MAX_UPLOAD_BODY_BYTES if uploading else settings.MAX_REQUEST_BODY_BYTES
+        if length > limit:
+            return JsonResponse(request_too_large_body(limit), status=413)
         return self.get_response(request)
 
 
@@ -104,8 +107,8 @@ class JsonDepthLimitMiddleware:
         return self.get_response(request)
 
 
-def request_too_large_body() -> dict[str, str]:
+def request_too_large_body(limit: int | None = None) -> dict[str, str]:
     return {
-        "detail": f"Request body is larger than {settings.MAX_REQUEST_BODY_BYTES} bytes.",
+        "detail": f"Request body is larger than {limit or settings.MAX_REQUEST_BODY_BYTES} bytes.",
         "code": "request_too_large",
     }

@@ -5,6 +5,7 @@ only through these variables; unsafe production combinations stop the process at
 """
 
 from pathlib import Path
+from typing import Any
 
 import environ
 from corsheaders.defaults import default_headers as default_cors_headers
@@ -201,7 +202,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
-STORAGES = {
+STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
@@ -585,3 +586,91 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
         "IncidentReasonEnum": "escalation.models.TriggerReason",
     }
 )
+
+# --- Attachments --------------------------------------------------------------------
+# Files on messages (tickets.attachments). Stored on the file system under var/attachments,
+# or in an S3-compatible bucket when ATTACHMENT_S3_BUCKET is set (django-storages; the keys
+# come from ATTACHMENT_S3_ACCESS_KEY_ID/SECRET_ACCESS_KEY, else boto3's usual sources).
+ATTACHMENT_S3_BUCKET = env.str("ATTACHMENT_S3_BUCKET", default="")
+if ATTACHMENT_S3_BUCKET:
+    STORAGES["attachments"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": ATTACHMENT_S3_BUCKET,
+            "endpoint_url": env.str("ATTACHMENT_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("ATTACHMENT_S3_REGION", default="") or None,
+            "access_key": env.str("ATTACHMENT_S3_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env.str("ATTACHMENT_S3_SECRET_ACCESS_KEY", default="") or None,
+            "location": env.str("ATTACHMENT_S3_PREFIX", default="attachments"),
+            "default_acl": None,  # private: SupportHub serves every file itself
+            "file_overwrite": False,
+        },
+    }
+else:
+    STORAGES["attachments"] = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": env.str("ATTACHMENT_DIR", default=str(VAR_DIR / "attachments"))},
+    }
+# Limits: bytes per file and per message, files per message.
+ATTACHMENT_MAX_FILE_BYTES = env.int("ATTACHMENT_MAX_FILE_BYTES", default=10 * 1024 * 1024)
+ATTACHMENT_MAX_MESSAGE_BYTES = env.int("ATTACHMENT_MAX_MESSAGE_BYTES", default=25 * 1024 * 1024)
+ATTACHMENT_MAX_FILES = env.int("ATTACHMENT_MAX_FILES", default=10)
+# Types as judged from the content (not the name): the allowed ones (empty: any type not
+# refused), and the refused ones, which win.
+ATTACHMENT_ALLOWED_TYPES = env.list(
+    "ATTACHMENT_ALLOWED_TYPES",
+    default=[
+        "image/png",
+        "image/jpeg",
+        "image/gif",
+        "image/webp",
+        "image/heic",
+        "image/tiff",
+        "image/bmp",
+        "application/pdf",
+        "text/plain",
+        "application/zip",
+        "application/gzip",
+        "application/msword",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.ms-excel",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/vnd.ms-powerpoint",
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        "application/vnd.oasis.opendocument.text",
+        "application/vnd.oasis.opendocument.spreadsheet",
+        "application/rtf",
+        "audio/mpeg",
+        "audio/mp4",
+        "audio/ogg",
+        "audio/x-wav",
+        "audio/amr",
+        "video/mp4",
+        "video/3gpp",
+        "video/quicktime",
+    ],
+)
+ATTACHMENT_REFUSED_TYPES = env.list(
+    "ATTACHMENT_REFUSED_TYPES",
+    default=[
+        "application/x-msdownload",
+        "application/x-executable",
+        "application/x-sh",
+        "application/vnd.ms-cab-compressed",
+        "application/x-shockwave-flash",
+        "application/wasm",
+    ],
+)
+# Links to attachments in SMS replies stay valid this long.
+ATTACHMENT_LINK_MAX_AGE_SECONDS = env.int("ATTACHMENT_LINK_MAX_AGE_SECONDS", default=3 * 24 * 3600)
+# Attachments older than this many days are deleted by the daily purge; 0 keeps them.
+ATTACHMENT_RETENTION_DAYS = env.int("ATTACHMENT_RETENTION_DAYS", default=0)
+# Inbound MMS media are fetched from Twilio by a task: tries, and the timeout of each.
+ATTACHMENT_FETCH_MAX_ATTEMPTS = env.int("ATTACHMENT_FETCH_MAX_ATTEMPTS", default=5)
+ATTACHMENT_FETCH_TIMEOUT_SECONDS = env.float("ATTACHMENT_FETCH_TIMEOUT_SECONDS", default=20.0)
+# A multipart upload may be this much larger than MAX_REQUEST_BODY_BYTES (supporthub.middleware).
+MAX_UPLOAD_BODY_BYTES = MAX_REQUEST_BODY_BYTES + ATTACHMENT_MAX_MESSAGE_BYTES
+CELERY_BEAT_SCHEDULE["tickets-attachments-purge"] = {
+    "task": "tickets.attachments_purge",
+    "schedule": 24 * 3600.0,
+}

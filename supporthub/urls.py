@@ -8,6 +8,7 @@ from supporthub.api.errors import not_found
 from supporthub.health import health
 from supporthub.metrics_endpoint import metrics  # protected /metrics
 from supporthub.reports_admin import reports_view
+from tickets.api_attachments import attachment_link
 
 handler400 = "supporthub.api.errors.bad_request"
 handler403 = "supporthub.api.errors.permission_denied"
@@ -29,6 +30,8 @@ urlpatterns = [
     # the split view serves Swagger UI's init script as a file, so CSP needs no inline script.
     path("docs", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),
     path("v1/", include("tickets.urls")),
+    # short-lived signed links to attachments (sent in SMS replies)
+    path("attachments/<str:token>", attachment_link, name="attachment-link"),
     # Twilio: voice, SMS and paging webhooks; /v1/calls
     path("v1/", include("telephony.api_urls")),
     path("webhooks/twilio/", include("telephony.urls")),

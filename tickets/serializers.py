@@ -17,6 +17,7 @@ from supporthub.api.fields import (
     StrictFieldsMixin,
     iso_datetime,
 )
+from tickets.api_attachments import AttachmentSerializer
 from tickets.models import (
     Message,
     MessageChannel,
@@ -173,10 +174,21 @@ class AuthorSerializer(serializers.Serializer):
 
 class MessageSerializer(serializers.ModelSerializer):
     author = serializers.SerializerMethodField()
+    attachments = AttachmentSerializer(many=True, read_only=True)
 
     class Meta:
         model = Message
-        fields = ["id", "ticket", "direction", "channel", "body", "author", "external_id", "created_at"]
+        fields = [
+            "id",
+            "ticket",
+            "direction",
+            "channel",
+            "body",
+            "author",
+            "external_id",
+            "attachments",
+            "created_at",
+        ]
         read_only_fields = fields
 
     @extend_schema_field(AuthorSerializer(allow_null=True))
@@ -196,6 +208,11 @@ class MessageCreateSerializer(StrictFieldsMixin, serializers.Serializer):
         choices=MessageChannel.choices,
         required=False,
         help_text="Defaults to the ticket's channel (internal for notes).",
+    )
+    attachments = serializers.ListField(
+        child=serializers.FileField(),
+        required=False,
+        help_text="Files, as multipart/form-data parts named `attachments`.",
     )
 
 

@@ -4,6 +4,7 @@ from typing import Any
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
+from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -11,6 +12,7 @@ from rest_framework.views import APIView
 from supporthub.api.auth import request_actor
 from supporthub.api.idempotent import idempotent
 from tickets import services
+from tickets.attachments import Upload
 from tickets.filters import MessageFilter, TicketFilter
 from tickets.models import Message, Ticket
 from tickets.serializers import (
@@ -87,8 +89,9 @@ class MessageViewSet(
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet,
 ):
-    queryset = Message.objects.select_related("author_user", "author_contact")
+    queryset = Message.objects.select_related("author_user", "author_contact").prefetch_related("attachments")
     serializer_class = MessageSerializer
+    parser_classes = [JSONParser, MultiPartParser]  # multipart: with `attachments` file parts
     filterset_class = MessageFilter
     ordering_fields = ["created_at"]
     ordering = ["-created_at", "-id"]
@@ -97,7 +100,10 @@ class MessageViewSet(
     @idempotent
     def create(self, request: Request) -> Response:
         data = _validated(MessageCreateSerializer, request.data)
-        message = services.message_create(author_user=_author(request), actor=request_actor(request), **data)
+        files = [Upload(name=file.name or "", file=file) for file in data.pop("attachments", [])]
+        message = services.message_create(
+            author_user=_author(request), actor=request_actor(request), attachments=files, **data
+        )
         return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED)
 
 

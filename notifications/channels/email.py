@@ -21,6 +21,7 @@ from django.core.mail.backends.base import BaseEmailBackend
 from django.core.validators import validate_email
 
 from notifications.channels import ChannelError, ChannelNotConfigured
+from notifications.emails import email_files
 
 if TYPE_CHECKING:
     from notifications.models import Delivery
@@ -53,6 +54,8 @@ def send(delivery: Delivery) -> str:
     )
     if payload.get("html"):
         message.attach_alternative(payload["html"], "text/html")
+    for filename, content, content_type in email_files(delivery):
+        message.attach(filename, content, content_type)
 
     if settings.EMAIL_BACKEND in NON_DELIVERING_BACKENDS:
         message.send()  # prints it, which is the "log what it would send"
