@@ -30,7 +30,7 @@ from escalation.serializers import (
     TakeSerializer,
     person,
 )
-from supporthub.api.auth import RolePermission, request_actor
+from supporthub.api.auth import RolePermission, SelfServicePermission, request_actor
 from supporthub.api.errors import ErrorSerializer
 
 FEED_DAYS_DEFAULT = 28
@@ -89,7 +89,7 @@ class ScheduleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         },
         operation_id="oncall_schedules_take",
     )
-    @action(detail=True, methods=["post"], url_path="take")
+    @action(detail=True, methods=["post"], url_path="take", permission_classes=[SelfServicePermission])
     def take(self, request: Request, pk: str | None = None) -> Response:
         """Put the caller (or `user`) on call now until the next handover, as an override.
 
