@@ -368,7 +368,9 @@ class IncidentPageInline(admin.TabularInline):
     extra = 0
     can_delete = False
     fields = ["send_at", "channel", "recipient", "user", "status", "delivery", "error", "call_outcome"]
-    readonly_fields = fields
+    readonly_fields = [
+        "send_at", "channel", "recipient", "user", "status", "delivery", "error", "call_outcome",
+    ]  # fmt: skip
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
