@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import timedelta
 from email.utils import parseaddr
 from functools import lru_cache
 
 from django.conf import settings
+from django.utils import timezone
 
 from notifications.channels.slack import slack_escape, slack_link
 from notifications.emails import email_payload, ticket_admin_url
@@ -120,7 +122,12 @@ def ticket_created_deliveries(ticket: Ticket, *, acknowledge: bool = True) -> li
     if slack is not None:
         deliveries.append(slack)
 
-    if ticket.channel in ("email", "chat", "web", "api") and contact.email and acknowledge:
+    if (
+        acknowledge
+        and ticket.channel in ("email", "chat", "web", "api")
+        and contact.email
+        and acknowledgement_allowed(ticket, contact.email)
+    ):
         deliveries.append(
             delivery_new(
                 channel=DeliveryChannel.EMAIL,
@@ -139,7 +146,13 @@ def ticket_created_deliveries(ticket: Ticket, *, acknowledge: bool = True) -> li
                 message=first,
             )
         )
-    elif ticket.channel == "phone" and contact.phone and acknowledge and twilio_configured():
+    elif (
+        acknowledge
+        and ticket.channel == "phone"
+        and contact.phone
+        and twilio_configured()
+        and acknowledgement_allowed(ticket, contact.phone)
+    ):
         deliveries.append(
             delivery_new(
                 channel=DeliveryChannel.SMS,
@@ -155,6 +168,31 @@ def ticket_created_deliveries(ticket: Ticket, *, acknowledge: bool = True) -> li
             )
         )
     return deliveries
+
+
+ACK_KEY_PART = ":created:ack-"  # in the idempotency key of every acknowledgement
+
+
+def acknowledgement_allowed(ticket: Ticket, recipient: str) -> bool:
+    """Whether `recipient` (an address or number) may get `ticket`'s acknowledgement: fewer
+    than ACK_LIMIT_PER_HOUR went to it in the last hour. An attacker who files requests in
+    someone else's name must not mail-bomb them or run up SMS charges; past the limit the
+    ticket is still opened, without one. (Callers hold the contact's row, so concurrent
+    requests count each other.)"""
+    limit = settings.ACK_LIMIT_PER_HOUR
+    recent = Delivery.objects.filter(
+        audience=DeliveryAudience.CUSTOMER,
+        recipient=recipient,
+        created_at__gte=timezone.now() - timedelta(hours=1),
+        idempotency_key__contains=ACK_KEY_PART,
+    ).values_list("pk", flat=True)[:limit]
+    if len(recent) < limit:
+        return True
+    logger.warning(
+        "no acknowledgement for %s: %s already had %s this hour (ACK_LIMIT_PER_HOUR)",
+        ticket.reference, recipient, limit,
+    )  # fmt: skip
+    return False
 
 
 def notify_inbound_message(message: Message) -> list[Delivery]:
