@@ -16,6 +16,7 @@ from functools import lru_cache
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
 
 from notifications.channels.slack import slack_escape, slack_link
 from notifications.emails import email_payload, ticket_admin_url
@@ -26,8 +27,9 @@ from tickets.models import Message, Ticket
 
 logger = logging.getLogger(__name__)
 
-# Our Message-IDs look like <sh-ticket-42.reply.ab12cd34ef56@example.com>.
+# Our Message-IDs look like <sh-ticket-42-<thread token>.reply.ab12cd34ef56@example.com>.
 TICKET_MSGID_PREFIX = "sh-ticket-"
+THREAD_HMAC_SALT = "notifications.email-thread"
 
 
 def _email_domain() -> str:
@@ -40,9 +42,26 @@ def _domain_of(sender: str) -> str:
     return parseaddr(sender)[1].rpartition("@")[2] or "supporthub.local"
 
 
+def thread_token(ticket_id: int, secret: str | None = None) -> str:
+    """The unguessable part of `ticket_id`'s email thread: an HMAC of the id under SECRET_KEY
+    (or `secret`), so knowing or guessing a ticket's reference is not enough to reply on it."""
+    return salted_hmac(THREAD_HMAC_SALT, str(ticket_id), secret=secret, algorithm="sha256").hexdigest()[:20]
+
+
+def thread_token_valid(ticket_id: int, token: str) -> bool:
+    """Whether `token` is `ticket_id`'s thread token under SECRET_KEY or one of
+    SECRET_KEY_FALLBACKS (emails sent before a key rotation still thread)."""
+    return any(
+        constant_time_compare(token, thread_token(ticket_id, secret))
+        for secret in [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]
+    )
+
+
 def new_message_id(ticket: Ticket, kind: str) -> str:
-    """A Message-ID that names the ticket, so a reply to it finds the ticket again."""
-    return f"<{TICKET_MSGID_PREFIX}{ticket.pk}.{kind}.{uuid.uuid4().hex[:12]}@{_email_domain()}>"
+    """A Message-ID that names the ticket and carries its thread token, so a reply to it finds
+    the ticket again."""
+    token = thread_token(ticket.pk)
+    return f"<{TICKET_MSGID_PREFIX}{ticket.pk}-{token}.{kind}.{uuid.uuid4().hex[:12]}@{_email_domain()}>"
 
 
 def _thread_headers(ticket: Ticket, message_id: str) -> dict[str, str]:
