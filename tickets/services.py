@@ -193,13 +193,13 @@ def support_request_submit(
     """Turn a customer's request into contact + ticket + first message + notifications, all
     or nothing.
 
-    A request identical (subject and message) to one the same contact sent within
+    A request identical (channel, subject and message) to one the same contact sent within
     INTAKE_FOLD_WINDOW_SECONDS folds into it: its ticket is returned (`folded`), with no new
     deliveries, and nothing is written.
     """
     contact = contact_resolve(name=name, email=email, phone=phone)
     _contact_lock(contact)  # identical requests arriving together fold into one ticket
-    earlier = _identical_recent_ticket(contact=contact, subject=subject, message=message)
+    earlier = _identical_recent_ticket(contact=contact, channel=channel, subject=subject, message=message)
     if earlier is not None:
         logger.info("%s request folded into %s (identical, sent again)", channel, earlier.reference)
         return IntakeResult(ticket=earlier, folded=True)
@@ -215,15 +215,16 @@ def support_request_submit(
     return IntakeResult(ticket=ticket, deliveries=list(ticket.deliveries_created))
 
 
-def _identical_recent_ticket(*, contact: Contact, subject: str, message: str) -> Ticket | None:
-    """The ticket, not closed, `contact` opened within INTAKE_FOLD_WINDOW_SECONDS with this
-    subject and message, or None (also when folding is off)."""
+def _identical_recent_ticket(*, contact: Contact, channel: str, subject: str, message: str) -> Ticket | None:
+    """The ticket, not closed, `contact` opened within INTAKE_FOLD_WINDOW_SECONDS through
+    `channel` with this subject and message, or None (also when folding is off)."""
     window = settings.INTAKE_FOLD_WINDOW_SECONDS
     if window <= 0:
         return None
     return (
         Ticket.objects.filter(
             contact=contact,
+            channel=channel,
             subject=subject,
             description=message,
             created_at__gte=timezone.now() - timedelta(seconds=window),

@@ -38,7 +38,13 @@ def test_the_api_answers_a_folded_request_with_the_same_ticket(api):
 
 
 @pytest.mark.parametrize(
-    "change", [{"message": "On fire again"}, {"subject": "Printer 2"}, {"email": "dave@example.com"}]
+    "change",
+    [
+        {"message": "On fire again"},
+        {"subject": "Printer 2"},
+        {"email": "dave@example.com"},
+        {"channel": "chat"},
+    ],
 )
 def test_a_request_that_differs_opens_its_own_ticket(change):
     submit()
