@@ -34,7 +34,7 @@ PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rs
 TICKET_REFERENCE_PREFIX = env.str("TICKET_REFERENCE_PREFIX", default="SH")
 # Give new tickets to on-shift agents in turn (agents toggle their shift in the admin).
 AUTO_ASSIGN_ENABLED = env.bool("AUTO_ASSIGN_ENABLED", default=False)
-# A support request identical to one the same contact sent this recently (same subject and
+# A support request identical to one the same contact sent this recently (same channel, subject and
 # message) returns that ticket instead of opening another; 0 turns folding off.
 INTAKE_FOLD_WINDOW_SECONDS = env.int("INTAKE_FOLD_WINDOW_SECONDS", default=300)
 # Largest request body accepted anywhere (bytes); bigger bodies get 413.
