@@ -206,3 +206,24 @@ def test_the_daily_health_warning_leaves_people_to_the_check_before_their_shift(
 def test_the_check_runs_every_15_minutes_on_beat():
     entry = django_settings.CELERY_BEAT_SCHEDULE["escalation-reachability"]
     assert entry == {"task": "escalation.reachability_check", "schedule": 900.0}
+
+
+def test_an_agent_sees_only_their_own_methods_and_sends_themselves_test_pages(eli, dana):
+    from django.contrib.auth.models import Group
+
+    from supporthub.roles import AGENT
+
+    eli.groups.add(Group.objects.get(name=AGENT))
+    browser = Client()
+    browser.force_login(eli)
+    listing = browser.get("/admin/escalation/contactmethod/").content.decode()
+    assert ELI in listing and "+14155550101" not in listing  # not dana's number
+    danas = dana.contact_methods.get(kind="sms")
+    assert browser.get(f"/admin/escalation/contactmethod/{danas.pk}/change/").status_code in (302, 403)
+    own = eli.contact_methods.get(kind="sms")
+    # A forged selection of someone else's method sends nothing to it.
+    browser.post(
+        "/admin/escalation/contactmethod/",
+        {"action": "send_test_page", "_selected_action": [own.pk, danas.pk]},
+    )
+    assert [d.recipient for d in Delivery.objects.all()] == [ELI]
