@@ -122,6 +122,7 @@ class ScheduleAdmin(admin.ModelAdmin):
     inlines = [RotationLayerInline, OverrideInline]
     readonly_fields = ["oncall_now", "health", "shift_preview", "feed_url"]
     fields = ["name", "description", "time_zone", "oncall_now", "health", "feed_url", "shift_preview"]
+    actions = ["rotate_feed_token"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Schedule]:
         return super().get_queryset(request).prefetch_related("layers__participants__user")
@@ -170,6 +171,11 @@ class ScheduleAdmin(admin.ModelAdmin):
             return "-"
         url = reverse("schedule-ics", kwargs={"pk": schedule.pk}) + f"?token={schedule.feed_token}"
         return format_html('<a href="{}">{}</a>', url, url)
+
+    @admin.action(description="Rotate the iCal feed token (the old feed URL stops working at once)")
+    def rotate_feed_token(self, request: HttpRequest, queryset: QuerySet[Schedule]) -> None:
+        count = services.schedule_feed_token_rotate(schedule_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"New feed token for {count} schedule(s); share the new feed URL.")
 
     @admin.display(description=f"Shifts, next {PREVIEW_DAYS} days")
     def shift_preview(self, schedule: Schedule) -> str:
@@ -371,8 +377,8 @@ class IncidentPageInline(admin.TabularInline):
     model = IncidentPage
     extra = 0
     can_delete = False
-    fields = ["send_at", "channel", "recipient", "user", "status", "delivery", "error"]
-    readonly_fields = ["send_at", "channel", "recipient", "user", "status", "delivery", "error"]
+    fields = ["send_at", "channel", "recipient", "user", "status", "delivery", "error", "call_outcome"]
+    readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

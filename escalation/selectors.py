@@ -30,12 +30,10 @@ def default_schedule() -> Schedule | None:
 
 
 def _phones_by_user(user_ids: list[int]) -> dict[int, list[str]]:
-    """Each person's numbers to dial (voice numbers first, then SMS numbers), in one query."""
-    methods = ContactMethod.objects.filter(
-        user_id__in=user_ids, kind__in=(ContactMethodKind.VOICE, ContactMethodKind.SMS)
-    ).order_by("pk")
+    """Each person's numbers that can be called (voice contact methods), in one query."""
+    methods = ContactMethod.objects.filter(user_id__in=user_ids, kind=ContactMethodKind.VOICE).order_by("pk")
     phones: dict[int, list[str]] = {user_id: [] for user_id in user_ids}
-    for method in sorted(methods, key=lambda m: (m.kind != ContactMethodKind.VOICE, m.pk)):
+    for method in methods:
         phones[method.user_id].append(method.address)
     return phones
 

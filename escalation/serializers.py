@@ -9,7 +9,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from escalation.models import EscalationPolicy, Incident, IncidentEvent, IncidentPage, Schedule
-from supporthub.api.fields import StrictFieldsMixin
+from supporthub.api.fields import PrimaryKeyField, SingleLineCharField, StrictFieldsMixin
 from tickets.models import Ticket
 
 
@@ -101,7 +101,7 @@ class IncidentEventSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = IncidentEvent
-        fields = ["id", "kind", "message", "actor", "via", "created_at"]
+        fields = ["id", "kind", "message", "actor", "actor_name", "via", "created_at"]
         read_only_fields = fields
 
     @extend_schema_field(PersonSerializer(allow_null=True))
@@ -162,6 +162,7 @@ class IncidentPageSerializer(serializers.ModelSerializer):
             "sent_at",
             "delivery",
             "error",
+            "call_outcome",
         ]
         read_only_fields = fields
 
@@ -176,11 +177,9 @@ class IncidentDetailSerializer(IncidentSerializer):
 
 
 class IncidentCreateSerializer(StrictFieldsMixin, serializers.Serializer):
-    title = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    ticket = serializers.PrimaryKeyRelatedField(
-        queryset=Ticket.objects.all(), required=False, allow_null=True
-    )
-    policy = serializers.PrimaryKeyRelatedField(
+    title = SingleLineCharField(max_length=200, required=False, allow_blank=True, default="")
+    ticket = PrimaryKeyField(queryset=Ticket.objects.all(), required=False, allow_null=True)
+    policy = PrimaryKeyField(
         queryset=EscalationPolicy.objects.all(),
         required=False,
         allow_null=True,

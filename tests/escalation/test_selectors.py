@@ -34,13 +34,15 @@ def test_phone_chain_is_oncall_then_lower_layer_then_policy_then_forward_number(
     assert selectors.phone_chain(NOON) == ["+14155550101", "+14155550102", "+14155550103", "+14155550199"]
 
 
-def test_phone_chain_puts_voice_numbers_before_sms_only_numbers(support_schedule, default_policy, settings):
+def test_phone_chain_holds_voice_numbers_only(support_schedule, default_policy, settings):
     settings.SUPPORT_FORWARD_NUMBER = ""
-    gus = UserFactory(username="gus")
+    gus, hal = UserFactory(username="gus"), UserFactory(username="hal")
     ContactMethod.objects.create(user=gus, kind="sms", address="+14155550111")
     ContactMethod.objects.create(user=gus, kind="voice", address="+14155550112")
+    ContactMethod.objects.create(user=hal, kind="sms", address="+14155550113")
     add_layer(support_schedule, [gus], unit="weeks", start=date(2026, 1, 1), handoff=time(0))
-    assert selectors.phone_chain(NOON) == ["+14155550112", "+14155550111"]
+    add_layer(support_schedule, [hal], level=2, unit="weeks", start=date(2026, 1, 1), handoff=time(0))
+    assert selectors.phone_chain(NOON) == ["+14155550112"]
 
 
 def test_phone_chain_with_nobody_on_call_is_the_forward_number(support_schedule, default_policy, settings):

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("escalation", "0003_drop_page_key_pattern_index"),
+        ("escalation", "0004_page_call_outcome"),
     ]
 
     operations = [
