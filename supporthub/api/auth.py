@@ -84,12 +84,16 @@ class RolePermission(permissions.BasePermission):
 
     def has_permission(self, request: Request, view: Any) -> bool:
         model = getattr(view, "permission_model", None) or view.queryset.model
-        action = _action(request, view)
+        return self.allows(request, model=model, action=_action(request, view), view=view)
+
+    def allows(self, request: Request, *, model: Any, action: str, view: Any = None) -> bool:
+        """Whether the caller may `action` on `model` (a view with other needs calls this)."""
         if request.auth is not None:
             scope = (
                 KeyScope.ADMIN if isinstance(request.auth, EnvironmentAPIKey) else api_key_scope(request.auth)
             )
-            if roles.scope_allows(scope, model=model, action=action, intake=getattr(view, "intake", False)):
+            intake = getattr(view, "intake", False)
+            if roles.scope_allows(scope, model=model, action=action, intake=intake):
                 return True
             self.message = f"This API key's scope ({scope or 'none'}) does not allow this request."
             return False
