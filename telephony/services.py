@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from escalation.services import incident_acknowledge_from_delivery, staff_text_receive
 from notifications import builders
+from supporthub.tasks import enqueue_on_commit
 from telephony.calls import (
     WITHHELD,
     CallStep,
@@ -31,6 +32,7 @@ from telephony.calls import (
     message_once,
     phone_ticket_for,
 )
+from telephony.media import MMS_FETCH_TASK
 from telephony.models import (
     FINAL_STATUSES,
     CallDirection,
@@ -313,6 +315,8 @@ def sms_inbound_receive(
     )
     if message is None:
         return SmsResult(duplicate=True)
+    if media_urls:  # the files themselves, fetched by a worker
+        enqueue_on_commit(MMS_FETCH_TASK, message.pk, message_sid, media_urls)
     builders.ticket_notice(
         ticket=ticket,
         subject=f"SMS from {from_number} ({ticket.reference})",
