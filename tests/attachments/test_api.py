@@ -5,7 +5,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
 from tests.attachments.conftest import PDF, PNG, stored_files
-from tests.factories import TicketFactory
+from tests.factories import TicketFactory, UserFactory
 from tickets.attachments import Upload, attachment_signed_url
 from tickets.models import Attachment, Message
 from tickets.services import message_create
@@ -56,6 +56,8 @@ def test_upload_list_and_download_round_trip(api, anon, client, agent):
     assert bad_key.get(image).status_code == 401
     client.force_login(agent)  # a staff session works like a key
     assert client.get(image).status_code == 200
+    client.force_login(UserFactory(username="not.staff", is_staff=False))
+    assert client.get(image).status_code == 403
     assert api.get("/v1/attachments/999999/download").status_code == 404
 
 
