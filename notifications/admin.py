@@ -21,12 +21,13 @@ class DeliveryAdmin(admin.ModelAdmin):
         "recipient",
         "subject",
         "status",
+        "audience",
         "attempts",
         "short_error",
         "ticket",
         "sent_at",
     ]
-    list_filter = ["status", "channel", "created_at"]
+    list_filter = ["status", "channel", "audience", "created_at"]
     list_select_related = ["ticket"]
     search_fields = [
         "recipient",
@@ -37,7 +38,7 @@ class DeliveryAdmin(admin.ModelAdmin):
         "last_error",
     ]
     date_hierarchy = "created_at"
-    actions = ["retry"]
+    actions = ["retry", "resend_unconfirmed"]
     readonly_fields = [
         "channel",
         "recipient",
@@ -49,7 +50,9 @@ class DeliveryAdmin(admin.ModelAdmin):
         "message",
         "status",
         "attempts",
-        "max_attempts",
+        "audience",
+        "retry_until",
+        "unconfirmed_at",
         "next_attempt_at",
         "last_error",
         "provider_id",
@@ -89,19 +92,29 @@ class DeliveryAdmin(admin.ModelAdmin):
 
     @admin.action(description="Retry selected failed/skipped deliveries")
     def retry(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
+        self._retry(request, queryset, [DeliveryStatus.FAILED, DeliveryStatus.SKIPPED], resend=False)
+
+    @admin.action(description="Send selected unconfirmed customer messages again (they may arrive twice)")
+    def resend_unconfirmed(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
+        statuses = [DeliveryStatus.FAILED, DeliveryStatus.SKIPPED, DeliveryStatus.UNCONFIRMED]
+        self._retry(request, queryset, statuses, resend=True)
+
+    def _retry(
+        self, request: HttpRequest, queryset: QuerySet[Delivery], statuses: list[DeliveryStatus], *, resend: bool
+    ) -> None:
         done, refused = 0, []
-        for delivery in queryset.filter(status__in=[DeliveryStatus.FAILED, DeliveryStatus.SKIPPED]):
+        for delivery in queryset.filter(status__in=statuses):
             try:
-                delivery_retry(delivery=delivery)
+                delivery_retry(delivery=delivery, resend_unconfirmed=resend)
                 done += 1
             except DomainError as exc:
                 refused.append(exc.message)
-        skipped = queryset.exclude(status__in=[DeliveryStatus.FAILED, DeliveryStatus.SKIPPED]).count()
+        skipped = queryset.exclude(status__in=statuses).count()
         if done:
             self.message_user(request, f"{done} deliveries queued again.", messages.SUCCESS)
-        if skipped or refused:
+        if skipped:
             self.message_user(
-                request,
-                f"{skipped + len(refused)} deliveries were not failed or skipped; left alone.",
-                messages.WARNING,
+                request, f"{skipped} deliveries were not failed or skipped; left alone.", messages.WARNING
             )
+        for message in refused:
+            self.message_user(request, message, messages.WARNING)

@@ -20,6 +20,7 @@ from django.utils.html import strip_tags
 
 from notifications.builders import TICKET_MSGID_PREFIX, notify_inbound_message
 from notifications.models import Delivery
+from supporthub.text import single_line
 from tickets.attachments import Upload, attachments_acceptable
 from tickets.models import Message, MessageChannel, MessageDirection, Ticket, TicketChannel, TicketStatus
 from tickets.services import contact_resolve, message_create, ticket_create
@@ -104,7 +105,7 @@ def inbound_email_receive(*, email: AnymailInboundMessage) -> InboundResult:
         validate_email(address)
     except ValidationError:
         raise InboundEmailRejected(f"email has no valid From address ({address!r})") from None
-    subject = _clean(email.subject or "")[:SUBJECT_MAX] or "(no subject)"
+    subject = single_line(_clean(email.subject or ""))[:SUBJECT_MAX] or "(no subject)"
     body = _clean(email.stripped_text or email.text or strip_tags(email.html or ""))[:BODY_MAX]
     if not body:
         raise InboundEmailRejected("email has no text or HTML body")

@@ -1,11 +1,11 @@
-"""Celery wrappers: booking inbound calls on their tickets, the sweep behind it, MMS media."""
+"""Celery wrappers: booking inbound calls on their tickets, the sweeps behind it, MMS media."""
 
 from celery import shared_task
 from celery.app.task import Task
 from django.conf import settings
 
 from notifications.outbox import retry_delay
-from telephony import calls, media
+from telephony import calls, media, outcome
 
 
 @shared_task(name=calls.BOOKING_TASK, acks_late=True)
@@ -18,6 +18,12 @@ def calls_book_pending() -> int:
 def calls_ticket_sweep() -> int:
     """Beat, every TELEPHONY_TICKET_SWEEP_SECONDS: book calls whose booking run was lost."""
     return calls.calls_ticket_sweep()
+
+
+@shared_task(name="telephony.calls_outcome_sweep", acks_late=True)
+def calls_outcome_sweep() -> int:
+    """Beat, every TELEPHONY_OUTCOME_GRACE_SECONDS: decide calls whose last Dial never reported."""
+    return outcome.calls_outcome_sweep()
 
 
 @shared_task(bind=True, name=media.MMS_FETCH_TASK, acks_late=True, max_retries=None)

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from supporthub.api.auth import request_actor
+from supporthub.api.idempotent import idempotent
 from tickets import services
 from tickets.attachments import Upload
 from tickets.filters import MessageFilter, TicketFilter
@@ -50,6 +51,7 @@ class TicketViewSet(
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     @extend_schema(request=TicketCreateSerializer, responses={201: TicketSerializer})
+    @idempotent
     def create(self, request: Request) -> Response:
         data = _validated(TicketCreateSerializer, request.data)
         contact_data = data.pop("contact")
@@ -95,6 +97,7 @@ class MessageViewSet(
     ordering = ["-created_at", "-id"]
 
     @extend_schema(request=MessageCreateSerializer, responses={201: MessageSerializer})
+    @idempotent
     def create(self, request: Request) -> Response:
         data = _validated(MessageCreateSerializer, request.data)
         files = [Upload(name=file.name or "", file=file) for file in data.pop("attachments", [])]
@@ -107,11 +110,15 @@ class MessageViewSet(
 class SupportRequestView(APIView):
     """A customer's request from any channel: becomes a ticket, and the right people hear of it."""
 
+    permission_model = Ticket
+    intake = True  # the one endpoint an intake-only API key may call
+
     @extend_schema(
         request=SupportRequestSerializer,
         responses={201: SupportRequestResultSerializer},
         operation_id="support_request_create",
     )
+    @idempotent
     def post(self, request: Request) -> Response:
         data = _validated(SupportRequestSerializer, request.data)
         result = services.support_request_submit(**data)

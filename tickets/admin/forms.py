@@ -5,6 +5,7 @@ from typing import Any
 from django import forms
 from django.contrib.auth import get_user_model
 
+from supporthub.text import single_line
 from tickets.admin.attachments import FILES_HELP, MultipleFileField
 from tickets.models import Ticket, TicketChange, TicketPriority, TicketStatus
 
@@ -31,6 +32,9 @@ class TicketConsoleForm(forms.ModelForm):
             self.fields["assignee"].queryset = get_user_model().objects.filter(is_staff=True, is_active=True)  # type: ignore[attr-defined]
         if self.instance.pk:
             self.fields["seen_updated_at"].initial = self.instance.updated_at
+
+    def clean_subject(self) -> str:
+        return single_line(self.cleaned_data["subject"])
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
