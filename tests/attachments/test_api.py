@@ -156,3 +156,17 @@ def test_an_upload_needs_a_scope_that_adds_messages():
     ticket = TicketFactory()
     assert _upload(client, ticket, ("a.png", PNG, "image/png")).status_code == 403
     assert Attachment.objects.count() == 0
+
+
+def test_a_replayed_upload_writes_nothing_and_other_files_under_the_same_key_are_422():
+    ticket = TicketFactory()
+    api = APIClient()
+    api.credentials(HTTP_X_API_KEY=make_api_key("retrying"), HTTP_IDEMPOTENCY_KEY="upload-1")
+    first = _upload(api, ticket, ("a.png", PNG, "image/png"))
+    again = _upload(api, ticket, ("a.png", PNG, "image/png"))
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json()
+    assert Attachment.objects.count() == 1
+    other = _upload(api, ticket, ("a.png", PNG + b"changed", "image/png"))
+    assert other.status_code == 422
+    assert Attachment.objects.count() == 1
