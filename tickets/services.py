@@ -349,6 +349,7 @@ def message_create(
     channel: str | None = None,
     author_user: User | None = None,
     author_contact: Contact | None = None,
+    author_label: str = "",
     external_id: str | None = None,
     actor: Actor | None = None,
 ) -> Message:
@@ -356,8 +357,9 @@ def message_create(
 
     An agent's first outbound message stops the first-response clock and opens a new
     ticket; a customer's message reopens a pending or resolved one. Closed tickets take
-    no more messages (DomainError). `actor` is who the status change is recorded for:
-    by default the author (the agent, or the customer), else SupportHub.
+    no more messages (DomainError). `author_label` names a writer that is neither a user nor
+    a contact (an API key). `actor` is who the status change is recorded for: by default the
+    author (the agent, or the customer), else SupportHub.
     """
     ticket = _locked(ticket)  # with its contact: a reply goes to it
     if ticket.status == TicketStatus.CLOSED:
@@ -371,6 +373,7 @@ def message_create(
         body=body,
         author_user=author_user,
         author_contact=author_contact,
+        author_label=author_label[:200],
         external_id=external_id,
     )
     if direction == MessageDirection.OUTBOUND and external_id is None:

@@ -27,11 +27,6 @@ from tickets.serializers import (
 )
 
 
-def _author(request: Request) -> Any:
-    """The logged-in agent, or None for calls made with an API key."""
-    return request.user if request.user.is_authenticated else None
-
-
 class TicketViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -97,7 +92,10 @@ class MessageViewSet(
     @idempotent
     def create(self, request: Request) -> Response:
         data = _validated(MessageCreateSerializer, request.data)
-        message = services.message_create(author_user=_author(request), actor=request_actor(request), **data)
+        actor = request_actor(request)  # a user, or an API key by name
+        message = services.message_create(
+            author_user=actor.user, author_label="" if actor.user else actor.name, actor=actor, **data
+        )
         return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED)
 
 

@@ -169,3 +169,11 @@ def test_ticket_changes_through_the_api_record_the_key(objects):
     key.patch(f"/v1/tickets/{objects['ticket'].pk}", {"priority": "high"}, format="json")
     change = objects["ticket"].changes.get()
     assert (change.field, change.actor_name, change.actor) == ("priority", "API key “crm sync”", None)
+
+
+def test_a_message_posted_with_a_key_names_the_key_as_its_author(objects):
+    key = APIClient()
+    key.credentials(HTTP_X_API_KEY=make_api_key("helpdesk bot", scope=KeyScope.AGENT))
+    body = {"ticket": objects["ticket"].pk, "direction": "note", "body": "Synced from CRM."}
+    message = key.post("/v1/messages", body, format="json").json()
+    assert message["author"] == {"type": "api_key", "id": None, "name": "API key “helpdesk bot”"}
