@@ -124,13 +124,15 @@ def ticket_create(
     external_id: str | None = None,
     notify: bool = False,
     acknowledge: bool = True,
+    created_by: Actor | None = None,
 ) -> Ticket:
     """Create a ticket and, when there is a description, its first inbound message (with
     the provider's `external_id`; kept on the returned ticket as `first_message`).
 
     `notify`: with the notifications a new ticket causes (the team's, and the requester's
     acknowledgement unless `acknowledge` is False), kept on the returned ticket as
-    `deliveries_created` and sent once the transaction commits.
+    `deliveries_created` and sent once the transaction commits. `created_by` (an agent, an
+    API key) is recorded in the ticket's history as the first status change.
     """
     now = timezone.now()
     first_response_due, resolution_due = sla.due_times(priority=priority, start=now)
@@ -157,6 +159,14 @@ def ticket_create(
             body=description,
             author_contact=contact,
             external_id=external_id,
+        )
+    if created_by is not None:
+        TicketChange.objects.create(
+            ticket=ticket,
+            actor=created_by.user,
+            actor_name=created_by.name,
+            field=TicketChange.Field.STATUS,
+            new_value=ticket.status,
         )
     if notify:
         deliveries = builders.ticket_created_deliveries(ticket, acknowledge=acknowledge)

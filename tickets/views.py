@@ -51,7 +51,7 @@ class TicketViewSet(
         contact = services.contact_resolve(
             name=contact_data["name"], email=contact_data.get("email"), phone=contact_data.get("phone")
         )
-        ticket = services.ticket_create(contact=contact, **data)
+        ticket = services.ticket_create(contact=contact, created_by=request_actor(request), **data)
         return Response(
             ticket_document(self.get_queryset().get(pk=ticket.pk)), status=status.HTTP_201_CREATED
         )

@@ -16,6 +16,7 @@ from escalation.models import Incident, Schedule, TriggerReason
 from supporthub.roles import ADMIN, AGENT, KeyScope
 from tests.conftest import in_role
 from tests.factories import TicketFactory, UserFactory, make_api_key
+from tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -177,3 +178,13 @@ def test_a_message_posted_with_a_key_names_the_key_as_its_author(objects):
     body = {"ticket": objects["ticket"].pk, "direction": "note", "body": "Synced from CRM."}
     message = key.post("/v1/messages", body, format="json").json()
     assert message["author"] == {"type": "api_key", "id": None, "name": "API key “helpdesk bot”"}
+
+
+def test_a_ticket_created_through_the_api_records_who_created_it(db):
+    key = APIClient()
+    key.credentials(HTTP_X_API_KEY=make_api_key("partner portal", scope=KeyScope.AGENT))
+    body = {"subject": "S", "description": "D", "contact": {"name": "N", "email": "n@example.com"}}
+    ticket = key.post("/v1/tickets", body, format="json").json()
+    change = Ticket.objects.get(pk=ticket["id"]).changes.get()
+    assert (change.field, change.old_value, change.new_value) == ("status", "", "new")
+    assert (change.actor, change.actor_name) == (None, "API key “partner portal”")
