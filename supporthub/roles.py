@@ -112,3 +112,13 @@ def session_allows(request: HttpRequest, *, model: type[models.Model], action: s
     except NotRegistered:
         return request.user.has_perm(f"{model._meta.app_label}.{action}_{model._meta.model_name}")
     return bool(getattr(model_admin, f"has_{action}_permission")(request))
+
+
+def is_agent(user: Any) -> bool:
+    """Whether `user` works in the console as an agent: in the Agent group, not a superuser."""
+    return not user.is_superuser and user.groups.filter(name=AGENT).exists()
+
+
+def is_lead(user: Any) -> bool:
+    """Whether `user` may read the lead's reports: a superuser or a member of the Admin group."""
+    return bool(user.is_superuser or user.groups.filter(name=ADMIN).exists())

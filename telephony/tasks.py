@@ -1,8 +1,8 @@
-"""Celery wrappers: booking inbound calls on their tickets, and the sweep behind it."""
+"""Celery wrappers: booking inbound calls on their tickets, and the sweeps behind it."""
 
 from celery import shared_task
 
-from telephony import calls
+from telephony import calls, outcome
 
 
 @shared_task(name=calls.BOOKING_TASK, acks_late=True)
@@ -15,3 +15,9 @@ def calls_book_pending() -> int:
 def calls_ticket_sweep() -> int:
     """Beat, every TELEPHONY_TICKET_SWEEP_SECONDS: book calls whose booking run was lost."""
     return calls.calls_ticket_sweep()
+
+
+@shared_task(name="telephony.calls_outcome_sweep", acks_late=True)
+def calls_outcome_sweep() -> int:
+    """Beat, every TELEPHONY_OUTCOME_GRACE_SECONDS: decide calls whose last Dial never reported."""
+    return outcome.calls_outcome_sweep()

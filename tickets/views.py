@@ -4,6 +4,7 @@ from typing import Any
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
+from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -11,6 +12,7 @@ from rest_framework.views import APIView
 from supporthub.api.auth import request_actor
 from supporthub.api.idempotent import idempotent
 from tickets import services
+from tickets.attachments import Upload
 from tickets.filters import MessageFilter, TicketFilter
 from tickets.models import Message, Ticket
 from tickets.serializers import (
@@ -82,8 +84,9 @@ class MessageViewSet(
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet,
 ):
-    queryset = Message.objects.select_related("author_user", "author_contact")
+    queryset = Message.objects.select_related("author_user", "author_contact").prefetch_related("attachments")
     serializer_class = MessageSerializer
+    parser_classes = [JSONParser, MultiPartParser]  # multipart: with `attachments` file parts
     filterset_class = MessageFilter
     ordering_fields = ["created_at"]
     ordering = ["-created_at", "-id"]
@@ -92,9 +95,14 @@ class MessageViewSet(
     @idempotent
     def create(self, request: Request) -> Response:
         data = _validated(MessageCreateSerializer, request.data)
+        files = [Upload(name=file.name or "", file=file) for file in data.pop("attachments", [])]
         actor = request_actor(request)  # a user, or an API key by name
         message = services.message_create(
-            author_user=actor.user, author_label="" if actor.user else actor.name, actor=actor, **data
+            author_user=actor.user,
+            author_label="" if actor.user else actor.name,
+            actor=actor,
+            attachments=files,
+            **data,
         )
         return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED)
 

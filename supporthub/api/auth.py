@@ -96,10 +96,20 @@ class RolePermission(permissions.BasePermission):
         user = request.user
         if not (user and user.is_active and user.is_staff):
             return False
-        if roles.session_allows(request, model=model, action=action):
+        if not self.session_needs_role or roles.session_allows(request, model=model, action=action):
             return True
         self.message = f"Your role does not allow you to {action} {model._meta.verbose_name_plural}."
         return False
+
+    session_needs_role = True
+
+
+class SelfServicePermission(RolePermission):
+    """For an action staff take on themselves (taking the pager): any active staff session
+    may ask, and the service decides who is eligible; an API key still needs its scope to
+    allow the change."""
+
+    session_needs_role = False
 
 
 def _action(request: Request, view: Any) -> str:

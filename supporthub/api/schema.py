@@ -57,3 +57,15 @@ class APIKeyAuthenticationScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema: openapi.AutoSchema) -> dict[str, str]:
         return {"type": "apiKey", "in": "header", "name": "X-API-Key"}
+
+
+def query_strings_not_empty(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """Postprocessing hook: a text query parameter given empty is a 400 (supporthub.api.filtering),
+    so the schema says `minLength: 1`."""
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                schema = parameter.get("schema", {})
+                if parameter.get("in") == "query" and schema.get("type") == "string":
+                    schema.setdefault("minLength", 1)
+    return result

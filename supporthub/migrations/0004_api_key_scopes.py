@@ -15,7 +15,7 @@ def existing_keys_keep_full_access(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("rest_framework_api_key", "0005_auto_20220110_1102"),
-        ("supporthub", "0003_w26hostile_idempotency_keys"),
+        ("supporthub", "0003_idempotency_keys"),
     ]
 
     operations = [
