@@ -132,3 +132,19 @@ def test_the_schema_describes_attachments(api):
     content = schema["paths"]["/v1/messages"]["post"]["requestBody"]["content"]
     assert {"application/json", "multipart/form-data"} <= set(content)
     assert "/v1/attachments/{id}/download" in schema["paths"]
+
+
+def test_an_idempotent_upload_replays_only_for_the_same_file_bytes(api):
+    ticket = TicketFactory()
+
+    def post(content: bytes):
+        data = {"ticket": ticket.pk, "direction": "note", "body": "log attached"}
+        data["attachments"] = [SimpleUploadedFile("log.txt", content, content_type="text/plain")]
+        return api.post("/v1/messages", data, format="multipart", HTTP_IDEMPOTENCY_KEY="upload-1")
+
+    first, replay, other = post(b"line 1\n"), post(b"line 1\n"), post(b"line 2\n")
+
+    assert (first.status_code, replay.status_code, other.status_code) == (201, 201, 422)
+    assert replay.json() == first.json()
+    assert Message.objects.filter(ticket=ticket).count() == 1
+    assert Attachment.objects.count() == 1
