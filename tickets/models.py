@@ -248,6 +248,8 @@ class Message(models.Model):
     author_contact = models.ForeignKey(
         Contact, on_delete=models.SET_NULL, null=True, blank=True, related_name="messages"
     )
+    # Who wrote it when neither a user nor a contact did: the name of the API key that posted it.
+    author_label = models.CharField(max_length=200, blank=True)
     # Provider id (email Message-ID, Twilio SID) so that a redelivered webhook is a no-op.
     external_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -273,7 +275,7 @@ class Message(models.Model):
             return self.author_user.get_full_name() or self.author_user.get_username()
         if self.author_contact is not None:
             return str(self.author_contact)
-        return ""
+        return self.author_label
 
 
 class _AttachmentStorage(LazyObject):

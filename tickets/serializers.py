@@ -167,8 +167,8 @@ class TicketUpdateSerializer(StrictFieldsMixin, serializers.Serializer):
 
 
 class AuthorSerializer(serializers.Serializer):
-    type = serializers.ChoiceField(choices=["user", "contact"])
-    id = serializers.IntegerField()
+    type = serializers.ChoiceField(choices=["user", "contact", "api_key"])
+    id = serializers.IntegerField(allow_null=True, help_text="null for an API key")
     name = serializers.CharField()
 
 
@@ -197,6 +197,8 @@ class MessageSerializer(serializers.ModelSerializer):
             return {"type": "user", "id": message.author_user_id, "name": message.author_name}
         if message.author_contact_id:
             return {"type": "contact", "id": message.author_contact_id, "name": message.author_name}
+        if message.author_label:
+            return {"type": "api_key", "id": None, "name": message.author_label}
         return None
 
 

@@ -136,6 +136,7 @@ def ticket_create(
     notify: bool = False,
     acknowledge: bool = True,
     attachments: Sequence[attachment_files.Upload] = (),
+    created_by: Actor | None = None,
 ) -> Ticket:
     """Create a ticket and, when there is a description, its first inbound message (with
     the provider's `external_id` and `attachments`; kept on the returned ticket as
@@ -143,7 +144,8 @@ def ticket_create(
 
     `notify`: with the notifications a new ticket causes (the team's, and the requester's
     acknowledgement unless `acknowledge` is False), kept on the returned ticket as
-    `deliveries_created` and sent once the transaction commits.
+    `deliveries_created` and sent once the transaction commits. `created_by` (an agent, an
+    API key) is recorded in the ticket's history as the first status change.
     """
     if notify:
         _contact_lock(contact)  # the acknowledgement limit counts this contact's recent ones
@@ -175,6 +177,14 @@ def ticket_create(
             external_id=external_id,
         )
         attachment_files.attachments_store(message=ticket.first_message, files=files)
+    if created_by is not None:
+        TicketChange.objects.create(
+            ticket=ticket,
+            actor=created_by.user,
+            actor_name=created_by.name,
+            field=TicketChange.Field.STATUS,
+            new_value=ticket.status,
+        )
     if notify:
         deliveries = builders.ticket_created_deliveries(ticket, acknowledge=acknowledge)
         ticket.deliveries_created = outbox.deliveries_save(deliveries)
@@ -397,6 +407,7 @@ def message_create(
     channel: str | None = None,
     author_user: User | None = None,
     author_contact: Contact | None = None,
+    author_label: str = "",
     external_id: str | None = None,
     actor: Actor | None = None,
     attachments: Sequence[attachment_files.Upload] = (),
@@ -405,9 +416,10 @@ def message_create(
 
     An agent's first outbound message stops the first-response clock and opens a new
     ticket; a customer's message reopens a pending or resolved one. Closed tickets take
-    no more messages (DomainError). `actor` is who the status change is recorded for:
-    by default the author (the agent, or the customer), else SupportHub. Attachments over
-    a limit or of a refused type raise TooLarge/DomainError before anything is written.
+    no more messages (DomainError). `author_label` names a writer that is neither a user nor
+    a contact (an API key). `actor` is who the status change is recorded for: by default the
+    author (the agent, or the customer), else SupportHub. Attachments over a limit or of a
+    refused type raise TooLarge/DomainError before anything is written.
     """
     ticket = _locked(ticket)  # with its contact: a reply goes to it
     if ticket.status == TicketStatus.CLOSED:
@@ -422,6 +434,7 @@ def message_create(
         body=body,
         author_user=author_user,
         author_contact=author_contact,
+        author_label=author_label[:200],
         external_id=external_id,
     )
     stored = attachment_files.attachments_store(message=message, files=files)

@@ -20,7 +20,7 @@ def test_outbound_message_is_recorded_and_answers_the_ticket(api):
         ticket.pk,
         "outbound",
         "email",
-        None,
+        {"type": "api_key", "id": None, "name": "API key “tests”"},  # who wrote it
     )
     ticket.refresh_from_db()
     assert ticket.first_responded_at is not None

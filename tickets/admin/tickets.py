@@ -194,6 +194,7 @@ class TicketAdmin(AgentConsoleAdmin):
                 channel=data["channel"],
                 priority=data["priority"],
                 assignee=data.get("assignee"),
+                created_by=Actor.of(request.user),  # type: ignore[arg-type]
             )
             obj.pk = created.pk
             return
