@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from telephony import calls, outcome
+from telephony import calls, outcome, spool
 
 
 @shared_task(name=calls.BOOKING_TASK, acks_late=True)
@@ -21,3 +21,9 @@ def calls_ticket_sweep() -> int:
 def calls_outcome_sweep() -> int:
     """Beat, every TELEPHONY_OUTCOME_GRACE_SECONDS: decide calls whose last Dial never reported."""
     return outcome.calls_outcome_sweep()
+
+
+@shared_task(name="telephony.calls_spool_drain", acks_late=True)
+def calls_spool_drain() -> int:
+    """Beat, every TELEPHONY_TICKET_SWEEP_SECONDS: replay call callbacks spooled in a database outage."""
+    return spool.spool_drain()
