@@ -26,6 +26,7 @@ from rest_framework import serializers
 from supporthub import metrics  # webhook signature failures
 from supporthub.api.errors import _flatten
 from supporthub.exceptions import DomainError
+from supporthub.text import sentence
 from telephony import calls, oncall, params, services, spool
 from telephony import twilio as twiml
 from telephony.calls import CallStep, Dial, Goodbye, Voicemail
@@ -328,7 +329,7 @@ def page(request: HttpRequest) -> HttpResponse:
         return data
     incident = services.page_keypress_receive(delivery_id=data["delivery"], digits=data["Digits"])
     if incident is not None:
-        return _xml(twiml.voice_goodbye(f"Acknowledged: {incident}. Thank you. Goodbye."))
+        return _xml(twiml.voice_goodbye(f"Acknowledged: {sentence(str(incident))} Thank you. Goodbye."))
     if data["Digits"] == "1":
         return _xml(twiml.voice_goodbye("There is nothing left to acknowledge. Goodbye."))
     return _xml(

@@ -128,3 +128,29 @@ def test_the_forward_number_is_rung_before_voicemail_and_sms_only_numbers_never(
     assert rung == [DANA, ELI, ON_CALL]
     assert "Record" in verbs(root)
     assert CallLog.objects.get(call_sid=call_sid).outcome == "voicemail"
+
+
+def test_the_pages_and_the_spoken_acknowledgement_of_a_missed_call_have_no_doubled_stops(twilio, rota):
+    call_sid = sid("CA")
+    twiml(twilio.incoming_call(call_sid))
+    twiml(twilio.dial_result(call_sid, 0, "canceled"))
+    engine.escalation_tick()
+    pages = IncidentPage.objects.filter(incident__dedup_key=f"call:{call_sid}")
+    voice = pages.filter(channel="voice", delivery_id__isnull=False).first()
+    assert voice is not None
+    reference = CallLog.objects.get(call_sid=call_sid).ticket.reference
+
+    texts = [page.body for page in pages]
+    root = twiml(
+        twilio.post(
+            "/webhooks/twilio/page",
+            {"Digits": "1", "CallSid": sid("CA")},
+            query=f"delivery={voice.delivery_id}",
+        )
+    )
+    texts.append(root.findtext("Say", ""))
+
+    assert {page.channel for page in pages} >= {"sms", "voice"}
+    assert f"hung up before anyone answered. Ticket {reference}." in voice.body
+    assert "answered. Thank you. Goodbye." in texts[-1]
+    assert [text for text in texts if ".." in text] == []
