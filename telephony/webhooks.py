@@ -309,15 +309,8 @@ def sms(request: HttpRequest) -> HttpResponse:
         body=data["Body"],
         media_urls=data["media_urls"],
     )
-    if _is_opt_out(data["Body"]):
-        return _xml(twiml.sms_reply())
-    if result.staff_reply:
-        return _xml(twiml.sms_reply([result.staff_reply]))
-    if result.new_ticket and result.message is not None:
-        reference = result.message.ticket.reference
-        return _xml(
-            twiml.sms_reply([f"Thanks, we got your message. Your ticket is {reference}; we will reply here."])
-        )
+    if result.reply and not _is_opt_out(data["Body"]):
+        return _xml(twiml.sms_reply([result.reply]))
     return _xml(twiml.sms_reply())
 
 

@@ -91,6 +91,20 @@ def test_an_on_call_persons_text_is_a_command_and_never_a_ticket(twilio, rota, t
     assert not Ticket.objects.exists() and not Message.objects.exists()
 
 
+def test_a_replayed_text_from_on_call_staff_answers_the_same_and_acts_once(twilio, rota):
+    older = incident_trigger(reason="manual", title="Checkout is down", dedup_key="older")
+    newest = incident_trigger(reason="manual", title="Search is slow", dedup_key="newest")
+    engine.escalation_tick()
+    message_sid = sid("SM")
+
+    first = twiml(twilio.sms(message_sid, "ACK", sender=DANA))
+    replay = twiml(twilio.sms(message_sid, "ACK", sender=DANA))
+
+    assert [m.text for m in replay.iter("Message")] == [m.text for m in first.iter("Message")]
+    assert Incident.objects.get(pk=newest.pk).status == IncidentStatus.ACKNOWLEDGED
+    assert Incident.objects.get(pk=older.pk).status == IncidentStatus.TRIGGERED
+
+
 def test_an_on_call_persons_stop_is_no_ticket_and_gets_no_reply(twilio, rota):
     root = twiml(twilio.sms(sid("SM"), "STOP", sender=ELI))
     assert verbs(root) == []
