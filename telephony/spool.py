@@ -66,7 +66,7 @@ def spool_waiting() -> bool:
     """Whether any callback is waiting (one directory read; no database)."""
     try:
         with os.scandir(_dir()) as entries:
-            return any(not entry.name.startswith(".") for entry in entries)
+            return any(entry.name.endswith((".json", ".claimed")) for entry in entries)
     except FileNotFoundError:
         return False
 

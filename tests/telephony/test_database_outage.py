@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from django.db import OperationalError, connection
 
-from telephony import tasks
+from telephony import spool, tasks
 from telephony.models import CallLog
 from tests.services import free_port, require_postgres
 from tests.telephony.conftest import CALLER, COMMITTING, ON_CALL, SUPPORT_LINE, sid, twiml, verbs
@@ -96,3 +96,13 @@ def test_with_no_forward_number_an_outage_call_hears_an_apology_and_is_still_kep
     assert "call again later" in root.findtext("Say", "")
     assert tasks.calls_spool_drain() == 1
     assert CallLog.objects.get(call_sid=call_sid).dial_targets == []
+
+
+def test_a_spooled_callback_the_services_refuse_moves_to_failed_and_stops_waiting(spool_dir, caplog):
+    spool.spool_write("voice", call_sid=sid("CA"), payload={})  # no From/To: the service refuses it
+    assert spool.spool_waiting()
+
+    assert spool.spool_drain() == 0
+    assert [path.suffix for path in (spool_dir / "failed").iterdir()] == [".json"]
+    assert not spool.spool_waiting()
+    assert "could not be replayed; moved to failed/" in caplog.text
