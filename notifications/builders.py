@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
 from email.utils import parseaddr
 from functools import lru_cache
 
 from django.conf import settings
 
+from notifications.channels.slack import slack_escape, slack_link
 from notifications.emails import email_payload, ticket_admin_url
-from notifications.models import Delivery, DeliveryChannel
+from notifications.models import Delivery, DeliveryAudience, DeliveryChannel
 from notifications.outbox import delivery_create, delivery_new, delivery_save
 from notifications.recipients import team_emails, team_slack, team_targets, ticket_emails
-from tickets.models import Message, Ticket
+from tickets.attachments import attachment_signed_url
+from tickets.models import Attachment, Message, Ticket
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +66,8 @@ def _thread_headers(ticket: Ticket, message_id: str) -> dict[str, str]:
 def _slack_delivery(
     *, key: str, text: str, ticket: Ticket, message: Message | None = None
 ) -> Delivery | None:
-    """The (unsaved) Slack notification to the team, or None when Slack is not configured."""
+    """The (unsaved) Slack notification to the team, or None when Slack is not configured.
+    Customer text in `text` must already be escaped (`slack_escape`)."""
     target = team_slack()
     if target is None:
         return None
@@ -107,10 +111,11 @@ def ticket_created_deliveries(ticket: Ticket, *, acknowledge: bool = True) -> li
                 message=first,
             )
         )
-    link = f"<{ticket_admin_url(ticket)}|{ticket.reference}>"
+    link = slack_link(ticket_admin_url(ticket), ticket.reference)
     slack = _slack_delivery(
         key=f"ticket:{ticket.pk}:created:slack",
-        text=f"New {ticket.priority_name} {ticket.channel} ticket {link}: {ticket.subject} (from {contact})",
+        text=f"New {ticket.priority_name} {ticket.channel} ticket {link}: {slack_escape(ticket.subject)} "
+        f"(from {slack_escape(str(contact))})",
         ticket=ticket,
         message=first,
     )
@@ -131,6 +136,7 @@ def ticket_created_deliveries(ticket: Ticket, *, acknowledge: bool = True) -> li
                     message=first,
                 ),
                 idempotency_key=f"ticket:{ticket.pk}:created:ack-email",
+                audience=DeliveryAudience.CUSTOMER,
                 ticket=ticket,
                 message=first,
             )
@@ -145,6 +151,7 @@ def ticket_created_deliveries(ticket: Ticket, *, acknowledge: bool = True) -> li
                     f'"{ticket.subject[:60]}" and will get back to you soon.'
                 ),
                 idempotency_key=f"ticket:{ticket.pk}:created:ack-sms",
+                audience=DeliveryAudience.CUSTOMER,
                 ticket=ticket,
                 message=first,
             )
@@ -176,8 +183,8 @@ def notify_inbound_message(message: Message) -> list[Delivery]:
         )
     slack = _slack_delivery(
         key=f"message:{message.pk}:inbound:slack",
-        text=f"New reply on <{ticket_admin_url(ticket)}|{ticket.reference}> from {ticket.contact}: "
-        f"{message.body[:300]}",
+        text=f"New reply on {slack_link(ticket_admin_url(ticket), ticket.reference)} from "
+        f"{slack_escape(str(ticket.contact))}: {slack_escape(message.body[:300])}",
         ticket=ticket,
         message=message,
     )
@@ -186,14 +193,15 @@ def notify_inbound_message(message: Message) -> list[Delivery]:
     return deliveries
 
 
-def reply_deliveries(message: Message) -> list[Delivery]:
-    """The (unsaved) notification that sends an agent's outbound `message` to the contact
-    through the ticket's channel; the caller writes it with the message (`message.pk` set)
-    and queues it (deliveries_queue).
+def reply_deliveries(message: Message, attachments: Sequence[Attachment] = ()) -> list[Delivery]:
+    """The (unsaved) notification that sends an agent's outbound `message` (and its
+    `attachments`) to the contact through the ticket's channel; the caller writes it with the
+    message (`message.pk` set) and queues it (deliveries_queue).
 
     Email replies are threaded (Message-ID, In-Reply-To, References) and `message.external_id`
-    is set to our Message-ID, so the customer's answer lands on this ticket. Phone and SMS
-    tickets get an SMS. Returns [] when the contact cannot be reached.
+    is set to our Message-ID, so the customer's answer lands on this ticket; they carry the
+    files. Phone and SMS tickets get an SMS, with a short-lived link to each file. Returns []
+    when the contact cannot be reached.
     """
     ticket = message.ticket
     contact = ticket.contact
@@ -205,8 +213,11 @@ def reply_deliveries(message: Message) -> list[Delivery]:
             delivery_new(
                 channel=DeliveryChannel.SMS,
                 recipient=contact.phone,
-                body=f"[{ticket.reference}] {message.body}",
+                body="\n".join(
+                    [f"[{ticket.reference}] {message.body}", *map(attachment_signed_url, attachments)]
+                ),
                 idempotency_key=f"message:{message.pk}:reply:sms",
+                audience=DeliveryAudience.CUSTOMER,
                 ticket=ticket,
                 message=message,
             )
@@ -223,9 +234,15 @@ def reply_deliveries(message: Message) -> list[Delivery]:
             subject=f"Re: [{ticket.reference}] {ticket.subject}",
             body="",
             payload=email_payload(
-                "reply", headers, ticket=ticket, message=message, agent=message.author_name
+                "reply",
+                headers,
+                ticket=ticket,
+                message=message,
+                agent=message.author_name,
+                attachments=[attachment.pk for attachment in attachments],
             ),
             idempotency_key=f"message:{message.pk}:reply:email",
+            audience=DeliveryAudience.CUSTOMER,
             ticket=ticket,
             message=message,
         )
@@ -246,7 +263,7 @@ def team_notice(*, text: str, key: str, ticket: Ticket | None = None) -> list[De
         delivery_create(
             channel=channel,
             recipient=recipient,
-            body=text,
+            body=slack_escape(text) if channel == DeliveryChannel.SLACK else text,
             subject=text,
             idempotency_key=idempotency_key,
             ticket=ticket,
@@ -279,7 +296,8 @@ def ticket_notice(
             delivery_create(
                 channel=DeliveryChannel.SLACK,
                 recipient=slack,
-                body=f":telephone_receiver: {subject}: <{url}|{ticket.reference}>\n{body[:500]}",
+                body=f":telephone_receiver: {slack_escape(subject)}: {slack_link(url, ticket.reference)}\n"
+                f"{slack_escape(body[:500])}",
                 idempotency_key=f"{key}:slack",
                 ticket=ticket,
                 message=message,

@@ -20,6 +20,8 @@ from django.utils.html import strip_tags
 
 from notifications.builders import TICKET_MSGID_PREFIX, notify_inbound_message
 from notifications.models import Delivery
+from supporthub.text import single_line
+from tickets.attachments import Upload, attachments_acceptable
 from tickets.models import Message, MessageChannel, MessageDirection, Ticket, TicketChannel, TicketStatus
 from tickets.services import contact_resolve, message_create, ticket_create
 
@@ -103,7 +105,7 @@ def inbound_email_receive(*, email: AnymailInboundMessage) -> InboundResult:
         validate_email(address)
     except ValidationError:
         raise InboundEmailRejected(f"email has no valid From address ({address!r})") from None
-    subject = _clean(email.subject or "")[:SUBJECT_MAX] or "(no subject)"
+    subject = single_line(_clean(email.subject or ""))[:SUBJECT_MAX] or "(no subject)"
     body = _clean(email.stripped_text or email.text or strip_tags(email.html or ""))[:BODY_MAX]
     if not body:
         raise InboundEmailRejected("email has no text or HTML body")
@@ -124,6 +126,8 @@ def inbound_email_receive(*, email: AnymailInboundMessage) -> InboundResult:
 def _record(
     email: AnymailInboundMessage, address: str, name: str, subject: str, body: str, message_id: str
 ) -> InboundResult:
+    files, not_kept = attachments_acceptable(email_uploads(email))
+    body = "\n\n".join([body, *not_kept])
     ticket = find_ticket(email, subject)
     if ticket is not None and ticket.status != TicketStatus.CLOSED:
         contact = (
@@ -136,6 +140,7 @@ def _record(
             channel=MessageChannel.EMAIL,
             author_contact=contact,
             external_id=message_id,
+            attachments=files,
         )
         logger.info("inbound email %s added to %s", message_id, ticket.reference)
         return InboundResult(message=message, deliveries=notify_inbound_message(message))
@@ -149,8 +154,21 @@ def _record(
         external_id=message_id,
         notify=True,
         acknowledge=not _is_autoresponder(email),
+        attachments=files,
     )
     first = ticket.first_message
     assert first is not None  # the body is never empty (checked above)
     logger.info("inbound email %s opened %s", message_id, ticket.reference)
     return InboundResult(message=first, created_ticket=True, deliveries=list(ticket.deliveries_created))
+
+
+def email_uploads(email: AnymailInboundMessage) -> list[Upload]:
+    """The email's attachments and inline parts (images its HTML shows by cid:), as uploads."""
+    uploads = []
+    for part in [*email.attachments, *email.inlines]:
+        if part.get_content_maintype() == "multipart":
+            continue
+        content = part.get_content_bytes() or b""
+        content_id = (part["Content-ID"] or "").strip().strip("<>")
+        uploads.append(Upload.of_bytes(part.get_filename() or "", content, content_id=content_id))
+    return uploads

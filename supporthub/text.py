@@ -1,8 +1,16 @@
-"""Texts that people read or hear (SMS, spoken TwiML, page bodies) composed from parts."""
+"""Text clean-up shared by every path that composes what people read or hear."""
 
 from __future__ import annotations
 
 SENTENCE_ENDS = (".", "!", "?", "…")
+
+
+def single_line(text: str) -> str:
+    """`text` on one line: each line break (CR, LF, CRLF, Unicode's others) becomes a space.
+
+    For values that end up in a header, such as a ticket's subject in its emails.
+    """
+    return " ".join(text.splitlines())
 
 
 def sentence(text: str) -> str:

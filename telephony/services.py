@@ -18,7 +18,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from escalation.services import incident_acknowledge_from_delivery, staff_text_receive
+from escalation.services import (
+    incident_acknowledge_from_delivery,
+    page_call_status_record,
+    staff_text_receive,
+)
 from notifications import builders
 from telephony.booking import WITHHELD, call_ticket, message_once, phone_ticket_for
 from telephony.calls import CallStep, Dial, Goodbye, Voicemail
@@ -327,3 +331,8 @@ def _customer_text(*, message_sid: str, from_number: str, body: str, media_urls:
 def page_keypress_receive(*, delivery_id: int, digits: str) -> Any:
     """The incident acknowledged by pressing 1 on paging call `delivery_id`, or None."""
     return incident_acknowledge_from_delivery(delivery_id=delivery_id, digits=digits)
+
+
+def page_call_status_receive(*, delivery_id: int, status: str, answered_by: str) -> Any:
+    """A status callback of paging call `delivery_id`: escalation records its outcome."""
+    return page_call_status_record(delivery_id=delivery_id, status=status, answered_by=answered_by)

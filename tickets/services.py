@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import enum
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -21,6 +22,7 @@ from notifications import builders, outbox
 from supporthub.actors import SYSTEM, Actor
 from supporthub.exceptions import DomainError
 from supporthub.metrics import record_ticket_created
+from tickets import attachments as attachment_files
 from tickets import sla
 from tickets.models import (
     AgentShift,
@@ -124,14 +126,17 @@ def ticket_create(
     external_id: str | None = None,
     notify: bool = False,
     acknowledge: bool = True,
+    attachments: Sequence[attachment_files.Upload] = (),
 ) -> Ticket:
     """Create a ticket and, when there is a description, its first inbound message (with
-    the provider's `external_id`; kept on the returned ticket as `first_message`).
+    the provider's `external_id` and `attachments`; kept on the returned ticket as
+    `first_message`).
 
     `notify`: with the notifications a new ticket causes (the team's, and the requester's
     acknowledgement unless `acknowledge` is False), kept on the returned ticket as
     `deliveries_created` and sent once the transaction commits.
     """
+    files = attachment_files.attachments_check(attachments)
     now = timezone.now()
     first_response_due, resolution_due = sla.due_times(priority=priority, start=now)
     ticket = Ticket.objects.create(
@@ -158,6 +163,7 @@ def ticket_create(
             author_contact=contact,
             external_id=external_id,
         )
+        attachment_files.attachments_store(message=ticket.first_message, files=files)
     if notify:
         deliveries = builders.ticket_created_deliveries(ticket, acknowledge=acknowledge)
         ticket.deliveries_created = outbox.deliveries_save(deliveries)
@@ -351,17 +357,20 @@ def message_create(
     author_contact: Contact | None = None,
     external_id: str | None = None,
     actor: Actor | None = None,
+    attachments: Sequence[attachment_files.Upload] = (),
 ) -> Message:
-    """Add a message to a ticket and move the ticket along.
+    """Add a message (with its `attachments`) to a ticket and move the ticket along.
 
     An agent's first outbound message stops the first-response clock and opens a new
     ticket; a customer's message reopens a pending or resolved one. Closed tickets take
     no more messages (DomainError). `actor` is who the status change is recorded for:
-    by default the author (the agent, or the customer), else SupportHub.
+    by default the author (the agent, or the customer), else SupportHub. Attachments over
+    a limit or of a refused type raise TooLarge/DomainError before anything is written.
     """
     ticket = _locked(ticket)  # with its contact: a reply goes to it
     if ticket.status == TicketStatus.CLOSED:
         raise DomainError(f"Ticket {ticket.reference} is closed and takes no more messages.", field="ticket")
+    files = attachment_files.attachments_check(attachments)
     if direction == MessageDirection.NOTE:
         channel = MessageChannel.INTERNAL
     message = Message.objects.create(
@@ -373,10 +382,11 @@ def message_create(
         author_contact=author_contact,
         external_id=external_id,
     )
+    stored = attachment_files.attachments_store(message=message, files=files)
     if direction == MessageDirection.OUTBOUND and external_id is None:
         # an agent's reply goes to the contact via the ticket's channel; an email's
         # Message-ID (named by reply_deliveries) is the message's external_id.
-        deliveries = builders.reply_deliveries(message)
+        deliveries = builders.reply_deliveries(message, stored)
         if message.external_id is not None:
             Message.objects.filter(pk=message.pk).update(external_id=message.external_id)
         outbox.deliveries_save(deliveries)

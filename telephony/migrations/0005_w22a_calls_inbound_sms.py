@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("telephony", "0004_w22a_calls_dial_results"),
+        ("telephony", "0004_calls_dial_results"),
     ]
 
     operations = [

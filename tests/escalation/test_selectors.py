@@ -85,8 +85,9 @@ def test_an_override_saved_while_the_cache_was_unreachable_routes_calls_once_the
         assert selectors.phone_chain()[0] == "+14155550103"
 
 
-def test_health_reports_gaps_and_people_with_no_contact_method(db, dana):
+def test_health_reports_gaps_and_people_on_call_soon_not_shown_reachable(db, dana):
     schedule = Schedule.objects.create(name="Holey", time_zone="UTC")
+    dana.contact_methods.filter(kind="sms").update(verified_at=NOON - timedelta(days=29))
     nobody = UserFactory(username="quiet")
     add_layer(schedule, [dana], unit="days", start=date(2026, 3, 1), handoff=time(9))
     Override.objects.create(schedule=schedule, user=nobody, start=NOON, end=NOON + timedelta(hours=2))
@@ -149,7 +150,7 @@ def test_bad_contact_addresses_are_refused_with_a_reason(kind, address):
 def test_metrics_count_gaps_and_unreachable_people_per_schedule(support_schedule, client):
     body = client.get("/metrics").content.decode()
     assert 'supporthub_oncall_schedule_gaps{schedule="Support"} 1.0' in body
-    assert 'supporthub_oncall_unreachable_participants{schedule="Support"} 0.0' in body
+    assert 'supporthub_oncall_unreachable{schedule="Support"} 0.0' in body
 
 
 def test_the_first_scrape_in_the_first_minutes_after_boot_counts_the_schedules(
