@@ -1,7 +1,8 @@
 """Can each on-call person be reached? Test pages per contact method, and a check before each shift.
 
 A contact method is shown to reach its owner when, within REACH_DAYS, its owner answered a
-test page on it (`verified_at`) or an incident page to it was delivered. Before each shift
+test page on it (`verified_at`) or an incident page to it was delivered (a call: answered
+by a person). Before each shift
 (ONCALL_REACHABILITY_LEAD_HOURS ahead) a person with no such method is warned, and so is the
 team, once per shift.
 """
@@ -14,11 +15,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
 from escalation import notices, oncall, paging
-from escalation.models import ContactMethod, ContactMethodKind, IncidentPage, Schedule
+from escalation.models import ContactMethod, ContactMethodKind, IncidentPage, PageCallOutcome, Schedule
 from notifications import builders
 from notifications.models import DeliveryStatus
 from supporthub.exceptions import DomainError
@@ -113,11 +115,16 @@ def reachable_user_ids(user_ids: set[int], now: datetime) -> set[int]:
     methods = ContactMethod.objects.filter(user_id__in=user_ids, kind__in=TESTABLE)
     reachable = set(methods.filter(verified_at__gte=since).values_list("user_id", flat=True))
     addresses = set(methods.values_list("user_id", "kind", "address"))
-    delivered = IncidentPage.objects.filter(
-        user_id__in=user_ids - reachable,
-        delivery__status=DeliveryStatus.SENT,
-        delivery__sent_at__gte=since,
-    ).values_list("user_id", "channel", "recipient")
+    delivered = (
+        IncidentPage.objects.filter(
+            user_id__in=user_ids - reachable,
+            delivery__status=DeliveryStatus.SENT,
+            delivery__sent_at__gte=since,
+        )
+        # A call reached its person only when a person answered it (not voicemail).
+        .exclude(Q(channel=ContactMethodKind.VOICE) & ~Q(call_outcome=PageCallOutcome.ANSWERED))
+        .values_list("user_id", "channel", "recipient")
+    )
     reachable.update(user_id for user_id, kind, address in delivered if (user_id, kind, address) in addresses)
     return reachable
 

@@ -19,7 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from escalation import ical, oncall, pager, services
-from escalation.models import Incident, IncidentStatus, Schedule, TriggerReason
+from escalation.models import Incident, IncidentStatus, Override, Schedule, TriggerReason
 from escalation.serializers import (
     IncidentCreateSerializer,
     IncidentDetailSerializer,
@@ -30,11 +30,22 @@ from escalation.serializers import (
     TakeSerializer,
     person,
 )
-from supporthub.api.auth import RolePermission, SelfServicePermission, request_actor
+from supporthub import roles
+from supporthub.api.auth import RolePermission, request_actor
 from supporthub.api.errors import ErrorSerializer
 
 FEED_DAYS_DEFAULT = 28
 FEED_DAYS_MAX = 180
+
+
+class MayTakePager(RolePermission):
+    """Taking the pager for oneself needs only to see the schedule (the service checks that
+    the person is in its rotation); an API key, which names whom, needs to add overrides."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if request.auth is not None:
+            return self.allows(request, model=Override, action=roles.ADD)
+        return self.allows(request, model=Schedule, action=roles.VIEW)
 
 
 def _actor(request: Request) -> Any:
@@ -83,13 +94,17 @@ class ScheduleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         request=TakeSerializer,
         responses={
             201: PagerTakenSerializer,
-            400: OpenApiTypes.OBJECT,
-            403: OpenApiTypes.OBJECT,
-            404: OpenApiTypes.OBJECT,
+            400: OpenApiResponse(
+                ErrorSerializer,
+                description="`user` is missing (API key), unknown, not an active participant of the "
+                "schedule or already on call; or `schedule` has no handover within 35 days.",
+            ),
+            403: OpenApiResponse(ErrorSerializer, description="Naming someone else needs to add overrides."),
+            404: OpenApiResponse(ErrorSerializer, description="No such schedule."),
         },
         operation_id="oncall_schedules_take",
     )
-    @action(detail=True, methods=["post"], url_path="take", permission_classes=[SelfServicePermission])
+    @action(detail=True, methods=["post"], url_path="take", permission_classes=[MayTakePager])
     def take(self, request: Request, pk: str | None = None) -> Response:
         """Put the caller (or `user`) on call now until the next handover, as an override.
 
@@ -104,7 +119,11 @@ class ScheduleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         if user is None:
             raise serializers.ValidationError({"user": ["Name who takes the pager: an API key is nobody."]})
         actor = _actor(request)
-        if actor is not None and actor != user and not actor.has_perm("escalation.add_override"):
+        if (
+            actor is not None
+            and actor != user
+            and not roles.session_allows(request, model=Override, action=roles.ADD)
+        ):
             raise exceptions.PermissionDenied(
                 "Only people who may add overrides can hand the pager to others."
             )

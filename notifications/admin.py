@@ -100,7 +100,12 @@ class DeliveryAdmin(admin.ModelAdmin):
         self._retry(request, queryset, statuses, resend=True)
 
     def _retry(
-        self, request: HttpRequest, queryset: QuerySet[Delivery], statuses: list[DeliveryStatus], *, resend: bool
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[Delivery],
+        statuses: list[DeliveryStatus],
+        *,
+        resend: bool,
     ) -> None:
         done, refused = 0, []
         for delivery in queryset.filter(status__in=statuses):

@@ -11,10 +11,13 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Sequence
+from datetime import timedelta
 from email.utils import parseaddr
 from functools import lru_cache
 
 from django.conf import settings
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
 
 from notifications.channels.slack import slack_escape, slack_link
 from notifications.emails import email_payload, ticket_admin_url
@@ -26,8 +29,9 @@ from tickets.models import Attachment, Message, Ticket
 
 logger = logging.getLogger(__name__)
 
-# Our Message-IDs look like <sh-ticket-42.reply.ab12cd34ef56@example.com>.
+# Our Message-IDs look like <sh-ticket-42-<thread token>.reply.ab12cd34ef56@example.com>.
 TICKET_MSGID_PREFIX = "sh-ticket-"
+THREAD_HMAC_SALT = "notifications.email-thread"
 
 
 def _email_domain() -> str:
@@ -40,9 +44,26 @@ def _domain_of(sender: str) -> str:
     return parseaddr(sender)[1].rpartition("@")[2] or "supporthub.local"
 
 
+def thread_token(ticket_id: int, secret: str | None = None) -> str:
+    """The unguessable part of `ticket_id`'s email thread: an HMAC of the id under SECRET_KEY
+    (or `secret`), so knowing or guessing a ticket's reference is not enough to reply on it."""
+    return salted_hmac(THREAD_HMAC_SALT, str(ticket_id), secret=secret, algorithm="sha256").hexdigest()[:20]
+
+
+def thread_token_valid(ticket_id: int, token: str) -> bool:
+    """Whether `token` is `ticket_id`'s thread token under SECRET_KEY or one of
+    SECRET_KEY_FALLBACKS (emails sent before a key rotation still thread)."""
+    return any(
+        constant_time_compare(token, thread_token(ticket_id, secret))
+        for secret in [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]
+    )
+
+
 def new_message_id(ticket: Ticket, kind: str) -> str:
-    """A Message-ID that names the ticket, so a reply to it finds the ticket again."""
-    return f"<{TICKET_MSGID_PREFIX}{ticket.pk}.{kind}.{uuid.uuid4().hex[:12]}@{_email_domain()}>"
+    """A Message-ID that names the ticket and carries its thread token, so a reply to it finds
+    the ticket again."""
+    token = thread_token(ticket.pk)
+    return f"<{TICKET_MSGID_PREFIX}{ticket.pk}-{token}.{kind}.{uuid.uuid4().hex[:12]}@{_email_domain()}>"
 
 
 def _thread_headers(ticket: Ticket, message_id: str) -> dict[str, str]:
@@ -122,7 +143,12 @@ def ticket_created_deliveries(ticket: Ticket, *, acknowledge: bool = True) -> li
     if slack is not None:
         deliveries.append(slack)
 
-    if ticket.channel in ("email", "chat", "web", "api") and contact.email and acknowledge:
+    if (
+        acknowledge
+        and ticket.channel in ("email", "chat", "web", "api")
+        and contact.email
+        and acknowledgement_allowed(ticket, contact.email)
+    ):
         deliveries.append(
             delivery_new(
                 channel=DeliveryChannel.EMAIL,
@@ -141,7 +167,13 @@ def ticket_created_deliveries(ticket: Ticket, *, acknowledge: bool = True) -> li
                 message=first,
             )
         )
-    elif ticket.channel == "phone" and contact.phone and acknowledge and twilio_configured():
+    elif (
+        acknowledge
+        and ticket.channel == "phone"
+        and contact.phone
+        and twilio_configured()
+        and acknowledgement_allowed(ticket, contact.phone)
+    ):
         deliveries.append(
             delivery_new(
                 channel=DeliveryChannel.SMS,
@@ -157,6 +189,31 @@ def ticket_created_deliveries(ticket: Ticket, *, acknowledge: bool = True) -> li
             )
         )
     return deliveries
+
+
+ACK_KEY_PART = ":created:ack-"  # in the idempotency key of every acknowledgement
+
+
+def acknowledgement_allowed(ticket: Ticket, recipient: str) -> bool:
+    """Whether `recipient` (an address or number) may get `ticket`'s acknowledgement: fewer
+    than ACK_LIMIT_PER_HOUR went to it in the last hour. An attacker who files requests in
+    someone else's name must not mail-bomb them or run up SMS charges; past the limit the
+    ticket is still opened, without one. (Callers hold the contact's row, so concurrent
+    requests count each other.)"""
+    limit = settings.ACK_LIMIT_PER_HOUR
+    recent = Delivery.objects.filter(
+        audience=DeliveryAudience.CUSTOMER,
+        recipient=recipient,
+        created_at__gte=timezone.now() - timedelta(hours=1),
+        idempotency_key__contains=ACK_KEY_PART,
+    ).values_list("pk", flat=True)[:limit]
+    if len(recent) < limit:
+        return True
+    logger.warning(
+        "no acknowledgement for %s: %s already had %s this hour (ACK_LIMIT_PER_HOUR)",
+        ticket.reference, recipient, limit,
+    )  # fmt: skip
+    return False
 
 
 def notify_inbound_message(message: Message) -> list[Delivery]:

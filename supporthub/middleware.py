@@ -60,8 +60,10 @@ class BodySizeLimitMiddleware:
             return JsonResponse(
                 {"detail": "Content-Length is not a number.", "code": "bad_request"}, status=400
             )
-        # Uploads (attachments) may carry files up to the per-message attachment limit.
-        uploading = request.content_type == "multipart/form-data"
+        # Bodies with files (attachments) may be larger: multipart uploads, inbound email.
+        uploading = request.content_type == "multipart/form-data" or request.path.startswith(
+            settings.UPLOAD_PATH_PREFIXES
+        )
         limit = settings.MAX_UPLOAD_BODY_BYTES if uploading else settings.MAX_REQUEST_BODY_BYTES
         if length > limit:
             return JsonResponse(request_too_large_body(limit), status=413)

@@ -23,6 +23,7 @@ ADMIN = "Admin"
 AGENT_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "tickets.ticket": ("view", "add", "change"),
     "tickets.message": ("view", "add"),
+    "tickets.attachment": ("view", "add"),
     "tickets.contact": ("view", "add", "change"),
     "tickets.ticketchange": ("view",),
     "tickets.cannedreply": ("view",),

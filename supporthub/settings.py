@@ -34,7 +34,7 @@ PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rs
 TICKET_REFERENCE_PREFIX = env.str("TICKET_REFERENCE_PREFIX", default="SH")
 # Give new tickets to on-shift agents in turn (agents toggle their shift in the admin).
 AUTO_ASSIGN_ENABLED = env.bool("AUTO_ASSIGN_ENABLED", default=False)
-# A support request identical to one the same contact sent this recently (same subject and
+# A support request identical to one the same contact sent this recently (same channel, subject and
 # message) returns that ticket instead of opening another; 0 turns folding off.
 INTAKE_FOLD_WINDOW_SECONDS = env.int("INTAKE_FOLD_WINDOW_SECONDS", default=300)
 # Largest request body accepted anywhere (bytes); bigger bodies get 413.
@@ -675,8 +675,13 @@ ATTACHMENT_RETENTION_DAYS = env.int("ATTACHMENT_RETENTION_DAYS", default=0)
 # Inbound MMS media are fetched from Twilio by a task: tries, and the timeout of each.
 ATTACHMENT_FETCH_MAX_ATTEMPTS = env.int("ATTACHMENT_FETCH_MAX_ATTEMPTS", default=5)
 ATTACHMENT_FETCH_TIMEOUT_SECONDS = env.float("ATTACHMENT_FETCH_TIMEOUT_SECONDS", default=20.0)
-# A multipart upload may be this much larger than MAX_REQUEST_BODY_BYTES (supporthub.middleware).
-MAX_UPLOAD_BODY_BYTES = MAX_REQUEST_BODY_BYTES + ATTACHMENT_MAX_MESSAGE_BYTES
+# Bodies that carry files may be larger than MAX_REQUEST_BODY_BYTES (supporthub.middleware):
+# multipart uploads, and inbound email webhooks, whose JSON carries attachments in base64.
+MAX_UPLOAD_BODY_BYTES = MAX_REQUEST_BODY_BYTES + ATTACHMENT_MAX_MESSAGE_BYTES * 4 // 3
+UPLOAD_PATH_PREFIXES = ("/webhooks/email/",)
+# Django's own limit on a body read into memory: the middleware has refused larger ones
+# everywhere but on those paths already.
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_BODY_BYTES
 CELERY_BEAT_SCHEDULE["tickets-attachments-purge"] = {
     "task": "tickets.attachments_purge",
     "schedule": 24 * 3600.0,

@@ -21,7 +21,7 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from tickets.attachments import attachment_api_url, attachment_from_token
-from tickets.models import INLINE_IMAGE_TYPES, Attachment
+from tickets.models import INLINE_IMAGE_TYPES, Attachment, Message
 
 
 class AttachmentSerializer(serializers.ModelSerializer):
@@ -70,6 +70,7 @@ class _FirstRenderer(BaseContentNegotiation):
 
 class AttachmentDownloadView(APIView):
     content_negotiation_class = _FirstRenderer
+    permission_model = Message  # whoever may read a message may read its files
 
     @extend_schema(
         operation_id="attachment_download",

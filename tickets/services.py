@@ -9,6 +9,7 @@ import enum
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Literal
 
 from django.conf import settings
@@ -61,6 +62,7 @@ KEEP = _Keep.KEEP  # "leave this field as it is", where None means "clear it"
 class IntakeResult:
     ticket: Ticket
     deliveries: list[Any] = field(default_factory=list)
+    folded: bool = False  # an identical recent request's ticket, returned instead of a new one
 
 
 def contact_find(
@@ -114,6 +116,13 @@ def _contact_keys(email: str | None, phone: str | None) -> tuple[str | None, str
     return email, phone
 
 
+def _contact_lock(contact: Contact) -> None:
+    """Hold `contact`'s row until the transaction ends: one contact's new tickets are written
+    one after the other, so the folding of identical requests and the acknowledgement limit
+    each count what the others wrote."""
+    Contact.objects.select_for_update().filter(pk=contact.pk).values_list("pk", flat=True).first()
+
+
 @transaction.atomic(savepoint=False)  # nothing inside is caught and retried
 def ticket_create(
     *,
@@ -136,6 +145,8 @@ def ticket_create(
     acknowledgement unless `acknowledge` is False), kept on the returned ticket as
     `deliveries_created` and sent once the transaction commits.
     """
+    if notify:
+        _contact_lock(contact)  # the acknowledgement limit counts this contact's recent ones
     files = attachment_files.attachments_check(attachments)
     now = timezone.now()
     first_response_due, resolution_due = sla.due_times(priority=priority, start=now)
@@ -186,8 +197,18 @@ def support_request_submit(
     priority: int = TicketPriority.NORMAL,
 ) -> IntakeResult:
     """Turn a customer's request into contact + ticket + first message + notifications, all
-    or nothing."""
+    or nothing.
+
+    A request identical (channel, subject and message) to one the same contact sent within
+    INTAKE_FOLD_WINDOW_SECONDS folds into it: its ticket is returned (`folded`), with no new
+    deliveries, and nothing is written.
+    """
     contact = contact_resolve(name=name, email=email, phone=phone)
+    _contact_lock(contact)  # identical requests arriving together fold into one ticket
+    earlier = _identical_recent_ticket(contact=contact, channel=channel, subject=subject, message=message)
+    if earlier is not None:
+        logger.info("%s request folded into %s (identical, sent again)", channel, earlier.reference)
+        return IntakeResult(ticket=earlier, folded=True)
     ticket = ticket_create(
         contact=contact,
         subject=subject,
@@ -198,6 +219,27 @@ def support_request_submit(
     )
     logger.info("ticket %s created from %s request", ticket.reference, channel)
     return IntakeResult(ticket=ticket, deliveries=list(ticket.deliveries_created))
+
+
+def _identical_recent_ticket(*, contact: Contact, channel: str, subject: str, message: str) -> Ticket | None:
+    """The ticket, not closed, `contact` opened within INTAKE_FOLD_WINDOW_SECONDS through
+    `channel` with this subject and message, or None (also when folding is off)."""
+    window = settings.INTAKE_FOLD_WINDOW_SECONDS
+    if window <= 0:
+        return None
+    return (
+        Ticket.objects.filter(
+            contact=contact,
+            channel=channel,
+            subject=subject,
+            description=message,
+            created_at__gte=timezone.now() - timedelta(seconds=window),
+        )
+        .exclude(status=TicketStatus.CLOSED)
+        .select_related("contact", "assignee")
+        .order_by("-created_at")
+        .first()
+    )
 
 
 class _TicketEdit:

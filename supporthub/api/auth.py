@@ -84,32 +84,26 @@ class RolePermission(permissions.BasePermission):
 
     def has_permission(self, request: Request, view: Any) -> bool:
         model = getattr(view, "permission_model", None) or view.queryset.model
-        action = _action(request, view)
+        return self.allows(request, model=model, action=_action(request, view), view=view)
+
+    def allows(self, request: Request, *, model: Any, action: str, view: Any = None) -> bool:
+        """Whether the caller may `action` on `model` (a view with other needs calls this)."""
         if request.auth is not None:
             scope = (
                 KeyScope.ADMIN if isinstance(request.auth, EnvironmentAPIKey) else api_key_scope(request.auth)
             )
-            if roles.scope_allows(scope, model=model, action=action, intake=getattr(view, "intake", False)):
+            intake = getattr(view, "intake", False)
+            if roles.scope_allows(scope, model=model, action=action, intake=intake):
                 return True
             self.message = f"This API key's scope ({scope or 'none'}) does not allow this request."
             return False
         user = request.user
         if not (user and user.is_active and user.is_staff):
             return False
-        if not self.session_needs_role or roles.session_allows(request, model=model, action=action):
+        if roles.session_allows(request, model=model, action=action):
             return True
         self.message = f"Your role does not allow you to {action} {model._meta.verbose_name_plural}."
         return False
-
-    session_needs_role = True
-
-
-class SelfServicePermission(RolePermission):
-    """For an action staff take on themselves (taking the pager): any active staff session
-    may ask, and the service decides who is eligible; an API key still needs its scope to
-    allow the change."""
-
-    session_needs_role = False
 
 
 def _action(request: Request, view: Any) -> str:

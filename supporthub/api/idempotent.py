@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
@@ -118,6 +119,16 @@ def is_idempotent(handler: object) -> bool:
 
 def _fingerprint(request: Request) -> str:
     """SHA-256 of the method, the path and the body as canonical JSON (key order and spacing
-    do not matter)."""
-    body = json.dumps(request.data, sort_keys=True, separators=(",", ":"), default=str)
+    do not matter; an uploaded file counts by its name and content)."""
+    body = json.dumps(request.data, sort_keys=True, separators=(",", ":"), default=_file_digest)
     return hashlib.sha256(f"{request.method} {request.path}\n{body}".encode()).hexdigest()
+
+
+def _file_digest(value: Any) -> str:
+    if not isinstance(value, UploadedFile):
+        return str(value)
+    digest = hashlib.sha256()
+    for chunk in value.chunks():
+        digest.update(chunk)
+    value.seek(0)
+    return f"{value.name}:{digest.hexdigest()}"

@@ -4,8 +4,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
+from supporthub.roles import KeyScope
 from tests.attachments.conftest import PDF, PNG, stored_files
-from tests.factories import TicketFactory
+from tests.factories import TicketFactory, UserFactory, make_api_key
 from tickets.attachments import Upload, attachment_signed_url
 from tickets.models import Attachment, Message
 from tickets.services import message_create
@@ -56,6 +57,8 @@ def test_upload_list_and_download_round_trip(api, anon, client, agent):
     assert bad_key.get(image).status_code == 401
     client.force_login(agent)  # a staff session works like a key
     assert client.get(image).status_code == 200
+    client.force_login(UserFactory(username="not.staff", is_staff=False))
+    assert client.get(image).status_code == 403
     assert api.get("/v1/attachments/999999/download").status_code == 404
 
 
@@ -132,3 +135,38 @@ def test_the_schema_describes_attachments(api):
     content = schema["paths"]["/v1/messages"]["post"]["requestBody"]["content"]
     assert {"application/json", "multipart/form-data"} <= set(content)
     assert "/v1/attachments/{id}/download" in schema["paths"]
+
+
+@pytest.mark.parametrize(
+    ("scope", "status"),
+    [(KeyScope.INTAKE, 403), (KeyScope.READ_ONLY, 200), (KeyScope.AGENT, 200), (KeyScope.ADMIN, 200)],
+)
+def test_a_download_needs_a_key_whose_scope_reads_messages(scope, status):
+    message = message_create(
+        ticket=TicketFactory(), direction="note", body="x", attachments=[Upload.of_bytes("a.pdf", PDF)]
+    )
+    client = APIClient()
+    client.credentials(HTTP_X_API_KEY=make_api_key(f"key-{scope}", scope=scope))
+    assert client.get(f"/v1/attachments/{message.attachments.get().pk}/download").status_code == status
+
+
+def test_an_upload_needs_a_scope_that_adds_messages():
+    client = APIClient()
+    client.credentials(HTTP_X_API_KEY=make_api_key("reader", scope=KeyScope.READ_ONLY))
+    ticket = TicketFactory()
+    assert _upload(client, ticket, ("a.png", PNG, "image/png")).status_code == 403
+    assert Attachment.objects.count() == 0
+
+
+def test_a_replayed_upload_writes_nothing_and_other_files_under_the_same_key_are_422():
+    ticket = TicketFactory()
+    api = APIClient()
+    api.credentials(HTTP_X_API_KEY=make_api_key("retrying"), HTTP_IDEMPOTENCY_KEY="upload-1")
+    first = _upload(api, ticket, ("a.png", PNG, "image/png"))
+    again = _upload(api, ticket, ("a.png", PNG, "image/png"))
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json()
+    assert Attachment.objects.count() == 1
+    other = _upload(api, ticket, ("a.png", PNG + b"changed", "image/png"))
+    assert other.status_code == 422
+    assert Attachment.objects.count() == 1

@@ -83,3 +83,17 @@ def test_the_same_email_twice_stores_its_files_once():
     assert _post(raw).status_code == 200
     assert _post(raw).status_code == 200
     assert Message.objects.get().attachments.count() == 1
+
+
+def test_an_email_larger_than_an_api_body_is_accepted_up_to_the_upload_limit(settings):
+    settings.MAX_REQUEST_BODY_BYTES = 2_000
+    settings.MAX_UPLOAD_BODY_BYTES = settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100_000
+    report = b"%PDF-1.4\n" + b"0" * 20_000  # base64 in Postmark's JSON: ~27 kB
+    assert _post(_email(files=[("report.pdf", report, "application", "pdf")])).status_code == 200
+    assert Message.objects.get().attachments.get().size == len(report)
+
+    settings.MAX_UPLOAD_BODY_BYTES = 10_000
+    response = _post(
+        _email(message_id="<other@mail.example>", files=[("report.pdf", report, "application", "pdf")])
+    )
+    assert response.status_code == 413

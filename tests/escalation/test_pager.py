@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 import time_machine
+from django.contrib.auth.models import Group
 from django.test import Client
 from rest_framework.test import APIClient
 
@@ -13,7 +14,9 @@ from escalation import oncall, pager
 from escalation.models import Override, Schedule
 from notifications.models import Delivery
 from supporthub.exceptions import DomainError
+from supporthub.roles import AGENT
 from tests.escalation.conftest import add_layer, make_oncall_user
+from tests.factories import make_api_key
 from tests.telephony.conftest import BASE, TOKEN, FakeTwilio, sid, twiml
 
 # Tuesday 8 December 2026, 15:00 in New York: dana's day (09:00 to 09:00), eli's tomorrow.
@@ -143,6 +146,9 @@ def _view_schedule():
 def test_the_api_takes_the_pager_for_the_caller_or_a_named_person(desk, eli, dana, admin_user, api, clock):
     session = APIClient()
     session.force_login(eli)
+    no_role = session.post(f"/v1/oncall/schedules/{desk.pk}/take", {}, format="json")
+    assert no_role.status_code == 403  # staff with no role may not even see schedules
+    eli.groups.add(Group.objects.get(name=AGENT))  # agents see schedules: enough to take the pager
     response = session.post(f"/v1/oncall/schedules/{desk.pk}/take", {}, format="json")
     assert response.status_code == 201, response.content
     body = response.json()
@@ -176,6 +182,7 @@ def test_the_api_answers_404_for_an_unknown_schedule_and_403_when_handing_the_pa
 ):
     assert api.post("/v1/oncall/schedules/999999/take", {"user": eli.pk}, format="json").status_code == 404
     session = APIClient()
+    dana.groups.add(Group.objects.get(name=AGENT))
     session.force_login(dana)
     response = session.post(f"/v1/oncall/schedules/{desk.pk}/take", {"user": eli.pk}, format="json")
     assert response.status_code == 403
@@ -208,3 +215,12 @@ def test_take_by_text_from_someone_in_no_rotation_takes_nothing(desk, clock):
         "You are in no on-call rotation; nothing taken."
     )
     assert not Override.objects.exists()
+
+
+@pytest.mark.parametrize(("scope", "status"), [("read-only", 403), ("agent", 403), ("admin", 201)])
+def test_an_api_key_needs_the_scope_to_add_overrides_to_take_the_pager(desk, eli, clock, scope, status):
+    key = APIClient()
+    key.credentials(HTTP_X_API_KEY=make_api_key(f"{scope} key", scope=scope))
+    response = key.post(f"/v1/oncall/schedules/{desk.pk}/take", {"user": eli.pk}, format="json")
+    assert response.status_code == status, response.content
+    assert Override.objects.exists() is (status == 201)

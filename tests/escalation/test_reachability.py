@@ -13,6 +13,7 @@ from django.test import Client
 
 from escalation import health, reachability, tasks
 from escalation.models import ContactMethod, IncidentPage, Schedule
+from escalation.services import incident_trigger
 from notifications.models import Delivery, DeliveryStatus
 from tests.escalation.conftest import add_layer
 from tests.telephony.conftest import BASE, TOKEN, FakeTwilio, sid, twiml
@@ -149,38 +150,34 @@ def test_someone_not_shown_reachable_is_warned_with_the_team_once_before_their_s
 
 
 @pytest.mark.parametrize(
-    ("verified_days_ago", "paged_days_ago", "warned"),
+    ("verified_days_ago", "page", "warned"),
     [
         (None, None, True),
         (29, None, False),
         (31, None, True),
-        (None, 10, False),
-        (None, 40, True),
+        (None, ("sms", 10, ""), False),
+        (None, ("sms", 40, ""), True),
+        (None, ("voice", 10, "answered"), False),
+        (None, ("voice", 10, "machine"), True),  # voicemail is not delivered
+        (None, ("voice", 10, "no-answer"), True),
     ],
 )
 def test_a_method_verified_or_delivering_a_page_within_30_days_shows_reachability(
-    desk, eli, default_policy, verified_days_ago, paged_days_ago, warned
+    desk, eli, default_policy, verified_days_ago, page, warned
 ):
     sms = eli.contact_methods.get(kind="sms")
     if verified_days_ago is not None:
         sms.verified_at = NOW - timedelta(days=verified_days_ago)
         sms.save()
-    if paged_days_ago is not None:
-        from escalation.services import incident_trigger
-
+    if page is not None:
+        channel, days_ago, outcome = page
         incident = incident_trigger(reason="api", title="Old page")
-        sent = NOW - timedelta(days=paged_days_ago)
-        delivery = Delivery.objects.create(
-            channel="sms",
-            recipient=ELI,
-            body="page",
-            idempotency_key="old-page",
-            status=DeliveryStatus.SENT,
-            sent_at=sent,
-        )
+        sent = NOW - timedelta(days=days_ago)
+        delivery = Delivery.objects.create(channel=channel, recipient=ELI, body="page", idempotency_key="old",
+                                           status=DeliveryStatus.SENT, sent_at=sent)  # fmt: skip
         IncidentPage.objects.create(
-            incident=incident, user=eli, channel="sms", recipient=ELI, idempotency_key="old-page",
-            status="sent", send_at=sent, sent_at=sent, delivery=delivery,
+            incident=incident, user=eli, channel=channel, recipient=ELI, idempotency_key="old",
+            status="sent", send_at=sent, sent_at=sent, delivery=delivery, call_outcome=outcome,
         )  # fmt: skip
     with time_machine.travel(NOW, tick=False):
         reachability.reachability_check()
@@ -206,3 +203,24 @@ def test_the_daily_health_warning_leaves_people_to_the_check_before_their_shift(
 def test_the_check_runs_every_15_minutes_on_beat():
     entry = django_settings.CELERY_BEAT_SCHEDULE["escalation-reachability"]
     assert entry == {"task": "escalation.reachability_check", "schedule": 900.0}
+
+
+def test_an_agent_sees_only_their_own_methods_and_sends_themselves_test_pages(eli, dana):
+    from django.contrib.auth.models import Group
+
+    from supporthub.roles import AGENT
+
+    eli.groups.add(Group.objects.get(name=AGENT))
+    browser = Client()
+    browser.force_login(eli)
+    listing = browser.get("/admin/escalation/contactmethod/").content.decode()
+    assert ELI in listing and "+14155550101" not in listing  # not dana's number
+    danas = dana.contact_methods.get(kind="sms")
+    assert browser.get(f"/admin/escalation/contactmethod/{danas.pk}/change/").status_code in (302, 403)
+    own = eli.contact_methods.get(kind="sms")
+    # A forged selection of someone else's method sends nothing to it.
+    browser.post(
+        "/admin/escalation/contactmethod/",
+        {"action": "send_test_page", "_selected_action": [own.pk, danas.pk]},
+    )
+    assert [d.recipient for d in Delivery.objects.all()] == [ELI]
