@@ -354,6 +354,13 @@ CELERY_BEAT_SCHEDULE["telephony-book-calls-without-ticket"] = {
     "task": "telephony.calls_ticket_sweep",
     "schedule": TELEPHONY_TICKET_SWEEP_SECONDS,
 }
+# With the database unreachable, call callbacks are kept here (one JSON file each) and
+# replayed when it is back: by beat, and by the next call to reach this web host.
+TELEPHONY_SPOOL_DIR = env.str("TELEPHONY_SPOOL_DIR", default=str(VAR_DIR / "spool" / "calls"))
+CELERY_BEAT_SCHEDULE["telephony-replay-call-spool"] = {
+    "task": "telephony.calls_spool_drain",
+    "schedule": TELEPHONY_TICKET_SWEEP_SECONDS,
+}
 CELERY_BEAT_SCHEDULE["telephony-decide-ended-calls"] = {
     "task": "telephony.calls_outcome_sweep",
     "schedule": TELEPHONY_OUTCOME_GRACE_SECONDS,
