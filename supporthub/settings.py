@@ -63,6 +63,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "supporthub.middleware.RequestIdMiddleware",
+    "supporthub.middleware.HealthProbeMiddleware",  # before any Host check (probes use the pod's IP)
     "supporthub.middleware.BodySizeLimitMiddleware",
     "supporthub.middleware.JsonDepthLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
