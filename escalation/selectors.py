@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -176,23 +177,36 @@ class ScheduleHealth:
 
 def schedule_health(schedule: Schedule, now: datetime | None = None) -> ScheduleHealth:
     """Gaps in the next 14 days and participants who cannot be paged (no contact method)."""
+    return schedules_health([schedule], now)[0]
+
+
+def schedules_health(
+    schedules: Iterable[Schedule] | None = None, now: datetime | None = None
+) -> list[ScheduleHealth]:
+    """The health of `schedules` (default: all), in a fixed number of queries."""
     now = now or timezone.now()
-    spec = oncall.load(schedule, overrides_from=now)
-    health = ScheduleHealth(schedule=schedule, gaps=oncall.gaps(spec, now, now + timedelta(days=HEALTH_DAYS)))
-    user_ids = list(spec.users)
+    schedules = list(Schedule.objects.all() if schedules is None else schedules)
+    specs = oncall.load_many(schedules, overrides_from=now)
+    user_ids = {user_id for spec in specs.values() for user_id in spec.users}
     users = get_user_model().objects.filter(pk__in=user_ids).prefetch_related("contact_methods")
-    health.unreachable = [user for user in users if not user.contact_methods.all()]
-    health.empty_layers = [
-        layer.name or f"level {layer.level}" for layer in spec.layers if not layer.participants
-    ]
-    return health
-
-
-def schedules_health(now: datetime | None = None) -> list[ScheduleHealth]:
-    return [schedule_health(schedule, now) for schedule in Schedule.objects.all()]
+    unreachable = {user.pk: user for user in users if not user.contact_methods.all()}
+    reports = []
+    for schedule in schedules:
+        spec = specs[schedule.pk]
+        health = ScheduleHealth(
+            schedule=schedule, gaps=oncall.gaps(spec, now, now + timedelta(days=HEALTH_DAYS))
+        )
+        health.unreachable = [unreachable[pk] for pk in spec.users if pk in unreachable]
+        health.empty_layers = [
+            layer.name or f"level {layer.level}" for layer in spec.layers if not layer.participants
+        ]
+        reports.append(health)
+    return reports
 
 
 def oncall_now_table(now: datetime | None = None) -> list[tuple[Schedule, oncall.OnCall]]:
     """Every schedule with who is on call now (for the admin's "who is on call" page)."""
     now = now or timezone.now()
-    return [(schedule, oncall.oncall_at(schedule, now)) for schedule in Schedule.objects.all()]
+    schedules = list(Schedule.objects.all())
+    specs = oncall.load_many(schedules, overrides_from=now)
+    return [(schedule, oncall.oncall_at(specs[schedule.pk], now)) for schedule in schedules]
