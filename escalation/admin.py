@@ -35,6 +35,7 @@ from escalation.models import (
     RotationLayer,
     Schedule,
 )
+from supporthub.admin import SharedChoicesTabularInline
 from supporthub.exceptions import DomainError
 
 PREVIEW_DAYS = 14
@@ -56,6 +57,9 @@ class RotationLayerInline(admin.TabularInline):
         "people",
     ]
     readonly_fields = ["people"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[RotationLayer]:
+        return super().get_queryset(request).prefetch_related("participants__user")
 
     @admin.display(description="Participants (edit the layer to change)")
     def people(self, layer: RotationLayer) -> str:
@@ -79,14 +83,17 @@ class OverrideFormSet(BaseInlineFormSet):
                 form.add_error("start", "Overlaps another override of this schedule.")
 
 
-class OverrideInline(admin.TabularInline):
+class OverrideInline(SharedChoicesTabularInline):
     model = Override
     formset = OverrideFormSet
     extra = 0
     fields = ["user", "start", "end", "reason"]
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Override]:
+        return super().get_queryset(request).select_related("user")  # each row's title names the user
 
-class LayerParticipantInline(admin.TabularInline):
+
+class LayerParticipantInline(SharedChoicesTabularInline):
     model = LayerParticipant
     extra = 1
     min_num = 1
@@ -222,7 +229,7 @@ class NotificationRuleAdmin(admin.ModelAdmin):
     list_select_related = ["user", "method"]
 
 
-class EscalationStepInline(admin.TabularInline):
+class EscalationStepInline(SharedChoicesTabularInline):
     model = EscalationStep
     extra = 0
     fields = [
@@ -274,6 +281,9 @@ class IncidentEventInline(admin.TabularInline):
     fields = ["created_at", "kind", "message", "actor", "via"]
     readonly_fields = ["created_at", "kind", "message", "actor", "via"]
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[IncidentEvent]:
+        return super().get_queryset(request).select_related("actor")
+
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
@@ -284,6 +294,9 @@ class IncidentPageInline(admin.TabularInline):
     can_delete = False
     fields = ["send_at", "channel", "recipient", "user", "status", "delivery", "error"]
     readonly_fields = ["send_at", "channel", "recipient", "user", "status", "delivery", "error"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[IncidentPage]:
+        return super().get_queryset(request).select_related("user", "delivery")
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

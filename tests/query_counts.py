@@ -14,12 +14,16 @@ FEW, MANY = 3, 20
 
 
 def statements(client: Any, url: str) -> list[str]:
-    """The SQL of one GET of `url` (which must answer 200), starting cold."""
+    """The SQL of one GET of `url` (which must answer 200), starting cold, without the API key
+    check: a verified key is re-read after a second (supporthub.services), which a loaded
+    machine can take between two requests."""
     forget_estimates()  # no planner estimate kept from the last request
     with CaptureQueriesContext(connection) as captured:
         response = client.get(url)
     assert response.status_code == 200, (url, response.status_code)
-    return [query["sql"] for query in captured.captured_queries]
+    return [
+        query["sql"] for query in captured.captured_queries if "rest_framework_api_key" not in query["sql"]
+    ]
 
 
 def queries(client: Any, url: str) -> int:
@@ -39,8 +43,10 @@ def assert_constant(client: Any, url: str | Callable[[], str], add: Callable[[in
     for i in range(FEW, MANY):
         add(i)
     target = url if isinstance(url, str) else url()
-    client.get(target)  # the API key is re-read once its memo expires (a few seconds)
+    client.get(target)
     many = statements(client, target)
     shown = "\n".join(sql[:160] for sql in many)
-    assert len(many) == len(few), f"{target}: {len(few)} statements with {FEW} rows, {len(many)} with {MANY}:\n{shown}"
+    assert len(many) == len(few), (
+        f"{target}: {len(few)} statements with {FEW} rows, {len(many)} with {MANY}:\n{shown}"
+    )
     return len(few)
