@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import enum
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -28,11 +30,13 @@ from tickets.models import (
     Message,
     MessageChannel,
     MessageDirection,
+    Tag,
     Ticket,
     TicketChange,
     TicketChannel,
     TicketPriority,
     TicketStatus,
+    tag_names_clean,
 )
 from tickets.selectors import contact_by
 
@@ -243,7 +247,7 @@ class _TicketEdit:
 
     def save(self, **expressions: Any) -> None:
         """Write the changes (and `expressions`, such as F() updates) and their history."""
-        if not (self.fields or expressions):
+        if not (self.fields or expressions or self.history):
             return
         Ticket.objects.filter(pk=self.ticket.pk).update(**self.fields, **expressions, updated_at=self.now)
         self.ticket.updated_at = self.now
@@ -270,11 +274,15 @@ def ticket_update(
     priority: int | None = None,
     assignee: User | Literal[_Keep.KEEP] | None = KEEP,
     subject: str | None = None,
+    tags: Collection[str] | None = None,
+    add_tags: Collection[str] = (),
+    remove_tags: Collection[str] = (),
 ) -> Ticket:
     """Apply `actor`'s changes and record each one in the ticket's history.
 
-    Raises DomainError for an illegal status change (and changes nothing).
-    `assignee=None` unassigns; leaving it out keeps the assignee.
+    Raises DomainError for an illegal status change or a bad tag (and changes nothing).
+    `assignee=None` unassigns; leaving it out keeps the assignee. `tags` replaces the
+    ticket's tags; `add_tags` and `remove_tags` then adjust them.
     """
     ticket = _locked(ticket)
     edit = _TicketEdit(ticket, actor)
@@ -295,8 +303,26 @@ def ticket_update(
     if subject is not None and subject != ticket.subject:
         edit.record(TicketChange.Field.SUBJECT, ticket.subject, subject)
         edit.set("subject", subject)
+    if tags is not None or add_tags or remove_tags:
+        _retag(edit, tags, add_tags, remove_tags)
     edit.save()
     return ticket
+
+
+def _retag(
+    edit: _TicketEdit, tags: Collection[str] | None, add: Collection[str], remove: Collection[str]
+) -> None:
+    try:
+        current = list(edit.ticket.tags.values_list("name", flat=True))
+        kept = set(tag_names_clean(current if tags is None else tags))
+        wanted = tag_names_clean((kept | set(tag_names_clean(add))) - set(tag_names_clean(remove)))
+    except ValidationError as exc:
+        raise DomainError(" ".join(exc.messages), field="tags") from exc
+    if wanted == sorted(current):
+        return
+    Tag.objects.bulk_create([Tag(name=name) for name in wanted], ignore_conflicts=True)
+    edit.ticket.tags.set(Tag.objects.filter(name__in=wanted))
+    edit.record(TicketChange.Field.TAGS, ", ".join(sorted(current)), ", ".join(wanted))
 
 
 def tickets_bulk_update(*, tickets: list[Ticket], actor: Actor, **changes: Any) -> list[str]:

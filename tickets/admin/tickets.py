@@ -18,12 +18,19 @@ from django.utils.timesince import timesince
 from supporthub.actors import Actor
 from tickets import selectors, services, sla
 from tickets.admin.base import AgentConsoleAdmin
-from tickets.admin.filters import AssigneeFilter, SlaFilter, StatusFilter
-from tickets.admin.forms import BulkAssignForm, BulkPriorityForm, BulkStatusForm, TicketConsoleForm
+from tickets.admin.filters import AssigneeFilter, SlaFilter, StatusFilter, TagFilter
+from tickets.admin.forms import (
+    BulkAddTagsForm,
+    BulkAssignForm,
+    BulkPriorityForm,
+    BulkRemoveTagsForm,
+    BulkStatusForm,
+    TicketConsoleForm,
+)
 from tickets.filters import ticket_identifier_search
 from tickets.models import MessageDirection, Ticket, TicketPriority
 
-EDITABLE = ("subject", "status", "priority", "assignee")
+EDITABLE = ("subject", "status", "priority", "assignee", "tags")
 
 
 @admin.register(Ticket)
@@ -41,7 +48,7 @@ class TicketAdmin(AgentConsoleAdmin):
         "last_activity",
     ]
     list_display_links = ["reference", "subject_line"]
-    list_filter = [StatusFilter, "priority", "channel", AssigneeFilter, SlaFilter]
+    list_filter = [StatusFilter, "priority", "channel", AssigneeFilter, SlaFilter, TagFilter]
     list_select_related = ["contact", "assignee"]
     list_per_page = 50
     search_fields = [
@@ -58,7 +65,7 @@ class TicketAdmin(AgentConsoleAdmin):
     ordering = ["-sla_breached", "-priority", "first_response_due", "-created_at"]
     # No second COUNT(*) of every ticket on each page for the "(N total)" link.
     show_full_result_count = False
-    actions = ["assign_to_me", "assign_to", "change_priority", "change_status"]
+    actions = ["assign_to_me", "assign_to", "change_priority", "change_status", "add_tags", "remove_tags"]
     readonly_fields = [
         "reference",
         "channel",
@@ -105,6 +112,7 @@ class TicketAdmin(AgentConsoleAdmin):
                         "reference",
                         "subject",
                         ("status", "priority", "assignee"),
+                        "tags",
                         "contact",
                         "channel",
                     ]
@@ -246,6 +254,14 @@ class TicketAdmin(AgentConsoleAdmin):
     @admin.action(description="Change status…", permissions=["change"])
     def change_status(self, request: HttpRequest, queryset: QuerySet[Ticket]) -> HttpResponse | None:
         return self._bulk_with_form(request, queryset, BulkStatusForm, "Change status")
+
+    @admin.action(description="Add tags…", permissions=["change"])
+    def add_tags(self, request: HttpRequest, queryset: QuerySet[Ticket]) -> HttpResponse | None:
+        return self._bulk_with_form(request, queryset, BulkAddTagsForm, "Add tags")
+
+    @admin.action(description="Remove tags…", permissions=["change"])
+    def remove_tags(self, request: HttpRequest, queryset: QuerySet[Ticket]) -> HttpResponse | None:
+        return self._bulk_with_form(request, queryset, BulkRemoveTagsForm, "Remove tags")
 
     def _bulk(self, request: HttpRequest, queryset: QuerySet[Ticket], **changes: Any) -> None:
         tickets = list(queryset)
