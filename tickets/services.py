@@ -15,7 +15,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Case, F, When
 from django.utils import timezone
 
 from escalation import hooks as escalation_hooks
@@ -337,6 +337,30 @@ def tickets_bulk_update(*, tickets: list[Ticket], actor: Actor, **changes: Any) 
         except DomainError as exc:
             problems.append(f"{ticket.reference}: {exc.message}")
     return problems
+
+
+@transaction.atomic
+def ticket_take_next(*, agent: User) -> Ticket | None:
+    """Assign to `agent` the unassigned new or open ticket whose SLA falls due first (the
+    running clock: first response until answered, then resolution; tickets with no due time
+    last), the more urgent first on a tie, then the oldest. Returns it, or None when none
+    waits.
+
+    The candidate row is locked with SKIP LOCKED: agents asking at the same instant each get
+    a different ticket, none waits for another.
+    """
+    next_due = Case(
+        When(first_responded_at__isnull=True, then=F("first_response_due")), default=F("resolution_due")
+    )
+    ticket = (
+        Ticket.objects.select_for_update(skip_locked=True)
+        .filter(status__in=(TicketStatus.NEW, TicketStatus.OPEN), assignee__isnull=True)
+        .order_by(next_due.asc(nulls_last=True), "-priority", "created_at", "id")
+        .first()
+    )
+    if ticket is None:
+        return None
+    return ticket_update(ticket=ticket, actor=Actor.of(agent), assignee=agent)
 
 
 @transaction.atomic

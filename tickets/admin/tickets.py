@@ -6,11 +6,14 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import QuerySet
 from django.forms import Form
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.timesince import timesince
@@ -185,10 +188,28 @@ class TicketAdmin(AgentConsoleAdmin):
             '<span title="{}">{} ago</span>', ticket.updated_at, timesince(ticket.updated_at, depth=1)
         )
 
+    def get_urls(self) -> list[Any]:
+        take = self.admin_site.admin_view(self.next_ticket_view)
+        return [path("next/", take, name="tickets_ticket_next"), *super().get_urls()]
+
+    def next_ticket_view(self, request: HttpRequest) -> HttpResponse:
+        """POST: take the next ticket (tickets.services.ticket_take_next) and open it."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        ticket = services.ticket_take_next(agent=request.user)  # type: ignore[arg-type]
+        if ticket is None:
+            self.message_user(request, "No unassigned ticket is waiting.", messages.INFO)
+            return redirect("admin:tickets_ticket_changelist")
+        self.message_user(request, f"{ticket.reference} is yours now.", messages.SUCCESS)
+        return redirect("admin:tickets_ticket_change", ticket.pk)
+
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
         # The list needs the width the navigation sidebar takes; the breadcrumbs and the
         # index still lead everywhere.
-        return super().changelist_view(request, {"is_nav_sidebar_enabled": False, **(extra_context or {})})
+        context = {"is_nav_sidebar_enabled": False, "can_take_next": self.has_change_permission(request)}
+        return super().changelist_view(request, {**context, **(extra_context or {})})
 
     # --- saving through the services ------------------------------------------------------
     def save_model(self, request: HttpRequest, obj: Ticket, form: Form, change: bool) -> None:
