@@ -403,3 +403,35 @@ class AgentShift(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({'on' if self.on_shift else 'off'} shift)"
+
+
+class SavedView(models.Model):
+    """A named ticket-list filter: the list's query string. Personal (an owner) or shared."""
+
+    name = models.CharField(max_length=100)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="saved_views",
+        help_text="Empty: shared with everyone.",
+    )
+    query = models.CharField(max_length=500, help_text="The ticket list's query string, e.g. assignee=mine.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "name"], name="savedview_owner_name_unique"),
+            models.UniqueConstraint(
+                fields=["name"], condition=Q(owner__isnull=True), name="savedview_shared_name_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_shared(self) -> bool:
+        return self.owner_id is None

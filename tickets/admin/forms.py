@@ -96,3 +96,9 @@ class BulkAddTagsForm(forms.Form):
 
 class BulkRemoveTagsForm(forms.Form):
     remove_tags = TagsField(label="Tags to remove")
+
+
+class SavedViewForm(forms.Form):
+    name = forms.CharField(max_length=100)
+    query = forms.CharField(max_length=2000, required=False)
+    shared = forms.BooleanField(required=False)

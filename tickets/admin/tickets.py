@@ -11,15 +11,17 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
-from django.shortcuts import redirect
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.timesince import timesince
 
 from supporthub.actors import Actor
-from tickets import selectors, services, sla
+from supporthub.exceptions import DomainError
+from supporthub.roles import is_lead
+from tickets import saved_views, selectors, services, sla
 from tickets.admin.base import AgentConsoleAdmin
 from tickets.admin.filters import AssigneeFilter, SlaFilter, StatusFilter, TagFilter
 from tickets.admin.forms import (
@@ -28,6 +30,7 @@ from tickets.admin.forms import (
     BulkPriorityForm,
     BulkRemoveTagsForm,
     BulkStatusForm,
+    SavedViewForm,
     TicketConsoleForm,
 )
 from tickets.filters import ticket_identifier_search
@@ -189,8 +192,13 @@ class TicketAdmin(AgentConsoleAdmin):
         )
 
     def get_urls(self) -> list[Any]:
-        take = self.admin_site.admin_view(self.next_ticket_view)
-        return [path("next/", take, name="tickets_ticket_next"), *super().get_urls()]
+        wrap = self.admin_site.admin_view
+        return [
+            path("next/", wrap(self.next_ticket_view), name="tickets_ticket_next"),
+            path("views/save/", wrap(self.view_save_view), name="tickets_ticket_view_save"),
+            path("views/<int:pk>/delete/", wrap(self.view_delete_view), name="tickets_ticket_view_delete"),
+            *super().get_urls(),
+        ]
 
     def next_ticket_view(self, request: HttpRequest) -> HttpResponse:
         """POST: take the next ticket (tickets.services.ticket_take_next) and open it."""
@@ -205,10 +213,47 @@ class TicketAdmin(AgentConsoleAdmin):
         self.message_user(request, f"{ticket.reference} is yours now.", messages.SUCCESS)
         return redirect("admin:tickets_ticket_change", ticket.pk)
 
+    def view_save_view(self, request: HttpRequest) -> HttpResponse:
+        """POST: save the list's current filters as a view (tickets.saved_views)."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        form = SavedViewForm(request.POST)
+        if not form.is_valid():
+            self.message_user(request, "Give the view a name of at most 100 characters.", messages.ERROR)
+            return redirect("admin:tickets_ticket_changelist")
+        try:
+            view = saved_views.saved_view_create(user=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+        except DomainError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+            return redirect("admin:tickets_ticket_changelist")
+        self.message_user(request, f"Saved the view “{view.name}”.", messages.SUCCESS)
+        return redirect(f"{reverse('admin:tickets_ticket_changelist')}?{view.query}")
+
+    def view_delete_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """POST: delete a saved view (one's own; admins also shared ones)."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        view = get_object_or_404(saved_views.saved_views_for(request.user), pk=pk)  # type: ignore[arg-type]
+        try:
+            saved_views.saved_view_delete(view=view, user=request.user)  # type: ignore[arg-type]
+        except DomainError as exc:
+            raise PermissionDenied(exc.message) from exc
+        self.message_user(request, f"Deleted the view “{view.name}”.", messages.SUCCESS)
+        return redirect("admin:tickets_ticket_changelist")
+
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
         # The list needs the width the navigation sidebar takes; the breadcrumbs and the
         # index still lead everywhere.
-        context = {"is_nav_sidebar_enabled": False, "can_take_next": self.has_change_permission(request)}
+        context = {
+            "is_nav_sidebar_enabled": False,
+            "can_take_next": self.has_change_permission(request),
+            "saved_views": list(saved_views.saved_views_for(request.user)),  # type: ignore[arg-type]
+            "can_share_views": is_lead(request.user),
+        }
         return super().changelist_view(request, {**context, **(extra_context or {})})
 
     # --- saving through the services ------------------------------------------------------
