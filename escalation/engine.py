@@ -4,7 +4,8 @@ A lost broker message, a restarted worker or a deploy loses no page: everything 
 needs is in Incident.next_step_at and IncidentPage.send_at. Work is claimed with
 select_for_update(skip_locked=True), so two engines running at once never run the same step.
 A batch of due incidents is handled in one transaction with its reads cached and its writes
-(pages, timeline events, incident rows) done in bulk.
+(pages, timeline events, incident rows) done in bulk, and its pages' sends published
+together when it commits (a few tasks, not one per page).
 """
 
 from __future__ import annotations
@@ -32,7 +33,10 @@ from escalation.models import (
     StepCondition,
     StepKind,
 )
-from notifications.recipients import team_emails, team_slack, team_targets
+from notifications.models import Delivery
+from notifications.outbox import sends_batched
+from notifications.paging import incident_paging_sync
+from notifications.recipients import slack_chooses_channel, team_emails, team_slack, team_targets
 
 logger = logging.getLogger(__name__)
 BATCH = 100
@@ -62,8 +66,10 @@ class _Batch:
     specs: dict[int, oncall.ScheduleSpec | None] = field(default_factory=dict)
     plans: dict[int, list[tuple[str, str, int]]] = field(default_factory=dict)
     calendars: dict[int, Any] = field(default_factory=dict)
+    users: dict[int, Any] = field(default_factory=dict)
     events: list[IncidentEvent] = field(default_factory=list)
     pages: list[IncidentPage] = field(default_factory=list)
+    outgoing: list[tuple[IncidentPage, Delivery]] = field(default_factory=list)
 
     def event(self, incident: Incident, kind: str, message: str) -> None:
         self.events.append(IncidentEvent(incident=incident, kind=kind, message=message, via="engine"))
@@ -88,13 +94,27 @@ class _Batch:
             self.plans[user.pk] = plan
         return self.plans[user.pk]
 
+    def user(self, user_id: int) -> Any:
+        """The active person `user_id`, or None."""
+        if user_id not in self.users:
+            self.users[user_id] = get_user_model().objects.filter(pk=user_id, is_active=True).first()
+        return self.users[user_id]
+
     def calendar(self, calendar_id: int) -> Any:
         if calendar_id not in self.calendars:
             calendar = BusinessCalendar.objects.filter(pk=calendar_id).first()
             self.calendars[calendar_id] = business_hours.load(calendar) if calendar else None
         return self.calendars[calendar_id]
 
+    def hand_over(self) -> None:
+        """Write the deliveries of the pages sent now (one INSERT) and link them to their pages."""
+        deliveries = paging.pages_save([delivery for _, delivery in self.outgoing])
+        for (page, _), delivery in zip(self.outgoing, deliveries, strict=True):
+            page.status, page.delivery_id, page.sent_at = PageStatus.SENT, delivery.pk, timezone.now()
+        self.outgoing = []
+
     def flush(self, incidents: list[Incident]) -> None:
+        self.hand_over()
         IncidentPage.objects.bulk_create(self.pages, ignore_conflicts=True)
         IncidentEvent.objects.bulk_create(self.events)
         # Incidents of one batch mostly end in the same state: one UPDATE per distinct state
@@ -121,7 +141,7 @@ def escalation_tick(*, now: datetime | None = None, limit: int = 5000) -> TickRe
 
 
 def _advance_batch(*, now: datetime) -> int:
-    with transaction.atomic():
+    with transaction.atomic(), sends_batched():
         due = list(
             Incident.objects.open()
             .filter(next_step_at__lte=now)
@@ -139,7 +159,7 @@ def _advance_batch(*, now: datetime) -> int:
 def incident_advance(*, incident_id: int, now: datetime | None = None) -> bool:
     """Run the incident's due step if it is due and not being run elsewhere; True if it ran."""
     now = now or timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(), sends_batched():
         incident = (
             Incident.objects.open()
             .filter(pk=incident_id, next_step_at__lte=now)
@@ -208,9 +228,10 @@ def _exhausted(incident: Incident, batch: _Batch) -> None:
         f"[SupportHub] UNACKNOWLEDGED: nobody acknowledged incident #{incident.pk} ({incident.title}) "
         "after every escalation step. It is still open."
     )
+    subject = f"[SupportHub] UNACKNOWLEDGED incident #{incident.pk}: {incident.title}"
     targets = team_targets(f"incident:{incident.pk}:exhausted{incident.repages}")
     for channel, recipient, key in targets:
-        _page(incident, None, channel, recipient, key, batch, body=text)
+        _page(incident, None, channel, recipient, key, batch, body=text, subject=subject)
     alerted = "team alerted" if targets else "nobody to alert (set SUPPORT_TEAM_EMAIL or SLACK_WEBHOOK_URL)"
     batch.event(incident, "exhausted", f"Every step and repeat ran unacknowledged; {alerted}.")
 
@@ -228,6 +249,7 @@ def _ack_timeout(incident: Incident, batch: _Batch) -> None:
         "ack_timeout",
         "Acknowledged but not resolved within the ack timeout: paging again from the first step.",
     )
+    incident_paging_sync(incident=incident, action="trigger")  # PagerDuty / Opsgenie page again too
     _next(incident, batch)
 
 
@@ -247,6 +269,22 @@ def _condition_holds(step: dict[str, Any], batch: _Batch) -> bool:
     return is_open if condition == StepCondition.BUSINESS_HOURS else not is_open
 
 
+def step_key(incident: Incident, round_: int, index: int) -> str:
+    """The prefix of the idempotency keys of the pages of step `index` in round `round_`
+    (of the incident's current re-page)."""
+    return f"incident:{incident.pk}:p{incident.repages}:r{round_}:s{index}"
+
+
+def waiting_step_key(incident: Incident) -> str | None:
+    """`step_key` of the step whose wait the incident is in (the last one run), or None
+    before the first step has run."""
+    if incident.current_step > 0:
+        return step_key(incident, incident.current_round, incident.current_step - 1)
+    if incident.current_round > 0:
+        return step_key(incident, incident.current_round - 1, len(incident.steps) - 1)
+    return None
+
+
 def _run_step(incident: Incident, step: dict[str, Any], index: int, batch: _Batch) -> int:
     """Run one step; returns the minutes to wait before the next (0 when nobody was told)."""
     label = f"Step {index + 1}"
@@ -255,7 +293,7 @@ def _run_step(incident: Incident, step: dict[str, Any], index: int, batch: _Batc
         batch.event(incident, "step_skipped", f"{label} skipped: its business-hours condition does not hold.")
         return 0
     kind = step.get("kind")
-    base_key = f"incident:{incident.pk}:p{incident.repages}:r{incident.current_round}:s{index}"
+    base_key = step_key(incident, incident.current_round, index)
     if kind == StepKind.SCHEDULE:
         spec = batch.spec(_ref(step, "schedule_id"))
         if spec is None:
@@ -268,20 +306,21 @@ def _run_step(incident: Incident, step: dict[str, Any], index: int, batch: _Batc
         batch.event(incident, "paged", f"{label}: paged {who.user} (on call) by {count} method(s).")
         return wait
     if kind == StepKind.USER:
-        user = get_user_model().objects.filter(pk=_ref(step, "user_id"), is_active=True).first()
+        user = batch.user(_ref(step, "user_id"))
         if user is None:
             raise ValueError("its person was deleted or deactivated")
         count = _page_user(incident, user, base_key, batch)
         batch.event(incident, "paged", f"{label}: paged {user} by {count} method(s).")
         return wait
     if kind == StepKind.SLACK:
-        team_channel = team_slack()
-        if team_channel is None:
+        own = step.get("slack_channel") or ""
+        channel = own if own and slack_chooses_channel() else team_slack()
+        if channel is None:
             batch.event(incident, "step_skipped", f"{label} skipped: Slack is not configured.")
             return 0
-        channel = step.get("slack_channel") or team_channel
         _page(incident, None, "slack", channel, f"{base_key}:slack", batch)
-        batch.event(incident, "paged", f"{label}: posted to Slack {channel}.")
+        ignored = f" (its channel {own} needs SLACK_BOT_TOKEN)" if own and channel != own else ""
+        batch.event(incident, "paged", f"{label}: posted to Slack {channel}{ignored}.")
         return wait
     if kind == StepKind.TEAM_EMAIL:
         addresses = [step["email"]] if step.get("email") else team_emails()
@@ -324,8 +363,11 @@ def _page(
     *,
     send_at: datetime | None = None,
     body: str = "",
+    subject: str = "",
 ) -> None:
-    """Record a page; send it now unless it is delayed (the tick sends it when due)."""
+    """Record a page; send it now unless it is delayed (the tick sends it when due).
+
+    A `subject` other than the usual page subject is only for pages sent at once."""
     page = IncidentPage(
         incident=incident,
         user=user,
@@ -336,53 +378,47 @@ def _page(
         body=body or page_body(incident, channel),
     )
     if page.send_at <= batch.now:
-        _send(page, incident, batch.events)
+        _send(page, incident, batch, subject=subject)
     batch.pages.append(page)
 
 
-def _send(page: IncidentPage, incident: Incident, events: list[IncidentEvent]) -> None:
-    """Hand a page to the outbox, recording the result on the page (not saved here)."""
+def _send(page: IncidentPage, incident: Incident, batch: _Batch, *, subject: str = "") -> None:
+    """Add the page's Delivery to those the batch hands to the outbox; a page the outbox
+    refuses is marked failed (nothing saved here)."""
     try:
-        with transaction.atomic():
-            delivery_id = paging.page(
-                incident=incident,
-                channel=page.channel,
-                recipient=page.recipient,
-                body=page.body or page_body(incident, page.channel),
-                subject=f"[SupportHub] Incident #{incident.pk}: {incident.title}",
-                idempotency_key=page.idempotency_key,
-            )
+        delivery = paging.page_new(
+            incident=incident,
+            channel=page.channel,
+            recipient=page.recipient,
+            body=page.body or page_body(incident, page.channel),
+            subject=subject or f"[SupportHub] Incident #{incident.pk}: {incident.title}",
+            idempotency_key=page.idempotency_key,
+        )
     except Exception as exc:  # a bad address must not stop the other pages
         logger.warning("page %s failed: %s", page.idempotency_key, exc)
         page.status, page.error = PageStatus.FAILED, str(exc)[:1000]
-        events.append(
-            IncidentEvent(
-                incident=incident,
-                kind="page_failed",
-                message=f"Page by {page.channel} to {page.recipient} failed: {exc}",
-                via="engine",
-            )
-        )
+        batch.event(incident, "page_failed", f"Page by {page.channel} to {page.recipient} failed: {exc}")
         return
-    page.status, page.delivery_id, page.sent_at = PageStatus.SENT, delivery_id, timezone.now()
+    batch.outgoing.append((page, delivery))
 
 
 def _send_due_pages(*, now: datetime, limit: int) -> int:
     """Send delayed pages that are due (cancelling those whose incident is no longer triggered)."""
     sent = 0
-    with transaction.atomic():
+    with transaction.atomic(), sends_batched():
         due = list(
             IncidentPage.objects.filter(status=PageStatus.SCHEDULED, send_at__lte=now)
             .select_related("incident__ticket")
             .select_for_update(skip_locked=True, of=("self",))[:limit]
         )
-        events: list[IncidentEvent] = []
+        batch = _Batch(now=now)
         for page in due:
             if page.incident.status != IncidentStatus.TRIGGERED:
                 page.status = PageStatus.CANCELLED
                 continue
-            _send(page, page.incident, events)
+            _send(page, page.incident, batch)
             sent += 1
+        batch.hand_over()
         IncidentPage.objects.bulk_update(due, ["status", "delivery", "sent_at", "error"])
-        IncidentEvent.objects.bulk_create(events)
+        IncidentEvent.objects.bulk_create(batch.events)
     return sent

@@ -1,8 +1,8 @@
 """The one seam between escalation and the notifications outbox.
 
-Every page (SMS, voice call, Slack post, email) leaves through `page()` or `notify()`, which
-hand it to `notifications.outbox.delivery_create` (idempotent on `idempotency_key`; the
-send is queued on commit).
+Every page (SMS, voice call, Slack post, email) leaves through `page_new()` and
+`pages_save()`, a batch of pages at a time, or `notify()`; the outbox writes them idempotently
+on `idempotency_key` and queues their sends on commit.
 """
 
 from __future__ import annotations
@@ -10,7 +10,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from notifications.outbox import delivery_create
+from notifications.channels.slack import slack_escape
+from notifications.models import Delivery
+from notifications.outbox import deliveries_save, delivery_create, delivery_new
 
 logger = logging.getLogger(__name__)
 # Read after the page text on a paging call; the keypress comes back to
@@ -27,24 +29,27 @@ def notify(
     subject: str = "",
     ticket: Any = None,
     payload: dict[str, Any] | None = None,
+    audience: str = "team",
 ) -> int:
-    """Queue one notification; returns the notifications Delivery id.
+    """Queue one notification; returns the notifications Delivery id. `audience` (team, page)
+    decides how long the outbox retries it.
 
     Raises whatever delivery_create raises for a bad recipient (callers record it).
     """
     delivery = delivery_create(
         channel=channel,
         recipient=recipient,
-        body=body,
+        body=slack_escape(body) if channel == "slack" else body,  # titles hold customer text
         subject=subject,
         idempotency_key=idempotency_key,
         ticket=ticket,
         payload=payload,
+        audience=audience,
     )
     return int(delivery.pk)
 
 
-def page(
+def page_new(
     *,
     incident: Any,
     channel: str,
@@ -52,17 +57,31 @@ def page(
     body: str,
     idempotency_key: str,
     subject: str = "",
-) -> int:
-    """Queue one page for `incident` (see notify). A voice page asks for a keypress to acknowledge."""
+) -> Delivery:
+    """The Delivery of one page for `incident`, not yet saved (`pages_save`). A voice page
+    asks for a keypress to acknowledge.
+
+    Raises what delivery_new raises for a bad recipient (callers record it).
+    """
     payload: dict[str, Any] = {"incident": incident.pk}
     if channel == "voice":
         payload["prompt"] = VOICE_PROMPT
-    return notify(
+    return delivery_new(
         channel=channel,
         recipient=recipient,
-        body=body,
+        body=slack_escape(body) if channel == "slack" else body,  # titles hold customer text
         subject=subject,
         idempotency_key=idempotency_key,
         ticket=incident.ticket,
         payload=payload,
+        audience="page",  # retried until the incident is acknowledged or resolved
     )
+
+
+def pages_save(deliveries: list[Delivery]) -> list[Delivery]:
+    """Write the pages' new deliveries in one INSERT, their sends queued on commit; returns
+    them in order, each replaced by the existing Delivery when its idempotency key has one."""
+    existing = Delivery.objects.in_bulk([d.idempotency_key for d in deliveries], field_name="idempotency_key")
+    new = {d.idempotency_key: d for d in deliveries if d.idempotency_key not in existing}
+    deliveries_save(list(new.values()))
+    return [existing.get(d.idempotency_key) or new[d.idempotency_key] for d in deliveries]

@@ -1,22 +1,23 @@
 """Mirror an incident into PagerDuty / Opsgenie through the outbox.
 
-The escalation engine calls `incident_paging_mirror` when an incident is triggered on a
-step whose channel is a paging service, and again when the incident is acknowledged or
-resolved. Each (service, incident, action) is one Delivery with a fixed idempotency key,
-so re-running the engine never sends an event twice, and the usual outbox rules apply
-(retries with backoff, dead letters in the admin). The incident id is the dedup key on
-the provider's side, which ties the trigger, acknowledge and resolve events to one alert.
+Escalation calls `incident_paging_sync` when an incident opens, is acknowledged, is
+resolved, and is paged again after its ack timeout. Each (service, incident, re-page,
+action) is one Delivery with a fixed idempotency key, so re-running the engine never sends
+an event twice, and the usual outbox rules apply (retries with backoff, dead letters in the
+admin). The incident id (and the re-page number after the first) is the dedup key on the
+provider's side, which ties the trigger, acknowledge and resolve events to one alert.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import partial
 from typing import Any
 
 from django.conf import settings
 
-from notifications.models import Delivery, DeliveryChannel
-from notifications.outbox import delivery_create
+from notifications.models import Delivery, DeliveryAudience, DeliveryChannel
+from notifications.outbox import delivery_create, pages_stop
 from supporthub.exceptions import DomainError
 
 PAGING_CHANNELS = (DeliveryChannel.PAGERDUTY, DeliveryChannel.OPSGENIE)
@@ -24,12 +25,14 @@ ACTIONS = ("trigger", "acknowledge", "resolve")
 LABELS = {DeliveryChannel.PAGERDUTY: "PagerDuty", DeliveryChannel.OPSGENIE: "Opsgenie"}
 
 
-def dedup_key(incident_id: int) -> str:
-    return f"supporthub-incident-{incident_id}"
+def dedup_key(incident_id: int, repage: int = 0) -> str:
+    """The provider's alert key: one alert per incident and re-page (a provider folds a
+    trigger into an open alert with the same key without notifying anyone again)."""
+    return f"supporthub-incident-{incident_id}" + (f"-{repage}" if repage else "")
 
 
-def _idempotency_key(channel: str, incident_id: int, action: str) -> str:
-    return f"{channel}:incident:{incident_id}:{action}"
+def _idempotency_key(channel: str, incident_id: int, action: str, repage: int = 0) -> str:
+    return f"{channel}:incident:{incident_id}:" + (f"r{repage}:" if repage else "") + action
 
 
 def incident_paging_mirror(
@@ -40,11 +43,13 @@ def incident_paging_mirror(
     details: str = "",
     channels: Iterable[str] | None = None,
     payload: dict | None = None,
+    repage: int = 0,
 ) -> list[Delivery]:
-    """Queue the `action` event for the incident on each paging service; returns the rows.
+    """Queue the `action` event for the incident's alert of re-page `repage` on each paging
+    service; returns the rows.
 
     `channels` defaults to, for a trigger, every paging channel; for acknowledge/resolve,
-    the services that were sent a trigger for this incident (nothing else has an alert to
+    the services that were sent that alert's trigger (nothing else has an alert to
     update). Call inside the transaction that changes the incident. Raises DomainError for
     an unknown action or a non-paging channel.
     """
@@ -54,7 +59,7 @@ def incident_paging_mirror(
         if action == "trigger":
             channels = PAGING_CHANNELS
         else:
-            triggered = {_idempotency_key(c, incident_id, "trigger"): c for c in PAGING_CHANNELS}
+            triggered = {_idempotency_key(c, incident_id, "trigger", repage): c for c in PAGING_CHANNELS}
             keys = Delivery.objects.filter(idempotency_key__in=triggered).values_list(
                 "idempotency_key", flat=True
             )
@@ -69,8 +74,9 @@ def incident_paging_mirror(
                 recipient=LABELS[DeliveryChannel(channel)],
                 subject=summary,
                 body=details or summary,
-                idempotency_key=_idempotency_key(channel, incident_id, action),
-                payload={**(payload or {}), "action": action, "dedup_key": dedup_key(incident_id)},
+                idempotency_key=_idempotency_key(channel, incident_id, action, repage),
+                payload={**(payload or {}), "action": action, "dedup_key": dedup_key(incident_id, repage)},
+                audience=DeliveryAudience.PAGE,
             )
         )
     return deliveries
@@ -87,22 +93,34 @@ def configured_paging_channels() -> list[str]:
 
 
 def incident_paging_sync(*, incident: Any, action: str) -> list[Delivery]:
-    """Called by escalation.services on open / acknowledge / resolve: mirrors the incident to
-    every configured paging service (nothing when none is configured)."""
-    channels: list[str] | None = None  # acknowledge/resolve: the services that got the trigger
-    if action == "trigger":
-        channels = configured_paging_channels()
-        if not channels:
-            return []
+    """Mirror the incident's open / acknowledge / resolve to every configured paging service
+    (nothing when none is configured); returns the rows.
+
+    A trigger after an ack timeout (`incident.repages` > 0) resolves the alert that was
+    acknowledged there and triggers a new one, so the provider notifies its on-call again.
+    Acknowledged or resolved, the incident's pages still waiting for a retry are not sent
+    any more.
+    """
+    repage = int(incident.repages or 0)
     ticket = getattr(incident, "ticket", None)
     details = incident.title
     if ticket is not None:
         details = f"{incident.title}\n{settings.PUBLIC_BASE_URL}/admin/tickets/ticket/{ticket.pk}/change/"
-    return incident_paging_mirror(
+    mirror = partial(
+        incident_paging_mirror,
         incident_id=incident.pk,
-        action=action,
         summary=incident.title,
-        details=details,
-        channels=channels,
         payload={"source": settings.PUBLIC_BASE_URL},
     )
+    if action != "trigger":  # acknowledge/resolve: the services that got this alert's trigger
+        pages_stop(incident_id=incident.pk, reason=f"not sent again: the incident was {action}d")
+        return mirror(action=action, details=details, repage=repage)
+    channels = configured_paging_channels()
+    if not channels:
+        return []
+    superseded = []
+    if repage:
+        superseded = mirror(
+            action="resolve", details="Not resolved in time: paged again as a new alert.", repage=repage - 1
+        )
+    return superseded + mirror(action="trigger", details=details, channels=channels, repage=repage)

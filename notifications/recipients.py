@@ -48,10 +48,18 @@ def team_emails() -> list[str]:
 
 def team_slack() -> str | None:
     """The team's Slack target (SLACK_CHANNEL, else the webhook's own channel), or None when
-    Slack is not configured (SLACK_WEBHOOK_URL is empty)."""
-    if not settings.SLACK_WEBHOOK_URL:
-        return None
-    return settings.SLACK_CHANNEL or WEBHOOK_CHANNEL
+    Slack is not configured (no SLACK_WEBHOOK_URL, nor a SLACK_BOT_TOKEN with SLACK_CHANNEL)."""
+    if settings.SLACK_WEBHOOK_URL:
+        return settings.SLACK_CHANNEL or WEBHOOK_CHANNEL
+    if settings.SLACK_BOT_TOKEN and settings.SLACK_CHANNEL:
+        return settings.SLACK_CHANNEL
+    return None
+
+
+def slack_chooses_channel() -> bool:
+    """Whether a message can go to a channel of our choosing: only with a bot token
+    (SLACK_BOT_TOKEN); an incoming webhook posts to the channel it was made for."""
+    return bool(settings.SLACK_BOT_TOKEN)
 
 
 def ticket_emails(ticket: Ticket) -> list[str]:

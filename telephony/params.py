@@ -139,3 +139,10 @@ class SmsParams(serializers.Serializer):
 class PageParams(serializers.Serializer):
     delivery = serializers.IntegerField(min_value=1, help_text="From the Gather action URL.")
     Digits = serializers.RegexField(r"^[0-9*#]{0,32}$", required=False, allow_blank=True, default="")
+
+
+class PageStatusParams(serializers.Serializer):
+    delivery = serializers.IntegerField(min_value=1, help_text="From the status callback URL.")
+    CallSid = sid_field("CA")
+    CallStatus = serializers.ChoiceField(choices=CALL_STATUSES)
+    AnsweredBy = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")

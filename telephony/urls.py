@@ -14,4 +14,5 @@ urlpatterns = [
     path("voice/transcription", webhooks.voice_transcription, name="voice-transcription"),
     path("sms", webhooks.sms, name="sms"),
     path("page", webhooks.page, name="page"),
+    path("page/status", webhooks.page_status, name="page-status"),
 ]

@@ -287,7 +287,7 @@ def page(request: HttpRequest) -> HttpResponse:
         return data
     incident = services.page_keypress_receive(delivery_id=data["delivery"], digits=data["Digits"])
     if incident is not None:
-        return _xml(twiml.voice_goodbye(f"Acknowledged: {incident}. Thank you. Goodbye."))
+        return _xml(twiml.voice_goodbye("Acknowledged. Thank you."))
     if data["Digits"] == "1":
         return _xml(twiml.voice_goodbye("There is nothing left to acknowledge. Goodbye."))
     return _xml(
@@ -297,3 +297,17 @@ def page(request: HttpRequest) -> HttpResponse:
             goodbye="Not acknowledged. Goodbye.",
         )
     )
+
+
+@twilio_webhook
+def page_status(request: HttpRequest) -> HttpResponse:
+    """A paging call's status callback: its outcome is recorded on the page."""
+    data = _validated(params.PageStatusParams, request)
+    if isinstance(data, JsonResponse):
+        return data
+    services.page_call_status_receive(
+        delivery_id=data["delivery"],
+        status=_STATUS_ALIASES.get(data["CallStatus"], data["CallStatus"]),
+        answered_by=data["AnsweredBy"],
+    )
+    return _xml(twiml.empty_voice())

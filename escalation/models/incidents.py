@@ -7,6 +7,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
+from notifications.recipients import slack_chooses_channel
+
 
 class TriggerReason(models.TextChoices):
     URGENT_TICKET = "urgent_ticket", "Urgent ticket"
@@ -64,7 +66,9 @@ class EscalationStep(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    slack_channel = models.CharField(max_length=100, blank=True, help_text="Empty: SLACK_CHANNEL.")
+    slack_channel = models.CharField(
+        max_length=100, blank=True, help_text="Empty: SLACK_CHANNEL. Another channel needs SLACK_BOT_TOKEN."
+    )
     email = models.EmailField(blank=True, help_text="Empty: SUPPORT_TEAM_EMAIL.")
     wait_minutes = models.PositiveIntegerField(default=5, help_text="Wait this long before the next step.")
     condition = models.CharField(max_length=32, choices=StepCondition.choices, default=StepCondition.ALWAYS)
@@ -85,6 +89,14 @@ class EscalationStep(models.Model):
             raise ValidationError({"user": "Choose the person to notify."})
         if self.condition != StepCondition.ALWAYS and not self.calendar_id:
             raise ValidationError({"calendar": "A business-hours condition needs a business calendar."})
+        if self.slack_channel and not slack_chooses_channel():
+            raise ValidationError(
+                {
+                    "slack_channel": "A step's own Slack channel needs SLACK_BOT_TOKEN: the incoming webhook "
+                    "(SLACK_WEBHOOK_URL) posts only to the channel it was made for. Leave it empty to post "
+                    "to the team's channel."
+                }
+            )
 
     def snapshot(self) -> dict[str, object]:
         return {
@@ -177,6 +189,8 @@ class IncidentEvent(models.Model):
     kind = models.CharField(max_length=32)
     message = models.TextField()
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    # Who acted, also when it was not a user (an API key's name); kept if the user is deleted.
+    actor_name = models.CharField(max_length=200, blank=True)
     via = models.CharField(max_length=16, blank=True, help_text="api, admin, sms, voice, engine, ...")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -193,6 +207,17 @@ class PageStatus(models.TextChoices):
     SENT = "sent", "Handed to notifications"
     CANCELLED = "cancelled", "Cancelled (acknowledged first)"
     FAILED = "failed", "Failed"
+
+
+class PageCallOutcome(models.TextChoices):
+    """How a paging call ended, from its final status callback. Only ANSWERED reached a person."""
+
+    ANSWERED = "answered", "Answered by a person"
+    MACHINE = "machine", "Voicemail or answering machine (not delivered)"
+    NO_ANSWER = "no-answer", "Not answered"
+    BUSY = "busy", "Busy"
+    FAILED = "failed", "Failed"
+    CANCELED = "canceled", "Canceled"
 
 
 class IncidentPage(models.Model):
@@ -213,6 +238,15 @@ class IncidentPage(models.Model):
         "notifications.Delivery", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     error = models.TextField(blank=True)
+    call_outcome = models.CharField(
+        max_length=16,
+        choices=PageCallOutcome.choices,
+        blank=True,
+        help_text="Voice pages: how the call ended.",
+    )
+    answered_by = models.CharField(
+        max_length=32, blank=True, help_text="Voice pages: Twilio's answering machine detection."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -1,4 +1,11 @@
-"""Slack incoming webhooks: about one message per second per webhook, Retry-After on 429."""
+"""Slack: chat.postMessage with a bot token (SLACK_BOT_TOKEN, `slack_api`) to the delivery's
+channel, else the incoming webhook; about one message per second per webhook or channel,
+Retry-After on 429.
+
+Slack reads `<...>` in a message as a link or a mention (`<!channel>`, `<https://x|label>`), so
+every piece of customer text that goes into a Slack message passes through `slack_escape`
+first; only the links the builders make themselves (`slack_link`) stay live.
+"""
 
 from __future__ import annotations
 
@@ -10,19 +17,34 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.core.cache import cache
 
-from notifications.channels import ChannelDeferred, ChannelNotConfigured
+from notifications.channels import ChannelDeferred, ChannelNotConfigured, slack_api
 from notifications.channels.http import post_json
+from notifications.recipients import WEBHOOK_CHANNEL
 
 if TYPE_CHECKING:
     from notifications.models import Delivery
 
 
+def slack_escape(text: str) -> str:
+    """`text` with `&`, `<` and `>` escaped as Slack documents, so it shows as typed and never
+    mentions a channel or disguises a link."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def slack_link(url: str, label: str | None) -> str:
+    """A Slack link to one of our own `url`s, with an escaped `label` (the URL when empty)."""
+    return f"<{url}|{slack_escape(label or url)}>"
+
+
 def send(delivery: Delivery) -> str:
     payload = delivery.payload or {}
     url = payload.get("webhook_url") or settings.SLACK_WEBHOOK_URL
-    if not url:
+    channel = payload.get("channel") or delivery.recipient
+    by_api = bool(settings.SLACK_BOT_TOKEN) and not payload.get("webhook_url") and channel != WEBHOOK_CHANNEL
+    if not url and not by_api:
         raise ChannelNotConfigured("SLACK_WEBHOOK_URL is not set")
-    wait = reserve_slot(url, float(settings.SLACK_MIN_INTERVAL_SECONDS))
+    slot = f"{settings.SLACK_API_URL}#{channel}" if by_api else url
+    wait = reserve_slot(slot, float(settings.SLACK_MIN_INTERVAL_SECONDS))
     if wait > 0:
         raise ChannelDeferred(wait)
 
@@ -37,6 +59,8 @@ def send(delivery: Delivery) -> str:
         value = payload.get(key) or getattr(settings, setting, "")
         if value:
             body[key] = value
+    if by_api:
+        return slack_api.post_message(channel, {k: v for k, v in body.items() if k != "channel"})
     # Slack's 4xx answers (invalid_payload, channel_not_found, channel_is_archived) are permanent.
     post_json(
         url,

@@ -68,12 +68,25 @@ def send_sms(*, to: str, body: str, status_callback: str | None = None) -> str:
     return str(message.sid)
 
 
-def place_call(*, to: str, twiml: str, status_callback: str | None = None) -> str:
-    """Start an outbound call that runs `twiml`; return the call SID. Raises ChannelError."""
+# Status callback events of a paging call: "answered" carries the answering machine
+# detection's verdict early, "completed" carries the final status (and the verdict again).
+PAGING_CALL_EVENTS = ["answered", "completed"]
+
+
+def place_call(*, to: str, twiml: str, status_callback: str) -> str:
+    """Start an outbound call that runs `twiml` once Twilio's answering machine detection has
+    decided who answered, posting its progress to `status_callback`; return the call SID.
+    Raises ChannelError."""
     require_configured()
-    kwargs: dict[str, str] = {"to": to, "from_": settings.TWILIO_FROM_NUMBER, "twiml": twiml}
-    if status_callback:
-        kwargs["status_callback"] = status_callback
+    kwargs: dict[str, object] = {
+        "to": to,
+        "from_": settings.TWILIO_FROM_NUMBER,
+        "twiml": twiml,
+        "machine_detection": "Enable",
+        "status_callback": status_callback,
+        "status_callback_event": PAGING_CALL_EVENTS,
+        "status_callback_method": "POST",
+    }
     with _mapped_errors():
         call = get_client().calls.create(**kwargs)
     return str(call.sid)
@@ -94,7 +107,8 @@ def paging_twiml(*, text: str, action_url: str, prompt: str) -> str:
 
 @contextlib.contextmanager
 def _mapped_errors() -> Iterator[None]:
-    """Turn twilio/requests exceptions into ChannelError (permanent for 4xx but 429)."""
+    """Turn twilio/requests exceptions into ChannelError (permanent for 4xx but 429; a read
+    timeout is unconfirmed)."""
     try:
         yield
     except TwilioRestException as exc:
@@ -102,6 +116,8 @@ def _mapped_errors() -> Iterator[None]:
         hint = PERMANENT_HINTS.get(int(exc.code or 0), "")
         reason = f"Twilio {status} error {exc.code}: {exc.msg}" + (f" ({hint})" if hint else "")
         transient = status == 429 or status >= 500 or status == 0
-        raise ChannelError(reason, permanent=not transient) from exc
+        raise ChannelError(reason, permanent=not transient, rate_limited=status == 429) from exc
+    except requests.ReadTimeout as exc:  # connected and sent: Twilio may have accepted it
+        raise ChannelError(f"Twilio did not answer in time: {exc}", unconfirmed=True) from exc
     except (requests.RequestException, TwilioException) as exc:
         raise ChannelError(f"Twilio request failed: {exc}") from exc

@@ -1,7 +1,9 @@
 """A Twilio phone call that reads the delivery body and takes one keypress.
 
-The keypress is posted to {PUBLIC_BASE_URL}/webhooks/twilio/page?delivery=<id>
-(handled by the telephony app; see docs/notifications.md for the contract).
+The keypress is posted to {PUBLIC_BASE_URL}/webhooks/twilio/page?delivery=<id>, the call's
+status callbacks (with Twilio's answering machine verdict) to
+{PUBLIC_BASE_URL}/webhooks/twilio/page/status?delivery=<id> (both handled by the telephony
+app; see docs/notifications.md for the contract).
 """
 
 from __future__ import annotations
@@ -25,6 +27,10 @@ def page_action_url(delivery_id: int) -> str:
     return f"{settings.PUBLIC_BASE_URL}/webhooks/twilio/page?delivery={delivery_id}"
 
 
+def page_status_url(delivery_id: int) -> str:
+    return f"{settings.PUBLIC_BASE_URL}/webhooks/twilio/page/status?delivery={delivery_id}"
+
+
 def send(delivery: Delivery) -> str:
     to = e164_recipient(delivery)
     twilio_client.require_configured()
@@ -34,4 +40,6 @@ def send(delivery: Delivery) -> str:
         action_url=page_action_url(delivery.pk),
         prompt=payload.get("prompt") or DEFAULT_PROMPT,
     )
-    return twilio_client.place_call(to=to, twiml=twiml, status_callback=payload.get("status_callback"))
+    return twilio_client.place_call(
+        to=to, twiml=twiml, status_callback=payload.get("status_callback") or page_status_url(delivery.pk)
+    )

@@ -6,9 +6,10 @@ from datetime import date, time
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from escalation import services
-from escalation.models import Incident, IncidentStatus, RotationLayer
+from escalation.models import EscalationPolicy, Incident, IncidentStatus, RotationLayer
 from tests.escalation.conftest import add_layer
 
 
@@ -20,6 +21,7 @@ def staff_client(admin_user) -> Client:
 
 
 def test_schedule_page_shows_the_shift_preview_health_and_feed(staff_client, support_schedule, dana):
+    dana.contact_methods.update(verified_at=timezone.now())
     add_layer(support_schedule, [dana], unit="days", start=date(2020, 1, 1), handoff=time(9))
     page = staff_client.get(f"/admin/escalation/schedule/{support_schedule.pk}/change/")
     assert page.status_code == 200
@@ -129,3 +131,25 @@ def test_a_rotation_layer_needs_at_least_one_participant_in_admin(staff_client, 
     response = staff_client.post(url, form)
     assert response.status_code == 200
     assert "Please submit at least 1 form" in response.content.decode()
+
+
+def _policy_form(**step: str) -> dict[str, object]:
+    return {
+        "name": "Chat", "description": "", "repeat_count": 0, "runbook": "", "ack_timeout_minutes": 0,
+        "steps-TOTAL_FORMS": 1, "steps-INITIAL_FORMS": 0, "steps-MIN_NUM_FORMS": 0, "steps-MAX_NUM_FORMS": 1000,
+        "steps-0-position": 1, "steps-0-kind": "slack", "steps-0-wait_minutes": 5, "steps-0-condition": "always",
+        **{f"steps-0-{name}": value for name, value in step.items()},
+    }  # fmt: skip
+
+
+def test_a_per_step_slack_channel_without_a_bot_token_is_refused_with_the_reason(staff_client, settings):
+    settings.SLACK_BOT_TOKEN = ""
+    page = staff_client.post("/admin/escalation/escalationpolicy/add/", _policy_form(slack_channel="#ops"))
+    assert page.status_code == 200
+    assert "needs SLACK_BOT_TOKEN" in page.content.decode()
+    assert not EscalationPolicy.objects.filter(name="Chat").exists()
+
+    settings.SLACK_BOT_TOKEN = "xoxb-test-token"
+    page = staff_client.post("/admin/escalation/escalationpolicy/add/", _policy_form(slack_channel="#ops"))
+    assert page.status_code == 302
+    assert EscalationPolicy.objects.get(name="Chat").steps.get().slack_channel == "#ops"

@@ -116,6 +116,17 @@ def test_the_unacknowledged_alert_emails_each_team_address_once(two_step_policy,
     assert incident.events.get(kind="exhausted").message.endswith("team alerted.")
 
 
+def test_the_unacknowledged_email_has_its_own_subject(two_step_policy, settings):
+    settings.SUPPORT_TEAM_EMAIL = "team@support.example"
+    incident = open_incident(policy=two_step_policy)
+    for minute in (0, 10, 15):
+        tick(minute)
+    page = Delivery.objects.filter(channel="sms").first()
+    final = Delivery.objects.get(idempotency_key__contains=":exhausted", channel="email")
+    assert page is not None and page.subject == f"[SupportHub] Incident #{incident.pk}: Checkout down"
+    assert final.subject == f"[SupportHub] UNACKNOWLEDGED incident #{incident.pk}: Checkout down"
+
+
 def test_a_team_email_step_emails_each_team_address_once(db, settings):
     settings.SUPPORT_TEAM_EMAIL = TEAM_EMAIL
     policy = EscalationPolicy.objects.create(name="Team")
@@ -145,6 +156,21 @@ def test_a_slack_step_is_skipped_while_slack_is_not_configured(db, settings):
     tick(0)
     assert recipients(incident) == []
     assert "Slack is not configured" in incident.events.get(kind="step_skipped").message
+
+
+def test_without_a_bot_token_a_steps_own_slack_channel_gives_way_to_the_team_channel(db, settings):
+    settings.SLACK_WEBHOOK_URL = "https://hooks.slack.example/services/T/B/X"
+    settings.SLACK_CHANNEL = "#support"
+    settings.SLACK_BOT_TOKEN = ""
+    policy = EscalationPolicy.objects.create(name="Chat")
+    # Saved before the admin refused such steps: the engine says why the channel is not used.
+    EscalationStep.objects.create(
+        policy=policy, position=1, kind="slack", slack_channel="#ops", wait_minutes=5
+    )
+    incident = open_incident(policy=policy)
+    tick(0)
+    assert recipients(incident) == [("slack", "#support")]
+    assert "its channel #ops needs SLACK_BOT_TOKEN" in incident.events.get(kind="paged").message
 
 
 def test_repeats_run_the_policy_again_before_exhaustion(two_step_policy):
@@ -276,12 +302,14 @@ def test_business_hours_steps_are_skipped_outside_hours(dana, eli):
 def test_a_page_that_the_outbox_refuses_is_recorded_and_the_rest_go_out(two_step_policy, monkeypatch):
     from escalation import paging
 
+    page_new = paging.page_new
+
     def refuse(**kwargs):
         if kwargs["channel"] == "voice":
             raise ValueError("voice is not configured")
-        return None
+        return page_new(**kwargs)
 
-    monkeypatch.setattr(paging, "page", refuse)
+    monkeypatch.setattr(paging, "page_new", refuse)
     incident = open_incident(policy=two_step_policy)
     tick(0)
     assert recipients(incident) == [("sms", "+14155550101")]

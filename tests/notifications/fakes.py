@@ -27,6 +27,7 @@ class Reply:
     body: Any = "ok"
     headers: dict[str, str] = field(default_factory=dict)
     hang: threading.Event | None = None  # block until set (simulates a slow provider)
+    delay: float = 0.0  # accept, then answer this many seconds later (after the client gave up)
 
 
 @dataclass
@@ -97,6 +98,7 @@ class FakeServer:
         if reply.hang is not None:
             reply.hang.wait(timeout=60)
             return  # never answer: the client was killed or gave up
+        time.sleep(reply.delay)
         body = reply.body if isinstance(reply.body, bytes | str) else json.dumps(reply.body)
         data = body.encode() if isinstance(body, str) else body
         try:
@@ -149,6 +151,23 @@ class FakeSlack(FakeServer):
     @property
     def webhook_url(self) -> str:
         return self.url + self.path
+
+
+class FakeSlackApi(FakeServer):
+    """Slack's Web API: POST /api/chat.postMessage (JSON, Bearer token) → ok with a message ts."""
+
+    def default(self, request: Received) -> Reply:
+        if request.path != "/api/chat.postMessage":
+            return Reply(404, {"ok": False, "error": "unknown_method"})
+        return Reply(200, {"ok": True, "channel": request.json()["channel"], "ts": f"{time.time():.6f}"})
+
+    @staticmethod
+    def error(error: str, status: int = 200, **headers: str) -> Reply:
+        return Reply(status, {"ok": False, "error": error}, headers)
+
+    @property
+    def api_url(self) -> str:
+        return self.url + "/api/"
 
 
 class FakeTwilio(FakeServer):

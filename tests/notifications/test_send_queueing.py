@@ -8,7 +8,7 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from notifications import tasks
+from notifications import outbox, tasks
 from notifications.models import Delivery, DeliveryStatus
 from notifications.outbox import deliveries_requeue_stale, deliveries_save, delivery_create, delivery_new
 from tickets.services import support_request_submit
@@ -88,3 +88,42 @@ def test_with_the_broker_down_at_commit_the_deliveries_wait_for_the_sweep(
     Delivery.objects.update(next_attempt_at=timezone.now() - timedelta(minutes=5))
     assert deliveries_requeue_stale() == 3
     assert sorted(queued) == [[pk] for pk in sorted(ids)]  # a task each: every worker helps
+
+
+def test_sends_batched_publishes_the_blocks_deliveries_a_batch_per_task_on_commit(
+    published, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic(), outbox.sends_batched():
+        ids = [
+            delivery_create(channel="email", recipient="a@example.com", body="b", idempotency_key=f"b{n}").pk
+            for n in range(outbox.SEND_BATCH + 3)
+        ]
+        with outbox.sends_batched():  # nested: the outer block publishes
+            ids += write_deliveries(2)
+        assert published == []
+    assert published == [ids[: outbox.SEND_BATCH], ids[outbox.SEND_BATCH :]]
+
+
+def test_sends_batched_in_a_rolled_back_transaction_publishes_nothing(
+    published, django_capture_on_commit_callbacks
+):
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+        outbox.sends_batched(),
+    ):
+        write_deliveries(3)
+        raise RuntimeError("the change failed")
+    assert published == []
+
+
+def test_when_the_broker_refuses_a_batch_the_rest_stay_pending_for_the_sweep(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    attempts: list[list[int]] = []
+    monkeypatch.setattr(outbox, "sends_publish", lambda ids, countdown=None: attempts.append(ids) and False)
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic(), outbox.sends_batched():
+        write_deliveries(outbox.SEND_BATCH * 2)
+    assert len(attempts) == 1
+    assert Delivery.objects.filter(status=DeliveryStatus.PENDING).count() == outbox.SEND_BATCH * 2

@@ -7,7 +7,8 @@ import time_machine
 from django.utils import timezone
 from prometheus_client import REGISTRY
 
-from escalation import services
+from escalation import engine, services
+from escalation.models import EscalationPolicy
 from notifications.models import Delivery
 from notifications.outbox import delivery_send
 from tests.factories import ContactFactory
@@ -61,6 +62,42 @@ def test_an_incident_is_mirrored_to_the_configured_paging_services(pagerduty, op
         "acknowledge",
         "close",
     ]
+
+
+def test_a_repage_after_the_ack_timeout_pages_again_in_the_paging_services(pagerduty, opsgenie):  # noqa: F811
+    EscalationPolicy.objects.filter(name="Default").update(ack_timeout_minutes=30)
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        incident = services.incident_trigger(reason="api", title="Checkout down")
+        services.incident_acknowledge(incident=incident)
+    _send_pending()
+    with time_machine.travel(start + timedelta(minutes=31), tick=False):
+        engine.escalation_tick()
+        engine.escalation_tick()  # a second tick sends nothing again
+        _send_pending()
+        services.incident_acknowledge(incident=incident)
+        services.incident_resolve(incident=incident)
+        _send_pending()
+
+    first, again = f"supporthub-incident-{incident.pk}", f"supporthub-incident-{incident.pk}-1"
+    events = [(e["event_action"], e["dedup_key"]) for e in (r.json() for r in pagerduty.requests)]
+    assert events == [
+        ("trigger", first),
+        ("acknowledge", first),
+        ("resolve", first),
+        ("trigger", again),
+        ("acknowledge", again),
+        ("resolve", again),
+    ]
+    assert [r.path.split("?")[0] for r in opsgenie.requests] == [
+        "/v2/alerts",
+        f"/v2/alerts/{first}/acknowledge",
+        f"/v2/alerts/{first}/close",
+        "/v2/alerts",
+        f"/v2/alerts/{again}/acknowledge",
+        f"/v2/alerts/{again}/close",
+    ]
+    assert opsgenie.requests[3].json()["alias"] == again
 
 
 def test_without_paging_credentials_incidents_create_no_paging_deliveries(settings):

@@ -6,6 +6,8 @@ from typing import Any
 from django import forms
 from django.contrib.auth import get_user_model
 
+from supporthub.text import single_line
+from tickets.admin.attachments import FILES_HELP, MultipleFileField
 from tickets.models import Ticket, TicketChange, TicketPriority, TicketStatus, tag_names_clean
 
 REPLY_HELP = "Sent to the contact through the ticket's channel when you save."
@@ -36,6 +38,7 @@ class TicketConsoleForm(forms.ModelForm):
         required=False, label="Internal note", widget=forms.Textarea(attrs={"rows": 3}), help_text=NOTE_HELP
     )
     tags = TagsField(required=False)
+    reply_files = MultipleFileField(required=False, label="Attach files", help_text=FILES_HELP)
     # When the agent loaded the page; a newer ticket means somebody else changed it since.
     seen_updated_at = forms.DateTimeField(required=False, widget=forms.HiddenInput)
 
@@ -51,6 +54,9 @@ class TicketConsoleForm(forms.ModelForm):
             self.fields["seen_updated_at"].initial = self.instance.updated_at
             # model_to_dict loaded the instance's Tag rows; the box shows their names.
             self.initial["tags"] = ", ".join(tag.name for tag in self.initial.get("tags", []))
+
+    def clean_subject(self) -> str:
+        return single_line(self.cleaned_data["subject"])
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -71,6 +77,8 @@ class TicketConsoleForm(forms.ModelForm):
             self.add_error("status", f"Cannot change status from {current.status} to {status}.")
         if (cleaned.get("reply") or cleaned.get("note")) and current.status == TicketStatus.CLOSED:
             self.add_error("reply", "This ticket is closed and takes no more messages.")
+        if cleaned.get("reply_files") and not (cleaned.get("reply") or cleaned.get("note")):
+            self.add_error("reply_files", "Write a reply or a note to send the files with.")
         return cleaned
 
 

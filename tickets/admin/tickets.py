@@ -22,6 +22,7 @@ from supporthub.actors import Actor
 from supporthub.exceptions import DomainError
 from supporthub.roles import is_lead
 from tickets import saved_views, selectors, services, sla
+from tickets.admin.attachments import uploads
 from tickets.admin.base import AgentConsoleAdmin
 from tickets.admin.filters import AssigneeFilter, SlaFilter, StatusFilter, TagFilter
 from tickets.admin.forms import (
@@ -124,7 +125,7 @@ class TicketAdmin(AgentConsoleAdmin):
                     ]
                 },
             ),
-            ("Reply", {"fields": ["reply", "note", "seen_updated_at"]}),
+            ("Reply", {"fields": ["reply", "note", "reply_files", "seen_updated_at"]}),
             (
                 "Times",
                 {
@@ -273,19 +274,23 @@ class TicketAdmin(AgentConsoleAdmin):
         with transaction.atomic():
             changes = {name: data[name] for name in EDITABLE if name in form.changed_data}
             services.ticket_update(ticket=obj, actor=Actor.of(request.user), **changes)  # type: ignore[arg-type]
+            files = uploads(data.get("reply_files") or [])
             if data.get("reply"):
                 services.message_create(
                     ticket=obj,
                     direction=MessageDirection.OUTBOUND,
                     body=data["reply"],
                     author_user=request.user,  # type: ignore[arg-type]
+                    attachments=files,
                 )
+                files = []
             if data.get("note"):
                 services.message_create(
                     ticket=obj,
                     direction=MessageDirection.NOTE,
                     body=data["note"],
                     author_user=request.user,  # type: ignore[arg-type]
+                    attachments=files,
                 )
 
     def save_related(self, request: HttpRequest, form: Form, formsets: Any, change: bool) -> None:

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tickets", "0009_sla_clock_flags_and_change_actor_name"),
+        ("tickets", "0010_attachments"),
     ]
 
     operations = [
