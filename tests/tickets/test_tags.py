@@ -84,6 +84,11 @@ def test_patch_replaces_the_tags_and_every_read_shows_them(api):
     assert TicketChange.objects.get(
         ticket=ticket, field="tags", new_value="billing, vip"
     ).actor_name.startswith("API key")
+    # null is "not given" (as for every optional field); [] removes every tag
+    assert api.patch(f"/v1/tickets/{ticket.pk}", {"tags": None}, format="json").json()["tags"] == [
+        "billing",
+        "vip",
+    ]
     assert api.patch(f"/v1/tickets/{ticket.pk}", {"tags": []}, format="json").json()["tags"] == []
 
 
@@ -98,7 +103,6 @@ def test_patch_replaces_the_tags_and_every_read_shows_them(api):
         [7],
         [{"name": "x"}],
         [f"t{n}" for n in range(21)],
-        None,
     ],
 )
 def test_bad_tags_in_a_patch_are_a_400_naming_tags(api, tags):
@@ -135,6 +139,7 @@ def test_a_bad_tag_filter_is_a_400_naming_tag(api, query):
 
 def test_the_list_with_tags_runs_a_constant_number_of_queries(api, agent):
     def count() -> int:
+        api.get("/v1/tickets/1")  # the API key is read, and its use recorded, outside the count
         forget_estimates()  # each count starts cold: no planner estimate kept from the last one
         with CaptureQueriesContext(connection) as ctx:
             assert api.get("/v1/tickets?page_size=100&tag=billing").status_code == 200
@@ -142,7 +147,6 @@ def test_the_list_with_tags_runs_a_constant_number_of_queries(api, agent):
 
     for ticket in TicketFactory.create_batch(5, assignee=agent):
         tag(ticket, "billing", "vip")
-    api.get("/v1/tickets/1")  # the API key is read once, then kept
     five = count()
     for n, ticket in enumerate(TicketFactory.create_batch(45, assignee=agent)):
         tag(ticket, "billing", f"t{n}", f"u{n}")
