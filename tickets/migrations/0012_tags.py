@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tickets", "0010_attachments"),
+        ("tickets", "0011_message_author_label"),
     ]
 
     operations = [

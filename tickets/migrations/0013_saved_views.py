@@ -20,7 +20,7 @@ def add_default_views(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tickets", "0011_w25_console_tags"),
+        ("tickets", "0012_tags"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
