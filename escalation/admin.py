@@ -109,7 +109,7 @@ class OverrideInline(SharedChoicesTabularInline):
         return super().get_formset(request, obj, labels=labels, **kwargs)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Override]:
-        return super().get_queryset(request).select_related("user")  # each row's title names the user
+        return super().get_queryset(request).select_related("user", "schedule")  # each row's title names both
 
 
 class LayerParticipantInline(SharedChoicesTabularInline):
