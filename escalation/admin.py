@@ -90,7 +90,8 @@ class OverrideInline(SharedChoicesTabularInline):
     fields = ["user", "start", "end", "reason"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Override]:
-        return super().get_queryset(request).select_related("user")  # each row's title names the user
+        # Each row is titled by its user and times on the schedule's clock (Override.__str__).
+        return super().get_queryset(request).select_related("user", "schedule")
 
 
 class LayerParticipantInline(SharedChoicesTabularInline):
