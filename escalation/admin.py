@@ -109,7 +109,8 @@ class OverrideInline(SharedChoicesTabularInline):
         return super().get_formset(request, obj, labels=labels, **kwargs)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Override]:
-        return super().get_queryset(request).select_related("user", "schedule")  # each row's title names both
+        # Each row is titled by its user and times on the schedule's clock (Override.__str__).
+        return super().get_queryset(request).select_related("user", "schedule")
 
 
 class LayerParticipantInline(SharedChoicesTabularInline):
