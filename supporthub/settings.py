@@ -661,6 +661,9 @@ ATTACHMENT_REFUSED_TYPES = env.list(
         "application/wasm",
     ],
 )
+# Images with more pixels than this get no thumbnail in the console (a decompression bomb
+# would take the memory of a worker); they are shown as a link.
+ATTACHMENT_THUMBNAIL_MAX_PIXELS = env.int("ATTACHMENT_THUMBNAIL_MAX_PIXELS", default=50_000_000)
 # Links to attachments in SMS replies stay valid this long.
 ATTACHMENT_LINK_MAX_AGE_SECONDS = env.int("ATTACHMENT_LINK_MAX_AGE_SECONDS", default=3 * 24 * 3600)
 # Attachments older than this many days are deleted by the daily purge; 0 keeps them.
