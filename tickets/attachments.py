@@ -18,6 +18,7 @@ import codecs
 import logging
 import os
 import re
+import struct
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -300,8 +301,8 @@ def _thumbnail_of(handle: IO[bytes]) -> bytes:
         transparent = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
         out = BytesIO()
         image.convert("RGBA" if transparent else "RGB").save(out, "WEBP", quality=80)
-    except (Image.DecompressionBombError, OSError, ValueError, SyntaxError) as exc:
-        raise NoThumbnail(str(exc)) from exc
+    except (Image.DecompressionBombError, OSError, EOFError, ValueError, SyntaxError, struct.error) as exc:
+        raise NoThumbnail(str(exc)) from exc  # the many ways a damaged file fails to decode
     return out.getvalue()
 
 

@@ -23,19 +23,14 @@ def _png(width: int, height: int) -> bytes:
     return out.getvalue()
 
 
-def _png_header_only(width: int, height: int) -> bytes:
+def _png_header_only(width: int, height: int, pixels: bytes = zlib.compress(b"\x00" * 64)) -> bytes:
     """A PNG that declares `width` x `height` pixels in a few bytes (a decompression bomb's header)."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
-        + chunk(b"IEND", b"")
-    )
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
 
 
 def _reply_with(agent_client, *files):
@@ -118,3 +113,13 @@ def test_a_thumbnail_needs_the_credentials_of_v1(anon, agent_client):
     _, (image,) = _reply_with(agent_client, ("photo.png", _png(10, 10)))
     assert anon.get(f"/v1/attachments/{image.pk}/thumbnail").status_code == 401
     assert not Attachment.objects.get(pk=image.pk).thumbnail
+
+
+def test_a_damaged_image_gets_no_thumbnail_and_is_shown_as_a_link(agent_client, attachment_dir):
+    ticket, (image,) = _reply_with(agent_client, ("broken.png", _png_header_only(50, 50, b"not zlib")))
+    assert not image.thumbnail_refused  # its header is fine: found out when decoding
+    assert agent_client.get(f"/v1/attachments/{image.pk}/thumbnail").status_code == 404
+    image.refresh_from_db()
+    assert image.thumbnail_refused
+    assert f"/v1/attachments/{image.pk}/thumbnail" not in _page(agent_client, ticket)
+    assert len(stored_files(attachment_dir)) == 1
