@@ -7,7 +7,7 @@ import tickets.models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tickets", "0010_attachments"),
+        ("tickets", "0013_saved_views"),
     ]
 
     operations = [

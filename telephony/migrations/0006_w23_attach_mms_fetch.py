@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("telephony", "0004_calls_dial_results"),
+        ("telephony", "0005_inbound_sms"),
         ("tickets", "0010_attachments"),
     ]
 
