@@ -671,6 +671,9 @@ ATTACHMENT_REFUSED_TYPES = env.list(
         "application/wasm",
     ],
 )
+# Images with more pixels than this get no thumbnail in the console (a decompression bomb
+# would take the memory of a worker); they are shown as a link.
+ATTACHMENT_THUMBNAIL_MAX_PIXELS = env.int("ATTACHMENT_THUMBNAIL_MAX_PIXELS", default=50_000_000)
 # Links to attachments in SMS replies stay valid this long.
 ATTACHMENT_LINK_MAX_AGE_SECONDS = env.int("ATTACHMENT_LINK_MAX_AGE_SECONDS", default=3 * 24 * 3600)
 # Attachments older than this many days are deleted by the daily purge; 0 keeps them.
@@ -678,6 +681,10 @@ ATTACHMENT_RETENTION_DAYS = env.int("ATTACHMENT_RETENTION_DAYS", default=0)
 # Inbound MMS media are fetched from Twilio by a task: tries, and the timeout of each.
 ATTACHMENT_FETCH_MAX_ATTEMPTS = env.int("ATTACHMENT_FETCH_MAX_ATTEMPTS", default=5)
 ATTACHMENT_FETCH_TIMEOUT_SECONDS = env.float("ATTACHMENT_FETCH_TIMEOUT_SECONDS", default=20.0)
+# A fetch not finished this long after it was queued (its task lost: broker down, worker
+# killed) is queued again by a beat sweep that runs as often. Keep it above the time all
+# tries take (their timeouts and the backoff between them).
+ATTACHMENT_FETCH_SWEEP_SECONDS = env.float("ATTACHMENT_FETCH_SWEEP_SECONDS", default=900.0)
 # Bodies that carry files may be larger than MAX_REQUEST_BODY_BYTES (supporthub.middleware):
 # multipart uploads, and inbound email webhooks, whose JSON carries attachments in base64.
 MAX_UPLOAD_BODY_BYTES = MAX_REQUEST_BODY_BYTES + ATTACHMENT_MAX_MESSAGE_BYTES * 4 // 3
@@ -685,6 +692,10 @@ UPLOAD_PATH_PREFIXES = ("/webhooks/email/",)
 # Django's own limit on a body read into memory: the middleware has refused larger ones
 # everywhere but on those paths already.
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_BODY_BYTES
+CELERY_BEAT_SCHEDULE["telephony-mms-fetch-sweep"] = {
+    "task": "telephony.mms_fetch_sweep",
+    "schedule": ATTACHMENT_FETCH_SWEEP_SECONDS,
+}
 CELERY_BEAT_SCHEDULE["tickets-attachments-purge"] = {
     "task": "tickets.attachments_purge",
     "schedule": 24 * 3600.0,

@@ -354,6 +354,13 @@ class Attachment(models.Model):
     content_id = models.CharField(max_length=255, blank=True)
     # Where it came from, when fetched (an MMS: "<MessageSid>:<index>"), so it is stored once.
     source_key = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    # An image's small preview for the console, made on first request (tickets.attachments).
+    thumbnail = models.FileField(
+        storage=attachment_storage, upload_to=attachment_path, max_length=400, blank=True
+    )
+    thumbnail_refused = models.BooleanField(
+        default=False, help_text="The image is too large or unreadable to preview: shown as a link only."
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
@@ -365,6 +372,11 @@ class Attachment(models.Model):
     @property
     def is_image(self) -> bool:
         return self.content_type in INLINE_IMAGE_TYPES
+
+    @property
+    def has_preview(self) -> bool:
+        """Whether the console shows a thumbnail (made on its first request) for this file."""
+        return self.is_image and not self.thumbnail_refused
 
 
 # Images a browser may show inline; every other file is served as a download.
