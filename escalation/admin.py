@@ -4,21 +4,28 @@ from __future__ import annotations
 
 import itertools
 import zoneinfo
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseNotAllowed,
+    HttpResponseRedirect,
+)
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from escalation import oncall, pager, reachability, selectors, services
+from escalation import oncall, pager, reachability, selectors, services, timeline
 from escalation.models import (
     BusinessCalendar,
     BusinessHours,
@@ -205,6 +212,11 @@ class ScheduleAdmin(admin.ModelAdmin):
                 "oncall-now/", self.admin_site.admin_view(self.oncall_now_view), name="escalation_oncall_now"
             ),
             path(
+                "<path:object_id>/timeline/",
+                self.admin_site.admin_view(self.timeline_view),
+                name="escalation_schedule_timeline",
+            ),
+            path(
                 "<path:object_id>/take/",
                 self.admin_site.admin_view(self.take_view),
                 name="escalation_schedule_take",
@@ -227,6 +239,35 @@ class ScheduleAdmin(admin.ModelAdmin):
             until = schedule.local(taken.override.end)
             self.message_user(request, f"You are on call for {schedule} until {until}.", messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:escalation_schedule_change", args=[schedule.pk]))
+
+    def timeline_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Layers, overrides and the final schedule as bars, over a week, two weeks or a month."""
+        schedule = self.get_object(request, object_id)
+        if schedule is None or not self.has_view_permission(request, schedule):
+            raise Http404("No such schedule.")
+        span = request.GET.get("range", "week")
+        if span not in timeline.RANGES:
+            return HttpResponseBadRequest(f"range must be one of {', '.join(timeline.RANGES)}.")
+        try:
+            first = date.fromisoformat(request.GET["start"]) if "start" in request.GET else None
+        except ValueError:
+            return HttpResponseBadRequest("start must be a date, YYYY-MM-DD.")
+        first, after, previous = timeline.range_bounds(
+            first or timezone.now().astimezone(schedule.tz).date(), span
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Timeline of {schedule}",
+            "schedule": schedule,
+            "opts": self.model._meta,
+            "timeline": timeline.timeline(schedule, first, after),
+            "span": span,
+            "ranges": timeline.RANGES.items(),
+            "previous": previous,
+            "next": after,
+            "last_day": after - timedelta(days=1),
+        }
+        return TemplateResponse(request, "admin/escalation/schedule/timeline.html", context)
 
     def oncall_now_view(self, request: HttpRequest) -> HttpResponse:
         """Who is on call now on every schedule, with health."""
