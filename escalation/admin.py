@@ -385,6 +385,41 @@ class EscalationPolicyAdmin(admin.ModelAdmin):
         "on_missed_call",
     ]
     inlines = [EscalationStepInline]
+    readonly_fields = ["timing"]
+
+    @admin.display(description="Timing of an incident opened now that nobody acknowledges")
+    def timing(self, policy: EscalationPolicy) -> str:
+        if not policy.pk:
+            return "Save first to see the timing."
+        start = timezone.now()
+        timings, exhausted = selectors.policy_timing(policy, start)
+        zone = timezone.get_current_timezone()
+        rows = [
+            (
+                "" if timing.reached else "not-reached",
+                f"+{(timing.at - start).total_seconds() / 60:g} min",
+                timing.at.astimezone(zone).strftime("%H:%M %Z"),
+                timing.round + 1,
+                timing.position,
+                timing.kind,
+                timing.reaches,
+                f"{timing.wait_minutes} min" if timing.wait_minutes else "none (next at once)",
+            )
+            for timing in timings
+        ]
+        body = format_html_join(
+            "",
+            '<tr class="{}"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>',
+            rows,
+        )
+        return format_html(
+            '<table id="policy-timing"><tr><th>Fires</th><th>At</th><th>Round</th><th>Step</th><th>Does</th>'
+            "<th>Reaches</th><th>Then waits</th></tr>{}</table>"
+            '<p id="policy-exhausted">Exhausted (the team is told) at +{} min, {}.</p>',
+            body,
+            f"{(exhausted - start).total_seconds() / 60:g}",
+            exhausted.astimezone(zone).strftime("%H:%M %Z"),
+        )
 
 
 class BusinessHoursInline(admin.TabularInline):
