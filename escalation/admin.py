@@ -387,6 +387,9 @@ class EscalationPolicyAdmin(admin.ModelAdmin):
     inlines = [EscalationStepInline]
     readonly_fields = ["timing"]
 
+    class Media:
+        css = {"all": ["escalation/policy.css"]}
+
     @admin.display(description="Timing of an incident opened now that nobody acknowledges")
     def timing(self, policy: EscalationPolicy) -> str:
         if not policy.pk:
@@ -409,7 +412,7 @@ class EscalationPolicyAdmin(admin.ModelAdmin):
         ]
         body = format_html_join(
             "",
-            '<tr class="{}"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>',
+            '<tr class="{}">' + "<td>{}</td>" * 7 + "</tr>",
             rows,
         )
         return format_html(

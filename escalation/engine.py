@@ -224,7 +224,9 @@ def _next(incident: Incident, batch: _Batch) -> None:
         incident.current_step = len(steps)  # give the last step its wait before declaring it exhausted
         return
     if after[1] != incident.current_round:
-        batch.event(incident, "repeat", f"No acknowledgement: running the policy again (round {after[1] + 1}).")
+        batch.event(
+            incident, "repeat", f"No acknowledgement: running the policy again (round {after[1] + 1})."
+        )
     incident.current_step, incident.current_round = after
 
 

@@ -217,7 +217,9 @@ class StepTiming:
     wait_minutes: int  # until the next step (0: the next runs at once)
 
 
-def policy_timing(policy: EscalationPolicy, start: datetime | None = None) -> tuple[list[StepTiming], datetime]:
+def policy_timing(
+    policy: EscalationPolicy, start: datetime | None = None
+) -> tuple[list[StepTiming], datetime]:
     """When each step of `policy` fires for an incident opened at `start` that nobody
     acknowledges, and whom it reaches (schedules resolved at that moment), with the instant the
     escalation is exhausted. Uses the engine's own rules (`engine.step_wait`, `step_after`,

@@ -40,11 +40,15 @@ def policy(transactional_db, settings):
         (StepKind.TEAM_EMAIL, {}, 15),
     ]
     for position, (kind, target, wait) in enumerate(steps):
-        EscalationStep.objects.create(policy=policy, position=position, kind=kind, wait_minutes=wait, **target)
+        EscalationStep.objects.create(
+            policy=policy, position=position, kind=kind, wait_minutes=wait, **target
+        )
     return policy
 
 
-def test_the_policy_page_shows_when_each_step_fires_and_fits_1440_px(browser, live_server, console_admin, policy):
+def test_the_policy_page_shows_when_each_step_fires_and_fits_1440_px(
+    browser, live_server, console_admin, policy
+):
     context = browser.new_context(viewport={"width": 1440, "height": 900})
     page = context.new_page()
     login(page, live_server, console_admin)
