@@ -5,8 +5,9 @@ from typing import Any
 from django.urls import reverse
 from django.utils import timezone
 
-from escalation.models import Incident
-from escalation.selectors import oncall_now_table
+from escalation.models import Incident, Schedule
+from escalation.oncall import OnCall
+from escalation.selectors import oncall_now_table, schedule_health
 from notifications.models import Delivery
 from tickets.selectors import console_summary
 
@@ -31,12 +32,21 @@ def dashboard_summary() -> dict[str, Any]:
         },
     ]
     summary["oncall"] = [
-        {
-            "schedule": schedule,
-            "who": oncall.user or "nobody (gap)",
-            "until": schedule.local(oncall.until) if oncall.until else "",
-            "css": "sla-breached" if oncall.is_gap else "",
-        }
-        for schedule, oncall in oncall_now_table(timezone.now())
+        _oncall_row(schedule, oncall) for schedule, oncall in oncall_now_table(timezone.now())
     ]
     return summary
+
+
+def _oncall_row(schedule: Schedule, oncall: OnCall) -> dict[str, Any]:
+    """Who is on call on one schedule, flagged when nobody is or they are not shown reachable,
+    with the schedule's health problems (gaps ahead, empty layers, unreachable people)."""
+    health = schedule_health(schedule)
+    unreachable = oncall.user_id in {user.pk for user in health.unreachable}
+    return {
+        "schedule": schedule,
+        "who": oncall.user or "nobody (gap)",
+        "until": schedule.local(oncall.until) if oncall.until else "",
+        "css": "sla-breached" if oncall.is_gap or unreachable else "",
+        "unreachable": unreachable,
+        "problems": "" if health.ok else health.summary(),
+    }
