@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import zoneinfo
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
@@ -47,6 +49,15 @@ from escalation.models import (
 from supporthub.exceptions import DomainError
 
 PREVIEW_DAYS = 14
+
+
+def _on_clock(zone: zoneinfo.ZoneInfo, view: Any) -> HttpResponse:
+    """Run an admin view with its date-time fields (and the "Now" shortcuts) on `zone`'s clock."""
+    with timezone.override(zone):
+        response: HttpResponse = view()
+        if isinstance(response, TemplateResponse):
+            response.render()  # widgets convert times to the current zone while rendering
+    return response
 
 
 def _zone_label(schedule: Schedule | None) -> str:
@@ -143,11 +154,10 @@ class ScheduleAdmin(admin.ModelAdmin):
     ) -> HttpResponse:
         """The page, its date-time fields and the admin's "Now" shortcuts run on the schedule's
         clock, whatever the server's or the browser's time zone."""
-        with timezone.override(self._zone(request, object_id)):
-            response = super().changeform_view(request, object_id, form_url, extra_context)
-            if isinstance(response, TemplateResponse):
-                response.render()  # widgets convert times to the current zone while rendering
-        return response
+        view = super().changeform_view
+        return _on_clock(
+            self._zone(request, object_id), lambda: view(request, object_id, form_url, extra_context)
+        )
 
     def _zone(self, request: HttpRequest, object_id: str | None) -> zoneinfo.ZoneInfo:
         """The zone the form shows: the saved schedule's; for a new one, the zone being entered."""
@@ -255,12 +265,15 @@ class ScheduleAdmin(admin.ModelAdmin):
         first, after, previous = timeline.range_bounds(
             first or timezone.now().astimezone(schedule.tz).date(), span
         )
+        drawn = timeline.timeline(schedule, first, after)
+        if request.user.has_perm("escalation.add_override"):
+            drawn = _with_cover_links(drawn, schedule)
         context = {
             **self.admin_site.each_context(request),
             "title": f"Timeline of {schedule}",
             "schedule": schedule,
             "opts": self.model._meta,
-            "timeline": timeline.timeline(schedule, first, after),
+            "timeline": drawn,
             "span": span,
             "ranges": timeline.RANGES.items(),
             "previous": previous,
@@ -288,6 +301,102 @@ class ScheduleAdmin(admin.ModelAdmin):
             "now": now,
         }
         return TemplateResponse(request, "admin/escalation/schedule/oncall_now.html", context)
+
+
+def _with_cover_links(drawn: timeline.Timeline, schedule: Schedule) -> timeline.Timeline:
+    """The final schedule's bars link to the override form, prefilled to cover that shift."""
+    add = reverse("admin:escalation_override_add")
+    rows = []
+    for row in drawn.rows:
+        if row.kind == "final":
+            bars = [
+                dataclasses.replace(
+                    bar,
+                    cover_url=f"{add}?"
+                    + urlencode(
+                        {
+                            "schedule": schedule.pk,
+                            "start": bar.shift.start.isoformat(),
+                            "end": bar.shift.end.isoformat(),
+                        }
+                    ),
+                    title=f"{bar.title}. Click to cover this shift.",
+                )
+                for bar in row.bars
+            ]
+            row = dataclasses.replace(row, bars=bars)
+        rows.append(row)
+    return dataclasses.replace(drawn, rows=rows)
+
+
+@admin.register(Override)
+class OverrideAdmin(admin.ModelAdmin):
+    """Overrides one at a time: "cover this shift" on the timeline opens the add form with the
+    schedule, start and end filled in (`?schedule=<id>&start=<ISO>&end=<ISO>`). Times are entered
+    and shown on the schedule's clock."""
+
+    list_display = ["__str__", "schedule", "reason"]
+    list_filter = ["schedule"]
+    list_select_related = ["schedule", "user"]
+    fields = ["schedule", "user", "start", "end", "reason"]
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        schedule = self._schedule(request, self.get_object(request, object_id) if object_id else None)
+        view = super().changeform_view
+        zone = schedule.tz if schedule is not None else zoneinfo.ZoneInfo("UTC")
+        try:
+            self._prefilled(request)
+        except ValueError as exc:
+            return HttpResponseBadRequest(str(exc))
+        return _on_clock(zone, lambda: view(request, object_id, form_url, extra_context))
+
+    @staticmethod
+    def _prefilled(request: HttpRequest) -> dict[str, datetime]:
+        """The start and end given in the query string (aware ISO 8601 instants)."""
+        instants = {}
+        for name in ("start", "end"):
+            if name in request.GET:
+                try:
+                    when: datetime | None = datetime.fromisoformat(request.GET[name])
+                except ValueError:
+                    when = None
+                if when is None or when.tzinfo is None:
+                    raise ValueError(f"{name} must be an ISO 8601 date-time with its UTC offset.")
+                instants[name] = when
+        return instants
+
+    def _schedule(self, request: HttpRequest, obj: Override | None) -> Schedule | None:
+        """The override's schedule, or the one being entered (POST) or prefilled (GET)."""
+        if obj is not None:
+            return obj.schedule
+        schedule_id = request.POST.get("schedule", request.GET.get("schedule", ""))
+        return Schedule.objects.filter(pk=schedule_id).first() if schedule_id.isdigit() else None
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        zone = _zone_label(self._schedule(request, obj))
+        labels = {"start": f"Start ({zone})", "end": f"End ({zone})"}
+        return super().get_form(request, obj, change, labels=labels, **kwargs)
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        return {**super().get_changeform_initial_data(request), **self._prefilled(request)}
+
+    def response_add(
+        self, request: HttpRequest, obj: Override, post_url_continue: str | None = None
+    ) -> HttpResponse:
+        if "_addanother" in request.POST or "_continue" in request.POST:
+            return super().response_add(request, obj, post_url_continue)
+        self.message_user(
+            request, f"{obj.user} covers {obj.schedule.local(obj.start)} to {obj.schedule.local(obj.end)}."
+        )
+        first = obj.start.astimezone(obj.schedule.tz).date().isoformat()
+        url = reverse("admin:escalation_schedule_timeline", args=[obj.schedule_id])
+        return HttpResponseRedirect(f"{url}?start={first}")
 
 
 @admin.register(RotationLayer)

@@ -89,3 +89,36 @@ def test_a_bad_range_is_refused_by_name(client, console_admin, dst_desk):
     assert response.status_code == 400 and b"range must be one of" in response.content
     response = client.get(url, {"start": "next tuesday"})
     assert response.status_code == 400 and b"start must be a date" in response.content
+
+
+def test_click_a_gap_on_the_timeline_to_cover_it(page, live_server, console_admin, dst_desk):
+    pat = Override.objects.get(schedule=dst_desk).user
+    login(page, live_server, console_admin)
+    page.goto(
+        f"{live_server.url}/admin/escalation/schedule/{dst_desk.pk}/timeline/?range=week&start=2026-03-08"
+    )
+    gap = page.locator(".timeline-final .bar.gap")
+    assert "Click to cover this shift" in gap.get_attribute("title")
+    gap.click()
+    # Prefilled on New York's clock: the gap starts Fri 13 Mar 09:00 EDT.
+    assert page.input_value("#id_schedule") == str(dst_desk.pk)
+    assert page.input_value("#id_start_0") == "2026-03-13"
+    assert page.input_value("#id_start_1") == "09:00:00"
+    assert page.input_value("#id_end_0") == "2026-03-15"  # the end of the week shown
+    assert "Start (America/New_York)" in page.inner_text(".field-start")
+    page.select_option("#id_user", str(pat.pk))
+    page.click("input[name=_save]")
+    assert "covers Fri 13 Mar 09:00 EDT (America/New_York) to Sun 15 Mar" in page.inner_text("ul.messagelist")
+    assert "/timeline/" in page.url
+    cover = Override.objects.get(schedule=dst_desk, user=pat, start__date=datetime.date(2026, 3, 13))
+    assert cover.start == datetime.datetime(2026, 3, 13, 13, tzinfo=datetime.UTC)
+    gap = page.locator(".timeline-final .bar.gap")  # the week from Fri 13 Mar: covered until Sunday
+    assert gap.get_attribute("title").startswith("Nobody (gap): Sun 15 Mar 00:00 EDT")
+
+
+def test_a_bad_prefilled_time_is_refused_by_name(client, console_admin, dst_desk):
+    client.force_login(console_admin)
+    response = client.get(
+        "/admin/escalation/override/add/", {"schedule": dst_desk.pk, "start": "2026-03-13T09:00"}
+    )
+    assert response.status_code == 400 and b"start must be an ISO 8601 date-time" in response.content
