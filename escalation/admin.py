@@ -10,7 +10,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.contrib.admin import helpers
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import transaction
 from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import (
@@ -329,8 +331,66 @@ def _with_cover_links(drawn: timeline.Timeline, schedule: Schedule) -> timeline.
     return dataclasses.replace(drawn, rows=rows)
 
 
+PREVIEW = "_preview"
+
+
+class PreviewBeforeSaving(admin.ModelAdmin):
+    """A "Preview" button: the form is checked, then the schedule's next PREVIEW_DAYS days are
+    drawn as if it were saved (inside a savepoint that is rolled back), and the form is shown
+    again, unsaved. The object's `schedule` names the schedule drawn."""
+
+    change_form_template = "admin/escalation/preview_change_form.html"
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change, **kwargs)
+        if PREVIEW not in request.POST:
+            return form
+
+        class PreviewOnly(form):  # type: ignore[valid-type,misc]
+            def clean(self) -> Any:
+                data = super().clean()
+                self.add_error(None, ValidationError("Preview only.", code="preview"))  # keeps it unsaved
+                return data
+
+        return PreviewOnly
+
+    def render_change_form(
+        self, request: HttpRequest, context: dict[str, Any], *args: Any, **kwargs: Any
+    ) -> Any:
+        form = context["adminform"].form
+        formsets = [inline.formset for inline in context["inline_admin_formsets"]]
+        if PREVIEW in request.POST and form.has_error(NON_FIELD_ERRORS, "preview"):
+            others = [e for e in form.errors.as_data()[NON_FIELD_ERRORS] if e.code != "preview"]
+            if others:
+                form.errors[NON_FIELD_ERRORS] = form.error_class([m for e in others for m in e.messages])
+            else:
+                del form.errors[NON_FIELD_ERRORS]
+            context["errors"] = helpers.AdminErrorList(form, formsets)
+            if not form.errors and all(formset.is_valid() for formset in formsets):
+                context["preview_schedule"], context["preview"] = self._preview(form, formsets)
+        return super().render_change_form(request, context, *args, **kwargs)
+
+    @staticmethod
+    def _preview(form: Any, formsets: list[Any]) -> tuple[Schedule, timeline.Timeline]:
+        obj = form.instance
+        adding = obj.pk is None
+        with transaction.atomic():
+            obj.save()
+            for formset in formsets:
+                formset.instance = obj
+                formset.save()
+            schedule = Schedule.objects.get(pk=obj.schedule_id)
+            first = timezone.now().astimezone(schedule.tz).date()
+            drawn = timeline.timeline(schedule, first, first + timedelta(days=PREVIEW_DAYS))
+            transaction.set_rollback(True)
+        if adding:
+            obj.pk = None
+            obj._state.adding = True
+        return schedule, drawn
+
+
 @admin.register(Override)
-class OverrideAdmin(admin.ModelAdmin):
+class OverrideAdmin(PreviewBeforeSaving):
     """Overrides one at a time: "cover this shift" on the timeline opens the add form with the
     schedule, start and end filled in (`?schedule=<id>&start=<ISO>&end=<ISO>`). Times are entered
     and shown on the schedule's clock."""
@@ -400,7 +460,7 @@ class OverrideAdmin(admin.ModelAdmin):
 
 
 @admin.register(RotationLayer)
-class RotationLayerAdmin(admin.ModelAdmin):
+class RotationLayerAdmin(PreviewBeforeSaving):
     list_display = [
         "__str__",
         "schedule",
