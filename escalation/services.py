@@ -1,5 +1,5 @@
-"""Incident verbs: trigger, acknowledge, resolve (from the API, admin, SMS and paging calls),
-and acting on an on-call person's text."""
+"""Incident verbs: trigger, acknowledge, resolve, escalate (from the API, admin, Slack, SMS
+and paging calls), and acting on an on-call person's text."""
 
 from __future__ import annotations
 
@@ -225,6 +225,39 @@ def incident_resolve(*, incident: Incident | int, user: User | None = None, via:
     event_add(
         incident=incident, kind="resolved", message=f"Resolved by {who} via {via}.", actor=user, via=via
     )
+    return incident
+
+
+@transaction.atomic
+def incident_escalate(*, incident: Incident | int, user: User | None = None, via: str = "api") -> Incident:
+    """Run the incident's next escalation step now; an acknowledged incident is triggered again.
+
+    Raises DomainError when the incident is resolved or every step has already run.
+    """
+    incident = _locked(incident)
+    if incident.status == IncidentStatus.RESOLVED:
+        raise DomainError(
+            f"Incident {incident.pk} is already resolved.", field="status", code="invalid_transition"
+        )
+    if incident.exhausted_at is not None and incident.status == IncidentStatus.TRIGGERED:
+        raise DomainError(
+            f"Incident {incident.pk} has run every escalation step; nobody is left to escalate to.",
+            field="status",
+            code="invalid_transition",
+        )
+    incident.status = IncidentStatus.TRIGGERED
+    incident.acknowledged_at = None
+    incident.next_step_at = timezone.now()
+    incident.save(update_fields=["status", "acknowledged_at", "next_step_at", "updated_at"])
+    who = user.get_username() if user else "an API client"
+    event_add(
+        incident=incident,
+        kind="escalated",
+        message=f"Escalated by {who} via {via}: the next step runs now.",
+        actor=user,
+        via=via,
+    )
+    enqueue_on_commit(ADVANCE_TASK, incident.pk)
     return incident
 
 

@@ -1,10 +1,16 @@
-"""Celery wrappers: the engine tick (beat), the on-commit kick, the daily health check."""
+"""Celery wrappers: the engine tick (beat), the on-commit kick, the daily health check, and
+the Slack app's message redraws and answers."""
 
 from __future__ import annotations
 
-from celery import shared_task
+import logging
 
-from escalation import engine, health, services
+from celery import Task, shared_task
+
+from escalation import engine, health, services, slack
+from notifications.channels import ChannelError, slack_api
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(name="escalation.tick", ignore_result=True)
@@ -22,3 +28,29 @@ def incident_advance(incident_id: int) -> bool:
 @shared_task(name="escalation.schedule_health", ignore_result=True)
 def schedule_health_report() -> int:
     return health.schedule_health_report()
+
+
+@shared_task(name=slack.REFRESH_TASK, bind=True, ignore_result=True, max_retries=5)
+def slack_message_refresh(self: Task, incident_id: int, channel_id: str, ts: str) -> None:
+    """Redraw an incident's Slack message after a click; transient Slack errors are retried."""
+    try:
+        slack.message_refresh(incident_id=incident_id, channel_id=channel_id, ts=ts)
+    except ChannelError as exc:
+        _retry_or_log(self, exc)
+
+
+@shared_task(name=slack.RESPOND_TASK, bind=True, ignore_result=True, max_retries=3)
+def slack_respond(self: Task, response_url: str, text: str) -> None:
+    """Answer the person who clicked, and only them."""
+    try:
+        slack_api.respond(response_url, text)
+    except ChannelError as exc:
+        _retry_or_log(self, exc)
+
+
+def _retry_or_log(task: Task, exc: ChannelError) -> None:
+    if exc.permanent or task.request.retries >= (task.max_retries or 0):
+        logger.warning("%s gave up: %s", task.name, exc.reason)
+        return
+    countdown = exc.retry_after or 2 ** (task.request.retries + 1)
+    raise task.retry(exc=exc, countdown=countdown)

@@ -282,6 +282,9 @@ SLACK_API_URL = env.str("SLACK_API_URL", default="https://slack.com/api/")
 SLACK_CHANNEL = env.str("SLACK_CHANNEL", default="")
 SLACK_USERNAME = env.str("SLACK_USERNAME", default=APP_NAME)
 SLACK_ICON_EMOJI = env.str("SLACK_ICON_EMOJI", default=":telephone_receiver:")
+# The Slack app's signing secret: /webhooks/slack/interactivity and /webhooks/slack/commands
+# refuse every request (401) while it is not set. Buttons on pages need SLACK_BOT_TOKEN too.
+SLACK_SIGNING_SECRET = env.str("SLACK_SIGNING_SECRET", default="")
 
 # --- Twilio and telephony -------------------------------------------------------------------
 TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
