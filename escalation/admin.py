@@ -193,7 +193,7 @@ class NotificationRuleInline(admin.TabularInline):
 
 @admin.register(ContactMethod)
 class ContactMethodAdmin(admin.ModelAdmin):
-    list_display = ["user", "kind", "address", "label"]
+    list_display = ["user", "kind", "address", "label", "handoff_notice_minutes"]
     list_filter = ["kind"]
     search_fields = ["user__username", "address"]
     inlines = [NotificationRuleInline]

@@ -7,7 +7,7 @@ import logging
 
 from celery import Task, shared_task
 
-from escalation import engine, health, services, slack
+from escalation import engine, handoffs, health, services, slack
 from notifications.channels import ChannelError, slack_api
 
 logger = logging.getLogger(__name__)
@@ -54,3 +54,9 @@ def _retry_or_log(task: Task, exc: ChannelError) -> None:
         return
     countdown = exc.retry_after or 2 ** (task.request.retries + 1)
     raise task.retry(exc=exc, countdown=countdown)
+
+
+@shared_task(name="escalation.handoff_notices", ignore_result=True)
+def handoff_notices() -> int:
+    """Beat, every ESCALATION_HANDOFF_SWEEP_SECONDS: queue the handoff notices now due."""
+    return handoffs.handoff_notices_send()

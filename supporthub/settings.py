@@ -524,8 +524,16 @@ if SENTRY_DSN:
 # page faster.
 ESCALATION_TICK_SECONDS = env.float("ESCALATION_TICK_SECONDS", default=15.0)
 SLA_SWEEP_SECONDS = env.float("SLA_SWEEP_SECONDS", default=60.0)
+# Handoff notices: minutes before a shift starts that its person is told whom they take over
+# from, for people who set no lead time on a contact method (0: only those who did).
+ESCALATION_HANDOFF_NOTICE_MINUTES = env.int("ESCALATION_HANDOFF_NOTICE_MINUTES", default=0)
+ESCALATION_HANDOFF_SWEEP_SECONDS = env.float("ESCALATION_HANDOFF_SWEEP_SECONDS", default=60.0)
 CELERY_BEAT_SCHEDULE.update(
     {
+        "escalation-handoff-notices": {
+            "task": "escalation.handoff_notices",
+            "schedule": ESCALATION_HANDOFF_SWEEP_SECONDS,
+        },
         "escalation-tick": {"task": "escalation.tick", "schedule": ESCALATION_TICK_SECONDS},
         "tickets-sla-sweep": {"task": "tickets.sla_sweep", "schedule": SLA_SWEEP_SECONDS},
         "escalation-schedule-health": {"task": "escalation.schedule_health", "schedule": 24 * 3600.0},
