@@ -4,6 +4,7 @@ redrawn in place (`message_refresh`, run by a task). `/oncall` tells who is on c
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -100,10 +101,13 @@ def slack_user(slack_user_id: str) -> Any:
     Raises ChannelError when Slack cannot be asked (users.info failed).
     """
     key = f"slack:user-email:{slack_user_id}"
-    email = cache.get(key)
+    email = None
+    with contextlib.suppress(Exception):  # an unreachable cache only costs a users.info call
+        email = cache.get(key)
     if email is None:
         email = slack_api.user_email(slack_user_id) or ""
-        cache.set(key, email, USER_CACHE_SECONDS)
+        with contextlib.suppress(Exception):
+            cache.set(key, email, USER_CACHE_SECONDS)
     if not email:
         return None
     return get_user_model().objects.filter(email__iexact=email, is_active=True).order_by("pk").first()
@@ -148,7 +152,7 @@ def _clicker(click: Click) -> tuple[Any, str]:
 @transaction.atomic
 def _act(click: Click, user: Any) -> str:
     if not Incident.objects.filter(pk=click.incident_id).exists():
-        return f"Incident #{click.incident_id} no longer exists."
+        raise DomainError(f"Incident #{click.incident_id} no longer exists.", field="actions.value")
     try:
         with transaction.atomic():
             SlackAction.objects.create(
@@ -184,7 +188,7 @@ def message_refresh(*, incident_id: int, channel_id: str, ts: str) -> None:
     if found is None:
         return
     blocks = slack_blocks.incident_blocks(found)
-    text = f"Incident #{found.pk}: {found.title} ({found.status})"
+    text = f"Incident #{found.pk}: {slack_blocks.escape(found.title)} ({found.status})"
     slack_api.update_message(channel_id, ts, {"text": text, "blocks": blocks})
 
 

@@ -307,6 +307,19 @@ def test_a_click_that_breaks_a_rule_is_answered_and_writes_nothing(client, incid
     assert not SlackAction.objects.exists()
 
 
+def test_a_click_on_a_deleted_incident_is_answered(client, incident, dana, published):
+    incident_id = incident.pk
+    incident.delete()
+    response = click(client, click_body(incident_id, "incident_resolve"))
+    assert response.json()["text"] == f"Incident #{incident_id} no longer exists. Nothing was done."
+    assert not SlackAction.objects.exists()
+
+
+def test_clicks_still_work_while_the_cache_is_unreachable(client, incident, dana, published, cache_down):
+    response = click(client, click_body(incident.pk, "incident_acknowledge"))
+    assert response.json()["text"] == f"Incident #{incident.pk} acknowledged by dana."
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [
