@@ -57,9 +57,13 @@ def _status_line(incident: Incident) -> str:
 
 
 def incident_blocks(incident: Incident) -> list[dict[str, Any]]:
-    """The incident as Block Kit blocks: title, state, who did what, and the buttons its state allows."""
+    """The incident as Block Kit blocks: title (and runbook), state, who did what, and the
+    buttons its state allows."""
     ticket = f" · ticket {incident.ticket.reference}" if incident.ticket_id and incident.ticket else ""
     title = f"*Incident #{incident.pk}*: {escape(incident.title)}{escape(ticket)}"
+    runbook = str(incident.policy_snapshot.get("runbook") or "")
+    if runbook:
+        title += f"\nRunbook: {escape(runbook)}"
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": title}},
         {"type": "context", "elements": [{"type": "mrkdwn", "text": _status_line(incident)}]},

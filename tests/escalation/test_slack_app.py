@@ -82,7 +82,7 @@ def dana(slack_api):
 
 @pytest.fixture
 def policy(slack_api):
-    policy = EscalationPolicy.objects.create(name="Chat")
+    policy = EscalationPolicy.objects.create(name="Chat", runbook="https://wiki.example/checkout")
     for position, channel in enumerate(["#ops-p1", "#ops-p2"], start=1):
         step = EscalationStep(
             policy=policy, position=position, kind="slack", slack_channel=channel, wait_minutes=5
@@ -149,7 +149,9 @@ def test_a_page_posted_with_the_bot_token_carries_acknowledge_resolve_and_escala
         ("incident_resolve", str(incident.pk)),
         ("incident_escalate", str(incident.pk)),
     ]
-    assert "&lt;!channel&gt;" in body["blocks"][0]["text"]["text"]  # no mention from a title
+    title = body["blocks"][0]["text"]["text"]
+    assert "&lt;!channel&gt;" in title  # no mention from a title
+    assert title.endswith("\nRunbook: https://wiki.example/checkout")
 
 
 def test_a_click_acknowledges_as_the_mapped_user_and_the_message_is_redrawn_after_the_answer(
