@@ -2,11 +2,11 @@
 
 from django.urls import path
 
-from escalation import webhooks
+from escalation import slack_webhooks
 
 app_name = "slack"
 
 urlpatterns = [
-    path("interactivity", webhooks.interactivity, name="interactivity"),
-    path("commands", webhooks.commands, name="commands"),
+    path("interactivity", slack_webhooks.interactivity, name="interactivity"),
+    path("commands", slack_webhooks.commands, name="commands"),
 ]
