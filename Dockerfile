@@ -18,7 +18,7 @@ COPY . .
 # collectstatic needs settings to load; the key here is only for that build step.
 RUN SECRET_KEY=build-only-collectstatic-key-0123456789abcdef python manage.py collectstatic --noinput -v0 \
     && useradd --system --uid 10001 --home-dir /app supporthub \
-    && mkdir -p /app/var/prometheus \
+    && mkdir -p /app/var/prometheus /app/var/attachments \
     && chown -R supporthub /app/var
 
 USER supporthub

@@ -6,6 +6,9 @@ Command-line flags (Procfile) still win; this file only adds hooks.
 import os
 from typing import Any
 
+# Feed tokens in query strings are written as [redacted] (supporthub/accesslog.py).
+logger_class = "supporthub.accesslog.AccessLogger"
+
 
 def child_exit(server: Any, worker: Any) -> None:
     """A dead worker's live gauges must not linger in Prometheus multiprocess mode."""

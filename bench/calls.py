@@ -28,13 +28,15 @@ import django
 django.setup()
 
 from django.test import Client  # noqa: E402
-from rest_framework_api_key.models import APIKey  # noqa: E402
+
+from supporthub.roles import KeyScope  # noqa: E402
+from supporthub.services import api_key_create  # noqa: E402
 
 REQUESTS = 20
 
 
 def main() -> None:
-    _, key = APIKey.objects.create_key(name="calls")
+    _, key = api_key_create(name="calls", scope=KeyScope.READ_ONLY)
     client = Client(HTTP_X_API_KEY=key)
     for url in sys.argv[1:] or ["/v1/tickets?page_size=50", "/v1/tickets/500"]:
         for _ in range(5):

@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import itertools
+import zoneinfo
 from datetime import timedelta
 from typing import Any
 
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from escalation import oncall, selectors, services
+from escalation import oncall, pager, reachability, selectors, services
 from escalation.models import (
     BusinessCalendar,
     BusinessHours,
@@ -33,10 +35,16 @@ from escalation.models import (
     Override,
     RotationLayer,
     Schedule,
+    validate_time_zone,
 )
 from supporthub.exceptions import DomainError
 
 PREVIEW_DAYS = 14
+
+
+def _zone_label(schedule: Schedule | None) -> str:
+    """How a form names the zone its times are in."""
+    return schedule.time_zone if schedule is not None else "the schedule's time zone"
 
 
 class RotationLayerInline(admin.TabularInline):
@@ -60,6 +68,10 @@ class RotationLayerInline(admin.TabularInline):
     def people(self, layer: RotationLayer) -> str:
         return ", ".join(str(p.user) for p in layer.participants.all()) or "— nobody —"
 
+    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        labels = {"handoff_time": f"Handoff time ({_zone_label(obj)})"}
+        return super().get_formset(request, obj, labels=labels, **kwargs)
+
 
 class OverrideFormSet(BaseInlineFormSet):
     """Overrides of one schedule must not overlap each other (also among unsaved rows)."""
@@ -79,10 +91,17 @@ class OverrideFormSet(BaseInlineFormSet):
 
 
 class OverrideInline(admin.TabularInline):
+    """Start and end are entered and shown on the schedule's clock (ScheduleAdmin.changeform_view)."""
+
     model = Override
     formset = OverrideFormSet
     extra = 0
     fields = ["user", "start", "end", "reason"]
+
+    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        zone = _zone_label(obj)
+        labels = {"start": f"Start ({zone})", "end": f"End ({zone})"}
+        return super().get_formset(request, obj, labels=labels, **kwargs)
 
 
 class LayerParticipantInline(admin.TabularInline):
@@ -103,9 +122,35 @@ class ScheduleAdmin(admin.ModelAdmin):
     inlines = [RotationLayerInline, OverrideInline]
     readonly_fields = ["oncall_now", "health", "shift_preview", "feed_url"]
     fields = ["name", "description", "time_zone", "oncall_now", "health", "feed_url", "shift_preview"]
+    actions = ["rotate_feed_token"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Schedule]:
         return super().get_queryset(request).prefetch_related("layers__participants__user")
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        """The page, its date-time fields and the admin's "Now" shortcuts run on the schedule's
+        clock, whatever the server's or the browser's time zone."""
+        with timezone.override(self._zone(request, object_id)):
+            response = super().changeform_view(request, object_id, form_url, extra_context)
+            if isinstance(response, TemplateResponse):
+                response.render()  # widgets convert times to the current zone while rendering
+        return response
+
+    def _zone(self, request: HttpRequest, object_id: str | None) -> zoneinfo.ZoneInfo:
+        """The zone the form shows: the saved schedule's; for a new one, the zone being entered."""
+        schedule = self.get_object(request, object_id) if object_id else None
+        name = schedule.time_zone if schedule is not None else request.POST.get("time_zone", "UTC")
+        try:
+            validate_time_zone(name)
+        except ValidationError:
+            name = "UTC"  # the form itself reports the bad zone
+        return zoneinfo.ZoneInfo(name)
 
     @admin.display(description="On call now")
     def oncall_now(self, schedule: Schedule) -> str:
@@ -127,15 +172,20 @@ class ScheduleAdmin(admin.ModelAdmin):
         url = reverse("schedule-ics", kwargs={"pk": schedule.pk}) + f"?token={schedule.feed_token}"
         return format_html('<a href="{}">{}</a>', url, url)
 
-    @admin.display(description=f"Shifts, next {PREVIEW_DAYS} days (schedule time zone)")
+    @admin.action(description="Rotate the iCal feed token (the old feed URL stops working at once)")
+    def rotate_feed_token(self, request: HttpRequest, queryset: QuerySet[Schedule]) -> None:
+        count = services.schedule_feed_token_rotate(schedule_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"New feed token for {count} schedule(s); share the new feed URL.")
+
+    @admin.display(description=f"Shifts, next {PREVIEW_DAYS} days")
     def shift_preview(self, schedule: Schedule) -> str:
         if not schedule.pk:
             return "Save first to see the shifts."
         start = timezone.now()
         rows = [
             (
-                shift.start.astimezone(schedule.tz).strftime("%a %d %b %H:%M"),
-                shift.end.astimezone(schedule.tz).strftime("%a %d %b %H:%M"),
+                schedule.local(shift.start, zone_name=False),
+                schedule.local(shift.end, zone_name=False),
                 "NOBODY (gap)" if shift.is_gap else str(shift.user),
                 shift.source,
             )
@@ -143,22 +193,51 @@ class ScheduleAdmin(admin.ModelAdmin):
         ]
         body = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows)
         return format_html(
-            "<table><tr><th>From</th><th>To</th><th>Who</th><th>Source</th></tr>{}</table>", body
+            "<table><tr><th>From ({})</th><th>To ({})</th><th>Who</th><th>Source</th></tr>{}</table>",
+            schedule.time_zone,
+            schedule.time_zone,
+            body,
         )
 
     def get_urls(self) -> list[URLPattern]:
         extra = [
             path(
                 "oncall-now/", self.admin_site.admin_view(self.oncall_now_view), name="escalation_oncall_now"
-            )
+            ),
+            path(
+                "<path:object_id>/take/",
+                self.admin_site.admin_view(self.take_view),
+                name="escalation_schedule_take",
+            ),
         ]
         return extra + super().get_urls()
+
+    def take_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The "Take the pager" button: the signed-in person goes on call until the next handover."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        schedule = self.get_object(request, object_id)
+        if schedule is None or not self.has_view_permission(request, schedule):
+            raise Http404("No such schedule.")
+        try:
+            taken = pager.pager_take(schedule=schedule, user=request.user, via="admin")
+        except DomainError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+        else:
+            until = schedule.local(taken.override.end)
+            self.message_user(request, f"You are on call for {schedule} until {until}.", messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:escalation_schedule_change", args=[schedule.pk]))
 
     def oncall_now_view(self, request: HttpRequest) -> HttpResponse:
         """Who is on call now on every schedule, with health."""
         now = timezone.now()
         rows = [
-            {"schedule": schedule, "who": who, "health": selectors.schedule_health(schedule, now)}
+            {
+                "schedule": schedule,
+                "who": who,
+                "until": schedule.local(who.until) if who.until else "",
+                "health": selectors.schedule_health(schedule, now),
+            }
             for schedule, who in selectors.oncall_now_table(now)
         ]
         context = {
@@ -184,6 +263,11 @@ class RotationLayerAdmin(admin.ModelAdmin):
     list_filter = ["schedule"]
     inlines = [LayerParticipantInline]
 
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        zone = _zone_label(obj.schedule if obj is not None else None)
+        labels = {"handoff_time": f"Handoff time ({zone})"}
+        return super().get_form(request, obj, change, labels=labels, **kwargs)
+
 
 class NotificationRuleInline(admin.TabularInline):
     model = NotificationRule
@@ -193,10 +277,46 @@ class NotificationRuleInline(admin.TabularInline):
 
 @admin.register(ContactMethod)
 class ContactMethodAdmin(admin.ModelAdmin):
-    list_display = ["user", "kind", "address", "label", "handoff_notice_minutes"]
+    list_display = [
+        "user",
+        "kind",
+        "address",
+        "label",
+        "handoff_notice_minutes",
+        "verified_at",
+        "test_sent_at",
+    ]
     list_filter = ["kind"]
     search_fields = ["user__username", "address"]
+    readonly_fields = ["verified_at", "test_sent_at"]
     inlines = [NotificationRuleInline]
+    actions = ["send_test_page"]
+
+    # Every staff member sees (only) their own methods, to send themselves test pages;
+    # the model's permissions are needed for everyone's.
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ContactMethod]:
+        queryset = super().get_queryset(request)
+        return queryset if super().has_view_permission(request) else queryset.filter(user=request.user)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        own = obj is None or obj.user_id == request.user.pk
+        return super().has_view_permission(request, obj) or (request.user.is_staff and own)
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return super().has_module_permission(request) or request.user.is_staff
+
+    @admin.action(description="Send a test page (its owner answers it to verify the method)")
+    def send_test_page(self, request: HttpRequest, queryset: QuerySet[ContactMethod]) -> None:
+        sent, refused = 0, []
+        for method in queryset:
+            try:
+                reachability.contact_method_test_page(method=method)
+                sent += 1
+            except DomainError as exc:
+                refused.append(f"{method} ({exc.message})")
+        self.message_user(request, f"Sent {sent} test page(s).", messages.SUCCESS if sent else messages.INFO)
+        if refused:
+            self.message_user(request, "Not sent: " + "; ".join(refused), messages.WARNING)
 
 
 @admin.register(NotificationRule)

@@ -42,8 +42,9 @@ class ScheduleHealthCollector:
             "supporthub_oncall_schedule_gaps", "Gaps in the next 14 days, per schedule.", labels=["schedule"]
         )
         unreachable = GaugeMetricFamily(
-            "supporthub_oncall_unreachable_participants",
-            "Schedule participants with no contact method, per schedule.",
+            "supporthub_oncall_unreachable",
+            "People on call now or within ONCALL_REACHABILITY_LEAD_HOURS with no contact method "
+            "verified or delivering a page in 30 days, per schedule.",
             labels=["schedule"],
         )
         try:

@@ -91,6 +91,11 @@ def localize(naive: datetime, tz: zoneinfo.ZoneInfo) -> datetime:
     return naive.replace(tzinfo=tz, fold=0).astimezone(UTC)
 
 
+def day_start(schedule: Any, when: datetime) -> datetime:
+    """The start of `when`'s day in the schedule's time zone (a Schedule or ScheduleSpec), in UTC."""
+    return localize(datetime.combine(_aware(when).astimezone(schedule.tz).date(), time()), schedule.tz)
+
+
 def _unit_step(layer: LayerSpec) -> timedelta:
     if layer.unit == "hours":
         return timedelta(hours=layer.length)
@@ -193,10 +198,20 @@ def _aware(when: datetime) -> datetime:
     return when.astimezone(UTC)
 
 
-def shifts(schedule: Any, start: datetime, end: datetime) -> list[Shift]:
+def _is_handoff(spec: ScheduleSpec, source: str, when: datetime) -> bool:
+    """Whether `when` starts a shift of the layer named by `source` ("layer:<level>")."""
+    for layer in spec.layers:
+        if layer.source == source:
+            return _boundary(layer, spec.tz, _shift_index(layer, spec.tz, when)) == when
+    return False
+
+
+def shifts(schedule: Any, start: datetime, end: datetime, *, split_handoffs: bool = False) -> list[Shift]:
     """Shifts tiling [start, end) in order; gaps are shifts with user_id None.
 
-    Consecutive pieces with the same person from the same source are merged.
+    Consecutive pieces with the same person from the same source are merged, except at a
+    handoff of that layer when `split_handoffs` is set (a one-person rotation then still has
+    one shift per rotation period).
     """
     start, end = _aware(start), _aware(end)
     spec = _spec(schedule, start)
@@ -206,12 +221,32 @@ def shifts(schedule: Any, start: datetime, end: datetime) -> list[Shift]:
     result: list[Shift] = []
     for seg_start, seg_end in itertools.pairwise(points):
         user_id, source = _who(spec, seg_start)
-        if result and result[-1].user_id == user_id and result[-1].source == source:
+        same = bool(result) and result[-1].user_id == user_id and result[-1].source == source
+        if same and split_handoffs and _is_handoff(spec, source, seg_start):
+            same = False
+        if same:
             last = result[-1]
             result[-1] = Shift(last.start, seg_end, user_id, source, last.user)
         else:
             result.append(Shift(seg_start, seg_end, user_id, source, spec.users.get(user_id or 0)))
     return result
+
+
+# How far whole_shifts looks beyond its range for the real start and end of a shift.
+WHOLE_SHIFT_REACH = timedelta(days=35)
+
+
+def whole_shifts(schedule: Any, start: datetime, end: datetime) -> list[Shift]:
+    """The shifts that overlap [start, end), each whole: from its real start to its real end.
+
+    Split at every handoff (see `shifts`), so a shift's bounds do not depend on `start` and
+    `end`. A stretch with no handoff for WHOLE_SHIFT_REACH (e.g. the gap before a rotation
+    begins) is cut that far before `start` or after `end`.
+    """
+    start, end = _aware(start), _aware(end)
+    spec = _spec(schedule, start - WHOLE_SHIFT_REACH)
+    around = shifts(spec, start - WHOLE_SHIFT_REACH, end + WHOLE_SHIFT_REACH, split_handoffs=True)
+    return [shift for shift in around if shift.end > start and shift.start < end]
 
 
 def oncall_at(schedule: Any, when: datetime, *, with_until: bool = True) -> OnCall:

@@ -11,6 +11,7 @@ import logging
 from typing import Any
 
 from escalation.slack_blocks import incident_blocks
+from notifications.channels.slack import slack_escape
 from notifications.models import Delivery
 from notifications.outbox import deliveries_save, delivery_create, delivery_new
 from notifications.recipients import slack_chooses_channel
@@ -30,19 +31,22 @@ def notify(
     subject: str = "",
     ticket: Any = None,
     payload: dict[str, Any] | None = None,
+    audience: str = "team",
 ) -> int:
-    """Queue one notification; returns the notifications Delivery id.
+    """Queue one notification; returns the notifications Delivery id. `audience` (team, page)
+    decides how long the outbox retries it.
 
     Raises whatever delivery_create raises for a bad recipient (callers record it).
     """
     delivery = delivery_create(
         channel=channel,
         recipient=recipient,
-        body=body,
+        body=slack_escape(body) if channel == "slack" else body,  # titles hold customer text
         subject=subject,
         idempotency_key=idempotency_key,
         ticket=ticket,
         payload=payload,
+        audience=audience,
     )
     return int(delivery.pk)
 
@@ -70,11 +74,12 @@ def page_new(
     return delivery_new(
         channel=channel,
         recipient=recipient,
-        body=body,
+        body=slack_escape(body) if channel == "slack" else body,  # titles hold customer text
         subject=subject,
         idempotency_key=idempotency_key,
         ticket=incident.ticket,
         payload=payload,
+        audience="page",  # retried until the incident is acknowledged or resolved
     )
 
 

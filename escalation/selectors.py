@@ -9,11 +9,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.utils import timezone
 
-from escalation import oncall
+from escalation import oncall, reachability
 from escalation.models import ContactMethod, ContactMethodKind, EscalationPolicy, Schedule, StepKind
 from supporthub.phone import InvalidPhoneNumber, to_e164
 
@@ -31,12 +30,10 @@ def default_schedule() -> Schedule | None:
 
 
 def _phones_by_user(user_ids: list[int]) -> dict[int, list[str]]:
-    """Each person's numbers to dial (voice numbers first, then SMS numbers), in one query."""
-    methods = ContactMethod.objects.filter(
-        user_id__in=user_ids, kind__in=(ContactMethodKind.VOICE, ContactMethodKind.SMS)
-    ).order_by("pk")
+    """Each person's numbers that can be called (voice contact methods), in one query."""
+    methods = ContactMethod.objects.filter(user_id__in=user_ids, kind=ContactMethodKind.VOICE).order_by("pk")
     phones: dict[int, list[str]] = {user_id: [] for user_id in user_ids}
-    for method in sorted(methods, key=lambda m: (m.kind != ContactMethodKind.VOICE, m.pk)):
+    for method in methods:
         phones[method.user_id].append(method.address)
     return phones
 
@@ -150,14 +147,22 @@ def phone_chain(when: datetime | None = None) -> list[str]:
 class ScheduleHealth:
     schedule: Schedule
     gaps: list[oncall.Shift] = field(default_factory=list)
-    unreachable: list[Any] = field(default_factory=list)  # participants with no contact method
+    # People on call now or within the reachability lead time with no contact method shown
+    # to reach them (escalation.reachability).
+    unreachable: list[Any] = field(default_factory=list)
     empty_layers: list[str] = field(default_factory=list)  # layers with no participants
 
     @property
     def ok(self) -> bool:
         return not self.gaps and not self.unreachable and not self.empty_layers
 
-    def summary(self) -> str:
+    @property
+    def rota_ok(self) -> bool:
+        """No gaps and no empty layers (what the daily warning is about)."""
+        return not self.gaps and not self.empty_layers
+
+    def summary(self, *, people: bool = True) -> str:
+        """What needs attention ("healthy" if nothing); `people=False` leaves out the unreachable."""
         parts = []
         if self.gaps:
             hours = sum((g.end - g.start).total_seconds() for g in self.gaps) / 3600
@@ -166,22 +171,24 @@ class ScheduleHealth:
                 f"{len(self.gaps)} gap(s), {hours:.1f} h in the next {HEALTH_DAYS} days"
                 f" (first {first:%a %d %b %H:%M %Z})"
             )
-        if self.unreachable:
+        if self.unreachable and people:
             names = ", ".join(sorted(str(u) for u in self.unreachable))
-            parts.append(f"no contact method: {names}")
+            parts.append(
+                f"not shown reachable before their shift (no test page answered or page delivered): {names}"
+            )
         if self.empty_layers:
             parts.append(f"layer(s) with nobody in the rotation: {', '.join(self.empty_layers)}")
         return "; ".join(parts) or "healthy"
 
 
 def schedule_health(schedule: Schedule, now: datetime | None = None) -> ScheduleHealth:
-    """Gaps in the next 14 days and participants who cannot be paged (no contact method)."""
+    """Gaps in the next 14 days, empty layers, and people on call now or soon who are not
+    shown reachable (`reachability.unreachable_shifts`)."""
     now = now or timezone.now()
     spec = oncall.load(schedule, overrides_from=now)
     health = ScheduleHealth(schedule=schedule, gaps=oncall.gaps(spec, now, now + timedelta(days=HEALTH_DAYS)))
-    user_ids = list(spec.users)
-    users = get_user_model().objects.filter(pk__in=user_ids).prefetch_related("contact_methods")
-    health.unreachable = [user for user in users if not user.contact_methods.all()]
+    shifts = reachability.unreachable_shifts(schedule, now)
+    health.unreachable = list({shift.user_id: shift.user for shift in shifts}.values())
     health.empty_layers = [
         layer.name or f"level {layer.level}" for layer in spec.layers if not layer.participants
     ]

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from escalation.models import EscalationPolicy, Incident, IncidentEvent, IncidentPage, Schedule
-from supporthub.api.fields import StrictFieldsMixin
+from supporthub.api.fields import PrimaryKeyField, SingleLineCharField, StrictFieldsMixin
 from tickets.models import Ticket
 
 
@@ -39,6 +40,34 @@ class OnCallSerializer(serializers.Serializer):
     until = serializers.DateTimeField(
         allow_null=True, help_text="When this changes (null: not within 35 days)."
     )
+
+
+class TakeSerializer(StrictFieldsMixin, serializers.Serializer):
+    user = serializers.PrimaryKeyRelatedField(
+        queryset=get_user_model().objects.all(),
+        required=False,
+        help_text="Who takes the pager (default: the signed-in caller; required with an API key).",
+    )
+
+
+class OverrideSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    schedule = serializers.IntegerField(source="schedule_id")
+    user = serializers.SerializerMethodField()
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    reason = serializers.CharField()
+
+    @extend_schema_field(PersonSerializer)
+    def get_user(self, override: Any) -> dict[str, Any] | None:
+        return person(override.user)
+
+
+class PagerTakenSerializer(serializers.Serializer):
+    override = OverrideSerializer(
+        help_text="The override that puts the taker on call until the next handover."
+    )
+    previous = PersonSerializer(allow_null=True, help_text="Who was on call (null: nobody, a gap).")
 
 
 class LayerSerializer(serializers.Serializer):
@@ -72,7 +101,7 @@ class IncidentEventSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = IncidentEvent
-        fields = ["id", "kind", "message", "actor", "via", "created_at"]
+        fields = ["id", "kind", "message", "actor", "actor_name", "via", "created_at"]
         read_only_fields = fields
 
     @extend_schema_field(PersonSerializer(allow_null=True))
@@ -148,11 +177,9 @@ class IncidentDetailSerializer(IncidentSerializer):
 
 
 class IncidentCreateSerializer(StrictFieldsMixin, serializers.Serializer):
-    title = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    ticket = serializers.PrimaryKeyRelatedField(
-        queryset=Ticket.objects.all(), required=False, allow_null=True
-    )
-    policy = serializers.PrimaryKeyRelatedField(
+    title = SingleLineCharField(max_length=200, required=False, allow_blank=True, default="")
+    ticket = PrimaryKeyField(queryset=Ticket.objects.all(), required=False, allow_null=True)
+    policy = PrimaryKeyField(
         queryset=EscalationPolicy.objects.all(),
         required=False,
         allow_null=True,

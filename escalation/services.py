@@ -12,7 +12,7 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from escalation import engine, replies
+from escalation import engine, pager, reachability, replies
 from escalation.models import (
     ContactMethod,
     ContactMethodKind,
@@ -23,8 +23,10 @@ from escalation.models import (
     IncidentStatus,
     PageCallOutcome,
     PageStatus,
+    Schedule,
     TriggerReason,
 )
+from escalation.models.schedules import new_feed_token
 from supporthub import metrics  # time-to-acknowledge
 from supporthub.exceptions import DomainError
 from supporthub.phone import InvalidPhoneNumber, to_e164
@@ -42,9 +44,19 @@ REASON_FLAG = {
 
 
 def event_add(
-    *, incident: Incident, kind: str, message: str, actor: Any = None, via: str = "engine"
+    *,
+    incident: Incident,
+    kind: str,
+    message: str,
+    actor: Any = None,
+    actor_name: str = "",
+    via: str = "engine",
 ) -> IncidentEvent:
-    return IncidentEvent.objects.create(incident=incident, kind=kind, message=message, actor=actor, via=via)
+    """One timeline line; `actor_name` defaults to the user's username."""
+    name = actor_name or (actor.get_username() if actor is not None else "")
+    return IncidentEvent.objects.create(
+        incident=incident, kind=kind, message=message, actor=actor, actor_name=name[:200], via=via
+    )
 
 
 def policy_snapshot(policy: EscalationPolicy) -> dict[str, Any]:
@@ -107,8 +119,10 @@ def incident_open(
     title: str = "",
     policy: EscalationPolicy | None = None,
     actor: User | None = None,
+    actor_name: str = "",
 ) -> tuple[Incident | None, bool]:
-    """incident_trigger, also telling whether a new incident was created."""
+    """incident_trigger, also telling whether a new incident was created. `actor_name` names
+    who opened it when that was not a user (an API key)."""
     if ticket is None and not title:
         raise DomainError("Give a title or a ticket.", field="title")
     if policy is None:
@@ -140,12 +154,14 @@ def incident_open(
         if existing is None:
             raise
         return existing, False
-    who = f" by {actor}" if actor else ""
+    opener = actor_name or (str(actor) if actor else "")
+    who = f" by {opener}" if opener else ""
     event_add(
         incident=incident,
         kind="triggered",
         message=f"Opened{who} ({TriggerReason(reason).label}) on policy {policy.name}.",
         actor=actor,
+        actor_name=actor_name,
         via=reason,
     )
     _paging_sync(incident, "trigger")  # mirror to PagerDuty / Opsgenie when configured
@@ -172,8 +188,11 @@ def _locked(incident: Incident | int) -> Incident:
 
 
 @transaction.atomic
-def incident_acknowledge(*, incident: Incident | int, user: User | None = None, via: str = "api") -> Incident:
+def incident_acknowledge(
+    *, incident: Incident | int, user: User | None = None, via: str = "api", actor_name: str = ""
+) -> Incident:
     """Stop the escalation at once; re-page after the policy's ack timeout if still unresolved.
+    `actor_name` names who acknowledged when that was not a user (an API key).
 
     Raises DomainError if the incident is already resolved. Acknowledging twice is a no-op.
     """
@@ -196,21 +215,25 @@ def incident_acknowledge(*, incident: Incident | int, user: User | None = None, 
     cancelled = _cancel_scheduled_pages(incident)
     metrics.record_incident_acknowledged(seconds=(now - incident.created_at).total_seconds())
     _paging_sync(incident, "acknowledge")  # mirror to PagerDuty / Opsgenie
-    who = user.get_username() if user else "an API client"
+    who = actor_name or (user.get_username() if user else "an API client")
     extra = f"; {cancelled} pending page(s) cancelled" if cancelled else ""
     event_add(
         incident=incident,
         kind="acknowledged",
         message=f"Acknowledged by {who} via {via}{extra}.",
         actor=user,
+        actor_name=actor_name,
         via=via,
     )
     return incident
 
 
 @transaction.atomic
-def incident_resolve(*, incident: Incident | int, user: User | None = None, via: str = "api") -> Incident:
-    """Close the incident (from triggered or acknowledged). Resolving twice is a no-op."""
+def incident_resolve(
+    *, incident: Incident | int, user: User | None = None, via: str = "api", actor_name: str = ""
+) -> Incident:
+    """Close the incident (from triggered or acknowledged). Resolving twice is a no-op.
+    `actor_name` names who resolved it when that was not a user (an API key)."""
     incident = _locked(incident)
     if incident.status == IncidentStatus.RESOLVED:
         return incident
@@ -221,9 +244,14 @@ def incident_resolve(*, incident: Incident | int, user: User | None = None, via:
     incident.save(update_fields=["status", "resolved_by", "resolved_at", "next_step_at", "updated_at"])
     _cancel_scheduled_pages(incident)
     _paging_sync(incident, "resolve")  # mirror to PagerDuty / Opsgenie
-    who = user.get_username() if user else "an API client"
+    who = actor_name or (user.get_username() if user else "an API client")
     event_add(
-        incident=incident, kind="resolved", message=f"Resolved by {who} via {via}.", actor=user, via=via
+        incident=incident,
+        kind="resolved",
+        message=f"Resolved by {who} via {via}.",
+        actor=user,
+        actor_name=actor_name,
+        via=via,
     )
     return incident
 
@@ -295,8 +323,9 @@ def staff_text_receive(*, from_number: str, text: str) -> StaffTextResult | None
     A text from staff is a command, never a ticket: `replies.parse` says which. ACK
     acknowledges the incident it names, or the newest triggered incident that paged the
     sender; an incident that did not page the sender is refused (a text's sender can be
-    forged; the API and admin acknowledge any incident). Anything else is answered with the
-    list of commands.
+    forged; the API and admin acknowledge any incident). TAKE takes the pager
+    (`escalation.pager`); VERIFY answers a test page (`escalation.reachability`). Anything
+    else is answered with the list of commands.
     """
     user = _staff_by_number(from_number)
     if user is None:
@@ -304,6 +333,11 @@ def staff_text_receive(*, from_number: str, text: str) -> StaffTextResult | None
     command = replies.parse(text)
     if isinstance(command, replies.Acknowledge):
         return _acknowledge_by_text(user, command.incident_id)
+    if isinstance(command, replies.Take):
+        return StaffTextResult(reply=pager.pager_take_by_text(user=user, schedule_name=command.schedule))
+    if isinstance(command, replies.Verify):
+        reply = reachability.contact_method_verify_by_text(number=from_number, code=command.code)
+        return StaffTextResult(reply=reply)
     logger.info("text from on-call %s is no command; answered with help", user)
     return StaffTextResult(reply=replies.HELP)
 
@@ -433,3 +467,9 @@ def _next_step_now_if_unanswered(page: IncidentPage) -> None:
 def incident_due_now(*, incident: Incident, when: datetime | None = None) -> None:
     """Make an incident's next step due (used by kicks and tests)."""
     Incident.objects.filter(pk=incident.pk).update(next_step_at=when or timezone.now())
+
+
+def schedule_feed_token_rotate(*, schedule_ids: list[int]) -> int:
+    """Give each schedule a new iCal feed token; the old one is refused from the next request.
+    Returns how many schedules changed."""
+    return sum(Schedule.objects.filter(pk=pk).update(feed_token=new_feed_token()) for pk in schedule_ids)

@@ -1,5 +1,6 @@
-"""Celery wrappers: the engine tick (beat), the on-commit kick, the daily health check, and
-the Slack app's message redraws and answers."""
+"""Celery wrappers: the engine tick (beat), the on-commit kick, the daily health check, the
+reachability check and handoff notices before shifts, and the Slack app's message redraws
+and answers."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import logging
 
 from celery import Task, shared_task
 
-from escalation import engine, handoffs, health, services, slack
+from escalation import engine, handoffs, health, reachability, services, slack
 from notifications.channels import ChannelError, slack_api
 
 logger = logging.getLogger(__name__)
@@ -28,6 +29,12 @@ def incident_advance(incident_id: int) -> bool:
 @shared_task(name="escalation.schedule_health", ignore_result=True)
 def schedule_health_report() -> int:
     return health.schedule_health_report()
+
+
+@shared_task(name="escalation.reachability_check", ignore_result=True)
+def reachability_check() -> int:
+    """Beat, every 15 minutes: warn people whose shift starts soon and who may not be reachable."""
+    return reachability.reachability_check()
 
 
 @shared_task(name=slack.REFRESH_TASK, bind=True, ignore_result=True, max_retries=5)

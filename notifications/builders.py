@@ -10,21 +10,28 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
+from datetime import timedelta
 from email.utils import parseaddr
 from functools import lru_cache
 
 from django.conf import settings
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
 
+from notifications.channels.slack import slack_escape, slack_link
 from notifications.emails import email_payload, ticket_admin_url
-from notifications.models import Delivery, DeliveryChannel
+from notifications.models import Delivery, DeliveryAudience, DeliveryChannel
 from notifications.outbox import delivery_create, delivery_new, delivery_save
 from notifications.recipients import team_emails, team_slack, team_targets, ticket_emails
-from tickets.models import Message, Ticket
+from tickets.attachments import attachment_signed_url
+from tickets.models import Attachment, Message, Ticket
 
 logger = logging.getLogger(__name__)
 
-# Our Message-IDs look like <sh-ticket-42.reply.ab12cd34ef56@example.com>.
+# Our Message-IDs look like <sh-ticket-42-<thread token>.reply.ab12cd34ef56@example.com>.
 TICKET_MSGID_PREFIX = "sh-ticket-"
+THREAD_HMAC_SALT = "notifications.email-thread"
 
 
 def _email_domain() -> str:
@@ -37,9 +44,26 @@ def _domain_of(sender: str) -> str:
     return parseaddr(sender)[1].rpartition("@")[2] or "supporthub.local"
 
 
+def thread_token(ticket_id: int, secret: str | None = None) -> str:
+    """The unguessable part of `ticket_id`'s email thread: an HMAC of the id under SECRET_KEY
+    (or `secret`), so knowing or guessing a ticket's reference is not enough to reply on it."""
+    return salted_hmac(THREAD_HMAC_SALT, str(ticket_id), secret=secret, algorithm="sha256").hexdigest()[:20]
+
+
+def thread_token_valid(ticket_id: int, token: str) -> bool:
+    """Whether `token` is `ticket_id`'s thread token under SECRET_KEY or one of
+    SECRET_KEY_FALLBACKS (emails sent before a key rotation still thread)."""
+    return any(
+        constant_time_compare(token, thread_token(ticket_id, secret))
+        for secret in [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]
+    )
+
+
 def new_message_id(ticket: Ticket, kind: str) -> str:
-    """A Message-ID that names the ticket, so a reply to it finds the ticket again."""
-    return f"<{TICKET_MSGID_PREFIX}{ticket.pk}.{kind}.{uuid.uuid4().hex[:12]}@{_email_domain()}>"
+    """A Message-ID that names the ticket and carries its thread token, so a reply to it finds
+    the ticket again."""
+    token = thread_token(ticket.pk)
+    return f"<{TICKET_MSGID_PREFIX}{ticket.pk}-{token}.{kind}.{uuid.uuid4().hex[:12]}@{_email_domain()}>"
 
 
 def _thread_headers(ticket: Ticket, message_id: str) -> dict[str, str]:
@@ -63,7 +87,8 @@ def _thread_headers(ticket: Ticket, message_id: str) -> dict[str, str]:
 def _slack_delivery(
     *, key: str, text: str, ticket: Ticket, message: Message | None = None
 ) -> Delivery | None:
-    """The (unsaved) Slack notification to the team, or None when Slack is not configured."""
+    """The (unsaved) Slack notification to the team, or None when Slack is not configured.
+    Customer text in `text` must already be escaped (`slack_escape`)."""
     target = team_slack()
     if target is None:
         return None
@@ -107,17 +132,23 @@ def ticket_created_deliveries(ticket: Ticket, *, acknowledge: bool = True) -> li
                 message=first,
             )
         )
-    link = f"<{ticket_admin_url(ticket)}|{ticket.reference}>"
+    link = slack_link(ticket_admin_url(ticket), ticket.reference)
     slack = _slack_delivery(
         key=f"ticket:{ticket.pk}:created:slack",
-        text=f"New {ticket.priority_name} {ticket.channel} ticket {link}: {ticket.subject} (from {contact})",
+        text=f"New {ticket.priority_name} {ticket.channel} ticket {link}: {slack_escape(ticket.subject)} "
+        f"(from {slack_escape(str(contact))})",
         ticket=ticket,
         message=first,
     )
     if slack is not None:
         deliveries.append(slack)
 
-    if ticket.channel in ("email", "chat", "web", "api") and contact.email and acknowledge:
+    if (
+        acknowledge
+        and ticket.channel in ("email", "chat", "web", "api")
+        and contact.email
+        and acknowledgement_allowed(ticket, contact.email)
+    ):
         deliveries.append(
             delivery_new(
                 channel=DeliveryChannel.EMAIL,
@@ -131,11 +162,18 @@ def ticket_created_deliveries(ticket: Ticket, *, acknowledge: bool = True) -> li
                     message=first,
                 ),
                 idempotency_key=f"ticket:{ticket.pk}:created:ack-email",
+                audience=DeliveryAudience.CUSTOMER,
                 ticket=ticket,
                 message=first,
             )
         )
-    elif ticket.channel == "phone" and contact.phone and acknowledge and twilio_configured():
+    elif (
+        acknowledge
+        and ticket.channel == "phone"
+        and contact.phone
+        and twilio_configured()
+        and acknowledgement_allowed(ticket, contact.phone)
+    ):
         deliveries.append(
             delivery_new(
                 channel=DeliveryChannel.SMS,
@@ -145,11 +183,37 @@ def ticket_created_deliveries(ticket: Ticket, *, acknowledge: bool = True) -> li
                     f'"{ticket.subject[:60]}" and will get back to you soon.'
                 ),
                 idempotency_key=f"ticket:{ticket.pk}:created:ack-sms",
+                audience=DeliveryAudience.CUSTOMER,
                 ticket=ticket,
                 message=first,
             )
         )
     return deliveries
+
+
+ACK_KEY_PART = ":created:ack-"  # in the idempotency key of every acknowledgement
+
+
+def acknowledgement_allowed(ticket: Ticket, recipient: str) -> bool:
+    """Whether `recipient` (an address or number) may get `ticket`'s acknowledgement: fewer
+    than ACK_LIMIT_PER_HOUR went to it in the last hour. An attacker who files requests in
+    someone else's name must not mail-bomb them or run up SMS charges; past the limit the
+    ticket is still opened, without one. (Callers hold the contact's row, so concurrent
+    requests count each other.)"""
+    limit = settings.ACK_LIMIT_PER_HOUR
+    recent = Delivery.objects.filter(
+        audience=DeliveryAudience.CUSTOMER,
+        recipient=recipient,
+        created_at__gte=timezone.now() - timedelta(hours=1),
+        idempotency_key__contains=ACK_KEY_PART,
+    ).values_list("pk", flat=True)[:limit]
+    if len(recent) < limit:
+        return True
+    logger.warning(
+        "no acknowledgement for %s: %s already had %s this hour (ACK_LIMIT_PER_HOUR)",
+        ticket.reference, recipient, limit,
+    )  # fmt: skip
+    return False
 
 
 def notify_inbound_message(message: Message) -> list[Delivery]:
@@ -176,8 +240,8 @@ def notify_inbound_message(message: Message) -> list[Delivery]:
         )
     slack = _slack_delivery(
         key=f"message:{message.pk}:inbound:slack",
-        text=f"New reply on <{ticket_admin_url(ticket)}|{ticket.reference}> from {ticket.contact}: "
-        f"{message.body[:300]}",
+        text=f"New reply on {slack_link(ticket_admin_url(ticket), ticket.reference)} from "
+        f"{slack_escape(str(ticket.contact))}: {slack_escape(message.body[:300])}",
         ticket=ticket,
         message=message,
     )
@@ -186,14 +250,15 @@ def notify_inbound_message(message: Message) -> list[Delivery]:
     return deliveries
 
 
-def reply_deliveries(message: Message) -> list[Delivery]:
-    """The (unsaved) notification that sends an agent's outbound `message` to the contact
-    through the ticket's channel; the caller writes it with the message (`message.pk` set)
-    and queues it (deliveries_queue).
+def reply_deliveries(message: Message, attachments: Sequence[Attachment] = ()) -> list[Delivery]:
+    """The (unsaved) notification that sends an agent's outbound `message` (and its
+    `attachments`) to the contact through the ticket's channel; the caller writes it with the
+    message (`message.pk` set) and queues it (deliveries_queue).
 
     Email replies are threaded (Message-ID, In-Reply-To, References) and `message.external_id`
-    is set to our Message-ID, so the customer's answer lands on this ticket. Phone and SMS
-    tickets get an SMS. Returns [] when the contact cannot be reached.
+    is set to our Message-ID, so the customer's answer lands on this ticket; they carry the
+    files. Phone and SMS tickets get an SMS, with a short-lived link to each file. Returns []
+    when the contact cannot be reached.
     """
     ticket = message.ticket
     contact = ticket.contact
@@ -205,8 +270,11 @@ def reply_deliveries(message: Message) -> list[Delivery]:
             delivery_new(
                 channel=DeliveryChannel.SMS,
                 recipient=contact.phone,
-                body=f"[{ticket.reference}] {message.body}",
+                body="\n".join(
+                    [f"[{ticket.reference}] {message.body}", *map(attachment_signed_url, attachments)]
+                ),
                 idempotency_key=f"message:{message.pk}:reply:sms",
+                audience=DeliveryAudience.CUSTOMER,
                 ticket=ticket,
                 message=message,
             )
@@ -223,9 +291,15 @@ def reply_deliveries(message: Message) -> list[Delivery]:
             subject=f"Re: [{ticket.reference}] {ticket.subject}",
             body="",
             payload=email_payload(
-                "reply", headers, ticket=ticket, message=message, agent=message.author_name
+                "reply",
+                headers,
+                ticket=ticket,
+                message=message,
+                agent=message.author_name,
+                attachments=[attachment.pk for attachment in attachments],
             ),
             idempotency_key=f"message:{message.pk}:reply:email",
+            audience=DeliveryAudience.CUSTOMER,
             ticket=ticket,
             message=message,
         )
@@ -246,7 +320,7 @@ def team_notice(*, text: str, key: str, ticket: Ticket | None = None) -> list[De
         delivery_create(
             channel=channel,
             recipient=recipient,
-            body=text,
+            body=slack_escape(text) if channel == DeliveryChannel.SLACK else text,
             subject=text,
             idempotency_key=idempotency_key,
             ticket=ticket,
@@ -279,7 +353,8 @@ def ticket_notice(
             delivery_create(
                 channel=DeliveryChannel.SLACK,
                 recipient=slack,
-                body=f":telephone_receiver: {subject}: <{url}|{ticket.reference}>\n{body[:500]}",
+                body=f":telephone_receiver: {slack_escape(subject)}: {slack_link(url, ticket.reference)}\n"
+                f"{slack_escape(body[:500])}",
                 idempotency_key=f"{key}:slack",
                 ticket=ticket,
                 message=message,

@@ -13,6 +13,7 @@ payload reads nothing from the database.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
@@ -21,7 +22,7 @@ from django.template.loader import render_to_string
 
 from notifications.channels import ChannelError
 from notifications.models import Delivery
-from tickets.models import Message, Ticket
+from tickets.models import Attachment, Message, Ticket
 
 TEMPLATES = frozenset({"ticket_created_team", "ticket_created_ack", "inbound_message", "reply"})
 
@@ -31,10 +32,16 @@ def ticket_admin_url(ticket: Ticket) -> str:
 
 
 def email_payload(
-    template: str, headers: dict[str, str], *, ticket: Ticket, message: Message | None, agent: str = ""
+    template: str,
+    headers: dict[str, str],
+    *,
+    ticket: Ticket,
+    message: Message | None,
+    agent: str = "",
+    attachments: Sequence[int] = (),
 ) -> dict[str, Any]:
     """The payload of an email delivery about `ticket` (and the `message` that caused it),
-    rendered from `template` when it is sent."""
+    rendered from `template` when it is sent, carrying the files of the `attachments` ids."""
     if template not in TEMPLATES:
         raise ValueError(f"unknown email template {template!r}")
     contact = ticket.contact
@@ -46,7 +53,10 @@ def email_payload(
         "url": ticket_admin_url(ticket),
         "agent": agent or settings.APP_NAME,
     }
-    return {"template": template, "context": context, "headers": headers}
+    payload: dict[str, Any] = {"template": template, "context": context, "headers": headers}
+    if attachments:
+        payload["attachments"] = list(attachments)
+    return payload
 
 
 def delivery_render(delivery: Delivery) -> dict[str, Any]:
@@ -68,4 +78,23 @@ def delivery_render(delivery: Delivery) -> dict[str, Any]:
         raise ChannelError(f"unknown email template {template!r}", permanent=True) from exc
     delivery.body = text
     delivery.payload = {"headers": payload.get("headers") or {}, "html": html}
+    if payload.get("attachments"):
+        delivery.payload["attachments"] = payload["attachments"]
     return {"body": delivery.body, "payload": delivery.payload}
+
+
+def email_files(delivery: Delivery) -> list[tuple[str, bytes, str]]:
+    """(file name, content, content type) of each attachment the email carries, read from
+    storage at send time; attachments deleted since (retention, ticket deleted) are left out.
+
+    Raises ChannelError (transient) when the storage cannot be read.
+    """
+    ids = (delivery.payload or {}).get("attachments") or []
+    files = []
+    for attachment in Attachment.objects.filter(pk__in=ids).order_by("pk"):
+        try:
+            with attachment.file.open("rb") as handle:
+                files.append((attachment.filename, handle.read(), attachment.content_type))
+        except OSError as exc:
+            raise ChannelError(f"attachment {attachment.pk} could not be read: {exc}") from exc
+    return files

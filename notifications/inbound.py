@@ -2,6 +2,14 @@
 
 django-anymail's inbound webhook (any ESP) parses the email and sends the `inbound`
 signal; the receiver (in apps.py) calls `inbound_email_receive`.
+
+Who may write on a ticket by email: a reply that carries the ticket's thread token (in one
+of our Message-IDs it answers, or the id of an email already on the ticket) threads when it
+comes from the ticket's contact or an address already on the thread; from anyone else it is
+held on the ticket as a note "from a third party", never the contact's reply. A bare
+reference ("[SH-1004]" in the subject, or one of our Message-IDs without the token) is
+guessable: it threads only from the contact's own address; anyone else opens a ticket of
+their own.
 """
 
 from __future__ import annotations
@@ -18,15 +26,17 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils.html import strip_tags
 
-from notifications.builders import TICKET_MSGID_PREFIX, notify_inbound_message
+from notifications.builders import TICKET_MSGID_PREFIX, notify_inbound_message, thread_token_valid
 from notifications.models import Delivery
+from supporthub.text import single_line
+from tickets.attachments import Upload, attachments_acceptable
 from tickets.models import Message, MessageChannel, MessageDirection, Ticket, TicketChannel, TicketStatus
 from tickets.services import contact_resolve, message_create, ticket_create
 
 logger = logging.getLogger(__name__)
 
 MSGID_RE = re.compile(r"<[^<>\s]+>")
-OUR_MSGID_RE = re.compile(rf"<{re.escape(TICKET_MSGID_PREFIX)}(\d+)\.")
+OUR_MSGID_RE = re.compile(rf"<{re.escape(TICKET_MSGID_PREFIX)}(\d+)(?:-([0-9a-f]+))?\.")
 SUBJECT_MAX = 200
 BODY_MAX = 20_000
 
@@ -40,6 +50,7 @@ class InboundResult:
     message: Message | None
     created_ticket: bool = False
     duplicate: bool = False
+    third_party: bool = False  # held on the ticket as a note: not from its thread
     deliveries: list[Delivery] = field(default_factory=list)
 
 
@@ -62,28 +73,58 @@ def _message_id(email: AnymailInboundMessage, sender: str, subject: str, body: s
     return f"<missing-{digest[:40]}@inbound.supporthub>"
 
 
-def find_ticket(email: AnymailInboundMessage, subject: str) -> Ticket | None:
-    """The ticket an email answers: [SH-1234] in the subject, else In-Reply-To/References."""
-    match = _reference_re().search(subject)
-    if match:
-        ticket = Ticket.objects.filter(reference__iexact=match.group(1)).first()
-        if ticket is not None:
-            return ticket
+@dataclass(frozen=True)
+class ThreadMatch:
+    """The ticket an email answers, and whether the reference carried its thread token."""
+
+    ticket: Ticket
+    tokened: bool
+
+
+def find_ticket(email: AnymailInboundMessage, subject: str) -> ThreadMatch | None:
+    """The ticket an email answers. With the thread token: an email of the ticket's that it
+    answers (In-Reply-To/References), or one of our Message-IDs with the ticket's token. Without
+    it (guessable): one of our Message-IDs without a valid token, or [SH-1234] in the subject."""
     ids = MSGID_RE.findall(" ".join(_clean(email.get(h, "")) for h in ("In-Reply-To", "References")))
-    if not ids:
-        return None
     known = (
         Message.objects.filter(external_id__in=ids).select_related("ticket").order_by("-created_at").first()
+        if ids
+        else None
     )
     if known is not None:
-        return known.ticket
+        return ThreadMatch(known.ticket, tokened=True)
+    untokened: int | None = None
     for item in reversed(ids):
         ours = OUR_MSGID_RE.match(item)
-        if ours:
-            ticket = Ticket.objects.filter(pk=int(ours.group(1))).first()
+        if ours is None:
+            continue
+        ticket_id = int(ours.group(1))
+        if ours.group(2) and thread_token_valid(ticket_id, ours.group(2)):
+            ticket = Ticket.objects.filter(pk=ticket_id).first()
             if ticket is not None:
-                return ticket
-    return None
+                return ThreadMatch(ticket, tokened=True)
+        untokened = untokened or ticket_id
+    match = _reference_re().search(subject)
+    ticket = None
+    if untokened is not None:
+        ticket = Ticket.objects.filter(pk=untokened).first()
+    if ticket is None and match:
+        ticket = Ticket.objects.filter(reference__iexact=match.group(1)).first()
+    return ThreadMatch(ticket, tokened=False) if ticket is not None else None
+
+
+def _on_thread(ticket: Ticket, address: str, *, tokened: bool) -> bool:
+    """Whether an email from `address` with this reference is a reply on `ticket`: its
+    contact's address, or with the thread token an address already on the thread (the author
+    of one of its inbound messages)."""
+    if address == (ticket.contact.email or "").lower():
+        return True
+    return (
+        tokened
+        and ticket.messages.filter(
+            direction=MessageDirection.INBOUND, author_contact__email__iexact=address
+        ).exists()
+    )
 
 
 def _is_autoresponder(email: AnymailInboundMessage) -> bool:
@@ -103,7 +144,7 @@ def inbound_email_receive(*, email: AnymailInboundMessage) -> InboundResult:
         validate_email(address)
     except ValidationError:
         raise InboundEmailRejected(f"email has no valid From address ({address!r})") from None
-    subject = _clean(email.subject or "")[:SUBJECT_MAX] or "(no subject)"
+    subject = single_line(_clean(email.subject or ""))[:SUBJECT_MAX] or "(no subject)"
     body = _clean(email.stripped_text or email.text or strip_tags(email.html or ""))[:BODY_MAX]
     if not body:
         raise InboundEmailRejected("email has no text or HTML body")
@@ -124,8 +165,17 @@ def inbound_email_receive(*, email: AnymailInboundMessage) -> InboundResult:
 def _record(
     email: AnymailInboundMessage, address: str, name: str, subject: str, body: str, message_id: str
 ) -> InboundResult:
-    ticket = find_ticket(email, subject)
-    if ticket is not None and ticket.status != TicketStatus.CLOSED:
+    files, not_kept = attachments_acceptable(email_uploads(email))
+    body = "\n\n".join([body, *not_kept])
+    match = find_ticket(email, subject)
+    ticket = match.ticket if match is not None and match.ticket.status != TicketStatus.CLOSED else None
+    if ticket is not None and match is not None and not _on_thread(ticket, address, tokened=match.tokened):
+        if match.tokened:
+            return _record_third_party(ticket, address, name, body, message_id, files)
+        logger.info("inbound email %s names %s but is not from its contact: new ticket", message_id,
+                    ticket.reference)  # fmt: skip
+        ticket = None
+    if ticket is not None:
         contact = (
             ticket.contact if ticket.contact.email == address else contact_resolve(name=name, email=address)
         )
@@ -136,6 +186,7 @@ def _record(
             channel=MessageChannel.EMAIL,
             author_contact=contact,
             external_id=message_id,
+            attachments=files,
         )
         logger.info("inbound email %s added to %s", message_id, ticket.reference)
         return InboundResult(message=message, deliveries=notify_inbound_message(message))
@@ -149,8 +200,42 @@ def _record(
         external_id=message_id,
         notify=True,
         acknowledge=not _is_autoresponder(email),
+        attachments=files,
     )
     first = ticket.first_message
     assert first is not None  # the body is never empty (checked above)
     logger.info("inbound email %s opened %s", message_id, ticket.reference)
     return InboundResult(message=first, created_ticket=True, deliveries=list(ticket.deliveries_created))
+
+
+def email_uploads(email: AnymailInboundMessage) -> list[Upload]:
+    """The email's attachments and inline parts (images its HTML shows by cid:), as uploads."""
+    uploads = []
+    for part in [*email.attachments, *email.inlines]:
+        if part.get_content_maintype() == "multipart":
+            continue
+        content = part.get_content_bytes() or b""
+        content_id = (part["Content-ID"] or "").strip().strip("<>")
+        uploads.append(Upload.of_bytes(part.get_filename() or "", content, content_id=content_id))
+    return uploads
+
+
+def _record_third_party(
+    ticket: Ticket, address: str, name: str, body: str, message_id: str, files: list[Upload]
+) -> InboundResult:
+    """Hold an email on `ticket` from someone not on its thread: an internal note by that
+    sender, marked as from a third party. It does not reopen the ticket, counts as no reply
+    of the contact's, and tells nobody (no customer-reply notification)."""
+    sender = contact_resolve(name=_clean(name), email=address)
+    message = message_create(
+        ticket=ticket,
+        direction=MessageDirection.NOTE,
+        body=f"Email from a third party, {address} (not the ticket's contact); held, not a reply of "
+        f"the customer's:\n\n{body}",
+        author_contact=sender,
+        external_id=message_id,
+        attachments=files,
+    )
+    logger.warning("inbound email %s on %s is from a third party (%s): held as a note", message_id,
+                   ticket.reference, address)  # fmt: skip
+    return InboundResult(message=message, third_party=True)

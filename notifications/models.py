@@ -21,11 +21,26 @@ class DeliveryStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     SENDING = "sending", "Sending"
     SENT = "sent", "Sent"
+    # The provider may have it (an attempt went unanswered), and it is not sent again by itself.
+    UNCONFIRMED = "unconfirmed", "Sent, unconfirmed"
     FAILED = "failed", "Failed (dead letter)"
-    SKIPPED = "skipped", "Skipped (channel not configured)"
+    SKIPPED = "skipped", "Skipped (not configured, or no longer needed)"
 
 
-FINAL_STATUSES = (DeliveryStatus.SENT, DeliveryStatus.FAILED, DeliveryStatus.SKIPPED)
+FINAL_STATUSES = (
+    DeliveryStatus.SENT,
+    DeliveryStatus.UNCONFIRMED,
+    DeliveryStatus.FAILED,
+    DeliveryStatus.SKIPPED,
+)
+
+
+class DeliveryAudience(models.TextChoices):
+    """Who reads it, which decides how it is retried (docs/notifications.md)."""
+
+    CUSTOMER = "customer", "Customer (acknowledgement, reply)"
+    TEAM = "team", "Team notice"
+    PAGE = "page", "Page (incident)"
 
 
 class DeliveryQuerySet(models.QuerySet["Delivery"]):
@@ -67,9 +82,19 @@ class Delivery(models.Model):
     message = models.ForeignKey(
         "tickets.Message", on_delete=models.SET_NULL, null=True, blank=True, related_name="deliveries"
     )
+    audience = models.CharField(
+        max_length=16, choices=DeliveryAudience.choices, default=DeliveryAudience.TEAM
+    )
     status = models.CharField(max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
     attempts = models.PositiveIntegerField(default=0)
-    max_attempts = models.PositiveIntegerField(default=5)
+    retry_until = models.DateTimeField(
+        default=timezone.now, help_text="Transient failures are retried until then; after it, failed."
+    )
+    unconfirmed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When an attempt went unanswered after it was sent: the provider may have it.",
+    )
     next_attempt_at = models.DateTimeField(default=timezone.now)
     last_error = models.TextField(blank=True)
     provider_id = models.CharField(
@@ -95,6 +120,12 @@ class Delivery(models.Model):
             models.Index(fields=["status", "-created_at"], name="delivery_status_created_idx"),
             models.Index(fields=["channel", "-created_at"], name="delivery_channel_created_idx"),
             models.Index(fields=["ticket", "-created_at"], name="delivery_ticket_idx"),
+            # What a customer address or number was sent lately (the acknowledgement limit).
+            models.Index(
+                fields=["recipient", "created_at"],
+                name="delivery_customer_recent_idx",
+                condition=Q(audience="customer"),
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=~Q(recipient=""), name="delivery_recipient_not_empty"),

@@ -20,12 +20,13 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from notifications.channels import ChannelDeferred, ChannelError, ChannelNotConfigured, get_adapter
 from notifications.emails import delivery_render
-from notifications.models import Delivery, DeliveryChannel, DeliveryStatus
+from notifications.models import Delivery, DeliveryAudience, DeliveryChannel, DeliveryStatus
 from supporthub import metrics  # delivery counters and latency
 from supporthub.exceptions import DomainError
 from supporthub.tasks import publish
@@ -61,9 +62,10 @@ def delivery_new(
     ticket: Ticket | None = None,
     message: Message | None = None,
     payload: dict | None = None,
+    audience: str = DeliveryAudience.TEAM,
 ) -> Delivery:
     """A pending Delivery, not yet saved (`delivery_save`, or `deliveries_save` with the
-    others of the same cause).
+    others of the same cause). `audience` decides how it is retried (`retry_window`).
 
     Raises DomainError for an unknown channel, empty recipient or empty key.
     """
@@ -73,6 +75,7 @@ def delivery_new(
         raise DomainError("A delivery needs a recipient.", field="recipient")
     if not idempotency_key:
         raise DomainError("A delivery needs an idempotency key.", field="idempotency_key")
+    now = timezone.now()
     return Delivery(
         channel=channel,
         recipient=recipient.strip(),
@@ -82,9 +85,19 @@ def delivery_new(
         ticket=ticket,
         message=message,
         idempotency_key=idempotency_key,
-        max_attempts=settings.NOTIFICATIONS_MAX_ATTEMPTS,
-        next_attempt_at=timezone.now(),
+        audience=audience,
+        retry_until=now + retry_window(audience),
+        next_attempt_at=now,
     )
+
+
+def retry_window(audience: str) -> timedelta:
+    """How long transient failures of a delivery for `audience` are retried: customer
+    messages NOTIFICATIONS_RETRY_WINDOW_CUSTOMER_SECONDS, the rest the team's window (a page
+    stops earlier, when its incident is acknowledged or resolved: `pages_stop`)."""
+    if audience == DeliveryAudience.CUSTOMER:
+        return timedelta(seconds=settings.NOTIFICATIONS_RETRY_WINDOW_CUSTOMER_SECONDS)
+    return timedelta(seconds=settings.NOTIFICATIONS_RETRY_WINDOW_TEAM_SECONDS)
 
 
 def delivery_save(delivery: Delivery) -> Delivery:
@@ -225,19 +238,17 @@ def delivery_send(*, delivery_id: int) -> SendOutcome:
         _record(delivery, rendered, status=DeliveryStatus.SKIPPED, last_error=exc.reason)
         return SendOutcome(status=DeliveryStatus.SKIPPED)
     except ChannelError as exc:
-        return _record_failure(
-            delivery, rendered, exc.reason, permanent=exc.permanent, retry_after=exc.retry_after
-        )
-    except Exception as exc:  # a bug or an unmapped library error: retry, keep the trace in logs
-        logger.exception("delivery %s: unexpected error from the %s adapter", delivery.pk, delivery.channel)
-        return _record_failure(
-            delivery, rendered, f"unexpected error: {exc!r}"[:1000], permanent=False, retry_after=None
-        )
+        return _record_failure(delivery, rendered, exc)
+    except Exception as exc:  # a bug or an unmapped library error: retry, keep the trace in logs once
+        log = logger.exception if delivery.attempts == 1 else logger.warning
+        log("delivery %s: unexpected error from the %s adapter: %r", delivery.pk, delivery.channel, exc)
+        return _record_failure(delivery, rendered, ChannelError(f"unexpected error: {exc!r}"[:1000]))
 
     now = timezone.now()
-    # Record a success even if the sweep re-queued the row meanwhile: the send happened.
+    # Record a success even if the sweep re-queued the row meanwhile: the send happened. After
+    # an unanswered attempt it may have arrived twice: "sent, unconfirmed".
     Delivery.objects.filter(pk=delivery.pk).exclude(status=DeliveryStatus.SENT).update(
-        status=DeliveryStatus.SENT,
+        status=DeliveryStatus.UNCONFIRMED if delivery.unconfirmed_at else DeliveryStatus.SENT,
         provider_id=provider_id[:255],
         sent_at=now,
         last_error="",
@@ -292,68 +303,130 @@ def _record(delivery: Delivery, rendered: dict[str, Any], **fields: object) -> N
     Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING).update(**rendered, **fields)
 
 
-def _record_failure(
-    delivery: Delivery, rendered: dict[str, Any], reason: str, *, permanent: bool, retry_after: float | None
-) -> SendOutcome:
+def _record_failure(delivery: Delivery, rendered: dict[str, Any], exc: ChannelError) -> SendOutcome:
+    """Record a failed attempt: failed for a permanent error or once the retry window has
+    passed; otherwise pending until the next attempt (a 429 uses no attempt and waits the
+    provider's Retry-After). An unanswered attempt (`exc.unconfirmed`) ends a customer
+    message as "sent, unconfirmed", never sent twice; anything else is sent again."""
+    now = timezone.now()
     attempts = delivery.attempts  # loaded after the claim incremented it
-    if permanent or attempts >= delivery.max_attempts:
-        why = "permanent error" if permanent else f"gave up after {attempts} attempts"
-        logger.warning("delivery %s failed (%s): %s", delivery.pk, why, reason)
-        _record(delivery, rendered, status=DeliveryStatus.FAILED, last_error=f"{reason} [{why}]")
+    fields: dict[str, Any] = {}
+    if exc.unconfirmed and not exc.permanent:
+        if delivery.audience == DeliveryAudience.CUSTOMER:
+            logger.warning("delivery %s unconfirmed, not sent again: %s", delivery.pk, exc.reason)
+            reason = (
+                f"{exc.reason} [unconfirmed: the provider may have it; customer messages are not sent twice]"
+            )
+            _record(
+                delivery, rendered, status=DeliveryStatus.UNCONFIRMED, unconfirmed_at=now, last_error=reason
+            )
+            return SendOutcome(status=DeliveryStatus.UNCONFIRMED)
+        delivery.unconfirmed_at = fields["unconfirmed_at"] = delivery.unconfirmed_at or now
+    if exc.permanent or now >= delivery.retry_until:
+        why = "permanent error" if exc.permanent else f"gave up after {attempts} attempts"
+        if delivery.unconfirmed_at:
+            why += "; an earlier attempt went unanswered and may have arrived"
+        logger.warning("delivery %s failed (%s): %s", delivery.pk, why, exc.reason)
+        _record(
+            delivery, rendered, status=DeliveryStatus.FAILED, last_error=f"{exc.reason} [{why}]", **fields
+        )
         metrics.record_delivery_failed(channel=delivery.channel, final=True)
         return SendOutcome(status=DeliveryStatus.FAILED)
-    delay = retry_delay(attempts, retry_after)
+    if exc.rate_limited:  # the provider's wait, not a failure of ours: no attempt used
+        delay = min(exc.retry_after or retry_delay(attempts), MAX_COUNTDOWN_SECONDS)
+        fields["attempts"] = F("attempts") - 1
+    else:
+        delay = retry_delay(attempts, exc.retry_after)
+    # The last attempt is at the end of the window at the latest.
+    delay = round(min(delay, (delivery.retry_until - now).total_seconds()), 3)
     metrics.record_delivery_failed(channel=delivery.channel, final=False)
-    logger.info("delivery %s attempt %s failed, retry in %.1fs: %s", delivery.pk, attempts, delay, reason)
+    logger.info("delivery %s attempt %s failed, retry in %.1fs: %s", delivery.pk, attempts, delay, exc.reason)
     _record(
         delivery,
         rendered,
         status=DeliveryStatus.PENDING,
-        last_error=reason,
-        next_attempt_at=timezone.now() + timedelta(seconds=delay),
+        last_error=exc.reason,
+        next_attempt_at=now + timedelta(seconds=delay),
+        **fields,
     )
     return SendOutcome(status=DeliveryStatus.PENDING, retry_in=delay)
 
 
 @transaction.atomic
-def delivery_retry(*, delivery: Delivery) -> Delivery:
-    """Send a failed or skipped delivery again (admin "retry"), with a fresh set of attempts.
+def delivery_retry(*, delivery: Delivery, resend_unconfirmed: bool = False) -> Delivery:
+    """Send a failed or skipped delivery again (admin "retry"), with a fresh retry window.
 
-    Raises DomainError for a delivery that was sent or is being sent.
+    A customer message that may already have arrived (an unanswered attempt) is sent again
+    only with `resend_unconfirmed=True`: the customer may get it twice. Raises DomainError for
+    a delivery that was sent or is being sent, and for such a message without that consent.
     """
-    now = timezone.now()
-    updated = Delivery.objects.filter(
-        pk=delivery.pk, status__in=[DeliveryStatus.FAILED, DeliveryStatus.SKIPPED, DeliveryStatus.PENDING]
-    ).update(status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=now, updated_at=now)
-    delivery.refresh_from_db()
-    if not updated:
+    delivery = Delivery.objects.select_for_update().get(pk=delivery.pk)
+    retryable = [DeliveryStatus.FAILED, DeliveryStatus.SKIPPED, DeliveryStatus.PENDING]
+    unconfirmed_customer = delivery.audience == DeliveryAudience.CUSTOMER and delivery.unconfirmed_at
+    if unconfirmed_customer:
+        if not resend_unconfirmed:
+            raise DomainError(
+                f"Delivery {delivery.pk} to {delivery.recipient} may already have reached the customer "
+                "(an attempt went unanswered after it was sent); sending it again needs an explicit "
+                "confirmation, since they may get it twice.",
+                code="unconfirmed",
+            )
+        retryable.append(DeliveryStatus.UNCONFIRMED)
+    if delivery.status not in retryable:
         raise DomainError(
             f"Delivery {delivery.pk} is {delivery.status}; only failed or skipped ones are retried."
         )
+    now = timezone.now()
+    Delivery.objects.filter(pk=delivery.pk).update(
+        status=DeliveryStatus.PENDING,
+        attempts=0,
+        next_attempt_at=now,
+        retry_until=now + retry_window(delivery.audience),
+        updated_at=now,
+    )
+    delivery.refresh_from_db()
     deliveries_queue([delivery])
     return delivery
+
+
+def pages_stop(*, incident_id: int, reason: str) -> int:
+    """Stop retrying the pages of an incident that no longer needs them (acknowledged or
+    resolved): its pending pages become skipped with `reason`; returns how many."""
+    return Delivery.objects.filter(
+        audience=DeliveryAudience.PAGE, status=DeliveryStatus.PENDING, payload__incident=incident_id
+    ).update(status=DeliveryStatus.SKIPPED, last_error=reason, updated_at=timezone.now())
 
 
 def deliveries_requeue_stale() -> int:
     """Re-queue deliveries whose task was lost; return how many were queued.
 
-    Two cases: rows stuck in `sending` past their lease (a killed worker) go back to
-    pending (or to failed when they used their last attempt); rows `pending` for longer
-    than NOTIFICATIONS_REQUEUE_AFTER_SECONDS past their due time (the broker was down
-    when they were queued) get a new task. A duplicate task is harmless: the claim makes
-    it a no-op.
+    Two cases: rows stuck in `sending` past their lease (a killed worker, which may have
+    handed the message over) are unconfirmed: customer messages end "sent, unconfirmed",
+    others go back to pending (or to failed past their retry window); rows `pending` for
+    longer than NOTIFICATIONS_REQUEUE_AFTER_SECONDS past their due time (the broker was down
+    when they were queued) get a new task. A duplicate task is harmless: the claim makes it
+    a no-op.
     """
     now = timezone.now()
     stuck = Delivery.objects.filter(status=DeliveryStatus.SENDING, next_attempt_at__lte=now)
-    stuck.filter(attempts__gte=F("max_attempts")).update(
+    lost = "worker lost while sending; the provider may have it"
+    stuck.filter(audience=DeliveryAudience.CUSTOMER).update(
+        status=DeliveryStatus.UNCONFIRMED,
+        unconfirmed_at=now,
+        last_error=f"{lost} [unconfirmed: customer messages are not sent twice]",
+        updated_at=now,
+    )
+    stuck.filter(retry_until__lte=now).update(
         status=DeliveryStatus.FAILED,
-        last_error="worker lost while sending, no attempts left [gave up]",
+        unconfirmed_at=Coalesce("unconfirmed_at", Value(now)),
+        last_error=f"{lost} [gave up: retry window over]",
         updated_at=now,
     )
     revived = stuck.update(
         status=DeliveryStatus.PENDING,
+        unconfirmed_at=Coalesce("unconfirmed_at", Value(now)),
         next_attempt_at=now - timedelta(seconds=settings.NOTIFICATIONS_REQUEUE_AFTER_SECONDS),
-        last_error="worker lost while sending; re-queued",
+        last_error=f"{lost}; re-queued",
         updated_at=now,
     )
     if revived:

@@ -16,8 +16,8 @@ from typing import Any
 
 from django.conf import settings
 
-from notifications.models import Delivery, DeliveryChannel
-from notifications.outbox import delivery_create
+from notifications.models import Delivery, DeliveryAudience, DeliveryChannel
+from notifications.outbox import delivery_create, pages_stop
 from supporthub.exceptions import DomainError
 
 PAGING_CHANNELS = (DeliveryChannel.PAGERDUTY, DeliveryChannel.OPSGENIE)
@@ -76,6 +76,7 @@ def incident_paging_mirror(
                 body=details or summary,
                 idempotency_key=_idempotency_key(channel, incident_id, action, repage),
                 payload={**(payload or {}), "action": action, "dedup_key": dedup_key(incident_id, repage)},
+                audience=DeliveryAudience.PAGE,
             )
         )
     return deliveries
@@ -97,6 +98,8 @@ def incident_paging_sync(*, incident: Any, action: str) -> list[Delivery]:
 
     A trigger after an ack timeout (`incident.repages` > 0) resolves the alert that was
     acknowledged there and triggers a new one, so the provider notifies its on-call again.
+    Acknowledged or resolved, the incident's pages still waiting for a retry are not sent
+    any more.
     """
     repage = int(incident.repages or 0)
     ticket = getattr(incident, "ticket", None)
@@ -110,6 +113,7 @@ def incident_paging_sync(*, incident: Any, action: str) -> list[Delivery]:
         payload={"source": settings.PUBLIC_BASE_URL},
     )
     if action != "trigger":  # acknowledge/resolve: the services that got this alert's trigger
+        pages_stop(incident_id=incident.pk, reason=f"not sent again: the incident was {action}d")
         return mirror(action=action, details=details, repage=repage)
     channels = configured_paging_channels()
     if not channels:

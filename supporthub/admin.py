@@ -1,4 +1,5 @@
-"""Admin for API keys: create (the key is shown once), list with last use, revoke, expire."""
+"""Admin for API keys: create with a scope (the key is shown once), list with scope and last
+use, revoke, expire."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from django.utils import timezone
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
+from supporthub.models import APIKeyScope
 from supporthub.services import api_key_revoke
 
 
@@ -30,18 +32,45 @@ class KeyStateFilter(admin.SimpleListFilter):
         return queryset
 
 
+class APIKeyScopeInline(admin.StackedInline):
+    model = APIKeyScope
+    can_delete = False
+    min_num = max_num = 1
+    verbose_name = verbose_name_plural = "Scope (what the key may do)"
+
+
 admin.site.unregister(APIKey)
 
 
 @admin.register(APIKey)
 class APIKeyAdmin(APIKeyModelAdmin):
     # The library annotates these as fixed-length tuples; ours are longer on purpose.
-    list_display = ("prefix", "name", "created", "expiry_date", "_has_expired", "revoked", "last_used")  # type: ignore[assignment]
-    list_filter = (KeyStateFilter, "created")  # type: ignore[assignment]
+    list_display = (
+        "prefix",
+        "name",
+        "scope",
+        "created",
+        "expiry_date",
+        "_has_expired",
+        "revoked",
+        "last_used",
+    )  # type: ignore[assignment]
+    list_filter = (KeyStateFilter, "access__scope", "created")  # type: ignore[assignment]
+    inlines = [APIKeyScopeInline]
     actions = ["revoke_selected"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[APIKey]:
-        return super().get_queryset(request).annotate(last_used_at=F("usage__last_used_at"))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(last_used_at=F("usage__last_used_at"))
+            .select_related("access")
+        )
+
+    @admin.display(description="Scope", ordering="access__scope")
+    def scope(self, obj: APIKey) -> str:
+        access = getattr(obj, "access", None)
+        return access.get_scope_display() if access else "none (may do nothing)"
 
     @admin.display(description="Last used", ordering="last_used_at")
     def last_used(self, obj: APIKey) -> object:

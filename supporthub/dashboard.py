@@ -34,7 +34,7 @@ def dashboard_summary() -> dict[str, Any]:
         {
             "schedule": schedule,
             "who": oncall.user or "nobody (gap)",
-            "until": oncall.until,
+            "until": schedule.local(oncall.until) if oncall.until else "",
             "css": "sla-breached" if oncall.is_gap else "",
         }
         for schedule, oncall in oncall_now_table(timezone.now())

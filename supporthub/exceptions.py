@@ -9,3 +9,10 @@ class DomainError(Exception):
         self.message = message
         self.field = field
         self.code = code
+
+
+class TooLarge(DomainError):
+    """Content over a size limit: answered with a 413 naming the field."""
+
+    def __init__(self, message: str, *, field: str = "non_field_errors"):
+        super().__init__(message, field=field, code="too_large")

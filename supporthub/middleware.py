@@ -1,4 +1,4 @@
-"""Request id and request size middleware."""
+"""Request id, request size and JSON depth middleware."""
 
 import logging
 import re
@@ -60,13 +60,57 @@ class BodySizeLimitMiddleware:
             return JsonResponse(
                 {"detail": "Content-Length is not a number.", "code": "bad_request"}, status=400
             )
-        if length > settings.MAX_REQUEST_BODY_BYTES:
-            return JsonResponse(request_too_large_body(), status=413)
+        # Bodies with files (attachments) may be larger: multipart uploads, inbound email.
+        uploading = request.content_type == "multipart/form-data" or request.path.startswith(
+            settings.UPLOAD_PATH_PREFIXES
+        )
+        limit = settings.MAX_UPLOAD_BODY_BYTES if uploading else settings.MAX_REQUEST_BODY_BYTES
+        if length > limit:
+            return JsonResponse(request_too_large_body(limit), status=413)
         return self.get_response(request)
 
 
-def request_too_large_body() -> dict[str, str]:
+# Deeper than any body the API or an ESP webhook sends; Python's JSON parser recurses per level
+# and a few thousand levels raise RecursionError (a 500) instead of a parse error.
+MAX_JSON_DEPTH = 64
+_JSON_STRING = re.compile(rb'"(?:[^"\\]++|\\.)*+"', re.DOTALL)
+_JSON_BRACKETS = re.compile(rb"[\[\]{}]")
+
+
+def json_depth(body: bytes) -> int:
+    """How deeply the arrays and objects of a JSON text nest (brackets inside strings do not count)."""
+    if body.count(b"[") + body.count(b"{") <= MAX_JSON_DEPTH:
+        return 0  # too few brackets to go too deep: skip the scan
+    depth = deepest = 0
+    for bracket in _JSON_BRACKETS.findall(_JSON_STRING.sub(b"", body)):
+        depth += 1 if bracket in (b"[", b"{") else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+class JsonDepthLimitMiddleware:
+    """Answer 400 to a JSON body nested deeper than MAX_JSON_DEPTH, before any parser reads it.
+
+    One place for every route that parses JSON: the /v1 writes and the inbound email webhooks.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        content_type = request.content_type or ""
+        if (content_type == "application/json" or content_type.endswith("+json")) and json_depth(
+            request.body
+        ) > MAX_JSON_DEPTH:
+            return JsonResponse(
+                {"detail": f"JSON nested deeper than {MAX_JSON_DEPTH} levels.", "code": "parse_error"},
+                status=400,
+            )
+        return self.get_response(request)
+
+
+def request_too_large_body(limit: int | None = None) -> dict[str, str]:
     return {
-        "detail": f"Request body is larger than {settings.MAX_REQUEST_BODY_BYTES} bytes.",
+        "detail": f"Request body is larger than {limit or settings.MAX_REQUEST_BODY_BYTES} bytes.",
         "code": "request_too_large",
     }

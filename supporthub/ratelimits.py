@@ -4,7 +4,8 @@
   API's error handler and carries Retry-After).
 - Webhooks (/webhooks/...): refusals (bad signature or credentials) per client IP; the
   providers' own authenticated requests are never throttled.
-- Admin login: per client IP and per username, with a page that says what happened.
+- Admin login: failures per client IP pause that address; failures per username only slow
+  that username down (per address), so an attacker cannot lock its owner out.
 
 Limits come from settings (RATELIMIT_* environment variables). When the cache itself is
 unreachable the limits fail open: losing Redis must not turn every write into a 429.
@@ -16,6 +17,7 @@ import ipaddress
 import logging
 import threading
 import time
+import unicodedata
 from collections.abc import Callable
 from typing import Any
 
@@ -25,6 +27,8 @@ from django.shortcuts import render
 from django_ratelimit.core import get_usage
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
+
+from supporthub.api.auth import caller_scope
 
 logger = logging.getLogger(__name__)
 
@@ -96,17 +100,9 @@ def _check(request: HttpRequest, checks: list[Check], *, count: bool = True) -> 
 
 
 def _api_key_identity(group: str, request: HttpRequest) -> str:
-    """Who is calling: the stored key's prefix, the environment key, or the staff user."""
-    auth = getattr(request, "auth", None)
-    prefix = getattr(auth, "prefix", None)
-    if prefix:
-        return f"key:{prefix}"
-    if auth is not None:
-        return "key:environment"
-    user = getattr(request, "user", None)
-    if user is not None and user.is_authenticated:
-        return f"user:{user.pk}"
-    return f"ip:{client_ip(request)}"
+    """Who is calling (supporthub.api.auth.caller_scope), else the client address."""
+    scope = caller_scope(request)  # type: ignore[arg-type]  # DRF's Request, from WriteRateLimit
+    return f"ip:{client_ip(request)}" if scope == "anonymous" else scope
 
 
 class WriteRateLimit(BaseThrottle):
@@ -207,7 +203,16 @@ class RateLimitMiddleware:
         return too_many_requests(wait, f"Request was throttled. Expected available in {wait} seconds.")
 
     def _admin_login(self, request: HttpRequest) -> HttpResponse:
-        wait = _check(request, self._admin_login_checks(), count=False)
+        """Pause an address after its failed logins; slow, never lock, a hammered username.
+
+        An address over RATELIMIT_ADMIN_LOGIN failures is refused. A username over the same
+        budget (from all addresses together) is only slowed: each address may then try it at
+        RATELIMIT_ADMIN_LOGIN_SLOWED, so its owner signing in from elsewhere still gets in.
+        """
+        address, username, slowed = _admin_login_checks()
+        wait = _check(request, [address], count=False)
+        if wait is None and _check(request, [username], count=False) is not None:
+            wait = _check(request, [slowed], count=False)
         if wait is not None:
             logger.warning("admin login rate limit hit for %s", client_ip(request))
             response = render(
@@ -222,14 +227,28 @@ class RateLimitMiddleware:
         if response.status_code == 200:
             # The form came back with an error: a failed attempt. Successful logins
             # (a redirect) do not count, so a team behind one NAT address can sign in.
-            _check(request, self._admin_login_checks())
+            _check(request, [address, username, slowed])
         return response
 
-    @staticmethod
-    def _admin_login_checks() -> list[Check]:
-        rate = settings.RATELIMIT_ADMIN_LOGIN
-        return [("admin-login-ip", _by_network, rate), ("admin-login-user", _posted_username, rate)]
+
+def login_username(raw: str) -> str:
+    """The username a login attempt is counted under: "ROOT " and "root" are one account."""
+    return unicodedata.normalize("NFKC", raw).strip().casefold()[:150]
 
 
 def _posted_username(group: str, request: HttpRequest) -> str:
-    return request.POST.get("username", "").strip().lower()[:150]
+    return login_username(request.POST.get("username", ""))
+
+
+def _posted_username_and_network(group: str, request: HttpRequest) -> str:
+    return f"{_posted_username(group, request)}@{client_network(request)}"
+
+
+def _admin_login_checks() -> tuple[Check, Check, Check]:
+    """(per address, per username, per username and address once the username is slowed)."""
+    rate = settings.RATELIMIT_ADMIN_LOGIN
+    return (
+        ("admin-login-ip", _by_network, rate),
+        ("admin-login-user", _posted_username, rate),
+        ("admin-login-user-ip", _posted_username_and_network, settings.RATELIMIT_ADMIN_LOGIN_SLOWED),
+    )

@@ -1,4 +1,4 @@
-"""Project-level verbs: API keys (verify, record use, revoke)."""
+"""Project-level verbs: API keys (create with a scope, verify, record use, revoke)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework_api_key.models import AbstractAPIKey, APIKey
 
-from supporthub.models import APIKeyUsage
+from supporthub.models import APIKeyScope, APIKeyUsage
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +27,24 @@ _verified: dict[str, tuple[float, AbstractAPIKey]] = {}
 _recorded: dict[str, datetime] = {}
 
 
+@transaction.atomic
+def api_key_create(*, name: str, scope: str) -> tuple[AbstractAPIKey, str]:
+    """A new key named `name` with `scope` (supporthub.roles.KeyScope); returns it and the raw
+    key, which is shown once and never stored."""
+    key, raw = APIKey.objects.create_key(name=name)
+    APIKeyScope.objects.create(key_id=key.pk, scope=scope)
+    return key, raw
+
+
+def api_key_scope(key: object) -> str | None:
+    """The scope of a verified key, None if it has none. Read with the key (api_key_verify):
+    a change reaches every process within KEY_RECHECK_SECONDS, as a revoke does."""
+    try:
+        return str(key.access.scope)  # type: ignore[attr-defined]  # APIKeyScope's reverse accessor
+    except (APIKeyScope.DoesNotExist, AttributeError):
+        return None
+
+
 def api_key_verify(raw: str) -> AbstractAPIKey:
     """The usable key `raw` stands for (hash checked, not revoked); APIKey.DoesNotExist if none.
 
@@ -37,7 +55,10 @@ def api_key_verify(raw: str) -> AbstractAPIKey:
     memo = _verified.get(raw)
     if memo is not None and now < memo[0]:
         return memo[1]
-    key = APIKey.objects.get_from_key(raw)
+    # The library's get_from_key, with the key's scope read in the same query.
+    key = APIKey.objects.get_usable_keys().select_related("access").get(prefix=raw.partition(".")[0])
+    if not key.is_valid(raw):
+        raise APIKey.DoesNotExist("Key is not valid.")
     if len(_verified) >= _MEMO_LIMIT:
         _verified.clear()
     _verified[raw] = (now + KEY_RECHECK_SECONDS, key)

@@ -5,8 +5,10 @@ only through these variables; unsafe production combinations stop the process at
 """
 
 from pathlib import Path
+from typing import Any
 
 import environ
+from corsheaders.defaults import default_headers as default_cors_headers
 from django.core.exceptions import ImproperlyConfigured
 
 from supporthub import __version__
@@ -32,6 +34,9 @@ PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rs
 TICKET_REFERENCE_PREFIX = env.str("TICKET_REFERENCE_PREFIX", default="SH")
 # Give new tickets to on-shift agents in turn (agents toggle their shift in the admin).
 AUTO_ASSIGN_ENABLED = env.bool("AUTO_ASSIGN_ENABLED", default=False)
+# A support request identical to one the same contact sent this recently (same channel, subject and
+# message) returns that ticket instead of opening another; 0 turns folding off.
+INTAKE_FOLD_WINDOW_SECONDS = env.int("INTAKE_FOLD_WINDOW_SECONDS", default=300)
 # Largest request body accepted anywhere (bytes); bigger bodies get 413.
 MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=1_048_576)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
@@ -63,6 +68,7 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "supporthub.middleware.RequestIdMiddleware",
     "supporthub.middleware.BodySizeLimitMiddleware",
+    "supporthub.middleware.JsonDepthLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",  # Content-Security-Policy header
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -103,7 +109,15 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file (not :memory:) so that a server or worker started by a test sees the test data.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
-    DATABASES["default"]["OPTIONS"] = {"timeout": 20}
+    # The web, worker and beat processes of `make run` write at once. WAL lets readers run
+    # beside the writer; IMMEDIATE transactions take the write lock at BEGIN, so a writer
+    # waits its turn (up to `timeout` seconds) instead of failing with "database is locked"
+    # when a deferred transaction tries to upgrade its read lock.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 else:
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
@@ -188,7 +202,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
-STORAGES = {
+STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
@@ -197,25 +211,36 @@ STORAGES = {
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_ALLOW_CREDENTIALS = env.bool("CORS_ALLOW_CREDENTIALS", default=False)
 CORS_URLS_REGEX = r"^/v1/.*$"
+# Browsers may send the API's own headers from an allowed origin, and read the request id.
+CORS_ALLOW_HEADERS = (*default_cors_headers, "x-api-key", "idempotency-key")
+CORS_EXPOSE_HEADERS = ["X-Request-ID", "Retry-After"]
 
 # --- API --------------------------------------------------------------------------------
 API_KEY = env.str("API_KEY", default="")
 API_KEY_CUSTOM_HEADER = "HTTP_X_API_KEY"
 # Lists count their matches exactly up to this many; above it `count` is PostgreSQL's estimate.
 API_EXACT_COUNT_LIMIT = env.int("API_EXACT_COUNT_LIMIT", default=10_000)
+# Idempotency-Key (supporthub/idempotency.py): how long a key replays its first response, and
+# after how long a first request that never finished counts as dead (above any request timeout).
+IDEMPOTENCY_KEY_TTL_SECONDS = env.int("IDEMPOTENCY_KEY_TTL_SECONDS", default=24 * 3600)
+IDEMPOTENCY_IN_FLIGHT_SECONDS = env.int("IDEMPOTENCY_IN_FLIGHT_SECONDS", default=600)
+CELERY_BEAT_SCHEDULE["supporthub-purge-idempotency-keys"] = {
+    "task": "supporthub.idempotency_keys_purge",
+    "schedule": 3600.0,
+}
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "supporthub.api.auth.APIKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["supporthub.api.auth.IsStaffOrAPIKey"],
+    "DEFAULT_PERMISSION_CLASSES": ["supporthub.api.auth.RolePermission"],
     "DEFAULT_RENDERER_CLASSES": ["supporthub.api.renderers.ORJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "supporthub.api.negotiation.ContentNegotiation",
     "DEFAULT_PAGINATION_CLASS": "supporthub.api.pagination.PageNumberPagination",
     "DEFAULT_FILTER_BACKENDS": [
         "supporthub.api.filtering.FilterBackend",
-        "rest_framework.filters.OrderingFilter",
+        "supporthub.api.filtering.OrderingFilter",
     ],
     "DEFAULT_SCHEMA_CLASS": "supporthub.api.schema.AutoSchema",
     # per-API-key and per-IP limits on /v1 writes (django-ratelimit on the shared cache).
@@ -240,6 +265,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": r"/v1",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "supporthub.api.schema.query_strings_not_empty",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "TicketStatusEnum": "tickets.models.TicketStatus",
         "TicketChannelEnum": "tickets.models.TicketChannel",
@@ -309,25 +338,42 @@ TELEPHONY_VOICEMAIL_PROMPT = env.str("TELEPHONY_VOICEMAIL_PROMPT", default="") o
 # calls still without a ticket this many seconds after they came in (their task was lost:
 # broker down, worker killed), checking this often.
 TELEPHONY_TICKET_SWEEP_SECONDS = env.float("TELEPHONY_TICKET_SWEEP_SECONDS", default=30.0)
+# A call is missed only once its last Dial has reported; one that ended this many seconds ago
+# still waiting for it (the caller hung up during the greeting) is booked as abandoned by beat.
+TELEPHONY_OUTCOME_GRACE_SECONDS = env.float("TELEPHONY_OUTCOME_GRACE_SECONDS", default=30.0)
 if (
     not 5 <= TELEPHONY_RING_SECONDS <= 600
     or TELEPHONY_DIAL_ATTEMPTS < 1
     or TELEPHONY_VOICEMAIL_MAX_SECONDS < 1
     or TELEPHONY_TICKET_SWEEP_SECONDS <= 0
+    or TELEPHONY_OUTCOME_GRACE_SECONDS <= 0
 ):
     raise ImproperlyConfigured(
         "TELEPHONY_RING_SECONDS must be 5-600 (Twilio's limits), TELEPHONY_DIAL_ATTEMPTS and "
-        "TELEPHONY_VOICEMAIL_MAX_SECONDS at least 1, TELEPHONY_TICKET_SWEEP_SECONDS above 0."
+        "TELEPHONY_VOICEMAIL_MAX_SECONDS at least 1, TELEPHONY_TICKET_SWEEP_SECONDS and "
+        "TELEPHONY_OUTCOME_GRACE_SECONDS above 0."
     )
 CELERY_BEAT_SCHEDULE["telephony-book-calls-without-ticket"] = {
     "task": "telephony.calls_ticket_sweep",
     "schedule": TELEPHONY_TICKET_SWEEP_SECONDS,
 }
+CELERY_BEAT_SCHEDULE["telephony-decide-ended-calls"] = {
+    "task": "telephony.calls_outcome_sweep",
+    "schedule": TELEPHONY_OUTCOME_GRACE_SECONDS,
+}
 
 # --- Notifications outbox ---------------------------------------------------------
 # Delivery retries: exponential backoff with jitter from BASE, capped at MAX (kept below the
-# Redis visibility timeout), up to MAX_ATTEMPTS; then the delivery is failed (dead letter).
-NOTIFICATIONS_MAX_ATTEMPTS = env.int("NOTIFICATIONS_MAX_ATTEMPTS", default=5)
+# Redis visibility timeout), for as long as the delivery's window; then it is failed (dead
+# letter). Customer messages are retried for an hour, team notices for a day; pages until
+# their incident is acknowledged or resolved (at most the team window).
+NOTIFICATIONS_RETRY_WINDOW_CUSTOMER_SECONDS = env.int(
+    "NOTIFICATIONS_RETRY_WINDOW_CUSTOMER_SECONDS", default=3600
+)
+NOTIFICATIONS_RETRY_WINDOW_TEAM_SECONDS = env.int("NOTIFICATIONS_RETRY_WINDOW_TEAM_SECONDS", default=86400)
+# Acknowledgements (email or SMS) one address or number receives per hour at most; past it a
+# new ticket is still opened, without one.
+ACK_LIMIT_PER_HOUR = env.int("ACK_LIMIT_PER_HOUR", default=3)
 NOTIFICATIONS_RETRY_BASE_SECONDS = env.float("NOTIFICATIONS_RETRY_BASE_SECONDS", default=10.0)
 NOTIFICATIONS_RETRY_MAX_SECONDS = env.float("NOTIFICATIONS_RETRY_MAX_SECONDS", default=1800.0)
 # A send that has not finished after this long is presumed lost (killed worker) and redone.
@@ -456,6 +502,8 @@ RATELIMIT_API_IP_WRITES = env.str("RATELIMIT_API_IP_WRITES", default="300/m")
 RATELIMIT_WEBHOOKS_IP = env.str("RATELIMIT_WEBHOOKS_IP", default="60/m")  # refusals, not requests
 RATELIMIT_WEBHOOK_PREFIX = "/webhooks/"
 RATELIMIT_ADMIN_LOGIN = env.str("RATELIMIT_ADMIN_LOGIN", default="10/5m")
+# Once a username has RATELIMIT_ADMIN_LOGIN failures, each address may try it this often.
+RATELIMIT_ADMIN_LOGIN_SLOWED = env.str("RATELIMIT_ADMIN_LOGIN_SLOWED", default="1/m")
 if not REDIS_URL:
     # Embedded development default: FileBasedCache is shared by the web, worker and beat
     # processes of `make run`, but its increment is not atomic, so under concurrency a limit
@@ -528,6 +576,9 @@ SLA_SWEEP_SECONDS = env.float("SLA_SWEEP_SECONDS", default=60.0)
 # from, for people who set no lead time on a contact method (0: only those who did).
 ESCALATION_HANDOFF_NOTICE_MINUTES = env.int("ESCALATION_HANDOFF_NOTICE_MINUTES", default=0)
 ESCALATION_HANDOFF_SWEEP_SECONDS = env.float("ESCALATION_HANDOFF_SWEEP_SECONDS", default=60.0)
+# How long before a shift starts its person is warned when no contact method of theirs is
+# shown to reach them (escalation.reachability); checked every 15 minutes.
+ONCALL_REACHABILITY_LEAD_HOURS = env.float("ONCALL_REACHABILITY_LEAD_HOURS", default=12.0)
 CELERY_BEAT_SCHEDULE.update(
     {
         "escalation-handoff-notices": {
@@ -537,6 +588,7 @@ CELERY_BEAT_SCHEDULE.update(
         "escalation-tick": {"task": "escalation.tick", "schedule": ESCALATION_TICK_SECONDS},
         "tickets-sla-sweep": {"task": "tickets.sla_sweep", "schedule": SLA_SWEEP_SECONDS},
         "escalation-schedule-health": {"task": "escalation.schedule_health", "schedule": 24 * 3600.0},
+        "escalation-reachability": {"task": "escalation.reachability_check", "schedule": 15 * 60.0},
     }
 )
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
@@ -545,3 +597,96 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
         "IncidentReasonEnum": "escalation.models.TriggerReason",
     }
 )
+
+# --- Attachments --------------------------------------------------------------------
+# Files on messages (tickets.attachments). Stored on the file system under var/attachments,
+# or in an S3-compatible bucket when ATTACHMENT_S3_BUCKET is set (django-storages; the keys
+# come from ATTACHMENT_S3_ACCESS_KEY_ID/SECRET_ACCESS_KEY, else boto3's usual sources).
+ATTACHMENT_S3_BUCKET = env.str("ATTACHMENT_S3_BUCKET", default="")
+if ATTACHMENT_S3_BUCKET:
+    STORAGES["attachments"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": ATTACHMENT_S3_BUCKET,
+            "endpoint_url": env.str("ATTACHMENT_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("ATTACHMENT_S3_REGION", default="") or None,
+            "access_key": env.str("ATTACHMENT_S3_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env.str("ATTACHMENT_S3_SECRET_ACCESS_KEY", default="") or None,
+            "location": env.str("ATTACHMENT_S3_PREFIX", default="attachments"),
+            "default_acl": None,  # private: SupportHub serves every file itself
+            "file_overwrite": False,
+        },
+    }
+else:
+    STORAGES["attachments"] = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": env.str("ATTACHMENT_DIR", default=str(VAR_DIR / "attachments"))},
+    }
+# Limits: bytes per file and per message, files per message.
+ATTACHMENT_MAX_FILE_BYTES = env.int("ATTACHMENT_MAX_FILE_BYTES", default=10 * 1024 * 1024)
+ATTACHMENT_MAX_MESSAGE_BYTES = env.int("ATTACHMENT_MAX_MESSAGE_BYTES", default=25 * 1024 * 1024)
+ATTACHMENT_MAX_FILES = env.int("ATTACHMENT_MAX_FILES", default=10)
+# Types as judged from the content (not the name): the allowed ones (empty: any type not
+# refused), and the refused ones, which win.
+ATTACHMENT_ALLOWED_TYPES = env.list(
+    "ATTACHMENT_ALLOWED_TYPES",
+    default=[
+        "image/png",
+        "image/jpeg",
+        "image/gif",
+        "image/webp",
+        "image/heic",
+        "image/tiff",
+        "image/bmp",
+        "application/pdf",
+        "text/plain",
+        "application/zip",
+        "application/gzip",
+        "application/msword",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.ms-excel",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/vnd.ms-powerpoint",
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        "application/vnd.oasis.opendocument.text",
+        "application/vnd.oasis.opendocument.spreadsheet",
+        "application/rtf",
+        "audio/mpeg",
+        "audio/mp4",
+        "audio/ogg",
+        "audio/x-wav",
+        "audio/amr",
+        "video/mp4",
+        "video/3gpp",
+        "video/quicktime",
+    ],
+)
+ATTACHMENT_REFUSED_TYPES = env.list(
+    "ATTACHMENT_REFUSED_TYPES",
+    default=[
+        "application/x-msdownload",
+        "application/x-executable",
+        "application/x-sh",
+        "application/vnd.ms-cab-compressed",
+        "application/x-shockwave-flash",
+        "application/wasm",
+    ],
+)
+# Links to attachments in SMS replies stay valid this long.
+ATTACHMENT_LINK_MAX_AGE_SECONDS = env.int("ATTACHMENT_LINK_MAX_AGE_SECONDS", default=3 * 24 * 3600)
+# Attachments older than this many days are deleted by the daily purge; 0 keeps them.
+ATTACHMENT_RETENTION_DAYS = env.int("ATTACHMENT_RETENTION_DAYS", default=0)
+# Inbound MMS media are fetched from Twilio by a task: tries, and the timeout of each.
+ATTACHMENT_FETCH_MAX_ATTEMPTS = env.int("ATTACHMENT_FETCH_MAX_ATTEMPTS", default=5)
+ATTACHMENT_FETCH_TIMEOUT_SECONDS = env.float("ATTACHMENT_FETCH_TIMEOUT_SECONDS", default=20.0)
+# Bodies that carry files may be larger than MAX_REQUEST_BODY_BYTES (supporthub.middleware):
+# multipart uploads, and inbound email webhooks, whose JSON carries attachments in base64.
+MAX_UPLOAD_BODY_BYTES = MAX_REQUEST_BODY_BYTES + ATTACHMENT_MAX_MESSAGE_BYTES * 4 // 3
+UPLOAD_PATH_PREFIXES = ("/webhooks/email/",)
+# Django's own limit on a body read into memory: the middleware has refused larger ones
+# everywhere but on those paths already.
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_BODY_BYTES
+CELERY_BEAT_SCHEDULE["tickets-attachments-purge"] = {
+    "task": "tickets.attachments_purge",
+    "schedule": 24 * 3600.0,
+}

@@ -1,4 +1,5 @@
-"""Project-wide Celery helpers: publishing a task by name, now or once a transaction commits.
+"""Project-wide Celery tasks and helpers: publishing a task by name, now or once a transaction
+commits; the purge of expired idempotency keys.
 
 Services name the task they queue ("notifications.send_deliveries") instead of importing it:
 the task modules import the services, so importing a task back would make a cycle. Where
@@ -12,6 +13,8 @@ from typing import Any
 from celery import current_app, shared_task
 from django.db import transaction
 
+from supporthub.idempotency import idempotency_purge
+
 logger = logging.getLogger(__name__)
 
 # Publishing gives up almost at once when the broker is down: the row is already in the
@@ -24,6 +27,12 @@ def ping() -> str:
     """Round-trip check used by health probes and integration tests."""
     logger.info("ping task ran")  # shows the request id a task inherits (tests/ops)
     return "pong"
+
+
+@shared_task(name="supporthub.idempotency_keys_purge")
+def idempotency_keys_purge() -> int:
+    """Delete Idempotency-Key records past their 24 hours (beat, hourly)."""
+    return idempotency_purge()
 
 
 def publish(task_name: str, *args: Any, countdown: float | None = None) -> bool:

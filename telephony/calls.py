@@ -1,13 +1,13 @@
-"""An inbound call: what the caller hears first, and the ticket the call is booked on.
+"""An inbound call: what the caller hears first, and the runs that book calls on tickets.
 
 The webhook answers from the CallLog alone (one INSERT) and queues the booking: a task
 that finds the caller's open phone ticket or creates contact + ticket and adds the
 "Incoming call" message. One booking run serves a burst of calls: a call queues a run only
 when none is queued yet (`booking_queue`), and the run books every call still waiting.
 Every later callback (dial result, status, recording, transcription) may overtake the run,
-so all of them get the ticket through `call_ticket`, which books the call under the CallLog
-row lock: whoever comes first books it, once. A beat sweep books calls whose run was lost
-(broker down, worker killed).
+so all of them get the ticket through `telephony.booking.call_ticket`, which books the call
+under the CallLog row lock: whoever comes first books it, once. A beat sweep books calls
+whose run was lost (broker down, worker killed).
 """
 
 from __future__ import annotations
@@ -22,19 +22,18 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from notifications import builders
 from supporthub.tasks import publish
 from telephony import oncall
-from telephony.models import CallDirection, CallLog, CallOutcome, CallStatus
-from tickets.models import Message, MessageChannel, MessageDirection, Ticket, TicketChannel, TicketStatus
-from tickets.services import contact_resolve, message_create, ticket_create
+from telephony.booking import call_ticket
+from telephony.models import CallDirection, CallLog, CallStatus
+from telephony.outcome import call_outcome_settle
+from tickets.models import Ticket
 
 logger = logging.getLogger(__name__)
 
-WITHHELD = "a withheld number"
 SWEEP_BATCH = 500
 # Set while a booking run is queued and not yet started; expires in case the run is lost.
 BOOKING_TASK = "telephony.calls_book_pending"
@@ -69,48 +68,6 @@ def first_step(call: CallLog) -> CallStep:
     return Voicemail()
 
 
-# --- Phone tickets and their messages ----------------------------------------------------------
-def phone_ticket_for(*, number: str, name: str, subject: str) -> tuple[Ticket, bool]:
-    """(ticket, created): the caller's open phone ticket, or a new one.
-
-    A withheld number always gets a new contact and ticket: nothing ties two such calls.
-    """
-    if number:
-        # One query for the common case of a caller who already has an open phone ticket.
-        ticket = (
-            Ticket.objects.active()
-            .filter(contact__phone=number, channel=TicketChannel.PHONE)
-            .select_related("contact")
-            .order_by("-created_at", "-id")
-            .first()
-        )
-        if ticket is not None:
-            return ticket, False
-    contact = contact_resolve(name=name or number or "Caller with withheld number", phone=number or None)
-    return ticket_create(contact=contact, subject=subject, channel=TicketChannel.PHONE), True
-
-
-def message_once(
-    *, ticket: Ticket, key: str, body: str, direction: str, channel: str | None = None
-) -> Message | None:
-    """Add a message whose external_id is `key` unless one exists; None if it did."""
-    if Message.objects.filter(external_id=key).exists():
-        return None
-    author = ticket.contact if direction == MessageDirection.INBOUND else None
-    try:
-        with transaction.atomic():
-            return message_create(
-                ticket=ticket,
-                direction=direction,
-                channel=channel,
-                body=body,
-                author_contact=author,
-                external_id=key,
-            )
-    except IntegrityError:  # a concurrent retry of the same callback wrote it first
-        return None
-
-
 # --- Inbound call --------------------------------------------------------------------------
 def _savepoint_if_nested() -> AbstractContextManager[Any]:
     """A savepoint inside a caller's transaction; nothing in autocommit (the webhook), where a
@@ -137,8 +94,6 @@ def call_inbound_receive(
         caller_name=caller_name,
         to_number=to_number,
         status=CallStatus.RINGING,
-        # Nobody to ring: straight to voicemail; the booking notes the miss.
-        outcome=CallOutcome.PENDING if targets else CallOutcome.VOICEMAIL,
         dial_targets=targets,
         dial_attempts=1 if targets else 0,
         forwarded_to=targets[0] if targets else "",
@@ -178,53 +133,7 @@ def booking_queue() -> None:
             cache.delete(BOOKING_QUEUED_KEY)  # the next call tries again
 
 
-# --- Booking the call on a ticket ----------------------------------------------------------
-def _open_ticket(ticket_id: int | None) -> Ticket | None:
-    ticket = Ticket.objects.filter(pk=ticket_id).first() if ticket_id else None
-    return ticket if ticket is not None and ticket.status != TicketStatus.CLOSED else None
-
-
-def call_ticket(call: CallLog) -> Ticket:
-    """The call's open ticket; books the call on one first if it has none yet.
-
-    The one way to a call's ticket, for the booking run, the sweep and every callback. A call
-    whose ticket an agent closed (or deleted) mid-call moves to the caller's open phone ticket
-    or a new one. Booking locks the CallLog row and looks again, so the task and a callback
-    racing it never create two tickets, and the "Incoming call" message is added once.
-    """
-    ticket = _open_ticket(call.ticket_id)
-    if ticket is None:
-        with transaction.atomic():
-            locked = CallLog.objects.select_for_update().get(pk=call.pk)
-            ticket = _open_ticket(locked.ticket_id) or _book(locked)
-        call.ticket = ticket
-    return ticket
-
-
-def _book(call: CallLog) -> Ticket:
-    """Put `call` (row locked) and its forwarded legs on the caller's phone ticket."""
-    caller = call.from_number or WITHHELD
-    ticket, _ = phone_ticket_for(
-        number=call.from_number, name=call.caller_name, subject=f"Phone call from {caller}"
-    )
-    CallLog.objects.filter(Q(pk=call.pk) | Q(parent=call.pk)).update(
-        ticket=ticket, ticket_pending=False, updated_at=timezone.now()
-    )
-    call.ticket = ticket
-    name = f" ({call.caller_name})" if call.caller_name else ""
-    message_once(
-        ticket=ticket,
-        key=call.call_sid,
-        body=f"Incoming call from {caller}{name}.",
-        direction=MessageDirection.INBOUND,
-        channel=MessageChannel.PHONE,
-    )
-    if not call.dial_targets:
-        call_missed(call, "Nobody could be rung (no one on call). The caller was offered voicemail.")
-    logger.info("call %s from %s booked on ticket %s", call.call_sid, caller, ticket.reference)
-    return ticket
-
-
+# --- Booking runs and the sweep ---------------------------------------------------------
 def call_ticket_attach(*, call_id: int) -> Ticket | None:
     """Book a logged call on its ticket (the booking run and the sweep).
 
@@ -232,7 +141,11 @@ def call_ticket_attach(*, call_id: int) -> Ticket | None:
     no-op, and a ticket an agent deleted after the call is not brought back.
     """
     call = CallLog.objects.filter(pk=call_id, ticket_pending=True).first()
-    return call_ticket(call) if call is not None else None
+    if call is None:
+        return None
+    ticket = call_ticket(call)
+    call_outcome_settle(call_id=call.pk)  # a call with nobody to ring is missed from the start
+    return ticket
 
 
 def calls_book_pending() -> int:
@@ -268,25 +181,3 @@ def _book_waiting(calls: QuerySet[CallLog]) -> int:
                 logger.exception("call %s: booking it failed; the next sweep tries again", call_id)
         after = ids[-1]
     return booked
-
-
-# --- Missed calls --------------------------------------------------------------------------
-def call_missed(call: CallLog, reason: str) -> None:
-    """Note the missed call on the ticket, tell the team and open an incident, once per call."""
-    ticket = call_ticket(call)
-    note = message_once(
-        ticket=ticket,
-        key=f"{call.call_sid}:missed",
-        body=f"Missed call from {call.from_number or WITHHELD}. {reason}",
-        direction=MessageDirection.NOTE,
-    )
-    if note is None:
-        return
-    builders.ticket_notice(
-        ticket=ticket,
-        subject=f"Missed call from {call.from_number or WITHHELD} ({ticket.reference})",
-        body=note.body,
-        key=f"call:{call.call_sid}:missed",
-        message=note,
-    )
-    oncall.missed_call_incident(ticket=ticket, call_sid=call.call_sid, reason=note.body)

@@ -12,12 +12,10 @@ from telephony.models import CallDirection, CallLog, CallOutcome, CallStatus
 from tickets.filters import IdFilter, StrictBooleanFilter
 
 
-class _PresentIsoDateTimeField(IsoDateTimeField):
-    """An ISO 8601 date-time; present but empty is an error, not "no filter"."""
+class _UtcIsoDateTimeField(IsoDateTimeField):
+    """An ISO 8601 date-time, in UTC."""
 
     def clean(self, value: Any) -> Any:
-        if value == "":
-            raise forms.ValidationError("Enter an ISO 8601 date-time, e.g. 2026-11-25T09:00:00Z.")
         result = super().clean(value)
         if result is None:
             return None
@@ -28,7 +26,7 @@ class _PresentIsoDateTimeField(IsoDateTimeField):
 
 
 class StrictIsoDateTimeFilter(filters.IsoDateTimeFilter):
-    field_class = _PresentIsoDateTimeField
+    field_class = _UtcIsoDateTimeField
 
 
 class CallLogFilter(filters.FilterSet):

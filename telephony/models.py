@@ -70,6 +70,11 @@ class CallLog(models.Model):
     # The numbers this call rings, fixed when it arrives, and how far down the list it got.
     dial_targets = models.JSONField(default=list, blank=True)
     dial_attempts = models.PositiveSmallIntegerField(default=0)
+    dial_results = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="DialCallStatus reported by each ringing attempt, by attempt number (0 first).",
+    )
     started_at = models.DateTimeField(null=True, blank=True)
     answered_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
+
 from escalation.models import Incident, TriggerReason
 from escalation.selectors import phone_chain
 from escalation.services import incident_trigger
@@ -22,21 +24,37 @@ def _phone_chain() -> list[str]:
     return phone_chain()
 
 
+def _forward_number() -> str:
+    try:
+        return to_e164(settings.SUPPORT_FORWARD_NUMBER) if settings.SUPPORT_FORWARD_NUMBER else ""
+    except InvalidPhoneNumber:  # refused at start-up; a test may still set one
+        return ""
+
+
 def dial_chain(*, caller: str = "") -> list[str]:
     """E.164 numbers to ring for an inbound call, in order, without duplicates.
 
-    Invalid entries are logged and skipped; the caller's own number is never rung (an
-    on-call person testing the line must not be dialled back into their own call).
+    The first TELEPHONY_DIAL_ATTEMPTS voice numbers of the on-call chain, then always
+    SUPPORT_FORWARD_NUMBER (unless already among them), so the forward number is rung before
+    the caller is offered voicemail. Invalid entries are logged and skipped; the caller's own
+    number is never rung (an on-call person testing the line must not be dialled back into
+    their own call).
     """
-    chain: list[str] = []
+    numbers: list[str] = []
     for raw in _phone_chain():
         try:
             number = to_e164(raw)
         except InvalidPhoneNumber:
             logger.error("on-call chain holds an invalid number %r; skipped", raw)
             continue
-        if number != caller and number not in chain:
-            chain.append(number)
+        if number != caller and number not in numbers:
+            numbers.append(number)
+    forward = _forward_number()
+    if forward and numbers and numbers[-1] == forward:
+        numbers.pop()  # escalation puts it last; it is added back below, after the people
+    chain = numbers[: max(1, settings.TELEPHONY_DIAL_ATTEMPTS)]
+    if forward and forward != caller and forward not in chain:
+        chain.append(forward)
     return chain
 
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from escalation.services import (
@@ -24,38 +24,23 @@ from escalation.services import (
     staff_text_receive,
 )
 from notifications import builders
-from telephony.calls import (
-    WITHHELD,
-    CallStep,
-    Dial,
-    Goodbye,
-    Voicemail,
-    call_missed,
-    call_ticket,
-    message_once,
-    phone_ticket_for,
-)
-from telephony.models import (
-    FINAL_STATUSES,
-    CallDirection,
-    CallLog,
-    CallOutcome,
-    CallStatus,
-    statuses_before,
-)
+from supporthub.tasks import enqueue_on_commit
+from telephony.booking import WITHHELD, call_ticket, message_once, phone_ticket_for
+from telephony.calls import CallStep, Dial, Goodbye, Voicemail
+from telephony.media import MMS_FETCH_TASK
+from telephony.models import FINAL_STATUSES, CallDirection, CallLog, CallOutcome, CallStatus, statuses_before
+from telephony.outcome import ANSWERED_DIAL_STATUSES, outcome_settle
 from tickets.models import Message, MessageChannel, MessageDirection
 
 logger = logging.getLogger(__name__)
 
-ANSWERED_DIAL_STATUSES = frozenset({"completed", "answered"})
-
-
-def _max_attempts(call: CallLog) -> int:
-    return min(len(call.dial_targets), max(1, settings.TELEPHONY_DIAL_ATTEMPTS))
-
 
 def _note_once(call: CallLog, key: str, body: str) -> Message | None:
     return message_once(ticket=call_ticket(call), key=key, body=body, direction=MessageDirection.NOTE)
+
+
+def _inbound_locked(call_sid: str) -> CallLog | None:
+    return CallLog.objects.select_for_update().filter(call_sid=call_sid, parent__isnull=True).first()
 
 
 # --- Dial result ---------------------------------------------------------------------------
@@ -63,51 +48,44 @@ def _note_once(call: CallLog, key: str, body: str) -> Message | None:
 def call_dial_result(
     *, call_sid: str, attempt: int, dial_status: str, payload: dict[str, Any]
 ) -> tuple[CallLog | None, CallStep]:
-    """Act on the result of ringing `dial_targets[attempt]`; say what the caller hears next.
+    """Record the result of ringing `dial_targets[attempt]`; say what the caller hears next.
 
-    Answered: thank and hang up. Not answered: ring the next person once, then voicemail.
-    The caller hanging up while it rang is an abandoned call. Every branch is safe to replay.
+    Answered: thank and hang up. Not answered: ring the next number, then voicemail. The
+    caller hanging up while it rang (canceled): hang up. The first report of an attempt
+    stands, so a replay answers the same; the outcome is `outcome_settle`'s to decide.
     """
-    call = CallLog.objects.select_for_update().filter(call_sid=call_sid).first()
+    call = _inbound_locked(call_sid)
     if call is None:
         logger.warning("dial result for unknown call %s ignored", call_sid)
         return None, Goodbye()
-    number = call.dial_targets[attempt] if attempt < len(call.dial_targets) else ""
+    key = str(attempt)
+    dial_status = call.dial_results.get(key, dial_status)
+    following = attempt + 1
+    rings_next = (
+        dial_status not in ANSWERED_DIAL_STATUSES
+        and dial_status != "canceled"
+        and following < len(call.dial_targets)
+    )
+    if key not in call.dial_results:
+        call.dial_results = {**call.dial_results, key: dial_status}
+        call.last_payload = payload
+        fields = ["dial_results", "last_payload", "updated_at"]
+        reached = following + 1 if rings_next else following  # how far down the list it got
+        if call.dial_attempts < reached <= len(call.dial_targets):
+            call.dial_attempts = reached
+            fields.append("dial_attempts")
+            if call.outcome != CallOutcome.ANSWERED:  # else it names who answered
+                call.forwarded_to = call.dial_targets[reached - 1]
+                fields.append("forwarded_to")
+        call.save(update_fields=fields)
+    outcome_settle(call)
     if dial_status in ANSWERED_DIAL_STATUSES:
-        _outcome(call, CallOutcome.ANSWERED, payload, forwarded_to=number)
-        _note_once(call, f"{call_sid}:answered", f"Call answered by {number or 'the team'}.")
         return call, Goodbye("Thank you for calling. Goodbye.")
     if dial_status == "canceled":
-        _outcome(call, CallOutcome.ABANDONED, payload)
-        call_missed(call, "The caller hung up before anyone answered.")
         return call, Goodbye()
-    following = attempt + 1
-    if following < _max_attempts(call):
-        if call.dial_attempts < following + 1:
-            call.dial_attempts = following + 1
-            call.forwarded_to = call.dial_targets[following]
-            call.save(update_fields=["dial_attempts", "forwarded_to", "updated_at"])
+    if rings_next:
         return call, Dial(number=call.dial_targets[following], attempt=following, retry=True)
-    _outcome(call, CallOutcome.VOICEMAIL, payload)
-    tried = ", ".join(call.dial_targets[: attempt + 1]) or "nobody was on call"
-    call_missed(call, f"Nobody answered ({dial_status}; rang {tried}). The caller was offered voicemail.")
     return call, Voicemail()
-
-
-def _outcome(call: CallLog, outcome: str, payload: dict[str, Any] | None, forwarded_to: str = "") -> None:
-    fields = ["updated_at"]
-    # The first outcome stands, except that a Dial result saying "answered" corrects an
-    # "abandoned" guessed from a status callback that overtook it.
-    if not call.outcome or (outcome == CallOutcome.ANSWERED and call.outcome == CallOutcome.ABANDONED):
-        call.outcome = outcome
-        fields.append("outcome")
-    if forwarded_to:
-        call.forwarded_to = forwarded_to
-        fields.append("forwarded_to")
-    if payload is not None:
-        call.last_payload = payload
-        fields.append("last_payload")
-    call.save(update_fields=fields)
 
 
 # --- Status callbacks ----------------------------------------------------------------------
@@ -127,7 +105,9 @@ def call_status_record(
     """Apply a status callback; None (and nothing written) for a call we never saw.
 
     A forwarded leg (it has a ParentCallSid we know) gets its own outbound CallLog on its
-    first callback. Statuses only move forward; timestamps still fill in when late.
+    first callback. Statuses only move forward; timestamps still fill in when late. The
+    inbound call is row-locked before its leg (the order every callback and the booking
+    take), and its `answered_at` is when the first forwarded leg was answered.
     """
     call = CallLog.objects.filter(call_sid=call_sid).first()
     if call is None and parent_call_sid:
@@ -137,9 +117,9 @@ def call_status_record(
     if call is None:
         logger.warning("status %r for unknown call %s ignored", status, call_sid)
         return None
+    root = CallLog.objects.select_for_update().get(pk=call.parent_id or call.pk)
     at = timestamp or timezone.now()
-    now = timezone.now()
-    updates: dict[str, Any] = {"status": status, "last_payload": payload, "updated_at": now}
+    updates: dict[str, Any] = {"status": status, "last_payload": payload, "updated_at": timezone.now()}
     if status in FINAL_STATUSES:
         updates["ended_at"] = at
         if duration is not None:
@@ -149,31 +129,23 @@ def call_status_record(
     moved = CallLog.objects.filter(pk=call.pk, status__in=statuses_before(status)).update(**updates)
     if not moved:
         logger.info("stale status %r for call %s (already %s) ignored", status, call_sid, call.status)
-    # Timestamps are facts whatever order they arrive in: fill in the ones still missing.
-    if status == CallStatus.IN_PROGRESS:
+    # Timestamps are facts whatever order they arrive in: fill in the ones still missing. An
+    # inbound call is answered when a person answers a forwarded leg, not when Twilio picks up
+    # to play the greeting.
+    if status == CallStatus.IN_PROGRESS and not _is_inbound(call):
         CallLog.objects.filter(pk=call.pk, answered_at__isnull=True).update(answered_at=at)
-    if (
-        moved
-        and status in FINAL_STATUSES
-        and call.direction == CallDirection.INBOUND
-        and call.parent_id is None
-    ):
-        _hung_up(call.pk)
+        if _is_inbound(root):
+            CallLog.objects.filter(Q(answered_at__isnull=True) | Q(answered_at__gt=at), pk=root.pk).update(
+                answered_at=at
+            )
+    root.refresh_from_db()
+    outcome_settle(root)
     call.refresh_from_db()
     return call
 
 
-def _hung_up(call_pk: int) -> None:
-    """An inbound call ended with no outcome: the caller hung up before anyone answered.
-
-    Covers hang-ups during the greeting or while it rang, when Twilio may never post a Dial
-    result we could act on. A forwarded leg that was answered means it was not missed.
-    """
-    call = CallLog.objects.select_for_update().get(pk=call_pk)
-    if call.outcome or call.legs.filter(answered_at__isnull=False).exists():
-        return
-    _outcome(call, CallOutcome.ABANDONED, None)
-    call_missed(call, "The caller hung up before anyone answered.")
+def _is_inbound(call: CallLog) -> bool:
+    return call.direction == CallDirection.INBOUND and call.parent_id is None
 
 
 def _leg_create(*, call_sid: str, parent_sid: str, from_number: str, to_number: str) -> CallLog | None:
@@ -214,10 +186,11 @@ def call_recording_receive(
     Called by both the <Record> action and the recording-status callback, whichever comes
     first; an empty or failed recording becomes a note instead.
     """
-    call = CallLog.objects.select_for_update().filter(call_sid=call_sid).first()
+    call = _inbound_locked(call_sid)
     if call is None:
         logger.warning("recording %s for unknown call %s ignored", recording_sid, call_sid)
         return None
+    outcome_settle(call)  # a call with nobody to ring may have no other callback
     if recording_status in ("absent", "failed") or (
         recording_duration is not None and recording_duration <= 0
     ):
@@ -262,10 +235,11 @@ def call_transcription_receive(
     payload: dict[str, Any],
 ) -> CallLog | None:
     """Store a voicemail's transcript on the call and add it to the ticket (once)."""
-    call = CallLog.objects.select_for_update().filter(call_sid=call_sid).first()
+    call = _inbound_locked(call_sid)
     if call is None:
         logger.warning("transcription %s for unknown call %s ignored", transcription_sid, call_sid)
         return None
+    outcome_settle(call)
     if transcription_status != "completed" or not text.strip():
         _note_once(
             call, transcription_sid, "The voicemail could not be transcribed; listen to the recording."
@@ -317,6 +291,8 @@ def sms_inbound_receive(
     )
     if message is None:
         return SmsResult(duplicate=True)
+    if media_urls:  # the files themselves, fetched by a worker
+        enqueue_on_commit(MMS_FETCH_TASK, message.pk, message_sid, media_urls)
     builders.ticket_notice(
         ticket=ticket,
         subject=f"SMS from {from_number} ({ticket.reference})",

@@ -1,8 +1,11 @@
-"""Celery wrappers: booking inbound calls on their tickets, and the sweep behind it."""
+"""Celery wrappers: booking inbound calls on their tickets, the sweeps behind it, MMS media."""
 
 from celery import shared_task
+from celery.app.task import Task
+from django.conf import settings
 
-from telephony import calls
+from notifications.outbox import retry_delay
+from telephony import calls, media, outcome
 
 
 @shared_task(name=calls.BOOKING_TASK, acks_late=True)
@@ -15,3 +18,22 @@ def calls_book_pending() -> int:
 def calls_ticket_sweep() -> int:
     """Beat, every TELEPHONY_TICKET_SWEEP_SECONDS: book calls whose booking run was lost."""
     return calls.calls_ticket_sweep()
+
+
+@shared_task(name="telephony.calls_outcome_sweep", acks_late=True)
+def calls_outcome_sweep() -> int:
+    """Beat, every TELEPHONY_OUTCOME_GRACE_SECONDS: decide calls whose last Dial never reported."""
+    return outcome.calls_outcome_sweep()
+
+
+@shared_task(bind=True, name=media.MMS_FETCH_TASK, acks_late=True, max_retries=None)
+def mms_media_fetch(self: Task, message_id: int, message_sid: str, media_urls: list[str]) -> int:
+    """Queued by the SMS webhook: store the MMS's media; retried with backoff up to
+    ATTACHMENT_FETCH_MAX_ATTEMPTS tries (files already stored are not fetched again)."""
+    try:
+        return media.mms_media_store(message_id=message_id, message_sid=message_sid, media_urls=media_urls)
+    except media.MediaFetchError as exc:
+        attempt = self.request.retries + 1
+        if attempt >= settings.ATTACHMENT_FETCH_MAX_ATTEMPTS:
+            raise
+        raise self.retry(exc=exc, countdown=retry_delay(attempt)) from exc

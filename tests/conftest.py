@@ -6,6 +6,7 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
+from supporthub.roles import AGENT
 from tests.factories import ContactFactory, UserFactory, make_api_key
 from tests.services import require_service  # noqa: F401 - re-exported for tests
 
@@ -60,14 +61,21 @@ def _reloads_migrated_rows(item: pytest.Item) -> bool:
 
 
 # --- personas ---------------------------------------------------------------------------
+def in_role(user, role: str):
+    from django.contrib.auth.models import Group
+
+    user.groups.add(Group.objects.get(name=role))
+    return user
+
+
 @pytest.fixture
 def agent(db):
-    return UserFactory(username="alice")
+    return in_role(UserFactory(username="alice"), AGENT)
 
 
 @pytest.fixture
 def other_agent(db):
-    return UserFactory(username="bob")
+    return in_role(UserFactory(username="bob"), AGENT)
 
 
 @pytest.fixture

@@ -2,8 +2,9 @@
 
 import factory
 from django.contrib.auth import get_user_model
-from rest_framework_api_key.models import APIKey
 
+from supporthub.roles import KeyScope
+from supporthub.services import api_key_create
 from tickets.models import Contact, Message, MessageDirection, Ticket, TicketChannel, TicketPriority
 
 
@@ -56,7 +57,7 @@ class MessageFactory(factory.django.DjangoModelFactory):
     body = factory.Faker("paragraph")
 
 
-def make_api_key(name: str = "tests") -> str:
-    """Create a stored (hashed) API key and return the raw key."""
-    _, raw = APIKey.objects.create_key(name=name)
+def make_api_key(name: str = "tests", scope: str = KeyScope.ADMIN) -> str:
+    """Create a stored (hashed) API key with `scope` and return the raw key."""
+    _, raw = api_key_create(name=name, scope=scope)
     return raw

@@ -192,7 +192,7 @@ def wait_for_worker(proc: subprocess.Popen[bytes], log: Path) -> None:
 
 
 @contextmanager
-def gunicorn_server(tmp_path: Path, **env: str) -> Iterator[str]:
+def gunicorn_server(tmp_path: Path, *, threads: int = 1, **env: str) -> Iterator[str]:
     """gunicorn serving the app on a free loopback port; yields the base URL."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -200,7 +200,7 @@ def gunicorn_server(tmp_path: Path, **env: str) -> Iterator[str]:
     args = [
         sys.executable, "-m", "gunicorn", "supporthub.wsgi", "--bind", f"127.0.0.1:{port}",
         "--workers", "2", "--timeout", str(int(2 * STARTUP_TIMEOUT)), "--no-control-socket",
-        "--access-logfile", "-",
+        "--threads", str(threads), "--access-logfile", "-",
     ]  # fmt: skip
     log = tmp_path / "gunicorn.log"
     with process(args, child_env(**env), log) as proc:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.storage import Storage, storages
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Upper
 from django.utils import timezone
+from django.utils.functional import LazyObject
 
 from supporthub.phone import InvalidPhoneNumber, to_e164
 
@@ -271,6 +274,55 @@ class Message(models.Model):
         if self.author_contact is not None:
             return str(self.author_contact)
         return ""
+
+
+class _AttachmentStorage(LazyObject):
+    """STORAGES["attachments"] (var/ or S3), looked up when first used rather than when the
+    model is defined; a test that changes STORAGES empties `_wrapped`."""
+
+    def _setup(self) -> None:
+        self._wrapped = storages["attachments"]
+
+
+ATTACHMENT_STORAGE = _AttachmentStorage()
+
+
+def attachment_storage() -> Storage:
+    return ATTACHMENT_STORAGE  # type: ignore[return-value]
+
+
+def attachment_path(attachment: Attachment, filename: str) -> str:
+    """<ticket id>/<random>/<file name>: unguessable, and a ticket's files under one prefix."""
+    return f"{attachment.message.ticket_id}/{uuid.uuid4().hex}/{filename}"
+
+
+class Attachment(models.Model):
+    """A file on a message; written only through tickets.attachments."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(storage=attachment_storage, upload_to=attachment_path, max_length=400)
+    filename = models.CharField(max_length=255, help_text="The sanitised name shown and downloaded.")
+    content_type = models.CharField(max_length=100, help_text="Judged from the content.")
+    size = models.PositiveBigIntegerField()
+    # An email's inline image: the Content-ID its HTML names (cid:...).
+    content_id = models.CharField(max_length=255, blank=True)
+    # Where it came from, when fetched (an MMS: "<MessageSid>:<index>"), so it is stored once.
+    source_key = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.filename
+
+    @property
+    def is_image(self) -> bool:
+        return self.content_type in INLINE_IMAGE_TYPES
+
+
+# Images a browser may show inline; every other file is served as a download.
+INLINE_IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 
 
 class TicketChange(models.Model):

@@ -30,7 +30,7 @@ def ticket_console(*, ticket: Ticket, agent: User | None) -> dict[str, Any]:
     thread = (
         Message.objects.filter(ticket=ticket)
         .select_related("author_user", "author_contact")
-        .prefetch_related("deliveries")
+        .prefetch_related("deliveries", "attachments")
     )
     other_tickets = (
         Ticket.objects.filter(contact=ticket.contact_id).exclude(pk=ticket.pk).order_by("-created_at")[:10]

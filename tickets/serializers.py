@@ -9,7 +9,15 @@ from rest_framework import serializers
 
 from notifications.models import Delivery
 from notifications.serializers import DeliverySerializer, delivery_document
-from supporthub.api.fields import E164PhoneField, LabelChoiceField, StrictFieldsMixin, iso_datetime
+from supporthub.api.fields import (
+    E164PhoneField,
+    LabelChoiceField,
+    PrimaryKeyField,
+    SingleLineCharField,
+    StrictFieldsMixin,
+    iso_datetime,
+)
+from tickets.api_attachments import AttachmentSerializer
 from tickets.models import (
     Message,
     MessageChannel,
@@ -141,21 +149,21 @@ def ticket_document(ticket: Ticket) -> dict[str, Any]:
 
 
 class TicketCreateSerializer(StrictFieldsMixin, serializers.Serializer):
-    subject = serializers.CharField(max_length=SUBJECT_MAX)
+    subject = SingleLineCharField(max_length=SUBJECT_MAX)
     description = serializers.CharField(max_length=BODY_MAX, required=False, allow_blank=True, default="")
     priority = LabelChoiceField(TicketPriority, required=False, default=TicketPriority.NORMAL)
     channel = serializers.ChoiceField(
         choices=TicketChannel.choices, required=False, default=TicketChannel.API
     )
     contact = ContactInputSerializer()
-    assignee = serializers.PrimaryKeyRelatedField(queryset=staff_users(), required=False, allow_null=True)
+    assignee = PrimaryKeyField(queryset=staff_users(), required=False, allow_null=True)
 
 
 class TicketUpdateSerializer(StrictFieldsMixin, serializers.Serializer):
-    subject = serializers.CharField(max_length=SUBJECT_MAX, required=False)
+    subject = SingleLineCharField(max_length=SUBJECT_MAX, required=False)
     status = serializers.ChoiceField(choices=TicketStatus.choices, required=False)
     priority = LabelChoiceField(TicketPriority, required=False)
-    assignee = serializers.PrimaryKeyRelatedField(queryset=staff_users(), required=False, allow_null=True)
+    assignee = PrimaryKeyField(queryset=staff_users(), required=False, allow_null=True)
 
 
 class AuthorSerializer(serializers.Serializer):
@@ -166,10 +174,21 @@ class AuthorSerializer(serializers.Serializer):
 
 class MessageSerializer(serializers.ModelSerializer):
     author = serializers.SerializerMethodField()
+    attachments = AttachmentSerializer(many=True, read_only=True)
 
     class Meta:
         model = Message
-        fields = ["id", "ticket", "direction", "channel", "body", "author", "external_id", "created_at"]
+        fields = [
+            "id",
+            "ticket",
+            "direction",
+            "channel",
+            "body",
+            "author",
+            "external_id",
+            "attachments",
+            "created_at",
+        ]
         read_only_fields = fields
 
     @extend_schema_field(AuthorSerializer(allow_null=True))
@@ -182,13 +201,18 @@ class MessageSerializer(serializers.ModelSerializer):
 
 
 class MessageCreateSerializer(StrictFieldsMixin, serializers.Serializer):
-    ticket = serializers.PrimaryKeyRelatedField(queryset=Ticket.objects.all())
+    ticket = PrimaryKeyField(queryset=Ticket.objects.all())
     direction = serializers.ChoiceField(choices=MessageDirection.choices)
     body = serializers.CharField(max_length=BODY_MAX)
     channel = serializers.ChoiceField(
         choices=MessageChannel.choices,
         required=False,
         help_text="Defaults to the ticket's channel (internal for notes).",
+    )
+    attachments = serializers.ListField(
+        child=serializers.FileField(),
+        required=False,
+        help_text="Files, as multipart/form-data parts named `attachments`.",
     )
 
 
@@ -197,7 +221,7 @@ class SupportRequestSerializer(StrictFieldsMixin, serializers.Serializer):
     name = serializers.CharField(max_length=200)
     email = serializers.EmailField(required=False, allow_blank=True, max_length=254)
     phone = E164PhoneField(required=False, allow_blank=True)
-    subject = serializers.CharField(max_length=SUBJECT_MAX)
+    subject = SingleLineCharField(max_length=SUBJECT_MAX)
     message = serializers.CharField(max_length=BODY_MAX)
     priority = LabelChoiceField(TicketPriority, required=False, default=TicketPriority.NORMAL)
 

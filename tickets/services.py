@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import enum
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Literal
 
 from django.conf import settings
@@ -21,6 +23,7 @@ from notifications import builders, outbox
 from supporthub.actors import SYSTEM, Actor
 from supporthub.exceptions import DomainError
 from supporthub.metrics import record_ticket_created
+from tickets import attachments as attachment_files
 from tickets import sla
 from tickets.models import (
     AgentShift,
@@ -59,6 +62,7 @@ KEEP = _Keep.KEEP  # "leave this field as it is", where None means "clear it"
 class IntakeResult:
     ticket: Ticket
     deliveries: list[Any] = field(default_factory=list)
+    folded: bool = False  # an identical recent request's ticket, returned instead of a new one
 
 
 def contact_find(
@@ -112,6 +116,13 @@ def _contact_keys(email: str | None, phone: str | None) -> tuple[str | None, str
     return email, phone
 
 
+def _contact_lock(contact: Contact) -> None:
+    """Hold `contact`'s row until the transaction ends: one contact's new tickets are written
+    one after the other, so the folding of identical requests and the acknowledgement limit
+    each count what the others wrote."""
+    Contact.objects.select_for_update().filter(pk=contact.pk).values_list("pk", flat=True).first()
+
+
 @transaction.atomic(savepoint=False)  # nothing inside is caught and retried
 def ticket_create(
     *,
@@ -124,14 +135,19 @@ def ticket_create(
     external_id: str | None = None,
     notify: bool = False,
     acknowledge: bool = True,
+    attachments: Sequence[attachment_files.Upload] = (),
 ) -> Ticket:
     """Create a ticket and, when there is a description, its first inbound message (with
-    the provider's `external_id`; kept on the returned ticket as `first_message`).
+    the provider's `external_id` and `attachments`; kept on the returned ticket as
+    `first_message`).
 
     `notify`: with the notifications a new ticket causes (the team's, and the requester's
     acknowledgement unless `acknowledge` is False), kept on the returned ticket as
     `deliveries_created` and sent once the transaction commits.
     """
+    if notify:
+        _contact_lock(contact)  # the acknowledgement limit counts this contact's recent ones
+    files = attachment_files.attachments_check(attachments)
     now = timezone.now()
     first_response_due, resolution_due = sla.due_times(priority=priority, start=now)
     ticket = Ticket.objects.create(
@@ -158,6 +174,7 @@ def ticket_create(
             author_contact=contact,
             external_id=external_id,
         )
+        attachment_files.attachments_store(message=ticket.first_message, files=files)
     if notify:
         deliveries = builders.ticket_created_deliveries(ticket, acknowledge=acknowledge)
         ticket.deliveries_created = outbox.deliveries_save(deliveries)
@@ -180,8 +197,18 @@ def support_request_submit(
     priority: int = TicketPriority.NORMAL,
 ) -> IntakeResult:
     """Turn a customer's request into contact + ticket + first message + notifications, all
-    or nothing."""
+    or nothing.
+
+    A request identical (channel, subject and message) to one the same contact sent within
+    INTAKE_FOLD_WINDOW_SECONDS folds into it: its ticket is returned (`folded`), with no new
+    deliveries, and nothing is written.
+    """
     contact = contact_resolve(name=name, email=email, phone=phone)
+    _contact_lock(contact)  # identical requests arriving together fold into one ticket
+    earlier = _identical_recent_ticket(contact=contact, channel=channel, subject=subject, message=message)
+    if earlier is not None:
+        logger.info("%s request folded into %s (identical, sent again)", channel, earlier.reference)
+        return IntakeResult(ticket=earlier, folded=True)
     ticket = ticket_create(
         contact=contact,
         subject=subject,
@@ -192,6 +219,27 @@ def support_request_submit(
     )
     logger.info("ticket %s created from %s request", ticket.reference, channel)
     return IntakeResult(ticket=ticket, deliveries=list(ticket.deliveries_created))
+
+
+def _identical_recent_ticket(*, contact: Contact, channel: str, subject: str, message: str) -> Ticket | None:
+    """The ticket, not closed, `contact` opened within INTAKE_FOLD_WINDOW_SECONDS through
+    `channel` with this subject and message, or None (also when folding is off)."""
+    window = settings.INTAKE_FOLD_WINDOW_SECONDS
+    if window <= 0:
+        return None
+    return (
+        Ticket.objects.filter(
+            contact=contact,
+            channel=channel,
+            subject=subject,
+            description=message,
+            created_at__gte=timezone.now() - timedelta(seconds=window),
+        )
+        .exclude(status=TicketStatus.CLOSED)
+        .select_related("contact", "assignee")
+        .order_by("-created_at")
+        .first()
+    )
 
 
 class _TicketEdit:
@@ -351,17 +399,20 @@ def message_create(
     author_contact: Contact | None = None,
     external_id: str | None = None,
     actor: Actor | None = None,
+    attachments: Sequence[attachment_files.Upload] = (),
 ) -> Message:
-    """Add a message to a ticket and move the ticket along.
+    """Add a message (with its `attachments`) to a ticket and move the ticket along.
 
     An agent's first outbound message stops the first-response clock and opens a new
     ticket; a customer's message reopens a pending or resolved one. Closed tickets take
     no more messages (DomainError). `actor` is who the status change is recorded for:
-    by default the author (the agent, or the customer), else SupportHub.
+    by default the author (the agent, or the customer), else SupportHub. Attachments over
+    a limit or of a refused type raise TooLarge/DomainError before anything is written.
     """
     ticket = _locked(ticket)  # with its contact: a reply goes to it
     if ticket.status == TicketStatus.CLOSED:
         raise DomainError(f"Ticket {ticket.reference} is closed and takes no more messages.", field="ticket")
+    files = attachment_files.attachments_check(attachments)
     if direction == MessageDirection.NOTE:
         channel = MessageChannel.INTERNAL
     message = Message.objects.create(
@@ -373,10 +424,11 @@ def message_create(
         author_contact=author_contact,
         external_id=external_id,
     )
+    stored = attachment_files.attachments_store(message=message, files=files)
     if direction == MessageDirection.OUTBOUND and external_id is None:
         # an agent's reply goes to the contact via the ticket's channel; an email's
         # Message-ID (named by reply_deliveries) is the message's external_id.
-        deliveries = builders.reply_deliveries(message)
+        deliveries = builders.reply_deliveries(message, stored)
         if message.external_id is not None:
             Message.objects.filter(pk=message.pk).update(external_id=message.external_id)
         outbox.deliveries_save(deliveries)

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from escalation import hooks as escalation_hooks
@@ -164,6 +164,17 @@ def _overdue(clock: Clock, now: datetime) -> Q:
     if clock is Clock.FIRST_RESPONSE:
         return Q(first_response_breached=False, first_responded_at__isnull=True, first_response_due__lte=now)
     return Q(resolution_breached=False, sla_paused_at__isnull=True, resolution_due__lte=now)
+
+
+def sla_outcome(clock: Clock) -> tuple[Q, Q]:
+    """(met, breached): the tickets whose `clock` was met, and those whose clock was breached,
+    read as sla_clocks reads one ticket (breached: flagged, or done after its due time).
+    Tickets whose clock still runs, or that have no target, match neither."""
+    done = "first_responded_at" if clock is Clock.FIRST_RESPONSE else "resolved_at"
+    due = F(f"{clock.value}_due")
+    met = Q(**{f"{done}__lte": due, clock.breached_field: False})
+    breached = Q(**{clock.breached_field: True}) | Q(**{f"{done}__gt": due})
+    return met, breached
 
 
 def sla_breach_sweep(*, now: datetime | None = None, limit: int = 500) -> int:

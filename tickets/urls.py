@@ -1,6 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from tickets.api_attachments import AttachmentDownloadView
 from tickets.views import MessageViewSet, SupportRequestView, TicketViewSet
 
 router = SimpleRouter(trailing_slash=False)
@@ -9,5 +10,6 @@ router.register("messages", MessageViewSet, basename="message")
 
 urlpatterns = [
     path("support/request", SupportRequestView.as_view(), name="support-request"),
+    path("attachments/<int:pk>/download", AttachmentDownloadView.as_view(), name="attachment-download"),
     *router.urls,
 ]

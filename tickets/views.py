@@ -4,12 +4,15 @@ from typing import Any
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
+from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from supporthub.api.auth import request_actor
+from supporthub.api.idempotent import idempotent
 from tickets import services
+from tickets.attachments import Upload
 from tickets.filters import MessageFilter, TicketFilter
 from tickets.models import Message, Ticket
 from tickets.serializers import (
@@ -48,6 +51,7 @@ class TicketViewSet(
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     @extend_schema(request=TicketCreateSerializer, responses={201: TicketSerializer})
+    @idempotent
     def create(self, request: Request) -> Response:
         data = _validated(TicketCreateSerializer, request.data)
         contact_data = data.pop("contact")
@@ -85,27 +89,36 @@ class MessageViewSet(
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet,
 ):
-    queryset = Message.objects.select_related("author_user", "author_contact")
+    queryset = Message.objects.select_related("author_user", "author_contact").prefetch_related("attachments")
     serializer_class = MessageSerializer
+    parser_classes = [JSONParser, MultiPartParser]  # multipart: with `attachments` file parts
     filterset_class = MessageFilter
     ordering_fields = ["created_at"]
     ordering = ["-created_at", "-id"]
 
     @extend_schema(request=MessageCreateSerializer, responses={201: MessageSerializer})
+    @idempotent
     def create(self, request: Request) -> Response:
         data = _validated(MessageCreateSerializer, request.data)
-        message = services.message_create(author_user=_author(request), actor=request_actor(request), **data)
+        files = [Upload(name=file.name or "", file=file) for file in data.pop("attachments", [])]
+        message = services.message_create(
+            author_user=_author(request), actor=request_actor(request), attachments=files, **data
+        )
         return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED)
 
 
 class SupportRequestView(APIView):
     """A customer's request from any channel: becomes a ticket, and the right people hear of it."""
 
+    permission_model = Ticket
+    intake = True  # the one endpoint an intake-only API key may call
+
     @extend_schema(
         request=SupportRequestSerializer,
         responses={201: SupportRequestResultSerializer},
         operation_id="support_request_create",
     )
+    @idempotent
     def post(self, request: Request) -> Response:
         data = _validated(SupportRequestSerializer, request.data)
         result = services.support_request_submit(**data)

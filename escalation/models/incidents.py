@@ -189,6 +189,8 @@ class IncidentEvent(models.Model):
     kind = models.CharField(max_length=32)
     message = models.TextField()
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    # Who acted, also when it was not a user (an API key's name); kept if the user is deleted.
+    actor_name = models.CharField(max_length=200, blank=True)
     via = models.CharField(max_length=16, blank=True, help_text="api, admin, sms, voice, engine, ...")
     created_at = models.DateTimeField(auto_now_add=True)
 

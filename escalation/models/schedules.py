@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 import zoneinfo
+from datetime import datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -50,6 +51,12 @@ class Schedule(models.Model):
     @property
     def tz(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.time_zone)
+
+    def local(self, when: datetime, *, zone_name: bool = True) -> str:
+        """`when` on this schedule's clock, labelled: "Tue 08 Dec 09:00 EST (America/New_York)"
+        (without the parenthesis when `zone_name` is False, e.g. under a labelled heading)."""
+        text = when.astimezone(self.tz).strftime("%a %d %b %H:%M %Z")
+        return f"{text} ({self.time_zone})" if zone_name else text
 
 
 class ShiftUnit(models.TextChoices):
@@ -147,7 +154,7 @@ class Override(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.user} {self.start:%Y-%m-%d %H:%M} to {self.end:%Y-%m-%d %H:%M}"
+        return f"{self.user} {self.schedule.local(self.start)} to {self.schedule.local(self.end)}"
 
     def clean(self) -> None:
         if self.start and self.end and self.end <= self.start:
@@ -193,6 +200,12 @@ class ContactMethod(models.Model):
         "and whom they take over from (SMS, email or Slack). Empty: ESCALATION_HANDOFF_NOTICE_MINUTES "
         "decides, through their first SMS, email or Slack method.",
     )
+    verified_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="When its owner last answered a test page."
+    )
+    # The code the last test page asks its owner to answer with (escalation.reachability).
+    test_code = models.CharField(max_length=32, blank=True, editable=False)
+    test_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["user", "kind", "id"]

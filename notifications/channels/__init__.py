@@ -3,9 +3,12 @@
 An adapter is a module-level `send(delivery) -> provider_id` function. It returns the
 provider's id for the accepted message, or raises:
 
-- `ChannelError(reason, permanent=..., retry_after=...)`: the provider refused or failed.
-  Permanent errors (bad address, 4xx) are never retried; transient ones are retried with
-  backoff, no sooner than `retry_after` seconds.
+- `ChannelError(reason, permanent=..., retry_after=..., rate_limited=..., unconfirmed=...)`:
+  the provider refused or failed. Permanent errors (bad address, 4xx but 429, a message that
+  cannot be built) are never retried; transient ones are retried with backoff, no sooner than
+  `retry_after` seconds. `rate_limited` (a 429): the wait is the provider's, no attempt is
+  used. `unconfirmed`: the request was sent but its answer never came (a read timeout), so
+  the provider may have accepted it; the outbox decides whether to send again.
 - `ChannelNotConfigured(reason)`: no credentials. The delivery becomes `skipped` and the
   message is logged: we never pretend it was sent.
 - `ChannelDeferred(wait)`: our own rate limit says "not yet"; rescheduled without counting
@@ -24,11 +27,21 @@ if TYPE_CHECKING:
 
 
 class ChannelError(Exception):
-    def __init__(self, reason: str, *, permanent: bool = False, retry_after: float | None = None):
+    def __init__(
+        self,
+        reason: str,
+        *,
+        permanent: bool = False,
+        retry_after: float | None = None,
+        rate_limited: bool = False,
+        unconfirmed: bool = False,
+    ):
         super().__init__(reason)
         self.reason = reason
         self.permanent = permanent
         self.retry_after = retry_after
+        self.rate_limited = rate_limited
+        self.unconfirmed = unconfirmed
 
 
 class ChannelNotConfigured(Exception):

@@ -6,6 +6,7 @@ import contextlib
 import smtplib
 from typing import TYPE_CHECKING
 
+import requests
 from anymail.exceptions import (
     AnymailAPIError,
     AnymailError,
@@ -15,11 +16,12 @@ from anymail.exceptions import (
 )
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, ValidationError
-from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail import BadHeaderError, EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.validators import validate_email
 
 from notifications.channels import ChannelError, ChannelNotConfigured
+from notifications.emails import email_files
 
 if TYPE_CHECKING:
     from notifications.models import Delivery
@@ -52,6 +54,8 @@ def send(delivery: Delivery) -> str:
     )
     if payload.get("html"):
         message.attach_alternative(payload["html"], "text/html")
+    for filename, content, content_type in email_files(delivery):
+        message.attach(filename, content, content_type)
 
     if settings.EMAIL_BACKEND in NON_DELIVERING_BACKENDS:
         message.send()  # prints it, which is the "log what it would send"
@@ -59,6 +63,13 @@ def send(delivery: Delivery) -> str:
 
     try:
         _send(message)
+    except BadHeaderError as exc:  # a line break in a header: the same message fails every time
+        raise ChannelError(f"the email cannot be built: {exc}", permanent=True) from exc
+    except SentWithoutAnswer as exc:
+        raise ChannelError(f"SMTP server did not answer in time after the message was sent: {exc}",
+                           unconfirmed=True) from exc  # fmt: skip
+    except requests.ReadTimeout as exc:  # anymail's error is also the requests exception
+        raise ChannelError(f"the ESP did not answer in time: {exc}", unconfirmed=True) from exc
     except AnymailRecipientsRefused as exc:
         raise ChannelError(f"recipient refused by the ESP: {exc}", permanent=True) from exc
     except AnymailInvalidAddress as exc:
@@ -68,13 +79,18 @@ def send(delivery: Delivery) -> str:
         transient = status is None or status == 429 or status >= 500
         retry_after = _retry_after(exc) if transient else None
         raise ChannelError(
-            f"ESP error {status or ''}: {exc}".strip(), permanent=not transient, retry_after=retry_after
+            f"ESP error {status or ''}: {exc}".strip(),
+            permanent=not transient,
+            retry_after=retry_after,
+            rate_limited=status == 429,
         ) from exc
     except (AnymailError, ImproperlyConfigured) as exc:
         # Configuration problems need a human; retrying will not fix them.
         raise ChannelError(f"email configuration error: {exc}", permanent=True) from exc
     except smtplib.SMTPRecipientsRefused as exc:
-        raise ChannelError(f"SMTP refused the recipient: {exc.recipients}", permanent=True) from exc
+        # 5xx: the mailbox does not exist; 4xx (greylisting, a full mailbox): try again later.
+        permanent = all(code >= 500 for code, _ in exc.recipients.values())
+        raise ChannelError(f"SMTP refused the recipient: {exc.recipients}", permanent=permanent) from exc
     except smtplib.SMTPResponseException as exc:
         permanent = 500 <= exc.smtp_code < 600
         raise ChannelError(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}", permanent=permanent) from exc
@@ -147,12 +163,23 @@ def _send(message: EmailMultiAlternatives) -> None:
         _smtp_send(message)
 
 
+class SentWithoutAnswer(Exception):
+    """The SMTP server stopped answering once the message was on its way: it may have it."""
+
+
 def _smtp_send(message: EmailMultiAlternatives) -> None:
     try:
         # Opened here, the backend keeps the connection after sending (it closes only the
         # connections that send_messages opened itself).
         message.connection.open()  # type: ignore[union-attr]
-        message.send(fail_silently=False)
+        try:
+            message.send(fail_silently=False)
+        except (TimeoutError, smtplib.SMTPServerDisconnected) as exc:
+            # smtplib reports a reply that timed out as "disconnected"; a server that hung
+            # up (a kept connection gone stale) is not a timeout and is reconnected to.
+            if isinstance(exc, TimeoutError) or isinstance(exc.__context__, TimeoutError):
+                raise SentWithoutAnswer(str(exc) or "timed out") from exc
+            raise
     except smtplib.SMTPServerDisconnected:
         raise
     except Exception:

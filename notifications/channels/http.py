@@ -2,7 +2,8 @@
 
 One keep-alive session per worker process, and one mapping of answers to outcomes:
 an expected status returns the response; 429 retries after Retry-After; any other 4xx is
-permanent (no retry fixes a bad key, payload or target); 5xx and network errors retry.
+permanent (no retry fixes a bad key, payload or target); 5xx and network errors retry; a
+read timeout (the request was sent, no answer came) is unconfirmed.
 """
 
 from __future__ import annotations
@@ -34,13 +35,17 @@ def post_json(
     """POST `body` as JSON; return the response when its status is in `ok`, else raise ChannelError."""
     try:
         response = session().post(url, json=body, headers=headers, timeout=(3.05, timeout))
+    except requests.ReadTimeout as exc:  # connected and sent: the provider may have it
+        raise ChannelError(f"{provider} did not answer within {timeout:g}s", unconfirmed=True) from exc
     except requests.RequestException as exc:
         raise ChannelError(f"{provider} request failed: {exc.__class__.__name__}") from exc
     if response.status_code in ok:
         return response
     detail = f"{provider} {response.status_code}: {response.text[:200]}"
     if response.status_code == 429:
-        raise ChannelError(detail, retry_after=retry_after_seconds(response) or default_retry_after)
+        raise ChannelError(
+            detail, retry_after=retry_after_seconds(response) or default_retry_after, rate_limited=True
+        )
     if 400 <= response.status_code < 500:
         raise ChannelError(detail, permanent=True)
     raise ChannelError(detail)

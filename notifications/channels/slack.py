@@ -1,6 +1,11 @@
 """Slack: chat.postMessage with a bot token (SLACK_BOT_TOKEN, `slack_api`) to the delivery's
 channel, else the incoming webhook; about one message per second per webhook or channel,
-Retry-After on 429."""
+Retry-After on 429.
+
+Slack reads `<...>` in a message as a link or a mention (`<!channel>`, `<https://x|label>`), so
+every piece of customer text that goes into a Slack message passes through `slack_escape`
+first; only the links the builders make themselves (`slack_link`) stay live.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +23,17 @@ from notifications.recipients import WEBHOOK_CHANNEL
 
 if TYPE_CHECKING:
     from notifications.models import Delivery
+
+
+def slack_escape(text: str) -> str:
+    """`text` with `&`, `<` and `>` escaped as Slack documents, so it shows as typed and never
+    mentions a channel or disguises a link."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def slack_link(url: str, label: str | None) -> str:
+    """A Slack link to one of our own `url`s, with an escaped `label` (the URL when empty)."""
+    return f"<{url}|{slack_escape(label or url)}>"
 
 
 def send(delivery: Delivery) -> str:

@@ -107,7 +107,8 @@ def paging_twiml(*, text: str, action_url: str, prompt: str) -> str:
 
 @contextlib.contextmanager
 def _mapped_errors() -> Iterator[None]:
-    """Turn twilio/requests exceptions into ChannelError (permanent for 4xx but 429)."""
+    """Turn twilio/requests exceptions into ChannelError (permanent for 4xx but 429; a read
+    timeout is unconfirmed)."""
     try:
         yield
     except TwilioRestException as exc:
@@ -115,6 +116,8 @@ def _mapped_errors() -> Iterator[None]:
         hint = PERMANENT_HINTS.get(int(exc.code or 0), "")
         reason = f"Twilio {status} error {exc.code}: {exc.msg}" + (f" ({hint})" if hint else "")
         transient = status == 429 or status >= 500 or status == 0
-        raise ChannelError(reason, permanent=not transient) from exc
+        raise ChannelError(reason, permanent=not transient, rate_limited=status == 429) from exc
+    except requests.ReadTimeout as exc:  # connected and sent: Twilio may have accepted it
+        raise ChannelError(f"Twilio did not answer in time: {exc}", unconfirmed=True) from exc
     except (requests.RequestException, TwilioException) as exc:
         raise ChannelError(f"Twilio request failed: {exc}") from exc

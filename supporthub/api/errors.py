@@ -16,7 +16,7 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from supporthub.exceptions import DomainError
+from supporthub.exceptions import DomainError, TooLarge
 from supporthub.middleware import request_too_large_body
 
 logger = logging.getLogger(__name__)
@@ -65,6 +65,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, TooLarge):
+        errors = {exc.field: [exc.message]}
+        body = {"detail": exc.message, "code": exc.code, "errors": errors}
+        return Response(body, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
     elif isinstance(exc, DomainError):
         exc = exceptions.ValidationError({exc.field: [exc.message]}, code=exc.code)
     response = drf_exception_handler(exc, context)

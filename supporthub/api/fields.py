@@ -7,15 +7,35 @@ from django.db.models import IntegerChoices
 from rest_framework import serializers
 
 from supporthub.phone import InvalidPhoneNumber, to_e164
+from supporthub.text import single_line
 
 
 class StrictFieldsMixin:
-    """Reject fields the serializer does not know (a typo must not be silently ignored)."""
+    """Reject fields the serializer does not know (a typo must not be silently ignored).
+
+    Every optional field accepts null (and the schema says so): null is "not given", so a
+    field with a default gets its default.
+    """
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields: dict[str, serializers.Field] = super().get_fields()  # type: ignore[misc]
+        for field in fields.values():
+            if not field.required and not field.read_only:
+                field.allow_null = True
+        return fields
 
     def to_internal_value(self, data: Any) -> Any:
         unknown: dict[str, Any] = {}
         if isinstance(data, dict):
             fields = self.fields  # type: ignore[attr-defined]
+            if any(value is None for value in data.values()):
+                data = {
+                    name: value
+                    for name, value in data.items()
+                    if not (
+                        value is None and name in fields and fields[name].default is not serializers.empty
+                    )
+                }
             known = {name for name, f in fields.items() if not f.read_only}
             unknown = {name: ["Unknown field."] for name in sorted(set(data) - known)}
             # DRF turns 42 into "42" for text fields; a client sending a number meant something else.
@@ -56,6 +76,22 @@ class E164PhoneField(serializers.CharField):
             return to_e164(value)
         except InvalidPhoneNumber as exc:
             raise serializers.ValidationError(str(exc)) from exc
+
+
+class SingleLineCharField(serializers.CharField):
+    """Text for one line, such as a subject: line breaks become spaces."""
+
+    def to_internal_value(self, data: Any) -> str:
+        return single_line(super().to_internal_value(data))
+
+
+class PrimaryKeyField(serializers.PrimaryKeyRelatedField):
+    """An object's id. `""` is an error: DRF would read it as null (which clears the field)."""
+
+    def run_validation(self, data: Any = serializers.empty) -> Any:
+        if data == "":
+            self.fail("incorrect_type", data_type="str")
+        return super().run_validation(data)
 
 
 class LabelChoiceField(serializers.ChoiceField):

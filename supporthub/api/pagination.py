@@ -67,8 +67,9 @@ class EstimatingPaginator(Paginator):
 class PageNumberPagination(pagination.PageNumberPagination):
     """`?page=N&page_size=M`; M above 100 is served as 100.
 
-    The body has count, count_is_estimate, next, previous, results. A page_size that is not
-    a positive whole number is a 400 (DRF would silently ignore it).
+    The body has count, count_is_estimate, next, previous, results. A page or page_size that
+    is not a positive whole number is a 400 (DRF would ignore an empty one); a page past the
+    end is a 404.
     """
 
     page_size = 25
@@ -83,6 +84,14 @@ class PageNumberPagination(pagination.PageNumberPagination):
         if not raw.isdigit() or int(raw) < 1:
             raise serializers.ValidationError({self.page_size_query_param: ["A positive whole number."]})
         return min(int(raw), self.max_page_size)
+
+    def get_page_number(self, request: Request, paginator: Paginator) -> Any:
+        raw = request.query_params.get(self.page_query_param)
+        if raw is None or raw in self.last_page_strings:
+            return super().get_page_number(request, paginator)
+        if not raw.isdigit() or int(raw) < 1:
+            raise serializers.ValidationError({self.page_query_param: ["A positive whole number."]})
+        return raw
 
     def get_paginated_response(self, data: Any) -> Response:
         response = super().get_paginated_response(data)

@@ -6,6 +6,7 @@ from datetime import date, time
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from escalation import services
 from escalation.models import EscalationPolicy, Incident, IncidentStatus, RotationLayer
@@ -20,6 +21,7 @@ def staff_client(admin_user) -> Client:
 
 
 def test_schedule_page_shows_the_shift_preview_health_and_feed(staff_client, support_schedule, dana):
+    dana.contact_methods.update(verified_at=timezone.now())
     add_layer(support_schedule, [dana], unit="days", start=date(2020, 1, 1), handoff=time(9))
     page = staff_client.get(f"/admin/escalation/schedule/{support_schedule.pk}/change/")
     assert page.status_code == 200

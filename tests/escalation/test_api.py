@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from datetime import UTC, date, datetime, time, timedelta
 
 import icalendar
@@ -63,8 +64,8 @@ def test_ics_feed_parsed_back_equals_shifts(api, rota, eli):
     )
     with time_machine.travel(datetime(2026, 3, 20, 10, 30, tzinfo=UTC), tick=False):
         response = api.get(f"/v1/oncall/schedules/{rota.pk}.ics", {"days": 21})
-        start = datetime(2026, 3, 20, 10, tzinfo=UTC)
-        expected = oncall.shifts(rota, start, start + timedelta(days=21))
+        start = datetime(2026, 3, 19, 23, tzinfo=UTC)  # midnight in Berlin
+        expected = oncall.whole_shifts(rota, start, start + timedelta(days=21))
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/calendar")
     calendar = icalendar.Calendar.from_ical(response.content)
@@ -75,6 +76,41 @@ def test_ics_feed_parsed_back_equals_shifts(api, rota, eli):
     assert events == [(s.start, s.end, str(s.user_id) if s.user_id else None) for s in expected]
     # The feed crosses the Berlin spring-forward change (29 March) and an override.
     assert any("override" in str(e.get("description")) for e in calendar.walk("VEVENT"))
+
+
+def feed_events(api, schedule, made_at: datetime) -> tuple[bytes, list]:
+    with time_machine.travel(made_at, tick=False):
+        body = api.get(f"/v1/oncall/schedules/{schedule.pk}.ics", {"days": 7}).content
+    return body, list(icalendar.Calendar.from_ical(body).walk("VEVENT"))
+
+
+def test_ics_feeds_made_an_hour_apart_are_identical_with_real_shift_starts(api, rota):
+    first, events = feed_events(api, rota, datetime(2026, 3, 20, 10, 30, tzinfo=UTC))
+    second, _ = feed_events(api, rota, datetime(2026, 3, 20, 11, 30, tzinfo=UTC))
+    assert first == second
+    starts = [event.decoded("dtstart").astimezone(zoneinfo.ZoneInfo("Europe/Berlin")) for event in events]
+    assert starts[0] == datetime(2026, 3, 19, 9, tzinfo=starts[0].tzinfo)  # the shift on at midnight
+    assert all((start.hour, start.minute) == (9, 0) for start in starts)
+    assert len({str(event["uid"]) for event in events}) == len(events)
+
+
+def test_ics_feed_of_a_next_day_keeps_the_uid_and_times_of_the_shifts_both_show(api, rota):
+    _, today = feed_events(api, rota, datetime(2026, 3, 20, 10, 30, tzinfo=UTC))
+    _, tomorrow = feed_events(api, rota, datetime(2026, 3, 21, 10, 30, tzinfo=UTC))
+    by_uid = {str(event["uid"]): event.to_ical() for event in today}
+    shared = [event for event in tomorrow if str(event["uid"]) in by_uid]
+    assert len(shared) == len(tomorrow) - 1  # one new shift at the end, the rest unchanged
+    assert all(event.to_ical() == by_uid[str(event["uid"])] for event in shared)
+
+
+def test_ics_feed_of_a_one_person_rotation_has_one_event_per_shift(api, dana):
+    solo = Schedule.objects.create(name="Solo", time_zone="America/New_York")
+    add_layer(solo, [dana], unit="weeks", handoff=time(8), start=date(2026, 1, 5), weekday=0)
+    _, events = feed_events(api, solo, datetime(2026, 3, 4, 15, tzinfo=UTC))
+    new_york = zoneinfo.ZoneInfo("America/New_York")
+    starts = [event.decoded("dtstart").astimezone(new_york) for event in events]
+    # Monday 08:00 New York each week, across the change to daylight time on 8 March.
+    assert [(s.month, s.day, s.hour) for s in starts] == [(3, 2, 8), (3, 9, 8)]
 
 
 def test_ics_feed_accepts_the_feed_token_for_calendar_apps(anon, rota):

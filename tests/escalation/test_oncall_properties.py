@@ -81,3 +81,22 @@ def test_shifts_tile_the_range_and_agree_with_oncall_at_everywhere(spec, start, 
         containing = [s for s in result if s.start <= instant < s.end]
         assert len(containing) == 1
         assert oncall.oncall_at(spec, instant).user_id == containing[0].user_id
+
+
+@settings(max_examples=100, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@given(spec=schedules(), start=instants, days=st.integers(1, 10), later=st.integers(1, 24 * 5))
+def test_whole_shifts_do_not_depend_on_the_range_asked_for(spec, start, days, later):
+    """What the iCal feed relies on: a shift seen from two ranges has the same start and end."""
+    end = start + timedelta(days=days)
+    first = oncall.whole_shifts(spec, start, end)
+    second = oncall.whole_shifts(spec, start + timedelta(hours=later), end + timedelta(hours=later))
+    reach = oncall.WHOLE_SHIFT_REACH
+    both = [s for s in first if s in second]
+    shared = [s for s in first if s.end > start + timedelta(hours=later)]
+    # Every shift of the first range still running in the second is the same shift there,
+    # unless it is a stretch without handoffs cut WHOLE_SHIFT_REACH out from either range.
+    cut = [s for s in shared if s not in both]
+    assert all(s.start <= start + timedelta(hours=later) - reach or s.end == end + reach for s in cut)
+    for before, after in itertools.pairwise(first):
+        assert before.end == after.start
+    assert first[0].start <= start and first[-1].end >= end

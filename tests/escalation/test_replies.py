@@ -35,6 +35,13 @@ ELI = "+14155550102"
         ("ack 12 please", replies.Unknown()),
         ("please ack", replies.Unknown()),
         ("ack twelve", replies.Unknown()),
+        ("TAKE", replies.Take()),
+        ("take.", replies.Take()),
+        ("Take Night desk!", replies.Take("Night desk")),
+        ("taken", replies.Unknown()),
+        ("mistake", replies.Unknown()),
+        ("VERIFY 482913", replies.Verify("482913")),
+        ("verify 4829", replies.Unknown()),
         ("hello", replies.Unknown()),
         ("", replies.Unknown()),
     ],
@@ -101,7 +108,7 @@ def test_any_other_text_from_staff_is_answered_with_the_commands(two_step_policy
     incident = paged_incident("Checkout down", two_step_policy)
     result = services.staff_text_receive(from_number=DANA, text="on my way")
     assert result == services.StaffTextResult(reply=replies.HELP)
-    assert "ACK" in replies.HELP and "ACK 12" in replies.HELP
+    assert "ACK" in replies.HELP and "ACK 12" in replies.HELP and "TAKE" in replies.HELP
     incident.refresh_from_db()
     assert incident.status == IncidentStatus.TRIGGERED
 

@@ -34,13 +34,15 @@ def test_phone_chain_is_oncall_then_lower_layer_then_policy_then_forward_number(
     assert selectors.phone_chain(NOON) == ["+14155550101", "+14155550102", "+14155550103", "+14155550199"]
 
 
-def test_phone_chain_puts_voice_numbers_before_sms_only_numbers(support_schedule, default_policy, settings):
+def test_phone_chain_holds_voice_numbers_only(support_schedule, default_policy, settings):
     settings.SUPPORT_FORWARD_NUMBER = ""
-    gus = UserFactory(username="gus")
+    gus, hal = UserFactory(username="gus"), UserFactory(username="hal")
     ContactMethod.objects.create(user=gus, kind="sms", address="+14155550111")
     ContactMethod.objects.create(user=gus, kind="voice", address="+14155550112")
+    ContactMethod.objects.create(user=hal, kind="sms", address="+14155550113")
     add_layer(support_schedule, [gus], unit="weeks", start=date(2026, 1, 1), handoff=time(0))
-    assert selectors.phone_chain(NOON) == ["+14155550112", "+14155550111"]
+    add_layer(support_schedule, [hal], level=2, unit="weeks", start=date(2026, 1, 1), handoff=time(0))
+    assert selectors.phone_chain(NOON) == ["+14155550112"]
 
 
 def test_phone_chain_with_nobody_on_call_is_the_forward_number(support_schedule, default_policy, settings):
@@ -83,8 +85,9 @@ def test_an_override_saved_while_the_cache_was_unreachable_routes_calls_once_the
         assert selectors.phone_chain()[0] == "+14155550103"
 
 
-def test_health_reports_gaps_and_people_with_no_contact_method(db, dana):
+def test_health_reports_gaps_and_people_on_call_soon_not_shown_reachable(db, dana):
     schedule = Schedule.objects.create(name="Holey", time_zone="UTC")
+    dana.contact_methods.filter(kind="sms").update(verified_at=NOON - timedelta(days=29))
     nobody = UserFactory(username="quiet")
     add_layer(schedule, [dana], unit="days", start=date(2026, 3, 1), handoff=time(9))
     Override.objects.create(schedule=schedule, user=nobody, start=NOON, end=NOON + timedelta(hours=2))
@@ -147,7 +150,7 @@ def test_bad_contact_addresses_are_refused_with_a_reason(kind, address):
 def test_metrics_count_gaps_and_unreachable_people_per_schedule(support_schedule, client):
     body = client.get("/metrics").content.decode()
     assert 'supporthub_oncall_schedule_gaps{schedule="Support"} 1.0' in body
-    assert 'supporthub_oncall_unreachable_participants{schedule="Support"} 0.0' in body
+    assert 'supporthub_oncall_unreachable{schedule="Support"} 0.0' in body
 
 
 def test_the_first_scrape_in_the_first_minutes_after_boot_counts_the_schedules(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import threading
 from email import message_from_bytes
@@ -25,12 +26,16 @@ class SmtpRecorder:
         self.messages: list[EmailMessage] = []
         self.envelopes: list[Any] = []
         self.refuse: set[str] = set()
+        self.rcpt_replies: dict[str, str] = {}  # address -> the answer to its RCPT TO
+        self.data_delay = 0.0  # seconds between taking a message and answering 250
         self.peers: list[Any] = []  # the client address of each accepted message's connection
         self.lock = threading.Lock()
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.refuse:
             return "550 5.1.1 No such user here"
+        if address in self.rcpt_replies:
+            return self.rcpt_replies[address]
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -39,6 +44,7 @@ class SmtpRecorder:
             self.envelopes.append(envelope)
             self.messages.append(message_from_bytes(envelope.content))
             self.peers.append(session.peer)
+        await asyncio.sleep(self.data_delay)
         return "250 Message accepted for delivery"
 
 

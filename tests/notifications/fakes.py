@@ -27,6 +27,7 @@ class Reply:
     body: Any = "ok"
     headers: dict[str, str] = field(default_factory=dict)
     hang: threading.Event | None = None  # block until set (simulates a slow provider)
+    delay: float = 0.0  # accept, then answer this many seconds later (after the client gave up)
 
 
 @dataclass
@@ -97,6 +98,7 @@ class FakeServer:
         if reply.hang is not None:
             reply.hang.wait(timeout=60)
             return  # never answer: the client was killed or gave up
+        time.sleep(reply.delay)
         body = reply.body if isinstance(reply.body, bytes | str) else json.dumps(reply.body)
         data = body.encode() if isinstance(body, str) else body
         try:

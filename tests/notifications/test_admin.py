@@ -1,6 +1,7 @@
 """The dead-letter list in the agent console, and its retry action."""
 
 import pytest
+from django.utils import timezone
 
 from notifications.models import Delivery, DeliveryStatus
 from notifications.outbox import delivery_create
@@ -61,3 +62,17 @@ def test_the_retry_action_requeues_failed_and_leaves_sent_alone(console, django_
     assert Delivery.objects.get(pk=failed.pk).status == DeliveryStatus.PENDING
     assert Delivery.objects.get(pk=sent.pk).status == DeliveryStatus.SENT
     assert len(callbacks) == 1
+
+
+def test_retry_refuses_an_unconfirmed_customer_message_and_resend_needs_its_own_action(console):
+    unconfirmed = make("ack", DeliveryStatus.FAILED, audience="customer")
+    Delivery.objects.filter(pk=unconfirmed.pk).update(unconfirmed_at=timezone.now())
+    url = "/admin/notifications/delivery/"
+    response = console.post(url, {"action": "retry", "_selected_action": [unconfirmed.pk]}, follow=True)
+    assert b"may already have reached the customer" in response.content
+    assert Delivery.objects.get(pk=unconfirmed.pk).status == DeliveryStatus.FAILED
+    response = console.post(
+        url, {"action": "resend_unconfirmed", "_selected_action": [unconfirmed.pk]}, follow=True
+    )
+    assert b"1 deliveries queued again" in response.content
+    assert Delivery.objects.get(pk=unconfirmed.pk).status == DeliveryStatus.PENDING

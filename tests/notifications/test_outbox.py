@@ -136,15 +136,18 @@ def test_a_channel_without_credentials_is_skipped_and_logged(caplog):
     assert "would say this" in caplog.text
 
 
-def test_transient_errors_are_retried_then_dead_lettered(slack, settings):
-    settings.NOTIFICATIONS_MAX_ATTEMPTS = 3
+def test_transient_errors_are_retried_until_the_window_ends_then_dead_lettered(slack, settings):
     slack.answer(Reply(500, "oops"), Reply(503, "busy"), Reply(500, "still"))
     delivery = make(channel="slack", recipient="#support")
     first = delivery_send(delivery_id=delivery.pk)
     assert first.status == DeliveryStatus.PENDING and first.retry_in is not None
-    for _ in range(2):
-        Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
-        outcome = delivery_send(delivery_id=delivery.pk)
+    window_end = timezone.now() + timedelta(seconds=0.05)
+    Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now(), retry_until=window_end)
+    second = delivery_send(delivery_id=delivery.pk)
+    assert second.status == DeliveryStatus.PENDING
+    assert second.retry_in is not None and second.retry_in <= 0.05, "the last try is at the window's end"
+    Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now(), retry_until=timezone.now())
+    outcome = delivery_send(delivery_id=delivery.pk)
     delivery.refresh_from_db()
     assert outcome.status == DeliveryStatus.FAILED and outcome.retry_in is None
     assert delivery.attempts == 3
@@ -206,14 +209,16 @@ def test_the_sweep_requeues_overdue_pending_and_stuck_sending_deliveries(setting
     overdue = make(idempotency_key="overdue")
     stuck = make(idempotency_key="stuck")
     hopeless = make(idempotency_key="hopeless")
+    customer = make(idempotency_key="ack", audience="customer")
     sending = make(idempotency_key="sending-now")
     Delivery.objects.filter(pk=overdue.pk).update(next_attempt_at=long_ago)
     Delivery.objects.filter(pk=stuck.pk).update(
         status=DeliveryStatus.SENDING, next_attempt_at=long_ago, attempts=1
     )
     Delivery.objects.filter(pk=hopeless.pk).update(
-        status=DeliveryStatus.SENDING, next_attempt_at=long_ago, attempts=5, max_attempts=5
+        status=DeliveryStatus.SENDING, next_attempt_at=long_ago, attempts=5, retry_until=long_ago
     )
+    Delivery.objects.filter(pk=customer.pk).update(status=DeliveryStatus.SENDING, next_attempt_at=long_ago)
     Delivery.objects.filter(pk=sending.pk).update(
         status=DeliveryStatus.SENDING, next_attempt_at=timezone.now() + timedelta(minutes=5)
     )
@@ -221,7 +226,9 @@ def test_the_sweep_requeues_overdue_pending_and_stuck_sending_deliveries(setting
     assert deliveries_requeue_stale() == 2
     assert sorted(queued) == sorted([overdue.pk, stuck.pk])
     assert Delivery.objects.get(pk=stuck.pk).status == DeliveryStatus.PENDING
+    assert Delivery.objects.get(pk=stuck.pk).unconfirmed_at is not None, "the lost worker may have sent it"
     assert Delivery.objects.get(pk=hopeless.pk).status == DeliveryStatus.FAILED
+    assert Delivery.objects.get(pk=customer.pk).status == DeliveryStatus.UNCONFIRMED, "never sent twice"
     assert Delivery.objects.get(pk=sending.pk).status == DeliveryStatus.SENDING
     assert fresh.pk not in queued
     # Just re-queued: not queued again by the next sweep.

@@ -3,7 +3,12 @@
 import pytest
 from django.core import mail
 
-from notifications.builders import notify_inbound_message, reply_deliveries, ticket_created_deliveries
+from notifications.builders import (
+    notify_inbound_message,
+    reply_deliveries,
+    thread_token,
+    ticket_created_deliveries,
+)
 from notifications.models import Delivery, DeliveryStatus
 from notifications.outbox import delivery_save, delivery_send
 from tests.factories import ContactFactory, MessageFactory, TicketFactory, UserFactory
@@ -99,7 +104,7 @@ def test_an_agent_reply_by_api_is_emailed_threaded_to_the_contact(api):
     assert sent.extra_headers["In-Reply-To"] == "<first@mail.example>"
     reply = Message.objects.get(pk=response.json()["id"])
     assert sent.extra_headers["Message-ID"] == reply.external_id
-    assert reply.external_id.startswith(f"<sh-ticket-{ticket.pk}.reply.")
+    assert reply.external_id.startswith(f"<sh-ticket-{ticket.pk}-{thread_token(ticket.pk)}.reply.")
     ticket.refresh_from_db()
     assert ticket.first_responded_at is not None
 

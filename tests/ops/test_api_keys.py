@@ -13,6 +13,8 @@ from rest_framework.test import APIClient
 from rest_framework_api_key.models import APIKey
 
 from supporthub.models import APIKeyUsage
+from supporthub.roles import KeyScope
+from supporthub.services import api_key_create
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +34,7 @@ def _api(raw: str) -> APIClient:
 
 
 def test_using_a_key_records_when_it_was_last_used():
-    key, raw = APIKey.objects.create_key(name="website")
+    key, raw = api_key_create(name="website", scope=KeyScope.READ_ONLY)
     with TestCase.captureOnCommitCallbacks(execute=False) as pending:
         APIClient(HTTP_X_API_KEY=raw).get("/v1/tickets")
     assert len(pending) == 1  # the write waits for the commit
@@ -47,7 +49,7 @@ def test_using_a_key_records_when_it_was_last_used():
 
 
 def test_last_used_is_written_at_most_once_a_minute():
-    key, raw = APIKey.objects.create_key(name="busy")
+    key, raw = api_key_create(name="busy", scope=KeyScope.READ_ONLY)
     client = _api(raw)
     client.get("/v1/tickets")
     first = APIKeyUsage.objects.get(key=key).last_used_at
@@ -70,7 +72,7 @@ def test_an_expired_key_is_refused():
 
 
 def test_the_admin_lists_keys_with_last_use_and_filters_by_state(admin_client):
-    _, raw = APIKey.objects.create_key(name="used-key")
+    _, raw = api_key_create(name="used-key", scope=KeyScope.READ_ONLY)
     _api(raw).get("/v1/tickets")
     APIKey.objects.create_key(name="idle-key")
     revoked, _ = APIKey.objects.create_key(name="gone-key")
@@ -94,17 +96,25 @@ def test_the_admin_lists_keys_with_last_use_and_filters_by_state(admin_client):
 def test_creating_a_key_in_the_admin_shows_it_once(admin_client):
     page = admin_client.post(
         "/admin/rest_framework_api_key/apikey/add/",
-        {"name": "partner", "expiry_date_0": "", "expiry_date_1": ""},
+        {
+            "name": "partner",
+            "expiry_date_0": "",
+            "expiry_date_1": "",
+            "access-TOTAL_FORMS": "1",
+            "access-INITIAL_FORMS": "0",
+            "access-0-scope": "intake-only",
+        },
         follow=True,
     )
     text = page.content.decode()
     assert "The API key for partner is:" in text
     raw = re.search(r"The API key for partner is: ([A-Za-z0-9]+\.[A-Za-z0-9]+)", text).group(1)
     assert APIKey.objects.is_valid(raw)
+    assert APIKey.objects.get(name="partner").access.scope == "intake-only"
 
 
 def test_last_use_still_works_without_the_cache(cache_down):
-    key, raw = APIKey.objects.create_key(name="no-cache")
+    key, raw = api_key_create(name="no-cache", scope=KeyScope.READ_ONLY)
     client = _api(raw)
     assert client.get("/v1/tickets").status_code == 200
     first = APIKeyUsage.objects.get(key=key).last_used_at
@@ -113,7 +123,7 @@ def test_last_use_still_works_without_the_cache(cache_down):
 
 
 def test_a_use_recorded_by_another_process_quiets_this_one_until_the_window_ends(monkeypatch):
-    key, raw = APIKey.objects.create_key(name="shared")
+    key, raw = api_key_create(name="shared", scope=KeyScope.READ_ONLY)
     earlier = timezone.now() - timedelta(seconds=20)
     cache.set(f"apikey-used:{key.pk}", earlier.timestamp(), timeout=60)  # another worker's record
     asked: list[str] = []

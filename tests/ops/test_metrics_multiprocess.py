@@ -15,10 +15,10 @@ from tests.services import EVENTUALLY, REQUEST_TIMEOUT, broker, celery_worker, g
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
-def _post(base: str, key: str) -> int:
+def _post(base: str, key: str, n: int) -> int:
     request = urllib.request.Request(
         f"{base}/v1/support/request",
-        data=json.dumps(support_request()).encode(),
+        data=json.dumps(support_request(subject=f"Printer {n}")).encode(),  # identical ones fold
         headers={"Content-Type": "application/json", "X-API-Key": key},
         method="POST",
     )
@@ -41,7 +41,7 @@ def test_every_gunicorn_worker_reports_the_totals_of_all_workers(tmp_path):
     metrics_dir.mkdir()
     key = make_api_key()
     with gunicorn_server(tmp_path, PROMETHEUS_MULTIPROC_DIR=str(metrics_dir)) as base:
-        assert [_post(base, key) for _ in range(6)] == [201] * 6
+        assert [_post(base, key, n) for n in range(6)] == [201] * 6
         # Scrapes land on either worker; each must see all six tickets.
         seen = {
             _sample(base, "supporthub_tickets_created_total", channel="email", priority="normal")

@@ -105,12 +105,39 @@ def test_admin_login_says_clearly_that_attempts_are_paused(rate_limits_on, clien
     assert int(page["Retry-After"]) >= 1
 
 
-def test_admin_login_limit_also_counts_per_username_across_addresses(rate_limits_on, client, agent):
+def test_a_hammered_username_is_slowed_per_address_not_locked_everywhere(rate_limits_on, client, agent):
     rate_limits_on.RATELIMIT_ADMIN_LOGIN = "2/5m"
-    for _ in range(2):
-        client.post("/admin/login/", {"username": "alice", "password": "wrong"}, REMOTE_ADDR=unique_ip())
-    page = client.post("/admin/login/", {"username": "alice", "password": "wrong"}, REMOTE_ADDR=unique_ip())
-    assert page.status_code == 429
+    rate_limits_on.RATELIMIT_ADMIN_LOGIN_SLOWED = "1/m"
+    for name in ("ALICE ", " Alice"):  # one username however it is cased or padded
+        client.post("/admin/login/", {"username": name, "password": "wrong"}, REMOTE_ADDR=unique_ip())
+
+    ip = unique_ip()
+    first = client.post("/admin/login/", {"username": "alice", "password": "wrong"}, REMOTE_ADDR=ip)
+    second = client.post("/admin/login/", {"username": "alIce", "password": "wrong"}, REMOTE_ADDR=ip)
+
+    assert first.status_code == 200  # one attempt per address and slowed window
+    assert second.status_code == 429
+    assert int(second["Retry-After"]) >= 1
+
+
+def test_an_attacker_hammering_root_does_not_lock_out_the_real_root(rate_limits_on, client, admin_user):
+    rate_limits_on.RATELIMIT_ADMIN_LOGIN = "10/5m"
+    attacker = unique_ip()
+    codes = [
+        client.post(
+            "/admin/login/", {"username": "ROOT ", "password": "guess"}, REMOTE_ADDR=attacker
+        ).status_code
+        for _ in range(12)
+    ]
+    assert codes == [200] * 10 + [429] * 2  # the attacker's address is paused
+
+    page = client.post(
+        "/admin/login/",
+        {"username": "root", "password": "correct horse battery staple"},
+        REMOTE_ADDR=unique_ip(),
+    )
+
+    assert page.status_code == 302
 
 
 def test_a_cache_outage_lets_requests_through_and_says_so(rate_limits_on, caplog):

@@ -8,8 +8,10 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework_api_key.models import APIKey
 
+from supporthub.roles import AGENT, KeyScope
 from supporthub.services import KEY_RECHECK_SECONDS
-from tests.factories import UserFactory
+from tests.conftest import in_role
+from tests.factories import UserFactory, make_api_key
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +37,7 @@ def test_a_wrong_key_is_a_401(key):
 
 
 def test_a_stored_key_works():
-    _, raw = APIKey.objects.create_key(name="website")
+    raw = make_api_key("website", scope=KeyScope.READ_ONLY)
     assert client_with(raw).get("/v1/tickets").status_code == 200
 
 
@@ -46,7 +48,7 @@ def _key_queries(client: APIClient) -> int:
 
 
 def test_a_verified_key_is_read_from_the_database_at_most_once_per_recheck_interval():
-    _, raw = APIKey.objects.create_key(name="busy")
+    raw = make_api_key("busy")
     client = client_with(raw)
     assert _key_queries(client) == 1
     assert _key_queries(client) == 0
@@ -76,7 +78,7 @@ def test_the_environment_api_key_is_one_more_valid_key(settings):
 
 
 def test_staff_session_is_accepted_and_non_staff_is_forbidden(client):
-    client.force_login(UserFactory(username="staffer"))
+    client.force_login(in_role(UserFactory(username="staffer"), AGENT))
     assert client.get("/v1/tickets").status_code == 200
     client.force_login(UserFactory(username="customer", is_staff=False))
     response = client.get("/v1/tickets")

@@ -3,6 +3,7 @@
 import threading
 from collections.abc import Callable
 from functools import partial
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -10,7 +11,7 @@ from django.db import connection
 from telephony import calls, services
 from telephony.models import CallLog
 from tests.services import require_postgres
-from tests.telephony.conftest import CALLER, COMMITTING, SUPPORT_LINE, sid
+from tests.telephony.conftest import CALLER, COMMITTING, ON_CALL, SUPPORT_LINE, sid
 from tickets.models import Message, Ticket
 
 pytestmark = [pytest.mark.integration, COMMITTING]
@@ -87,3 +88,34 @@ def test_simultaneous_recording_callbacks_attach_the_voicemail_once(queued_booki
     results = race(*[record] * 6)
     assert not [r for r in results if isinstance(r, Exception)], results
     assert Message.objects.filter(external_id=recording_sid).count() == 1
+
+
+def test_racing_callbacks_of_an_answered_call_decide_it_once_without_deadlock(queued_bookings):
+    require_postgres()
+    call_sid, leg_sid = sid("CA"), sid("CA")
+    call = receive(call_sid)
+    leg: dict[str, Any] = {
+        "call_sid": leg_sid,
+        "parent_call_sid": call_sid,
+        "from_number": CALLER,
+        "to_number": ON_CALL,
+    }
+    leg_answered = partial(services.call_status_record, status="in-progress", payload={}, **leg)
+    leg_completed = partial(services.call_status_record, status="completed", duration=40, payload={}, **leg)
+    hung_up = partial(services.call_status_record, call_sid=call_sid, status="completed", payload={})
+    dial_completed = partial(
+        services.call_dial_result, call_sid=call_sid, attempt=0, dial_status="completed", payload={}
+    )
+    book = partial(calls.call_ticket_attach, call_id=call.pk)
+    results = race(
+        hung_up, dial_completed, leg_completed, leg_answered, book, hung_up, dial_completed, leg_answered
+    )
+
+    assert not [r for r in results if isinstance(r, Exception)], results
+    call.refresh_from_db()
+    assert (call.status, call.outcome, call.forwarded_to) == ("completed", "answered", ON_CALL)
+    assert call.answered_at is not None
+    assert Ticket.objects.count() == 1
+    assert CallLog.objects.filter(parent=call).count() == 1
+    assert Message.objects.filter(external_id=f"{call_sid}:answered").count() == 1
+    assert not Message.objects.filter(external_id=f"{call_sid}:missed").exists()

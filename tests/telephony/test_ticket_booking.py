@@ -11,7 +11,7 @@ from django.core.cache import cache
 from django.test import TestCase
 from django.utils import timezone
 
-from telephony import calls, tasks
+from telephony import calls, outcome, tasks
 from telephony.calls import BOOKING_QUEUED_KEY, calls_ticket_sweep
 from telephony.models import CallLog
 from tests.services import broker
@@ -80,6 +80,8 @@ def test_a_hang_up_status_before_the_booking_task_books_the_missed_call_once(twi
     twiml(twilio.incoming_call(call_sid, attach=False))
     twiml(twilio.status(call_sid, "completed", CallDuration="4"))
     run_booking_task()
+    with time_machine.travel(timezone.now() + timedelta(minutes=5)):
+        outcome.calls_outcome_sweep()  # no Dial result came: the caller hung up during the greeting
 
     ticket = assert_booked_once(call_sid)
     assert ticket.messages.filter(external_id=f"{call_sid}:missed").count() == 1

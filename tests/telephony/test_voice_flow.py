@@ -50,9 +50,9 @@ def test_the_full_call_flow_ends_answered_and_completed(twilio):
     call_sid, leg_sid = sid("CA"), sid("CA")
     twiml(twilio.incoming_call(call_sid))
     leg = {"ParentCallSid": call_sid, "From": CALLER, "To": ON_CALL}
-    for event in ("initiated", "ringing", "answered"):
+    for event in ("initiated", "ringing"):
         twiml(twilio.status(leg_sid, event, **leg))
-    twiml(twilio.status(call_sid, "in-progress", Timestamp="Wed, 25 Nov 2026 01:40:00 +0000"))
+    twiml(twilio.status(leg_sid, "answered", Timestamp="Wed, 25 Nov 2026 01:40:00 +0000", **leg))
 
     root = twiml(twilio.dial_result(call_sid, 0, "completed", DialCallDuration="95"))
     assert verbs(root) == ["Say", "Hangup"]

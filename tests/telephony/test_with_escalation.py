@@ -40,8 +40,9 @@ def test_a_missed_call_opens_one_incident_on_the_ticket(twilio, rota):
     call_sid = sid("CA")
     twiml(twilio.incoming_call(call_sid))
     twiml(twilio.dial_result(call_sid, 0, "no-answer"))
+    twiml(twilio.dial_result(call_sid, 1, "busy"))
     for _ in range(2):  # a retried Dial action opens nothing more
-        assert "Record" in verbs(twiml(twilio.dial_result(call_sid, 1, "busy")))
+        assert "Record" in verbs(twiml(twilio.dial_result(call_sid, 2, "no-answer")))
 
     call = CallLog.objects.get(call_sid=call_sid)
     incident = Incident.objects.get()
@@ -70,6 +71,7 @@ def test_an_answered_call_opens_no_incident(twilio, rota):
             "older",
             "Acknowledged incident #{older} (Checkout is down). Escalation stopped.",
         ),
+        ("TAKE", None, "dana is already on call on Support."),
         ("pizza", None, replies.HELP),
     ],
 )
@@ -108,3 +110,22 @@ def test_pressing_1_on_a_paging_call_acknowledges_the_incident(twilio, rota):
     assert "Acknowledged" in root.find("Say").text
     incident.refresh_from_db()
     assert incident.status == IncidentStatus.ACKNOWLEDGED
+
+
+@pytest.mark.parametrize("attempts", [2, 4])
+def test_the_forward_number_is_rung_before_voicemail_and_sms_only_numbers_never(
+    twilio, rota, settings, attempts
+):
+    settings.TELEPHONY_DIAL_ATTEMPTS = attempts
+    schedule = Schedule.objects.get(name="Support")
+    sms_only = make_oncall_user("gus")
+    sms_only.contact_methods.create(kind="sms", address="+14155550103")
+    add_layer(schedule, [sms_only], level=0)
+    call_sid = sid("CA")
+    rung = [twiml(twilio.incoming_call(call_sid)).find("Dial/Number").text]
+    while (root := twiml(twilio.dial_result(call_sid, len(rung) - 1, "no-answer"))).find("Dial") is not None:
+        rung.append(root.find("Dial/Number").text)
+
+    assert rung == [DANA, ELI, ON_CALL]
+    assert "Record" in verbs(root)
+    assert CallLog.objects.get(call_sid=call_sid).outcome == "voicemail"

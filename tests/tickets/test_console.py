@@ -190,6 +190,23 @@ def test_agents_cannot_see_api_keys_or_edit_sla_policies(agent_client):
     assert agent_client.post("/admin/tickets/slapolicy/1/change/", {}).status_code == 403
 
 
+@pytest.mark.parametrize("model", ["ticket", "contact"])
+def test_agents_see_neither_delete_nor_save_and_add_another(agent_client, client, model):
+    ticket = TicketFactory()
+    obj_pk = ticket.pk if model == "ticket" else ticket.contact_id
+    base = f"/admin/tickets/{model}/"
+    for url in (f"{base}{obj_pk}/change/", f"{base}add/"):
+        page = agent_client.get(url).content.decode()
+        assert 'name="_save"' in page, url
+        assert 'name="_addanother"' not in page, url
+        assert "deletelink" not in page, url
+    assert "delete_selected" not in agent_client.get(base).content.decode()
+
+    client.force_login(UserFactory(username="boss", is_superuser=True))
+    page = client.get(f"{base}{obj_pk}/change/").content.decode()
+    assert 'name="_addanother"' in page and "deletelink" in page
+
+
 def test_admin_role_has_every_permission(client):
     from django.contrib.auth.models import Permission
 

@@ -5,6 +5,8 @@ from typing import Any
 from django import forms
 from django.contrib.auth import get_user_model
 
+from supporthub.text import single_line
+from tickets.admin.attachments import FILES_HELP, MultipleFileField
 from tickets.models import Ticket, TicketChange, TicketPriority, TicketStatus
 
 REPLY_HELP = "Sent to the contact through the ticket's channel when you save."
@@ -16,6 +18,7 @@ class TicketConsoleForm(forms.ModelForm):
     note = forms.CharField(
         required=False, label="Internal note", widget=forms.Textarea(attrs={"rows": 3}), help_text=NOTE_HELP
     )
+    reply_files = MultipleFileField(required=False, label="Attach files", help_text=FILES_HELP)
     # When the agent loaded the page; a newer ticket means somebody else changed it since.
     seen_updated_at = forms.DateTimeField(required=False, widget=forms.HiddenInput)
 
@@ -29,6 +32,9 @@ class TicketConsoleForm(forms.ModelForm):
             self.fields["assignee"].queryset = get_user_model().objects.filter(is_staff=True, is_active=True)  # type: ignore[attr-defined]
         if self.instance.pk:
             self.fields["seen_updated_at"].initial = self.instance.updated_at
+
+    def clean_subject(self) -> str:
+        return single_line(self.cleaned_data["subject"])
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -49,6 +55,8 @@ class TicketConsoleForm(forms.ModelForm):
             self.add_error("status", f"Cannot change status from {current.status} to {status}.")
         if (cleaned.get("reply") or cleaned.get("note")) and current.status == TicketStatus.CLOSED:
             self.add_error("reply", "This ticket is closed and takes no more messages.")
+        if cleaned.get("reply_files") and not (cleaned.get("reply") or cleaned.get("note")):
+            self.add_error("reply_files", "Write a reply or a note to send the files with.")
         return cleaned
 
 

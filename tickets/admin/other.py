@@ -7,11 +7,12 @@ from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 
 from tickets import services
+from tickets.admin.base import AgentConsoleAdmin
 from tickets.models import ACTIVE_STATUSES, AgentShift, CannedReply, Contact, SlaPolicy, TicketChange
 
 
 @admin.register(Contact)
-class ContactAdmin(admin.ModelAdmin):
+class ContactAdmin(AgentConsoleAdmin):
     list_display = ["name", "email", "phone", "created_at"]
     search_fields = ["name", "email", "phone"]
 

@@ -3,7 +3,9 @@
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
-from rest_framework_api_key.models import APIKey
+
+from supporthub.roles import KeyScope
+from supporthub.services import api_key_create
 
 
 class Command(BaseCommand):
@@ -11,7 +13,13 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("name", help="Who or what uses the key, e.g. 'website form'.")
+        parser.add_argument(
+            "--scope",
+            choices=KeyScope.values,
+            default=KeyScope.AGENT,
+            help="What the key may do (default: agent). intake-only suits a website form.",
+        )
 
-    def handle(self, *args: Any, name: str, **options: Any) -> None:
-        _, key = APIKey.objects.create_key(name=name)
+    def handle(self, *args: Any, name: str, scope: str, **options: Any) -> None:
+        _, key = api_key_create(name=name, scope=scope)
         self.stdout.write(key)

@@ -7,6 +7,9 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from rest_framework_api_key.models import APIKey
 
+from supporthub.roles import KeyScope
+from supporthub.services import api_key_create
+
 DEV_USERNAME = "admin"
 DEV_PASSWORD = "admin"  # noqa: S105 - development only, refused when DEBUG is off
 DEV_KEY_NAME = "development"
@@ -25,7 +28,7 @@ class Command(BaseCommand):
         key_file = settings.VAR_DIR / "dev-api-key"
         key = key_file.read_text().strip() if key_file.exists() else ""
         if not key or not APIKey.objects.is_valid(key):
-            _, key = APIKey.objects.create_key(name=DEV_KEY_NAME)
+            _, key = api_key_create(name=DEV_KEY_NAME, scope=KeyScope.ADMIN)
             key_file.write_text(key + "\n")
             key_file.chmod(0o600)
         self.stdout.write(f"Admin:   {settings.PUBLIC_BASE_URL}/admin/  (login {DEV_USERNAME})")

@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("escalation", "0004_w22b_page_call_outcome"),
+        ("escalation", "0006_incident_event_actor_name"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
