@@ -203,6 +203,6 @@ def oncall_text() -> str:
             continue
         until = ""
         if who.until is not None:
-            until = f" until {who.until.astimezone(schedule.tz):%a %d %b %H:%M %Z}"
+            until = f" until {schedule.local(who.until, zone_name=False)}"
         lines.append(f"*{name}*: {slack_blocks.escape(who.user.get_username())}{until}")
     return "\n".join(lines) or "No on-call schedule is set up."

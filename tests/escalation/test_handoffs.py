@@ -77,7 +77,7 @@ def test_each_person_chooses_their_own_lead_time_and_methods(new_york):
     )
     handoff_notices_send(now=DST_HANDOFF - timedelta(minutes=30))
     assert [(d.channel, d.recipient) for d in handoffs()] == [("email", "eli@home.example")]
-    assert handoffs()[0].subject == "[SupportHub] You are on call for Night NY soon"
+    assert handoffs()[0].subject.startswith("[SupportHub] You are on call for Night NY from Sun 08 Mar")
     handoff_notices_send(now=DST_HANDOFF - timedelta(minutes=4))
     assert [d.channel for d in handoffs()] == ["email", "sms"]
 
