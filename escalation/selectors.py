@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -184,22 +185,34 @@ class ScheduleHealth:
 def schedule_health(schedule: Schedule, now: datetime | None = None) -> ScheduleHealth:
     """Gaps in the next 14 days, empty layers, and people on call now or soon who are not
     shown reachable (`reachability.unreachable_shifts`)."""
+    return schedules_health([schedule], now)[0]
+
+
+def schedules_health(
+    schedules: Iterable[Schedule] | None = None, now: datetime | None = None
+) -> list[ScheduleHealth]:
+    """The health of `schedules` (default: all), in a fixed number of queries."""
     now = now or timezone.now()
-    spec = oncall.load(schedule, overrides_from=now)
-    health = ScheduleHealth(schedule=schedule, gaps=oncall.gaps(spec, now, now + timedelta(days=HEALTH_DAYS)))
-    shifts = reachability.unreachable_shifts(schedule, now)
-    health.unreachable = list({shift.user_id: shift.user for shift in shifts}.values())
-    health.empty_layers = [
-        layer.name or f"level {layer.level}" for layer in spec.layers if not layer.participants
-    ]
-    return health
-
-
-def schedules_health(now: datetime | None = None) -> list[ScheduleHealth]:
-    return [schedule_health(schedule, now) for schedule in Schedule.objects.all()]
+    schedules = list(Schedule.objects.all() if schedules is None else schedules)
+    specs = oncall.load_many(schedules, overrides_from=now)
+    unreachable = reachability.unreachable_shifts_many(specs, now)
+    reports = []
+    for schedule in schedules:
+        spec = specs[schedule.pk]
+        health = ScheduleHealth(
+            schedule=schedule, gaps=oncall.gaps(spec, now, now + timedelta(days=HEALTH_DAYS))
+        )
+        health.unreachable = list({shift.user_id: shift.user for shift in unreachable[schedule.pk]}.values())
+        health.empty_layers = [
+            layer.name or f"level {layer.level}" for layer in spec.layers if not layer.participants
+        ]
+        reports.append(health)
+    return reports
 
 
 def oncall_now_table(now: datetime | None = None) -> list[tuple[Schedule, oncall.OnCall]]:
     """Every schedule with who is on call now (for the admin's "who is on call" page)."""
     now = now or timezone.now()
-    return [(schedule, oncall.oncall_at(schedule, now)) for schedule in Schedule.objects.all()]
+    schedules = list(Schedule.objects.all())
+    specs = oncall.load_many(schedules, overrides_from=now)
+    return [(schedule, oncall.oncall_at(specs[schedule.pk], now)) for schedule in schedules]

@@ -66,17 +66,27 @@ def new_message_id(ticket: Ticket, kind: str) -> str:
     return f"<{TICKET_MSGID_PREFIX}{ticket.pk}-{token}.{kind}.{uuid.uuid4().hex[:12]}@{_email_domain()}>"
 
 
+def _acknowledgement_key(ticket: Ticket) -> str:
+    return f"ticket:{ticket.pk}:created:ack-email"
+
+
 def _thread_headers(ticket: Ticket, message_id: str) -> dict[str, str]:
-    """Message-ID plus In-Reply-To/References pointing at the ticket's earlier emails."""
+    """Message-ID plus In-Reply-To/References pointing at the ticket's earlier emails: its
+    messages' and the acknowledgement's (kept in that delivery's headers), newest first."""
     if ticket.first_message is not None:  # created just now: that message is its only one
         external_id = ticket.first_message.external_id or ""
         earlier: list[str | None] = [external_id] if external_id.startswith("<") else []
     else:
-        earlier = list(
-            Message.objects.filter(ticket=ticket, external_id__startswith="<")
+        emails = [
+            *Message.objects.filter(ticket=ticket, external_id__startswith="<")
             .order_by("-created_at", "-id")
-            .values_list("external_id", flat=True)[:10]
-        )
+            .values_list("created_at", "external_id")[:10],
+            *Delivery.objects.filter(idempotency_key=_acknowledgement_key(ticket)).values_list(
+                "created_at", "payload__headers__Message-ID"
+            ),
+        ]
+        emails.sort(key=lambda email: email[0], reverse=True)
+        earlier = [external_id for _, external_id in emails[:10] if external_id]
     headers = {"Message-ID": message_id}
     if earlier:
         headers["In-Reply-To"] = str(earlier[0])
@@ -161,7 +171,7 @@ def ticket_created_deliveries(ticket: Ticket, *, acknowledge: bool = True) -> li
                     ticket=ticket,
                     message=first,
                 ),
-                idempotency_key=f"ticket:{ticket.pk}:created:ack-email",
+                idempotency_key=_acknowledgement_key(ticket),
                 audience=DeliveryAudience.CUSTOMER,
                 ticket=ticket,
                 message=first,

@@ -28,10 +28,12 @@ _recorded: dict[str, datetime] = {}
 
 
 @transaction.atomic
-def api_key_create(*, name: str, scope: str) -> tuple[AbstractAPIKey, str]:
+def api_key_create(
+    *, name: str, scope: str, expiry_date: datetime | None = None
+) -> tuple[AbstractAPIKey, str]:
     """A new key named `name` with `scope` (supporthub.roles.KeyScope); returns it and the raw
     key, which is shown once and never stored."""
-    key, raw = APIKey.objects.create_key(name=name)
+    key, raw = APIKey.objects.create_key(name=name, expiry_date=expiry_date)
     APIKeyScope.objects.create(key_id=key.pk, scope=scope)
     return key, raw
 

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "supporthub.middleware.RequestIdMiddleware",
+    "supporthub.middleware.HealthProbeMiddleware",  # before any Host check (probes use the pod's IP)
     "supporthub.middleware.BodySizeLimitMiddleware",
     "supporthub.middleware.JsonDepthLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -152,14 +153,16 @@ else:
             "LOCATION": str(VAR_DIR / "cache"),
         }
     }
+    # All broker state under var/broker (kombu's default control_folder is ./control).
     _broker_dir = VAR_DIR / "broker"
-    for _folder in ("queue", "processed"):
+    for _folder in ("queue", "processed", "control"):
         (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
     CELERY_RESULT_BACKEND = None
@@ -355,6 +358,13 @@ if (
     )
 CELERY_BEAT_SCHEDULE["telephony-book-calls-without-ticket"] = {
     "task": "telephony.calls_ticket_sweep",
+    "schedule": TELEPHONY_TICKET_SWEEP_SECONDS,
+}
+# With the database unreachable, call callbacks are kept here (one JSON file each) and
+# replayed when it is back: by beat, and by the next call to reach this web host.
+TELEPHONY_SPOOL_DIR = env.str("TELEPHONY_SPOOL_DIR", default=str(VAR_DIR / "spool" / "calls"))
+CELERY_BEAT_SCHEDULE["telephony-replay-call-spool"] = {
+    "task": "telephony.calls_spool_drain",
     "schedule": TELEPHONY_TICKET_SWEEP_SECONDS,
 }
 CELERY_BEAT_SCHEDULE["telephony-decide-ended-calls"] = {

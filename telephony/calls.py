@@ -16,7 +16,7 @@ import contextlib
 import logging
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -78,15 +78,23 @@ def _savepoint_if_nested() -> AbstractContextManager[Any]:
 
 
 def call_inbound_receive(
-    *, call_sid: str, from_number: str, to_number: str, caller_name: str = "", payload: dict[str, Any]
+    *,
+    call_sid: str,
+    from_number: str,
+    to_number: str,
+    caller_name: str = "",
+    payload: dict[str, Any],
+    dial_targets: list[str] | None = None,
+    received_at: datetime | None = None,
 ) -> tuple[CallLog, CallStep]:
     """Log a new inbound call and decide what the caller hears first.
 
     The call is booked on a ticket a moment later (see the module docstring). A retried
     webhook for the same CallSid hits the unique index and gets the same answer from the
-    existing row; nothing is written or queued again.
+    existing row; nothing is written or queued again. `dial_targets` and `received_at` are
+    given for a call replayed from the outage spool (the numbers it rang, when it came in).
     """
-    targets = oncall.dial_chain(caller=from_number)
+    targets = oncall.dial_chain(caller=from_number) if dial_targets is None else dial_targets
     call = CallLog(
         call_sid=call_sid,
         direction=CallDirection.INBOUND,
@@ -97,7 +105,7 @@ def call_inbound_receive(
         dial_targets=targets,
         dial_attempts=1 if targets else 0,
         forwarded_to=targets[0] if targets else "",
-        started_at=timezone.now(),
+        started_at=received_at or timezone.now(),
         ticket_pending=True,
         last_payload=payload,
     )

@@ -115,3 +115,19 @@ class CallLog(models.Model):
     @property
     def is_final(self) -> bool:
         return self.status in FINAL_STATUSES
+
+
+class InboundSms(models.Model):
+    """One row per inbound text (MessageSid), written before the text is acted on: a replay
+    by Twilio finds it, does nothing, and is answered with the first reply."""
+
+    message_sid = models.CharField("MessageSid", max_length=34, unique=True)
+    from_number = models.CharField(max_length=20, help_text="E.164")
+    reply = models.TextField(blank=True, help_text="What we texted back, if anything.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "inbound text"
+
+    def __str__(self) -> str:
+        return f"text {self.message_sid} from {self.from_number}"

@@ -24,7 +24,8 @@ def _phone_chain() -> list[str]:
     return phone_chain()
 
 
-def _forward_number() -> str:
+def forward_number() -> str:
+    """SUPPORT_FORWARD_NUMBER in E.164, or "" (settings only: safe during a database outage)."""
     try:
         return to_e164(settings.SUPPORT_FORWARD_NUMBER) if settings.SUPPORT_FORWARD_NUMBER else ""
     except InvalidPhoneNumber:  # refused at start-up; a test may still set one
@@ -49,7 +50,7 @@ def dial_chain(*, caller: str = "") -> list[str]:
             continue
         if number != caller and number not in numbers:
             numbers.append(number)
-    forward = _forward_number()
+    forward = forward_number()
     if forward and numbers and numbers[-1] == forward:
         numbers.pop()  # escalation puts it last; it is added back below, after the people
     chain = numbers[: max(1, settings.TELEPHONY_DIAL_ATTEMPTS)]

@@ -28,7 +28,15 @@ from supporthub.tasks import enqueue_on_commit
 from telephony.booking import WITHHELD, call_ticket, message_once, phone_ticket_for
 from telephony.calls import CallStep, Dial, Goodbye, Voicemail
 from telephony.media import MMS_FETCH_TASK
-from telephony.models import FINAL_STATUSES, CallDirection, CallLog, CallOutcome, CallStatus, statuses_before
+from telephony.models import (
+    FINAL_STATUSES,
+    CallDirection,
+    CallLog,
+    CallOutcome,
+    CallStatus,
+    InboundSms,
+    statuses_before,
+)
 from telephony.outcome import ANSWERED_DIAL_STATUSES, outcome_settle
 from tickets.models import Message, MessageChannel, MessageDirection
 
@@ -262,9 +270,8 @@ def call_transcription_receive(
 @dataclass(frozen=True)
 class SmsResult:
     message: Message | None = None
-    new_ticket: bool = False
     duplicate: bool = False
-    staff_reply: str = ""  # the answer to a command from on-call staff (their texts are no messages)
+    reply: str = ""  # what to text back: a staff command's answer, or a new ticket's reference
 
 
 @transaction.atomic
@@ -272,12 +279,28 @@ def sms_inbound_receive(
     *, message_sid: str, from_number: str, to_number: str, body: str, media_urls: list[str]
 ) -> SmsResult:
     """An inbound text: a command from on-call staff (escalation answers it), or else a
-    message on the sender's phone ticket."""
-    if Message.objects.filter(external_id=message_sid).exists():
-        return SmsResult(duplicate=True)
+    message on the sender's phone ticket. A replay of a MessageSid does nothing and gets the
+    first reply (a concurrent copy waits on the unique MessageSid until the first commits)."""
+    try:
+        with transaction.atomic():
+            receipt = InboundSms.objects.create(message_sid=message_sid, from_number=from_number)
+    except IntegrityError:
+        first = InboundSms.objects.filter(message_sid=message_sid).first()
+        return SmsResult(duplicate=True, reply=first.reply if first else "")
     staff = staff_text_receive(from_number=from_number, text=body)
     if staff is not None:
-        return SmsResult(staff_reply=staff.reply)
+        result = SmsResult(reply=staff.reply)
+    else:
+        result = _customer_text(
+            message_sid=message_sid, from_number=from_number, body=body, media_urls=media_urls
+        )
+    if result.reply:
+        receipt.reply = result.reply
+        receipt.save(update_fields=["reply"])
+    return result
+
+
+def _customer_text(*, message_sid: str, from_number: str, body: str, media_urls: list[str]) -> SmsResult:
     ticket, created = phone_ticket_for(number=from_number, name="", subject=f"SMS from {from_number}")
     text = body.strip() or "(empty message)"
     if media_urls:
@@ -301,7 +324,12 @@ def sms_inbound_receive(
         message=message,
     )
     logger.info("SMS %s from %s added to ticket %s", message_sid, from_number, ticket.reference)
-    return SmsResult(message=message, new_ticket=created)
+    reply = (
+        f"Thanks, we got your message. Your ticket is {ticket.reference}; we will reply here."
+        if created
+        else ""
+    )
+    return SmsResult(message=message, reply=reply)
 
 
 def page_keypress_receive(*, delivery_id: int, digits: str) -> Any:

@@ -5,7 +5,7 @@ from celery.app.task import Task
 from django.conf import settings
 
 from notifications.outbox import retry_delay
-from telephony import calls, media, outcome
+from telephony import calls, media, outcome, spool
 
 
 @shared_task(name=calls.BOOKING_TASK, acks_late=True)
@@ -24,6 +24,12 @@ def calls_ticket_sweep() -> int:
 def calls_outcome_sweep() -> int:
     """Beat, every TELEPHONY_OUTCOME_GRACE_SECONDS: decide calls whose last Dial never reported."""
     return outcome.calls_outcome_sweep()
+
+
+@shared_task(name="telephony.calls_spool_drain", acks_late=True)
+def calls_spool_drain() -> int:
+    """Beat, every TELEPHONY_TICKET_SWEEP_SECONDS: replay call callbacks spooled in a database outage."""
+    return spool.spool_drain()
 
 
 @shared_task(bind=True, name=media.MMS_FETCH_TASK, acks_late=True, max_retries=None)

@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import get_script_prefix, reverse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from rest_framework import serializers
@@ -25,9 +26,10 @@ from rest_framework import serializers
 from supporthub import metrics  # webhook signature failures
 from supporthub.api.errors import _flatten
 from supporthub.exceptions import DomainError
-from telephony import calls, params, services
+from telephony import calls, oncall, params, services, spool
 from telephony import twilio as twiml
 from telephony.calls import CallStep, Dial, Goodbye, Voicemail
+from telephony.outcome import ANSWERED_DIAL_STATUSES
 
 logger = logging.getLogger(__name__)
 
@@ -147,34 +149,69 @@ def _render(call_sid: str, step: CallStep) -> str:
     return twiml.voice_goodbye(step.text)
 
 
+# What the caller hears when the call cannot be put through during a database outage.
+OUTAGE_APOLOGY = "Sorry, nobody can take your call right now. Please call again later. Goodbye."
+
+
+def _spool(kind: str, **kwargs: Any) -> None:
+    """Keep a callback the database could not take; it is replayed when the database is back."""
+    try:
+        spool.spool_write(kind, **kwargs)
+    except OSError:
+        logger.exception("database unreachable and the call spool unwritable: %s callback lost", kind)
+
+
 @twilio_webhook
 def voice(request: HttpRequest) -> HttpResponse:
-    """An inbound call: log it and ring whoever is on call (its ticket follows a moment later)."""
+    """An inbound call: log it and ring whoever is on call (its ticket follows a moment later).
+
+    With the database unreachable the call is put through to SUPPORT_FORWARD_NUMBER and
+    spooled (telephony.spool); a call after the outage replays the spool first.
+    """
     data = _validated(params.VoiceParams, request)
     if isinstance(data, JsonResponse):
         return data
-    call, step = calls.call_inbound_receive(
-        call_sid=data["CallSid"],
-        from_number=data["From"],
-        to_number=data["To"],
-        caller_name=data["CallerName"],
-        payload=_payload(request),
-    )
+    inbound: dict[str, Any] = {
+        "call_sid": data["CallSid"],
+        "from_number": data["From"],
+        "to_number": data["To"],
+        "caller_name": data["CallerName"],
+        "payload": _payload(request),
+    }
+    try:
+        call, step = calls.call_inbound_receive(**inbound)
+    except spool.DATABASE_DOWN:
+        forward = oncall.forward_number()
+        targets = [forward] if forward and forward != data["From"] else []
+        _spool("voice", dial_targets=targets, received_at=timezone.now(), **inbound)
+        outage_step: CallStep = Dial(number=forward, attempt=0) if targets else Goodbye(OUTAGE_APOLOGY)
+        return _xml(_render(data["CallSid"], outage_step))
+    if spool.spool_waiting():
+        try:
+            spool.spool_drain()
+        except Exception:  # the spool must never cost a caller their call
+            logger.exception("replaying the call spool failed; beat tries again")
     return _xml(_render(call.call_sid, step))
 
 
 @twilio_webhook
 def voice_dial(request: HttpRequest) -> HttpResponse:
-    """The <Dial> action: answered → goodbye; otherwise the next person once, then voicemail."""
+    """The <Dial> action: answered → goodbye; otherwise the next person, then voicemail."""
     data = _validated(params.DialParams, request)
     if isinstance(data, JsonResponse):
         return data
-    _, step = services.call_dial_result(
-        call_sid=data["CallSid"],
-        attempt=data["attempt"],
-        dial_status=data["DialCallStatus"],
-        payload=_payload(request),
-    )
+    result: dict[str, Any] = {
+        "call_sid": data["CallSid"],
+        "attempt": data["attempt"],
+        "dial_status": data["DialCallStatus"],
+        "payload": _payload(request),
+    }
+    try:
+        _, step = services.call_dial_result(**result)
+    except spool.DATABASE_DOWN:
+        _spool("dial", **result)
+        answered = data["DialCallStatus"] in ANSWERED_DIAL_STATUSES
+        step = Goodbye("Thank you for calling. Goodbye." if answered else OUTAGE_APOLOGY)
     return _xml(_render(data["CallSid"], step))
 
 
@@ -195,17 +232,21 @@ def voice_status(request: HttpRequest) -> HttpResponse:
     data = _validated(params.StatusParams, request)
     if isinstance(data, JsonResponse):
         return data
-    services.call_status_record(
-        call_sid=data["CallSid"],
-        status=_STATUS_ALIASES.get(data["CallStatus"], data["CallStatus"]),
-        parent_call_sid=data["ParentCallSid"],
-        from_number=data["From"],
-        to_number=data["To"],
-        duration=data.get("CallDuration"),
-        answered_by=data["AnsweredBy"],
-        timestamp=_timestamp(data["Timestamp"]),
-        payload=_payload(request),
-    )
+    status: dict[str, Any] = {
+        "call_sid": data["CallSid"],
+        "status": _STATUS_ALIASES.get(data["CallStatus"], data["CallStatus"]),
+        "parent_call_sid": data["ParentCallSid"],
+        "from_number": data["From"],
+        "to_number": data["To"],
+        "duration": data.get("CallDuration"),
+        "answered_by": data["AnsweredBy"],
+        "timestamp": _timestamp(data["Timestamp"]) or timezone.now(),
+        "payload": _payload(request),
+    }
+    try:
+        services.call_status_record(**status)
+    except spool.DATABASE_DOWN:
+        _spool("status", **status)
     return _xml(twiml.empty_voice())
 
 
@@ -267,15 +308,8 @@ def sms(request: HttpRequest) -> HttpResponse:
         body=data["Body"],
         media_urls=data["media_urls"],
     )
-    if _is_opt_out(data["Body"]):
-        return _xml(twiml.sms_reply())
-    if result.staff_reply:
-        return _xml(twiml.sms_reply([result.staff_reply]))
-    if result.new_ticket and result.message is not None:
-        reference = result.message.ticket.reference
-        return _xml(
-            twiml.sms_reply([f"Thanks, we got your message. Your ticket is {reference}; we will reply here."])
-        )
+    if result.reply and not _is_opt_out(data["Body"]):
+        return _xml(twiml.sms_reply([result.reply]))
     return _xml(twiml.sms_reply())
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -113,6 +114,47 @@ class Contact(models.Model):
         return self.name or self.email or self.phone or f"Contact {self.pk}"
 
 
+TAG_MAX_LENGTH = 50
+TAGS_PER_TICKET = 20
+TAG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+
+def tag_name_clean(value: str) -> str:
+    """`value` as a tag name: trimmed and lower-cased. Raises ValidationError saying what is
+    wrong (empty, too long, or a character other than letters, digits, "-" and "_")."""
+    name = value.strip().lower()
+    if not name:
+        raise ValidationError("A tag cannot be empty.")
+    if len(name) > TAG_MAX_LENGTH:
+        raise ValidationError(
+            f"A tag has at most {TAG_MAX_LENGTH} characters ({name[:20]}… has {len(name)})."
+        )
+    if not TAG_RE.match(name):
+        raise ValidationError(
+            f"Tag {name!r}: use letters a-z, digits, '-' and '_', starting with a letter or digit."
+        )
+    return name
+
+
+def tag_names_clean(values: Iterable[str]) -> list[str]:
+    """Distinct clean tag names, sorted; raises ValidationError for a bad one or too many."""
+    names = sorted({tag_name_clean(value) for value in values})
+    if len(names) > TAGS_PER_TICKET:
+        raise ValidationError(f"A ticket has at most {TAGS_PER_TICKET} tags.")
+    return names
+
+
+class Tag(models.Model):
+    # Names are cleaned by tag_names_clean wherever tags come in (API, console, services).
+    name = models.CharField(max_length=TAG_MAX_LENGTH, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class TicketQuerySet(models.QuerySet["Ticket"]):
     def active(self) -> TicketQuerySet:
         return self.filter(status__in=ACTIVE_STATUSES)
@@ -152,6 +194,8 @@ class Ticket(models.Model):
     sla_paused_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Kept by the message service so that lists need no COUNT per row.
     message_count = models.PositiveIntegerField(default=0, editable=False)
+    # Changed through tickets.services.ticket_update, which records it in the history.
+    tags = models.ManyToManyField(Tag, blank=True, related_name="tickets")
 
     objects = TicketQuerySet.as_manager()
 
@@ -248,6 +292,8 @@ class Message(models.Model):
     author_contact = models.ForeignKey(
         Contact, on_delete=models.SET_NULL, null=True, blank=True, related_name="messages"
     )
+    # Who wrote it when neither a user nor a contact did: the name of the API key that posted it.
+    author_label = models.CharField(max_length=200, blank=True)
     # Provider id (email Message-ID, Twilio SID) so that a redelivered webhook is a no-op.
     external_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -273,7 +319,7 @@ class Message(models.Model):
             return self.author_user.get_full_name() or self.author_user.get_username()
         if self.author_contact is not None:
             return str(self.author_contact)
-        return ""
+        return self.author_label
 
 
 class _AttachmentStorage(LazyObject):
@@ -333,6 +379,7 @@ class TicketChange(models.Model):
         PRIORITY = "priority", "Priority"
         ASSIGNEE = "assignee", "Assignee"
         SUBJECT = "subject", "Subject"
+        TAGS = "tags", "Tags"
 
     ticket = models.ForeignKey(
         Ticket,
@@ -410,3 +457,35 @@ class AgentShift(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({'on' if self.on_shift else 'off'} shift)"
+
+
+class SavedView(models.Model):
+    """A named ticket-list filter: the list's query string. Personal (an owner) or shared."""
+
+    name = models.CharField(max_length=100)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="saved_views",
+        help_text="Empty: shared with everyone.",
+    )
+    query = models.CharField(max_length=500, help_text="The ticket list's query string, e.g. assignee=mine.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "name"], name="savedview_owner_name_unique"),
+            models.UniqueConstraint(
+                fields=["name"], condition=Q(owner__isnull=True), name="savedview_shared_name_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_shared(self) -> bool:
+        return self.owner_id is None

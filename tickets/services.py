@@ -7,15 +7,16 @@ from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Literal
 
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Case, F, When
 from django.utils import timezone
 
 from escalation import hooks as escalation_hooks
@@ -31,11 +32,13 @@ from tickets.models import (
     Message,
     MessageChannel,
     MessageDirection,
+    Tag,
     Ticket,
     TicketChange,
     TicketChannel,
     TicketPriority,
     TicketStatus,
+    tag_names_clean,
 )
 from tickets.selectors import contact_by
 
@@ -136,6 +139,7 @@ def ticket_create(
     notify: bool = False,
     acknowledge: bool = True,
     attachments: Sequence[attachment_files.Upload] = (),
+    created_by: Actor | None = None,
 ) -> Ticket:
     """Create a ticket and, when there is a description, its first inbound message (with
     the provider's `external_id` and `attachments`; kept on the returned ticket as
@@ -143,7 +147,8 @@ def ticket_create(
 
     `notify`: with the notifications a new ticket causes (the team's, and the requester's
     acknowledgement unless `acknowledge` is False), kept on the returned ticket as
-    `deliveries_created` and sent once the transaction commits.
+    `deliveries_created` and sent once the transaction commits. `created_by` (an agent, an
+    API key) is recorded in the ticket's history as the first status change.
     """
     if notify:
         _contact_lock(contact)  # the acknowledgement limit counts this contact's recent ones
@@ -175,6 +180,14 @@ def ticket_create(
             external_id=external_id,
         )
         attachment_files.attachments_store(message=ticket.first_message, files=files)
+    if created_by is not None:
+        TicketChange.objects.create(
+            ticket=ticket,
+            actor=created_by.user,
+            actor_name=created_by.name,
+            field=TicketChange.Field.STATUS,
+            new_value=ticket.status,
+        )
     if notify:
         deliveries = builders.ticket_created_deliveries(ticket, acknowledge=acknowledge)
         ticket.deliveries_created = outbox.deliveries_save(deliveries)
@@ -291,7 +304,7 @@ class _TicketEdit:
 
     def save(self, **expressions: Any) -> None:
         """Write the changes (and `expressions`, such as F() updates) and their history."""
-        if not (self.fields or expressions):
+        if not (self.fields or expressions or self.history):
             return
         Ticket.objects.filter(pk=self.ticket.pk).update(**self.fields, **expressions, updated_at=self.now)
         self.ticket.updated_at = self.now
@@ -318,11 +331,15 @@ def ticket_update(
     priority: int | None = None,
     assignee: User | Literal[_Keep.KEEP] | None = KEEP,
     subject: str | None = None,
+    tags: Collection[str] | None = None,
+    add_tags: Collection[str] = (),
+    remove_tags: Collection[str] = (),
 ) -> Ticket:
     """Apply `actor`'s changes and record each one in the ticket's history.
 
-    Raises DomainError for an illegal status change (and changes nothing).
-    `assignee=None` unassigns; leaving it out keeps the assignee.
+    Raises DomainError for an illegal status change or a bad tag (and changes nothing).
+    `assignee=None` unassigns; leaving it out keeps the assignee. `tags` replaces the
+    ticket's tags; `add_tags` and `remove_tags` then adjust them.
     """
     ticket = _locked(ticket)
     edit = _TicketEdit(ticket, actor)
@@ -343,8 +360,26 @@ def ticket_update(
     if subject is not None and subject != ticket.subject:
         edit.record(TicketChange.Field.SUBJECT, ticket.subject, subject)
         edit.set("subject", subject)
+    if tags is not None or add_tags or remove_tags:
+        _retag(edit, tags, add_tags, remove_tags)
     edit.save()
     return ticket
+
+
+def _retag(
+    edit: _TicketEdit, tags: Collection[str] | None, add: Collection[str], remove: Collection[str]
+) -> None:
+    try:
+        current = list(edit.ticket.tags.values_list("name", flat=True))
+        kept = set(tag_names_clean(current if tags is None else tags))
+        wanted = tag_names_clean((kept | set(tag_names_clean(add))) - set(tag_names_clean(remove)))
+    except ValidationError as exc:
+        raise DomainError(" ".join(exc.messages), field="tags") from exc
+    if wanted == sorted(current):
+        return
+    Tag.objects.bulk_create([Tag(name=name) for name in wanted], ignore_conflicts=True)
+    edit.ticket.tags.set(Tag.objects.filter(name__in=wanted))
+    edit.record(TicketChange.Field.TAGS, ", ".join(sorted(current)), ", ".join(wanted))
 
 
 def tickets_bulk_update(*, tickets: list[Ticket], actor: Actor, **changes: Any) -> list[str]:
@@ -359,6 +394,30 @@ def tickets_bulk_update(*, tickets: list[Ticket], actor: Actor, **changes: Any) 
         except DomainError as exc:
             problems.append(f"{ticket.reference}: {exc.message}")
     return problems
+
+
+@transaction.atomic
+def ticket_take_next(*, agent: User) -> Ticket | None:
+    """Assign to `agent` the unassigned new or open ticket whose SLA falls due first (the
+    running clock: first response until answered, then resolution; tickets with no due time
+    last), the more urgent first on a tie, then the oldest. Returns it, or None when none
+    waits.
+
+    The candidate row is locked with SKIP LOCKED: agents asking at the same instant each get
+    a different ticket, none waits for another.
+    """
+    next_due = Case(
+        When(first_responded_at__isnull=True, then=F("first_response_due")), default=F("resolution_due")
+    )
+    ticket = (
+        Ticket.objects.select_for_update(skip_locked=True)
+        .filter(status__in=(TicketStatus.NEW, TicketStatus.OPEN), assignee__isnull=True)
+        .order_by(next_due.asc(nulls_last=True), "-priority", "created_at", "id")
+        .first()
+    )
+    if ticket is None:
+        return None
+    return ticket_update(ticket=ticket, actor=Actor.of(agent), assignee=agent)
 
 
 @transaction.atomic
@@ -397,6 +456,7 @@ def message_create(
     channel: str | None = None,
     author_user: User | None = None,
     author_contact: Contact | None = None,
+    author_label: str = "",
     external_id: str | None = None,
     actor: Actor | None = None,
     attachments: Sequence[attachment_files.Upload] = (),
@@ -405,9 +465,10 @@ def message_create(
 
     An agent's first outbound message stops the first-response clock and opens a new
     ticket; a customer's message reopens a pending or resolved one. Closed tickets take
-    no more messages (DomainError). `actor` is who the status change is recorded for:
-    by default the author (the agent, or the customer), else SupportHub. Attachments over
-    a limit or of a refused type raise TooLarge/DomainError before anything is written.
+    no more messages (DomainError). `author_label` names a writer that is neither a user nor
+    a contact (an API key). `actor` is who the status change is recorded for: by default the
+    author (the agent, or the customer), else SupportHub. Attachments over a limit or of a
+    refused type raise TooLarge/DomainError before anything is written.
     """
     ticket = _locked(ticket)  # with its contact: a reply goes to it
     if ticket.status == TicketStatus.CLOSED:
@@ -422,6 +483,7 @@ def message_create(
         body=body,
         author_user=author_user,
         author_contact=author_contact,
+        author_label=author_label[:200],
         external_id=external_id,
     )
     stored = attachment_files.attachments_store(message=message, files=files)

@@ -29,11 +29,6 @@ from tickets.serializers import (
 )
 
 
-def _author(request: Request) -> Any:
-    """The logged-in agent, or None for calls made with an API key."""
-    return request.user if request.user.is_authenticated else None
-
-
 class TicketViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -43,7 +38,7 @@ class TicketViewSet(
     the detail and the answers to create and update alike."""
 
     # A paginator's COUNT drops select_related's join, so counting stays on the ticket table.
-    queryset = Ticket.objects.select_related("contact").only(*TICKET_DOCUMENT_FIELDS)
+    queryset = Ticket.objects.select_related("contact").only(*TICKET_DOCUMENT_FIELDS).prefetch_related("tags")
     serializer_class = TicketSerializer
     filterset_class = TicketFilter
     ordering_fields = ["created_at", "updated_at", "priority"]
@@ -58,7 +53,7 @@ class TicketViewSet(
         contact = services.contact_resolve(
             name=contact_data["name"], email=contact_data.get("email"), phone=contact_data.get("phone")
         )
-        ticket = services.ticket_create(contact=contact, **data)
+        ticket = services.ticket_create(contact=contact, created_by=request_actor(request), **data)
         return Response(
             ticket_document(self.get_queryset().get(pk=ticket.pk)), status=status.HTTP_201_CREATED
         )
@@ -101,8 +96,13 @@ class MessageViewSet(
     def create(self, request: Request) -> Response:
         data = _validated(MessageCreateSerializer, request.data)
         files = [Upload(name=file.name or "", file=file) for file in data.pop("attachments", [])]
+        actor = request_actor(request)  # a user, or an API key by name
         message = services.message_create(
-            author_user=_author(request), actor=request_actor(request), attachments=files, **data
+            author_user=actor.user,
+            author_label="" if actor.user else actor.name,
+            actor=actor,
+            attachments=files,
+            **data,
         )
         return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED)
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import ImproperlyConfigured
 from rest_framework import authentication, exceptions, permissions
 from rest_framework.request import Request
 from rest_framework_api_key.models import APIKey
@@ -83,7 +84,12 @@ class RolePermission(permissions.BasePermission):
     message = f"Send a valid API key in the {HEADER} header, or log in as staff."
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        model = getattr(view, "permission_model", None) or view.queryset.model
+        model = getattr(view, "permission_model", None)
+        if model is None:
+            queryset = getattr(view, "queryset", None)
+            if queryset is None:  # a programming error: say which view, not AttributeError
+                raise ImproperlyConfigured(f"{type(view).__name__} needs a queryset or a permission_model.")
+            model = queryset.model
         return self.allows(request, model=model, action=_action(request, view), view=view)
 
     def allows(self, request: Request, *, model: Any, action: str, view: Any = None) -> bool:

@@ -119,16 +119,19 @@ def is_idempotent(handler: object) -> bool:
 
 def _fingerprint(request: Request) -> str:
     """SHA-256 of the method, the path and the body as canonical JSON (key order and spacing
-    do not matter; an uploaded file counts by its name and content)."""
-    body = json.dumps(request.data, sort_keys=True, separators=(",", ":"), default=_file_digest)
+    do not matter); a multipart body counts every value of each field and each file's bytes."""
+    data = request.data
+    if hasattr(data, "lists"):  # a QueryDict: several values per field, and uploaded files
+        data = dict(data.lists())
+    body = json.dumps(data, sort_keys=True, separators=(",", ":"), default=_file_digest)
     return hashlib.sha256(f"{request.method} {request.path}\n{body}".encode()).hexdigest()
 
 
 def _file_digest(value: Any) -> str:
     if not isinstance(value, UploadedFile):
         return str(value)
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(str(value.name).encode())
     for chunk in value.chunks():
         digest.update(chunk)
-    value.seek(0)
-    return f"{value.name}:{digest.hexdigest()}"
+    value.seek(0)  # the view reads it again
+    return digest.hexdigest()

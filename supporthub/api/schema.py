@@ -12,7 +12,7 @@ from supporthub.api.errors import ErrorSerializer
 _ERRORS = {
     "400": "Invalid input: `errors` names each field and the reason.",
     "401": "No API key, or an invalid, revoked or expired one.",
-    "403": "Authenticated but not allowed.",
+    "403": "Authenticated, but the role or API key scope does not allow this request.",
     "404": "No such object.",
     "409": "A request with this Idempotency-Key is still being processed; retry later.",
     "422": "This Idempotency-Key was already used with a different request.",

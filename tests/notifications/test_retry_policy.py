@@ -131,14 +131,18 @@ def test_smtp_4xx_for_a_recipient_is_transient(smtp, reply):
 def test_pages_are_retried_until_their_incident_is_acknowledged(twilio):
     incident = services.incident_trigger(reason="api", title="Checkout down")
     twilio.answer(twilio.error(503, 20500, "unavailable"))
-    page_id = paging.page(
-        incident=incident,
-        channel="sms",
-        recipient="+14155550101",
-        body="Checkout down",
-        idempotency_key="page:1",
+    [saved] = paging.pages_save(
+        [
+            paging.page_new(
+                incident=incident,
+                channel="sms",
+                recipient="+14155550101",
+                body="Checkout down",
+                idempotency_key="page:1",
+            )
+        ]
     )
-    delivery = Delivery.objects.get(pk=page_id)
+    delivery = Delivery.objects.get(pk=saved.pk)
     assert delivery.audience == "page"
     send(delivery)
     assert delivery.status == DeliveryStatus.PENDING

@@ -93,3 +93,12 @@ def test_create_api_key_command_prints_a_working_key(capsys):
     raw = capsys.readouterr().out.strip()
     assert APIKey.objects.get(name="integration").hashed_key != raw
     assert client_with(raw).get("/v1/tickets").status_code == 200
+
+
+def test_create_api_key_command_sets_the_scope(capsys):
+    from django.core.management import call_command
+
+    call_command("create_api_key", "website form", "--scope", "intake-only")
+    raw = capsys.readouterr().out.strip()
+    assert APIKey.objects.get(name="website form").access.scope == "intake-only"
+    assert client_with(raw).get("/v1/tickets").status_code == 403

@@ -16,7 +16,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework_api_key.models import APIKey
 
-from supporthub.services import api_key_revoke
+from supporthub.roles import KeyScope
+from supporthub.services import api_key_create, api_key_revoke
 from tests.services import (
     cache_unreachable,
     free_port,
@@ -51,7 +52,7 @@ def assert_refused_within(get_status, seconds: float = PROMISE_SECONDS) -> float
 
 @pytest.mark.django_db
 def test_a_key_revoked_in_the_admin_is_refused_within_seconds(admin_client):
-    key, raw = APIKey.objects.create_key(name="leaked")
+    key, raw = api_key_create(name="leaked", scope=KeyScope.READ_ONLY)
     client = client_with(raw)
     assert client.get(URL).status_code == 200
 
@@ -68,7 +69,7 @@ def test_a_key_revoked_in_the_admin_is_refused_within_seconds(admin_client):
 
 @pytest.mark.django_db
 def test_a_key_revoked_while_the_cache_was_unreachable_stays_refused_when_it_is_back(settings):
-    key, raw = APIKey.objects.create_key(name="leaked")
+    key, raw = api_key_create(name="leaked", scope=KeyScope.READ_ONLY)
     client = client_with(raw)
     assert [client.get(URL).status_code for _ in range(30)] == [200] * 30
 
@@ -82,7 +83,7 @@ def test_a_key_revoked_while_the_cache_was_unreachable_stays_refused_when_it_is_
 
 @pytest.mark.django_db
 def test_a_deleted_key_is_refused_within_seconds():
-    key, raw = APIKey.objects.create_key(name="old-partner")
+    key, raw = api_key_create(name="old-partner", scope=KeyScope.READ_ONLY)
     client = client_with(raw)
     assert client.get(URL).status_code == 200
     key.delete()
@@ -92,7 +93,7 @@ def test_a_deleted_key_is_refused_within_seconds():
 @pytest.mark.django_db
 def test_a_key_is_refused_as_soon_as_its_expiry_date_passes():
     expiry = timezone.now() + timedelta(hours=1)
-    _, raw = APIKey.objects.create_key(name="temp", expiry_date=expiry)
+    _, raw = api_key_create(name="temp", scope=KeyScope.READ_ONLY, expiry_date=expiry)
     client = client_with(raw)
     assert client.get(URL).status_code == 200
     with time_machine.travel(expiry + timedelta(seconds=1)):
@@ -103,7 +104,7 @@ def test_a_key_is_refused_as_soon_as_its_expiry_date_passes():
 
 @pytest.mark.django_db
 def test_an_expiry_date_moved_into_the_past_is_refused_within_seconds():
-    key, raw = APIKey.objects.create_key(name="temp")
+    key, raw = api_key_create(name="temp", scope=KeyScope.READ_ONLY)
     client = client_with(raw)
     assert client.get(URL).status_code == 200
     key.expiry_date = timezone.now() - timedelta(minutes=1)
@@ -155,7 +156,7 @@ def test_over_http_a_key_revoked_while_redis_was_cut_off_is_refused_after_it_ret
     """The field report, replayed against gunicorn's two workers: use a key 30 times, cut
     Redis off, revoke the key, put Redis back."""
     require_postgres()
-    key, raw = APIKey.objects.create_key(name="leaked")
+    key, raw = api_key_create(name="leaked", scope=KeyScope.READ_ONLY)
     port = free_port()
     session = requests.Session()
     session.headers["X-API-Key"] = raw

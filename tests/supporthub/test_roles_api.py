@@ -16,6 +16,7 @@ from escalation.models import Incident, Schedule, TriggerReason
 from supporthub.roles import ADMIN, AGENT, KeyScope
 from tests.conftest import in_role
 from tests.factories import TicketFactory, UserFactory, make_api_key
+from tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -169,3 +170,21 @@ def test_ticket_changes_through_the_api_record_the_key(objects):
     key.patch(f"/v1/tickets/{objects['ticket'].pk}", {"priority": "high"}, format="json")
     change = objects["ticket"].changes.get()
     assert (change.field, change.actor_name, change.actor) == ("priority", "API key “crm sync”", None)
+
+
+def test_a_message_posted_with_a_key_names_the_key_as_its_author(objects):
+    key = APIClient()
+    key.credentials(HTTP_X_API_KEY=make_api_key("helpdesk bot", scope=KeyScope.AGENT))
+    body = {"ticket": objects["ticket"].pk, "direction": "note", "body": "Synced from CRM."}
+    message = key.post("/v1/messages", body, format="json").json()
+    assert message["author"] == {"type": "api_key", "id": None, "name": "API key “helpdesk bot”"}
+
+
+def test_a_ticket_created_through_the_api_records_who_created_it(db):
+    key = APIClient()
+    key.credentials(HTTP_X_API_KEY=make_api_key("partner portal", scope=KeyScope.AGENT))
+    body = {"subject": "S", "description": "D", "contact": {"name": "N", "email": "n@example.com"}}
+    ticket = key.post("/v1/tickets", body, format="json").json()
+    change = Ticket.objects.get(pk=ticket["id"]).changes.get()
+    assert (change.field, change.old_value, change.new_value) == ("status", "", "new")
+    assert (change.actor, change.actor_name) == (None, "API key “partner portal”")

@@ -16,6 +16,8 @@ import pytest
 from django.test import Client, TestCase
 from twilio.request_validator import RequestValidator
 
+import telephony.tasks  # noqa: F401 - registers the booking run here, so `incoming_call` runs it inline
+
 TOKEN = "twilio-test-auth-token-0123456789"
 ACCOUNT_SID = "AC" + "a" * 32
 BASE = "https://support.example.com"  # what Twilio calls: a TLS proxy in front of the app

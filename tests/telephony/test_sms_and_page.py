@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from notifications.models import Delivery
 from tests.factories import ContactFactory, TicketFactory
 from tests.telephony.conftest import BASE, CALLER, sid, twiml, verbs
 from tickets.models import Message, Ticket, TicketChange
@@ -55,14 +56,16 @@ def test_an_sms_from_someone_with_only_an_email_ticket_opens_a_phone_ticket(twil
     assert Ticket.objects.filter(channel="phone").count() == 1
 
 
-def test_a_replayed_sms_is_recorded_once(twilio):
+def test_a_replayed_sms_is_recorded_once_and_answered_as_the_first(twilio):
     message_sid = sid("SM")
-    twiml(twilio.sms(message_sid, "once"))
-    root = twiml(twilio.sms(message_sid, "once"))
+    first = twiml(twilio.sms(message_sid, "once"))
+    deliveries = Delivery.objects.count()
+    replay = twiml(twilio.sms(message_sid, "once"))
 
-    assert verbs(root) == []
+    assert [m.text for m in replay.iter("Message")] == [m.text for m in first.iter("Message")]
     assert Message.objects.count() == 1
     assert Ticket.objects.count() == 1
+    assert Delivery.objects.count() == deliveries
 
 
 def test_mms_attachments_are_linked_in_the_message(twilio):

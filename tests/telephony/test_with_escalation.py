@@ -92,6 +92,20 @@ def test_an_on_call_persons_text_is_a_command_and_never_a_ticket(twilio, rota, t
     assert not Ticket.objects.exists() and not Message.objects.exists()
 
 
+def test_a_replayed_text_from_on_call_staff_answers_the_same_and_acts_once(twilio, rota):
+    older = incident_trigger(reason="manual", title="Checkout is down", dedup_key="older")
+    newest = incident_trigger(reason="manual", title="Search is slow", dedup_key="newest")
+    engine.escalation_tick()
+    message_sid = sid("SM")
+
+    first = twiml(twilio.sms(message_sid, "ACK", sender=DANA))
+    replay = twiml(twilio.sms(message_sid, "ACK", sender=DANA))
+
+    assert [m.text for m in replay.iter("Message")] == [m.text for m in first.iter("Message")]
+    assert Incident.objects.get(pk=newest.pk).status == IncidentStatus.ACKNOWLEDGED
+    assert Incident.objects.get(pk=older.pk).status == IncidentStatus.TRIGGERED
+
+
 def test_an_on_call_persons_stop_is_no_ticket_and_gets_no_reply(twilio, rota):
     root = twiml(twilio.sms(sid("SM"), "STOP", sender=ELI))
     assert verbs(root) == []
@@ -129,3 +143,29 @@ def test_the_forward_number_is_rung_before_voicemail_and_sms_only_numbers_never(
     assert rung == [DANA, ELI, ON_CALL]
     assert "Record" in verbs(root)
     assert CallLog.objects.get(call_sid=call_sid).outcome == "voicemail"
+
+
+def test_the_pages_and_the_spoken_acknowledgement_of_a_missed_call_have_no_doubled_stops(twilio, rota):
+    call_sid = sid("CA")
+    twiml(twilio.incoming_call(call_sid))
+    twiml(twilio.dial_result(call_sid, 0, "canceled"))
+    engine.escalation_tick()
+    pages = IncidentPage.objects.filter(incident__dedup_key=f"call:{call_sid}")
+    voice = pages.filter(channel="voice", delivery_id__isnull=False).first()
+    assert voice is not None
+    reference = CallLog.objects.get(call_sid=call_sid).ticket.reference
+
+    texts = [page.body for page in pages]
+    root = twiml(
+        twilio.post(
+            "/webhooks/twilio/page",
+            {"Digits": "1", "CallSid": sid("CA")},
+            query=f"delivery={voice.delivery_id}",
+        )
+    )
+    texts.append(root.findtext("Say", ""))
+
+    assert {page.channel for page in pages} >= {"sms", "voice"}
+    assert f"hung up before anyone answered. Ticket {reference}." in voice.body
+    assert texts[-1] == "Acknowledged. Thank you."
+    assert [text for text in texts if ".." in text] == []

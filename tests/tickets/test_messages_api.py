@@ -20,7 +20,7 @@ def test_outbound_message_is_recorded_and_answers_the_ticket(api):
         ticket.pk,
         "outbound",
         "email",
-        None,
+        {"type": "api_key", "id": None, "name": "API key “tests”"},  # who wrote it
     )
     ticket.refresh_from_db()
     assert ticket.first_responded_at is not None
@@ -112,7 +112,8 @@ def test_message_list_and_detail_run_a_constant_number_of_queries(api, agent, cu
 def test_an_email_reply_writes_the_message_its_email_and_the_ticket_in_one_transaction(api):
     """Besides BEGIN/COMMIT: the ticket read the serializer validates with, then, under the
     ticket's row lock, the locking read (which also takes the contact), the message, the
-    thread's earlier emails, the message's Message-ID, its email and the ticket's UPDATE."""
+    thread's earlier emails and acknowledgement, the message's Message-ID, its email and the
+    ticket's UPDATE."""
     ticket = TicketFactory(status=TicketStatus.OPEN)
     MessageFactory(ticket=ticket, external_id="<first@mail.example>")
     api.get(f"/v1/tickets/{ticket.pk}")  # the API key is read once, then kept (supporthub.services)
@@ -130,6 +131,7 @@ def test_an_email_reply_writes_the_message_its_email_and_the_ticket_in_one_trans
         ("SELECT", "tickets_ticket"),  # FOR UPDATE, with the contact
         ("INSERT", "tickets_message"),
         ("SELECT", "tickets_message"),  # the thread's earlier emails
+        ("SELECT", "notifications_delivery"),  # the acknowledgement's Message-ID
         ("UPDATE", "tickets_message"),
         ("INSERT", "notifications_delivery"),
         ("UPDATE", "tickets_ticket"),

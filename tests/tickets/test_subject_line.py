@@ -23,7 +23,13 @@ ONE_LINE = "Printer Bcc: victim@example.com is on fire now"
 def test_an_intake_subject_with_line_breaks_is_stored_on_one_line_and_its_emails_send(api, settings):
     settings.SUPPORT_TEAM_EMAIL = "team@support.example"
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    body = {"channel": "email", "name": "Dana", "email": "dana@example.com", "subject": BROKEN, "message": "Hi"}
+    body = {
+        "channel": "email",
+        "name": "Dana",
+        "email": "dana@example.com",
+        "subject": BROKEN,
+        "message": "Hi",
+    }
 
     response = api.post("/v1/support/request", body, format="json")
 
@@ -32,7 +38,10 @@ def test_an_intake_subject_with_line_breaks_is_stored_on_one_line_and_its_emails
     assert Ticket.objects.get().subject == ONE_LINE
     for delivery in Delivery.objects.filter(channel="email"):
         delivery_send(delivery_id=delivery.pk)
-    assert sorted(Delivery.objects.filter(channel="email").values_list("status", flat=True)) == ["sent", "sent"]
+    assert sorted(Delivery.objects.filter(channel="email").values_list("status", flat=True)) == [
+        "sent",
+        "sent",
+    ]
     assert all("\n" not in message.subject for message in mail.outbox)
 
 
