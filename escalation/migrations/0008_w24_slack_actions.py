@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("escalation", "0006_incident_event_actor_name"),
+        ("escalation", "0007_step_slack_channel_help"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
