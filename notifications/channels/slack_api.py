@@ -26,19 +26,25 @@ PERMANENT_ERRORS = frozenset(
 )  # fmt: skip
 
 
+# users.info runs while Slack waits for our answer to a click (3 s in all).
+USER_LOOKUP_TIMEOUT = 2.0
+
+
 @functools.lru_cache(maxsize=4)
 def _client(token: str, base_url: str, timeout: float) -> WebClient:
     # No retries in the client: the outbox retries with backoff and honours Retry-After.
     return WebClient(token=token, base_url=base_url, timeout=int(timeout), retry_handlers=[])
 
 
-def _call(method: str, **arguments: Any) -> Any:
+def _call(method: str, *, timeout: float | None = None, **arguments: Any) -> Any:
     """Call Web API `method` (e.g. "chat_postMessage") with the bot token; return its response.
 
     Raises ChannelError: permanent for a wrong channel, message, token or scope; with
     Retry-After for 429; transient for 5xx and network errors.
     """
-    client = _client(settings.SLACK_BOT_TOKEN, settings.SLACK_API_URL, float(settings.SLACK_TIMEOUT_SECONDS))
+    client = _client(
+        settings.SLACK_BOT_TOKEN, settings.SLACK_API_URL, timeout or settings.SLACK_TIMEOUT_SECONDS
+    )
     name = method.replace("_", ".", 1)
     try:
         return getattr(client, method)(**arguments)
@@ -78,7 +84,7 @@ def user_email(slack_user_id: str) -> str | None:
     Raises ChannelError as `_call` does.
     """
     try:
-        response = _call("users_info", user=slack_user_id)
+        response = _call("users_info", user=slack_user_id, timeout=USER_LOOKUP_TIMEOUT)
     except ChannelError as exc:
         if exc.reason.endswith(": user_not_found"):
             return None

@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import json
 import re
+import threading
 import time
 from datetime import timedelta
 from urllib.parse import urlencode
@@ -29,7 +30,7 @@ from notifications.outbox import delivery_send
 from supporthub.exceptions import DomainError
 from supporthub.roles import AGENT
 from tests.escalation.conftest import add_layer, make_oncall_user
-from tests.notifications.fakes import FakeSlackApi
+from tests.notifications.fakes import FakeSlackApi, Reply
 
 pytestmark = pytest.mark.django_db
 
@@ -280,6 +281,20 @@ def test_a_slack_user_slack_does_not_know_changes_nothing(client, incident, slac
     assert "not linked" in response.json()["text"]
     incident.refresh_from_db()
     assert incident.status == IncidentStatus.TRIGGERED
+
+
+def test_a_slack_that_does_not_answer_users_info_in_time_changes_nothing(
+    client, incident, slack_api, published
+):
+    never = threading.Event()
+    slack_api.answer(Reply(hang=never))  # users.info gives up after USER_LOOKUP_TIMEOUT, inside Slack's 3 s
+    try:
+        response = click(client, click_body(incident.pk, "incident_acknowledge", user="U0NOBODY"))
+    finally:
+        never.set()
+    assert response.json()["text"].startswith("SupportHub could not look up your Slack profile")
+    incident.refresh_from_db()
+    assert incident.status == IncidentStatus.TRIGGERED and not SlackAction.objects.exists()
 
 
 def test_a_person_without_the_right_to_change_incidents_changes_nothing(
