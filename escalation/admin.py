@@ -512,7 +512,15 @@ class NotificationRuleInline(admin.TabularInline):
 
 @admin.register(ContactMethod)
 class ContactMethodAdmin(admin.ModelAdmin):
-    list_display = ["user", "kind", "address", "label", "verified_at", "test_sent_at"]
+    list_display = [
+        "user",
+        "kind",
+        "address",
+        "label",
+        "handoff_notice_minutes",
+        "verified_at",
+        "test_sent_at",
+    ]
     list_filter = ["kind"]
     search_fields = ["user__username", "address"]
     readonly_fields = ["verified_at", "test_sent_at"]

@@ -314,6 +314,9 @@ SLACK_API_URL = env.str("SLACK_API_URL", default="https://slack.com/api/")
 SLACK_CHANNEL = env.str("SLACK_CHANNEL", default="")
 SLACK_USERNAME = env.str("SLACK_USERNAME", default=APP_NAME)
 SLACK_ICON_EMOJI = env.str("SLACK_ICON_EMOJI", default=":telephone_receiver:")
+# The Slack app's signing secret: /webhooks/slack/interactivity and /webhooks/slack/commands
+# refuse every request (401) while it is not set. Buttons on pages need SLACK_BOT_TOKEN too.
+SLACK_SIGNING_SECRET = env.str("SLACK_SIGNING_SECRET", default="")
 
 # --- Twilio and telephony -------------------------------------------------------------------
 TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
@@ -579,11 +582,19 @@ if SENTRY_DSN:
 # page faster.
 ESCALATION_TICK_SECONDS = env.float("ESCALATION_TICK_SECONDS", default=15.0)
 SLA_SWEEP_SECONDS = env.float("SLA_SWEEP_SECONDS", default=60.0)
+# Handoff notices: minutes before a shift starts that its person is told whom they take over
+# from, for people who set no lead time on a contact method (0: only those who did).
+ESCALATION_HANDOFF_NOTICE_MINUTES = env.int("ESCALATION_HANDOFF_NOTICE_MINUTES", default=0)
+ESCALATION_HANDOFF_SWEEP_SECONDS = env.float("ESCALATION_HANDOFF_SWEEP_SECONDS", default=60.0)
 # How long before a shift starts its person is warned when no contact method of theirs is
 # shown to reach them (escalation.reachability); checked every 15 minutes.
 ONCALL_REACHABILITY_LEAD_HOURS = env.float("ONCALL_REACHABILITY_LEAD_HOURS", default=12.0)
 CELERY_BEAT_SCHEDULE.update(
     {
+        "escalation-handoff-notices": {
+            "task": "escalation.handoff_notices",
+            "schedule": ESCALATION_HANDOFF_SWEEP_SECONDS,
+        },
         "escalation-tick": {"task": "escalation.tick", "schedule": ESCALATION_TICK_SECONDS},
         "tickets-sla-sweep": {"task": "tickets.sla_sweep", "schedule": SLA_SWEEP_SECONDS},
         "escalation-schedule-health": {"task": "escalation.schedule_health", "schedule": 24 * 3600.0},
