@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("escalation", "0008_w24_slack_actions"),
+        ("escalation", "0008_slack_actions"),
     ]
 
     operations = [
