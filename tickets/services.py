@@ -148,7 +148,8 @@ def ticket_create(
     `notify`: with the notifications a new ticket causes (the team's, and the requester's
     acknowledgement unless `acknowledge` is False), kept on the returned ticket as
     `deliveries_created` and sent once the transaction commits. `created_by` (an agent, an
-    API key) is recorded in the ticket's history as the first status change.
+    API key) is recorded in the ticket's history as the first status change, and as who
+    assigned an `assignee` (who is told, `builders.assignment_notice`).
     """
     if notify:
         _contact_lock(contact)  # the acknowledgement limit counts this contact's recent ones
@@ -192,7 +193,12 @@ def ticket_create(
         deliveries = builders.ticket_created_deliveries(ticket, acknowledge=acknowledge)
         ticket.deliveries_created = outbox.deliveries_save(deliveries)
     record_ticket_created(channel=channel, priority=priority)  # metrics (counted on commit)
-    if assignee is None and settings.AUTO_ASSIGN_ENABLED:
+    if assignee is not None:  # recorded, and the assignee told, as ticket_update does
+        edit = _TicketEdit(ticket, created_by or SYSTEM)
+        assignment = edit.record(TicketChange.Field.ASSIGNEE, None, assignee)
+        edit.save()
+        builders.assignment_notice(ticket=ticket, change=assignment, actor=edit.actor)
+    elif settings.AUTO_ASSIGN_ENABLED:
         ticket_auto_assign(ticket=ticket)
     escalation_hooks.ticket_created(ticket=ticket)  # urgent → incident
     return ticket

@@ -104,3 +104,20 @@ def test_an_assignee_without_an_email_address_is_logged(agent, caplog):
     services.ticket_update(ticket=TicketFactory(), actor=Actor.of(agent), assignee=mute)
     assert notices() == []
     assert "no email address" in caplog.text
+
+
+def test_a_ticket_created_with_an_assignee_tells_them_and_records_who_assigned_it(api, agent):
+    body = {
+        "subject": "VPN down",
+        "contact": {"name": "Dan", "email": "dan@example.com"},
+        "assignee": agent.pk,
+    }
+    response = api.post("/v1/tickets", body, format="json")
+    assert response.status_code == 201, response.content
+    change = TicketChange.objects.get(ticket_id=response.json()["id"], field="assignee")
+    assert (change.new_value, change.actor_name.startswith("API key")) == (str(agent), True)
+    [notice] = notices()
+    assert (notice.recipient, notice.idempotency_key) == (
+        agent.email,
+        f"ticket:{change.ticket_id}:assigned:{change.pk}:email",
+    )
