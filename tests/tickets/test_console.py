@@ -368,3 +368,19 @@ def test_a_send_button_needs_text_and_no_other_status(agent_client):
     assert "Choose a status here or with a send button, not both." in both.content.decode()
     assert Ticket.objects.get(pk=ticket.pk).status == TicketStatus.OPEN
     assert not ticket.messages.exists()
+
+
+def test_when_the_status_change_fails_the_reply_is_not_saved_either(agent_client, monkeypatch):
+    ticket = TicketFactory(status=TicketStatus.OPEN)
+    real_update = services.ticket_update
+
+    def update(**changes):
+        if changes.get("status"):
+            raise RuntimeError("database went away")
+        return real_update(**changes)
+
+    monkeypatch.setattr(services, "ticket_update", update)
+    with pytest.raises(RuntimeError):
+        send(agent_client, ticket, reply="Fixed", send="resolved")
+    assert not ticket.messages.exists()
+    assert Ticket.objects.get(pk=ticket.pk).status == TicketStatus.OPEN
