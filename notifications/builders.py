@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from email.utils import parseaddr
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.utils import timezone
@@ -25,7 +26,10 @@ from notifications.models import Delivery, DeliveryAudience, DeliveryChannel
 from notifications.outbox import delivery_create, delivery_new, delivery_save
 from notifications.recipients import team_emails, team_slack, team_targets, ticket_emails
 from tickets.attachments import attachment_signed_url
-from tickets.models import Attachment, Message, Ticket
+from tickets.models import Attachment, Message, Ticket, TicketChange
+
+if TYPE_CHECKING:
+    from supporthub.actors import Actor
 
 logger = logging.getLogger(__name__)
 
@@ -375,3 +379,27 @@ def ticket_notice(
             "nobody to notify about %s (%s): set SUPPORT_TEAM_EMAIL or SLACK_WEBHOOK_URL", key, subject
         )
     return deliveries
+
+
+def assignment_notice(*, ticket: Ticket, change: TicketChange, actor: Actor) -> list[Delivery]:
+    """Tell `ticket`'s new assignee by email that `actor` gave it to them (an agent, an API
+    key, round-robin), as `change` (the history row) records; nobody is told when agents
+    assign themselves, or when the ticket is unassigned. One email per assignment: the key
+    names the history row. (A Slack DM waits for the Slack app.)"""
+    assignee = ticket.assignee if ticket.assignee_id else None
+    if assignee is None or (actor.user is not None and actor.user.pk == assignee.pk):
+        return []
+    if not assignee.email:
+        logger.warning("%s assigned to %s, who has no email address to tell", ticket.reference, assignee)
+        return []
+    return [
+        delivery_create(
+            channel=DeliveryChannel.EMAIL,
+            recipient=assignee.email,
+            subject=f"[{ticket.reference}] Assigned to you: {ticket.subject}",
+            body=f"{actor} assigned ticket {ticket.reference} to you.\n\n{ticket.subject}\n"
+            f"{ticket_admin_url(ticket)}\n",
+            idempotency_key=f"ticket:{ticket.pk}:assigned:{change.pk}:email",
+            ticket=ticket,
+        )
+    ]

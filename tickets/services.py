@@ -148,7 +148,8 @@ def ticket_create(
     `notify`: with the notifications a new ticket causes (the team's, and the requester's
     acknowledgement unless `acknowledge` is False), kept on the returned ticket as
     `deliveries_created` and sent once the transaction commits. `created_by` (an agent, an
-    API key) is recorded in the ticket's history as the first status change.
+    API key) is recorded in the ticket's history as the first status change, and as who
+    assigned an `assignee` (who is told, `builders.assignment_notice`).
     """
     if notify:
         _contact_lock(contact)  # the acknowledgement limit counts this contact's recent ones
@@ -192,7 +193,12 @@ def ticket_create(
         deliveries = builders.ticket_created_deliveries(ticket, acknowledge=acknowledge)
         ticket.deliveries_created = outbox.deliveries_save(deliveries)
     record_ticket_created(channel=channel, priority=priority)  # metrics (counted on commit)
-    if assignee is None and settings.AUTO_ASSIGN_ENABLED:
+    if assignee is not None:  # recorded, and the assignee told, as ticket_update does
+        edit = _TicketEdit(ticket, created_by or SYSTEM)
+        assignment = edit.record(TicketChange.Field.ASSIGNEE, None, assignee)
+        edit.save()
+        builders.assignment_notice(ticket=ticket, change=assignment, actor=edit.actor)
+    elif settings.AUTO_ASSIGN_ENABLED:
         ticket_auto_assign(ticket=ticket)
     escalation_hooks.ticket_created(ticket=ticket)  # urgent → incident
     return ticket
@@ -269,17 +275,17 @@ class _TicketEdit:
         setattr(self.ticket, field, value)
         self.fields[field] = value
 
-    def record(self, field: str, old: Any, new: Any) -> None:
-        self.history.append(
-            TicketChange(
-                ticket=self.ticket,
-                actor=self.actor.user,
-                actor_name=self.actor.name,
-                field=field,
-                old_value=str(old or "")[:200],
-                new_value=str(new or "")[:200],
-            )
+    def record(self, field: str, old: Any, new: Any) -> TicketChange:
+        change = TicketChange(
+            ticket=self.ticket,
+            actor=self.actor.user,
+            actor_name=self.actor.name,
+            field=field,
+            old_value=str(old or "")[:200],
+            new_value=str(new or "")[:200],
         )
+        self.history.append(change)
+        return change
 
     def move_to(self, status: str) -> None:
         """The one way a ticket's status changes: `STATUS_TRANSITIONS` decides whether it may;
@@ -338,11 +344,13 @@ def ticket_update(
     """Apply `actor`'s changes and record each one in the ticket's history.
 
     Raises DomainError for an illegal status change or a bad tag (and changes nothing).
-    `assignee=None` unassigns; leaving it out keeps the assignee. `tags` replaces the
-    ticket's tags; `add_tags` and `remove_tags` then adjust them.
+    `assignee=None` unassigns; leaving it out keeps the assignee (a new assignee is told:
+    `builders.assignment_notice`). `tags` replaces the ticket's tags; `add_tags` and
+    `remove_tags` then adjust them.
     """
     ticket = _locked(ticket)
     edit = _TicketEdit(ticket, actor)
+    assignment = None
     if status is not None:
         edit.move_to(status)
     if priority is not None and priority != ticket.priority:
@@ -355,7 +363,7 @@ def ticket_update(
         edit.set("resolution_due", resolution_due)
         edit.priority_changed = True
     if assignee is not KEEP and getattr(assignee, "pk", None) != ticket.assignee_id:
-        edit.record(TicketChange.Field.ASSIGNEE, ticket.assignee, assignee)
+        assignment = edit.record(TicketChange.Field.ASSIGNEE, ticket.assignee, assignee)
         edit.set("assignee", assignee)
     if subject is not None and subject != ticket.subject:
         edit.record(TicketChange.Field.SUBJECT, ticket.subject, subject)
@@ -363,6 +371,8 @@ def ticket_update(
     if tags is not None or add_tags or remove_tags:
         _retag(edit, tags, add_tags, remove_tags)
     edit.save()
+    if assignment is not None:
+        builders.assignment_notice(ticket=ticket, change=assignment, actor=actor)
     return ticket
 
 

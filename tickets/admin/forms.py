@@ -1,4 +1,5 @@
-"""The ticket form of the console: field edits, a reply box, a note box, stale-save guard."""
+"""The ticket form of the console: field edits, a reply box (sent, or kept as an internal
+note), a note box, the send buttons, stale-save guard."""
 
 import re
 from typing import Any
@@ -12,6 +13,13 @@ from tickets.models import Ticket, TicketChange, TicketPriority, TicketStatus, t
 
 REPLY_HELP = "Sent to the contact through the ticket's channel when you save."
 NOTE_HELP = "Only agents see internal notes."
+INTERNAL_HELP = "Keep the reply box's text inside the team: it is added as an internal note, not sent."
+# The send buttons: each saves the page; the ones with a status then move the ticket to it.
+SEND_CHOICES = [
+    ("now", "Send"),
+    (TicketStatus.PENDING, "Send and set pending"),
+    (TicketStatus.RESOLVED, "Send and resolve"),
+]
 
 
 class TagsField(forms.CharField):
@@ -37,6 +45,9 @@ class TicketConsoleForm(forms.ModelForm):
     note = forms.CharField(
         required=False, label="Internal note", widget=forms.Textarea(attrs={"rows": 3}), help_text=NOTE_HELP
     )
+    internal = forms.BooleanField(required=False, label="Internal note", help_text=INTERNAL_HELP)
+    # Not in a fieldset: the send buttons under the reply box carry it (change_form.html).
+    send = forms.ChoiceField(required=False, choices=SEND_CHOICES)
     tags = TagsField(required=False)
     reply_files = MultipleFileField(required=False, label="Attach files", help_text=FILES_HELP)
     # When the agent loaded the page; a newer ticket means somebody else changed it since.
@@ -79,7 +90,21 @@ class TicketConsoleForm(forms.ModelForm):
             self.add_error("reply", "This ticket is closed and takes no more messages.")
         if cleaned.get("reply_files") and not (cleaned.get("reply") or cleaned.get("note")):
             self.add_error("reply_files", "Write a reply or a note to send the files with.")
+        send = send_status(cleaned)
+        if send:
+            if not (cleaned.get("reply") or cleaned.get("note")):
+                self.add_error("reply", "Write a reply (or a note) to send.")
+            if "status" in self.changed_data and status != send:
+                self.add_error("status", "Choose a status here or with a send button, not both.")
+            elif not current.can_transition_to(send):
+                self.add_error(None, f"Cannot change status from {current.status} to {send}.")
         return cleaned
+
+
+def send_status(cleaned: dict[str, Any]) -> str | None:
+    """The status the pressed send button moves the ticket to, if any."""
+    send = cleaned.get("send")
+    return send if send in (TicketStatus.PENDING, TicketStatus.RESOLVED) else None
 
 
 class BulkAssignForm(forms.Form):

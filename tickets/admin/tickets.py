@@ -33,6 +33,7 @@ from tickets.admin.forms import (
     BulkStatusForm,
     SavedViewForm,
     TicketConsoleForm,
+    send_status,
 )
 from tickets.filters import ticket_identifier_search
 from tickets.models import MessageDirection, Ticket, TicketPriority
@@ -125,7 +126,7 @@ class TicketAdmin(AgentConsoleAdmin):
                     ]
                 },
             ),
-            ("Reply", {"fields": ["reply", "note", "reply_files", "seen_updated_at"]}),
+            ("Reply", {"fields": ["reply", "internal", "note", "reply_files", "seen_updated_at"]}),
             (
                 "Times",
                 {
@@ -279,7 +280,7 @@ class TicketAdmin(AgentConsoleAdmin):
             if data.get("reply"):
                 services.message_create(
                     ticket=obj,
-                    direction=MessageDirection.OUTBOUND,
+                    direction=MessageDirection.NOTE if data.get("internal") else MessageDirection.OUTBOUND,
                     body=data["reply"],
                     author_user=request.user,  # type: ignore[arg-type]
                     attachments=files,
@@ -293,6 +294,19 @@ class TicketAdmin(AgentConsoleAdmin):
                     author_user=request.user,  # type: ignore[arg-type]
                     attachments=files,
                 )
+            status = send_status(data)
+            if status:  # "Send and set pending" / "Send and resolve": after the message
+                services.ticket_update(ticket=obj, actor=Actor.of(request.user), status=status)  # type: ignore[arg-type]
+
+    def response_change(self, request: HttpRequest, obj: Ticket) -> HttpResponse:
+        """After a send button that sent something, the ticket page again, saying so; with
+        nothing written (Enter pressed in a field) the page is saved as by *Save*."""
+        written = request.POST.get("reply", "").strip() or request.POST.get("note", "").strip()
+        if not (request.POST.get("send") and written):
+            return super().response_change(request, obj)
+        obj.refresh_from_db(fields=["status"])
+        self.message_user(request, f"Sent. {obj.reference} is {obj.status}.", messages.SUCCESS)
+        return redirect("admin:tickets_ticket_change", obj.pk)
 
     def save_related(self, request: HttpRequest, form: Form, formsets: Any, change: bool) -> None:
         """Nothing to save: tickets have no inlines, and services wrote everything."""
