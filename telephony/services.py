@@ -146,7 +146,8 @@ def call_status_record(
             CallLog.objects.filter(Q(answered_at__isnull=True) | Q(answered_at__gt=at), pk=root.pk).update(
                 answered_at=at
             )
-    root.refresh_from_db()
+    if root.pk == call.pk:  # a leg changes only the inbound call's answered_at, which deciding skips
+        root.refresh_from_db()
     outcome_settle(root)
     return True
 
