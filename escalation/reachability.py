@@ -132,10 +132,21 @@ def reachable_user_ids(user_ids: set[int], now: datetime) -> set[int]:
 def unreachable_shifts(schedule: Schedule, now: datetime | None = None) -> list[oncall.Shift]:
     """The shifts on now or starting within the lead time whose person is not shown reachable."""
     now = now or timezone.now()
+    return unreachable_shifts_many({schedule.pk: oncall.load(schedule, overrides_from=now)}, now)[schedule.pk]
+
+
+def unreachable_shifts_many(
+    specs: dict[int, oncall.ScheduleSpec], now: datetime
+) -> dict[int, list[oncall.Shift]]:
+    """`unreachable_shifts` of many loaded schedules by id, in a fixed number of queries."""
     # Split at handoffs: each shift after the one on now starts at its real start.
-    shifts = [s for s in oncall.shifts(schedule, now, now + _lead(), split_handoffs=True) if not s.is_gap]
-    reachable = reachable_user_ids({s.user_id for s in shifts if s.user_id is not None}, now)
-    return [s for s in shifts if s.user_id not in reachable]
+    shifts = {
+        pk: [s for s in oncall.shifts(spec, now, now + _lead(), split_handoffs=True) if not s.is_gap]
+        for pk, spec in specs.items()
+    }
+    users = {s.user_id for each in shifts.values() for s in each if s.user_id is not None}
+    reachable = reachable_user_ids(users, now)
+    return {pk: [s for s in each if s.user_id not in reachable] for pk, each in shifts.items()}
 
 
 def reachability_check(now: datetime | None = None) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -12,8 +13,9 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
-from escalation import oncall, reachability
+from escalation import business_hours, engine, oncall, reachability
 from escalation.models import ContactMethod, ContactMethodKind, EscalationPolicy, Schedule, StepKind
+from notifications.recipients import slack_chooses_channel, team_emails, team_slack
 from supporthub.phone import InvalidPhoneNumber, to_e164
 
 logger = logging.getLogger(__name__)
@@ -184,22 +186,94 @@ class ScheduleHealth:
 def schedule_health(schedule: Schedule, now: datetime | None = None) -> ScheduleHealth:
     """Gaps in the next 14 days, empty layers, and people on call now or soon who are not
     shown reachable (`reachability.unreachable_shifts`)."""
+    return schedules_health([schedule], now)[0]
+
+
+def schedules_health(
+    schedules: Iterable[Schedule] | None = None, now: datetime | None = None
+) -> list[ScheduleHealth]:
+    """The health of `schedules` (default: all), in a fixed number of queries."""
     now = now or timezone.now()
-    spec = oncall.load(schedule, overrides_from=now)
-    health = ScheduleHealth(schedule=schedule, gaps=oncall.gaps(spec, now, now + timedelta(days=HEALTH_DAYS)))
-    shifts = reachability.unreachable_shifts(schedule, now)
-    health.unreachable = list({shift.user_id: shift.user for shift in shifts}.values())
-    health.empty_layers = [
-        layer.name or f"level {layer.level}" for layer in spec.layers if not layer.participants
-    ]
-    return health
-
-
-def schedules_health(now: datetime | None = None) -> list[ScheduleHealth]:
-    return [schedule_health(schedule, now) for schedule in Schedule.objects.all()]
+    schedules = list(Schedule.objects.all() if schedules is None else schedules)
+    specs = oncall.load_many(schedules, overrides_from=now)
+    unreachable = reachability.unreachable_shifts_many(specs, now)
+    reports = []
+    for schedule in schedules:
+        spec = specs[schedule.pk]
+        health = ScheduleHealth(
+            schedule=schedule, gaps=oncall.gaps(spec, now, now + timedelta(days=HEALTH_DAYS))
+        )
+        health.unreachable = list({shift.user_id: shift.user for shift in unreachable[schedule.pk]}.values())
+        health.empty_layers = [
+            layer.name or f"level {layer.level}" for layer in spec.layers if not layer.participants
+        ]
+        reports.append(health)
+    return reports
 
 
 def oncall_now_table(now: datetime | None = None) -> list[tuple[Schedule, oncall.OnCall]]:
     """Every schedule with who is on call now (for the admin's "who is on call" page)."""
     now = now or timezone.now()
-    return [(schedule, oncall.oncall_at(schedule, now)) for schedule in Schedule.objects.all()]
+    schedules = list(Schedule.objects.all())
+    specs = oncall.load_many(schedules, overrides_from=now)
+    return [(schedule, oncall.oncall_at(specs[schedule.pk], now)) for schedule in schedules]
+
+
+@dataclass(frozen=True)
+class StepTiming:
+    at: datetime
+    round: int  # 0 for the first run of the policy
+    position: int  # 1-based
+    kind: str
+    reaches: str  # who or what the step reaches, or why it reaches nobody
+    reached: bool
+    wait_minutes: int  # until the next step (0: the next runs at once)
+
+
+def policy_timing(
+    policy: EscalationPolicy, start: datetime | None = None
+) -> tuple[list[StepTiming], datetime]:
+    """When each step of `policy` fires for an incident opened at `start` that nobody
+    acknowledges, and whom it reaches (schedules resolved at that moment), with the instant the
+    escalation is exhausted. Uses the engine's own rules (`engine.step_wait`, `step_after`,
+    `condition_holds`)."""
+    at = start or timezone.now()
+    steps = list(policy.steps.select_related("schedule", "user", "calendar"))
+    timings: list[StepTiming] = []
+    position: tuple[int, int] | None = (0, 0) if steps else None
+    while position is not None:
+        index, round_ = position
+        step = steps[index]
+        reaches, reached = _step_reaches(step, at)
+        wait = engine.step_wait(step.snapshot(), reached=reached)
+        timings.append(StepTiming(at, round_, index + 1, step.get_kind_display(), reaches, reached, wait))
+        at += timedelta(minutes=wait)
+        position = engine.step_after(index, round_, steps=len(steps), repeat_count=policy.repeat_count)
+    return timings, at
+
+
+def _step_reaches(step: Any, at: datetime) -> tuple[str, bool]:
+    """(whom the step reaches at `at`, or why nobody; whether it reaches anyone), as the engine runs it."""
+    calendar = business_hours.load(step.calendar) if step.calendar else None
+    try:
+        if not engine.condition_holds(step.condition, calendar, at):
+            return f"skipped: {step.get_condition_display().lower()} does not hold", False
+    except ValueError as exc:
+        return f"broken: {exc}", False
+    if step.kind == StepKind.SCHEDULE:
+        if step.schedule is None:
+            return "broken: its schedule was deleted", False
+        who = oncall.oncall_at(step.schedule, at, with_until=False)
+        if who.is_gap:
+            return f"nobody on call on {step.schedule} (gap)", False
+        return f"{who.user} (on call on {step.schedule})", True
+    if step.kind == StepKind.USER:
+        if step.user is None or not step.user.is_active:
+            return "broken: its person was deleted or deactivated", False
+        return str(step.user), True
+    if step.kind == StepKind.SLACK:
+        own = step.slack_channel
+        channel = own if own and slack_chooses_channel() else team_slack()
+        return (f"Slack {channel}", True) if channel else ("skipped: Slack is not configured", False)
+    addresses = [step.email] if step.email else team_emails()
+    return (", ".join(addresses), True) if addresses else ("broken: no team email address", False)

@@ -1,5 +1,5 @@
-"""Incident verbs: trigger, acknowledge, resolve (from the API, admin, SMS and paging calls),
-and acting on an on-call person's text."""
+"""Incident verbs: trigger, acknowledge, resolve, escalate (from the API, admin, Slack, SMS
+and paging calls), and acting on an on-call person's text."""
 
 from __future__ import annotations
 
@@ -253,6 +253,43 @@ def incident_resolve(
         actor_name=actor_name,
         via=via,
     )
+    return incident
+
+
+@transaction.atomic
+def incident_escalate(
+    *, incident: Incident | int, user: User | None = None, via: str = "api", actor_name: str = ""
+) -> Incident:
+    """Run the incident's next escalation step now; an acknowledged incident is triggered again.
+    `actor_name` names who escalated when that was not a user (an API key).
+
+    Raises DomainError when the incident is resolved or every step has already run.
+    """
+    incident = _locked(incident)
+    if incident.status == IncidentStatus.RESOLVED:
+        raise DomainError(
+            f"Incident {incident.pk} is already resolved.", field="status", code="invalid_transition"
+        )
+    if incident.exhausted_at is not None:
+        raise DomainError(
+            f"Incident {incident.pk} has run every escalation step; nobody is left to escalate to.",
+            field="status",
+            code="invalid_transition",
+        )
+    incident.status = IncidentStatus.TRIGGERED
+    incident.acknowledged_at = None
+    incident.next_step_at = timezone.now()
+    incident.save(update_fields=["status", "acknowledged_at", "next_step_at", "updated_at"])
+    who = actor_name or (user.get_username() if user else "an API client")
+    event_add(
+        incident=incident,
+        kind="escalated",
+        message=f"Escalated by {who} via {via}: the next step runs now.",
+        actor=user,
+        actor_name=actor_name,
+        via=via,
+    )
+    enqueue_on_commit(ADVANCE_TASK, incident.pk)
     return incident
 
 

@@ -250,3 +250,13 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             incident=self.get_object(), user=actor.user, actor_name=actor.name, via="api"
         )
         return Response(self._show(incident.pk))
+
+    @extend_schema(request=None, responses={200: IncidentDetailSerializer})
+    @action(detail=True, methods=["post"])
+    def escalate(self, request: Request, pk: str | None = None) -> Response:
+        """Run the next escalation step now (an acknowledged incident is triggered again)."""
+        actor = request_actor(request)
+        incident = services.incident_escalate(
+            incident=self.get_object(), user=actor.user, actor_name=actor.name, via="api"
+        )
+        return Response(self._show(incident.pk))

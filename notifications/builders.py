@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from email.utils import parseaddr
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.utils import timezone
@@ -25,7 +26,10 @@ from notifications.models import Delivery, DeliveryAudience, DeliveryChannel
 from notifications.outbox import delivery_create, delivery_new, delivery_save
 from notifications.recipients import team_emails, team_slack, team_targets, ticket_emails
 from tickets.attachments import attachment_signed_url
-from tickets.models import Attachment, Message, Ticket
+from tickets.models import Attachment, Message, Ticket, TicketChange
+
+if TYPE_CHECKING:
+    from supporthub.actors import Actor
 
 logger = logging.getLogger(__name__)
 
@@ -66,17 +70,27 @@ def new_message_id(ticket: Ticket, kind: str) -> str:
     return f"<{TICKET_MSGID_PREFIX}{ticket.pk}-{token}.{kind}.{uuid.uuid4().hex[:12]}@{_email_domain()}>"
 
 
+def _acknowledgement_key(ticket: Ticket) -> str:
+    return f"ticket:{ticket.pk}:created:ack-email"
+
+
 def _thread_headers(ticket: Ticket, message_id: str) -> dict[str, str]:
-    """Message-ID plus In-Reply-To/References pointing at the ticket's earlier emails."""
+    """Message-ID plus In-Reply-To/References pointing at the ticket's earlier emails: its
+    messages' and the acknowledgement's (kept in that delivery's headers), newest first."""
     if ticket.first_message is not None:  # created just now: that message is its only one
         external_id = ticket.first_message.external_id or ""
         earlier: list[str | None] = [external_id] if external_id.startswith("<") else []
     else:
-        earlier = list(
-            Message.objects.filter(ticket=ticket, external_id__startswith="<")
+        emails = [
+            *Message.objects.filter(ticket=ticket, external_id__startswith="<")
             .order_by("-created_at", "-id")
-            .values_list("external_id", flat=True)[:10]
-        )
+            .values_list("created_at", "external_id")[:10],
+            *Delivery.objects.filter(idempotency_key=_acknowledgement_key(ticket)).values_list(
+                "created_at", "payload__headers__Message-ID"
+            ),
+        ]
+        emails.sort(key=lambda email: email[0], reverse=True)
+        earlier = [external_id for _, external_id in emails[:10] if external_id]
     headers = {"Message-ID": message_id}
     if earlier:
         headers["In-Reply-To"] = str(earlier[0])
@@ -161,7 +175,7 @@ def ticket_created_deliveries(ticket: Ticket, *, acknowledge: bool = True) -> li
                     ticket=ticket,
                     message=first,
                 ),
-                idempotency_key=f"ticket:{ticket.pk}:created:ack-email",
+                idempotency_key=_acknowledgement_key(ticket),
                 audience=DeliveryAudience.CUSTOMER,
                 ticket=ticket,
                 message=first,
@@ -365,3 +379,27 @@ def ticket_notice(
             "nobody to notify about %s (%s): set SUPPORT_TEAM_EMAIL or SLACK_WEBHOOK_URL", key, subject
         )
     return deliveries
+
+
+def assignment_notice(*, ticket: Ticket, change: TicketChange, actor: Actor) -> list[Delivery]:
+    """Tell `ticket`'s new assignee by email that `actor` gave it to them (an agent, an API
+    key, round-robin), as `change` (the history row) records; nobody is told when agents
+    assign themselves, or when the ticket is unassigned. One email per assignment: the key
+    names the history row. (A Slack DM waits for the Slack app.)"""
+    assignee = ticket.assignee if ticket.assignee_id else None
+    if assignee is None or (actor.user is not None and actor.user.pk == assignee.pk):
+        return []
+    if not assignee.email:
+        logger.warning("%s assigned to %s, who has no email address to tell", ticket.reference, assignee)
+        return []
+    return [
+        delivery_create(
+            channel=DeliveryChannel.EMAIL,
+            recipient=assignee.email,
+            subject=f"[{ticket.reference}] Assigned to you: {ticket.subject}",
+            body=f"{actor} assigned ticket {ticket.reference} to you.\n\n{ticket.subject}\n"
+            f"{ticket_admin_url(ticket)}\n",
+            idempotency_key=f"ticket:{ticket.pk}:assigned:{change.pk}:email",
+            ticket=ticket,
+        )
+    ]

@@ -1,7 +1,9 @@
-"""Admin for API keys: create with a scope (the key is shown once), list with scope and last
-use, revoke, expire."""
+"""Admin for API keys (create with a scope: the key is shown once; list with scope and last
+use; revoke; expire), and the inline base the other apps' consoles use."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.contrib import admin
 from django.db.models import F, Q, QuerySet
@@ -12,6 +14,17 @@ from rest_framework_api_key.models import APIKey
 
 from supporthub.models import APIKeyScope
 from supporthub.services import api_key_revoke
+
+
+class SharedChoicesTabularInline(admin.TabularInline):
+    """An inline whose rows share their select boxes' choices: each foreign key's choices are
+    read once per page, not once per row (every form would otherwise run its own query)."""
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if field is not None and db_field.name not in (*self.raw_id_fields, *self.autocomplete_fields):
+            field.choices = list(field.choices)  # type: ignore[arg-type]
+        return field
 
 
 class KeyStateFilter(admin.SimpleListFilter):

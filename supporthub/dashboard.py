@@ -5,8 +5,9 @@ from typing import Any
 from django.urls import reverse
 from django.utils import timezone
 
-from escalation.models import Incident
-from escalation.selectors import oncall_now_table
+from escalation.models import Incident, Schedule
+from escalation.oncall import OnCall
+from escalation.selectors import ScheduleHealth, oncall_now_table, schedules_health
 from notifications.models import Delivery
 from tickets.selectors import console_summary
 
@@ -30,13 +31,25 @@ def dashboard_summary() -> dict[str, Any]:
             "css": "sla-breached" if failed else "",
         },
     ]
+    now = timezone.now()
+    table = oncall_now_table(now)
+    healths = schedules_health([schedule for schedule, _ in table], now)
     summary["oncall"] = [
-        {
-            "schedule": schedule,
-            "who": oncall.user or "nobody (gap)",
-            "until": schedule.local(oncall.until) if oncall.until else "",
-            "css": "sla-breached" if oncall.is_gap else "",
-        }
-        for schedule, oncall in oncall_now_table(timezone.now())
+        _oncall_row(schedule, oncall, health)
+        for (schedule, oncall), health in zip(table, healths, strict=True)
     ]
     return summary
+
+
+def _oncall_row(schedule: Schedule, oncall: OnCall, health: ScheduleHealth) -> dict[str, Any]:
+    """Who is on call on one schedule, flagged when nobody is or they are not shown reachable,
+    with the schedule's health problems (gaps ahead, empty layers, unreachable people)."""
+    unreachable = oncall.user_id in {user.pk for user in health.unreachable}
+    return {
+        "schedule": schedule,
+        "who": oncall.user or "nobody (gap)",
+        "until": schedule.local(oncall.until) if oncall.until else "",
+        "css": "sla-breached" if oncall.is_gap or unreachable else "",
+        "unreachable": unreachable,
+        "problems": "" if health.ok else health.summary(),
+    }

@@ -1,4 +1,4 @@
-"""Request id, request size and JSON depth middleware."""
+"""Request id, health probe, request size and JSON depth middleware."""
 
 import logging
 import re
@@ -36,6 +36,25 @@ class RequestIdMiddleware:
             request_id_var.reset(token)
         response["X-Request-ID"] = request_id
         return response
+
+
+class HealthProbeMiddleware:
+    """Answer /health/live and /health/ready whatever the Host header says.
+
+    Orchestrators and Docker's HEALTHCHECK probe the container's own address (127.0.0.1,
+    10.0.3.7:8000), which production ALLOWED_HOSTS rightly leaves out. Placed before every
+    middleware that validates the host; all other paths, /health included, are still checked.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        from supporthub import health
+
+        self.get_response = get_response
+        self.probes = {"/health/live": health.live, "/health/ready": health.ready}
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        probe = self.probes.get(request.path_info)
+        return probe(request) if probe is not None else self.get_response(request)
 
 
 class RequestIdLogFilter(logging.Filter):

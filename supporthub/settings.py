@@ -67,6 +67,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "supporthub.middleware.RequestIdMiddleware",
+    "supporthub.middleware.HealthProbeMiddleware",  # before any Host check (probes use the pod's IP)
     "supporthub.middleware.BodySizeLimitMiddleware",
     "supporthub.middleware.JsonDepthLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -152,14 +153,16 @@ else:
             "LOCATION": str(VAR_DIR / "cache"),
         }
     }
+    # All broker state under var/broker (kombu's default control_folder is ./control).
     _broker_dir = VAR_DIR / "broker"
-    for _folder in ("queue", "processed"):
+    for _folder in ("queue", "processed", "control"):
         (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
     CELERY_RESULT_BACKEND = None
@@ -311,6 +314,9 @@ SLACK_API_URL = env.str("SLACK_API_URL", default="https://slack.com/api/")
 SLACK_CHANNEL = env.str("SLACK_CHANNEL", default="")
 SLACK_USERNAME = env.str("SLACK_USERNAME", default=APP_NAME)
 SLACK_ICON_EMOJI = env.str("SLACK_ICON_EMOJI", default=":telephone_receiver:")
+# The Slack app's signing secret: /webhooks/slack/interactivity and /webhooks/slack/commands
+# refuse every request (401) while it is not set. Buttons on pages need SLACK_BOT_TOKEN too.
+SLACK_SIGNING_SECRET = env.str("SLACK_SIGNING_SECRET", default="")
 
 # --- Twilio and telephony -------------------------------------------------------------------
 TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
@@ -576,11 +582,19 @@ if SENTRY_DSN:
 # page faster.
 ESCALATION_TICK_SECONDS = env.float("ESCALATION_TICK_SECONDS", default=15.0)
 SLA_SWEEP_SECONDS = env.float("SLA_SWEEP_SECONDS", default=60.0)
+# Handoff notices: minutes before a shift starts that its person is told whom they take over
+# from, for people who set no lead time on a contact method (0: only those who did).
+ESCALATION_HANDOFF_NOTICE_MINUTES = env.int("ESCALATION_HANDOFF_NOTICE_MINUTES", default=0)
+ESCALATION_HANDOFF_SWEEP_SECONDS = env.float("ESCALATION_HANDOFF_SWEEP_SECONDS", default=60.0)
 # How long before a shift starts its person is warned when no contact method of theirs is
 # shown to reach them (escalation.reachability); checked every 15 minutes.
 ONCALL_REACHABILITY_LEAD_HOURS = env.float("ONCALL_REACHABILITY_LEAD_HOURS", default=12.0)
 CELERY_BEAT_SCHEDULE.update(
     {
+        "escalation-handoff-notices": {
+            "task": "escalation.handoff_notices",
+            "schedule": ESCALATION_HANDOFF_SWEEP_SECONDS,
+        },
         "escalation-tick": {"task": "escalation.tick", "schedule": ESCALATION_TICK_SECONDS},
         "tickets-sla-sweep": {"task": "tickets.sla_sweep", "schedule": SLA_SWEEP_SECONDS},
         "escalation-schedule-health": {"task": "escalation.schedule_health", "schedule": 24 * 3600.0},
@@ -668,6 +682,9 @@ ATTACHMENT_REFUSED_TYPES = env.list(
         "application/wasm",
     ],
 )
+# Images with more pixels than this get no thumbnail in the console (a decompression bomb
+# would take the memory of a worker); they are shown as a link.
+ATTACHMENT_THUMBNAIL_MAX_PIXELS = env.int("ATTACHMENT_THUMBNAIL_MAX_PIXELS", default=50_000_000)
 # Links to attachments in SMS replies stay valid this long.
 ATTACHMENT_LINK_MAX_AGE_SECONDS = env.int("ATTACHMENT_LINK_MAX_AGE_SECONDS", default=3 * 24 * 3600)
 # Attachments older than this many days are deleted by the daily purge; 0 keeps them.
@@ -675,6 +692,10 @@ ATTACHMENT_RETENTION_DAYS = env.int("ATTACHMENT_RETENTION_DAYS", default=0)
 # Inbound MMS media are fetched from Twilio by a task: tries, and the timeout of each.
 ATTACHMENT_FETCH_MAX_ATTEMPTS = env.int("ATTACHMENT_FETCH_MAX_ATTEMPTS", default=5)
 ATTACHMENT_FETCH_TIMEOUT_SECONDS = env.float("ATTACHMENT_FETCH_TIMEOUT_SECONDS", default=20.0)
+# A fetch not finished this long after it was queued (its task lost: broker down, worker
+# killed) is queued again by a beat sweep that runs as often. Keep it above the time all
+# tries take (their timeouts and the backoff between them).
+ATTACHMENT_FETCH_SWEEP_SECONDS = env.float("ATTACHMENT_FETCH_SWEEP_SECONDS", default=900.0)
 # Bodies that carry files may be larger than MAX_REQUEST_BODY_BYTES (supporthub.middleware):
 # multipart uploads, and inbound email webhooks, whose JSON carries attachments in base64.
 MAX_UPLOAD_BODY_BYTES = MAX_REQUEST_BODY_BYTES + ATTACHMENT_MAX_MESSAGE_BYTES * 4 // 3
@@ -682,6 +703,10 @@ UPLOAD_PATH_PREFIXES = ("/webhooks/email/",)
 # Django's own limit on a body read into memory: the middleware has refused larger ones
 # everywhere but on those paths already.
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_BODY_BYTES
+CELERY_BEAT_SCHEDULE["telephony-mms-fetch-sweep"] = {
+    "task": "telephony.mms_fetch_sweep",
+    "schedule": ATTACHMENT_FETCH_SWEEP_SECONDS,
+}
 CELERY_BEAT_SCHEDULE["tickets-attachments-purge"] = {
     "task": "tickets.attachments_purge",
     "schedule": 24 * 3600.0,

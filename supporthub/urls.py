@@ -37,6 +37,8 @@ urlpatterns = [
     path("webhooks/twilio/", include("telephony.urls")),
     # anymail inbound email webhooks, e.g. /webhooks/email/postmark/inbound/
     path("webhooks/email/", include("notifications.urls")),
+    # the Slack app: page buttons and /oncall
+    path("webhooks/slack/", include("escalation.slack_urls")),
     path("v1/", include("escalation.urls")),
     path("oncall/", include("escalation.public_urls")),  # answers to test pages
     path("metrics", metrics, name="prometheus-django-metrics"),  # replaces django_prometheus.urls

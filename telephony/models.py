@@ -131,3 +131,16 @@ class InboundSms(models.Model):
 
     def __str__(self) -> str:
         return f"text {self.message_sid} from {self.from_number}"
+
+
+class MmsFetch(models.Model):
+    """An inbound MMS whose media are not stored yet: kept until its fetch task has finished,
+    so the sweep can queue the fetch again when the task was lost."""
+
+    message = models.OneToOneField("tickets.Message", on_delete=models.CASCADE, related_name="+")
+    message_sid = models.CharField(max_length=64)
+    media_urls = models.JSONField()
+    queued_at = models.DateTimeField(db_index=True, help_text="When its fetch task was last queued.")
+
+    def __str__(self) -> str:
+        return self.message_sid

@@ -24,10 +24,9 @@ from escalation.services import (
     staff_text_receive,
 )
 from notifications import builders
-from supporthub.tasks import enqueue_on_commit
 from telephony.booking import WITHHELD, call_ticket, message_once, phone_ticket_for
 from telephony.calls import CallStep, Dial, Goodbye, Voicemail
-from telephony.media import MMS_FETCH_TASK
+from telephony.media import mms_fetch_queue
 from telephony.models import (
     FINAL_STATUSES,
     CallDirection,
@@ -315,7 +314,7 @@ def _customer_text(*, message_sid: str, from_number: str, body: str, media_urls:
     if message is None:
         return SmsResult(duplicate=True)
     if media_urls:  # the files themselves, fetched by a worker
-        enqueue_on_commit(MMS_FETCH_TASK, message.pk, message_sid, media_urls)
+        mms_fetch_queue(message=message, message_sid=message_sid, media_urls=media_urls)
     builders.ticket_notice(
         ticket=ticket,
         subject=f"SMS from {from_number} ({ticket.reference})",

@@ -41,5 +41,12 @@ def mms_media_fetch(self: Task, message_id: int, message_sid: str, media_urls: l
     except media.MediaFetchError as exc:
         attempt = self.request.retries + 1
         if attempt >= settings.ATTACHMENT_FETCH_MAX_ATTEMPTS:
+            media.mms_fetch_abandon(message_id=message_id, error=exc)
             raise
         raise self.retry(exc=exc, countdown=retry_delay(attempt)) from exc
+
+
+@shared_task(name="telephony.mms_fetch_sweep", acks_late=True)
+def mms_fetch_sweep() -> int:
+    """Beat, every ATTACHMENT_FETCH_SWEEP_SECONDS: queue again MMS media fetches whose task was lost."""
+    return media.mms_fetch_sweep()

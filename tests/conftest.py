@@ -102,6 +102,17 @@ def api(api_key) -> APIClient:
 
 
 @pytest.fixture
+def counted_api(api, monkeypatch, settings) -> APIClient:
+    """`api` for tests that count queries: its key is checked and its use recorded by a first
+    request here, then kept for the whole test. A process re-reads a verified key every
+    KEY_RECHECK_SECONDS, which a loaded machine could pass mid-test, adding a query."""
+    monkeypatch.setattr("supporthub.services.KEY_RECHECK_SECONDS", 3600.0)
+    settings.API_KEY_LAST_USED_RESOLUTION_SECONDS = 3600
+    assert api.get("/v1/tickets/0").status_code == 404  # after the key check
+    return api
+
+
+@pytest.fixture
 def anon() -> APIClient:
     return APIClient()
 

@@ -1,7 +1,8 @@
 """Attachments over HTTP: their shape in /v1 messages, and their download.
 
-`GET /v1/attachments/{id}/download` needs the credentials of /v1 (an API key or a staff
-session); `GET /attachments/{signed token}` is the short-lived link sent in SMS replies.
+`GET /v1/attachments/{id}/download` and `GET /v1/attachments/{id}/thumbnail` (an image's small
+preview) need the credentials of /v1 (an API key or a staff session); `GET /attachments/{signed
+token}` is the short-lived link sent in SMS replies.
 Both serve the file with `X-Content-Type-Options: nosniff`, inline only for image types a
 browser renders safely, as a download otherwise.
 """
@@ -20,7 +21,7 @@ from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from tickets.attachments import attachment_api_url, attachment_from_token
+from tickets.attachments import attachment_api_url, attachment_from_token, attachment_thumbnail
 from tickets.models import INLINE_IMAGE_TYPES, Attachment, Message
 
 
@@ -40,13 +41,17 @@ def attachment_response(attachment: Attachment) -> FileResponse:
     """The file of `attachment`, streamed from storage. Raises Http404 when the file is gone."""
     try:
         handle = attachment.file.open("rb")
-    except (FileNotFoundError, OSError):
+    except OSError:
         raise Http404("The file of this attachment is missing.") from None
+    return _file_response(handle, attachment.filename, attachment.content_type)
+
+
+def _file_response(handle: Any, filename: str, content_type: str) -> FileResponse:
     response = FileResponse(
         handle,
-        as_attachment=attachment.content_type not in INLINE_IMAGE_TYPES,
-        filename=attachment.filename,
-        content_type=attachment.content_type,
+        as_attachment=content_type not in INLINE_IMAGE_TYPES,
+        filename=filename,
+        content_type=content_type,
     )
     response["X-Content-Type-Options"] = "nosniff"
     # Nothing in a file may run scripts or load anything, even if a browser renders it.
@@ -84,6 +89,28 @@ class AttachmentDownloadView(APIView):
         if attachment is None:
             raise Http404("No such attachment.")
         return attachment_response(attachment)
+
+
+class AttachmentThumbnailView(AttachmentDownloadView):
+    @extend_schema(
+        operation_id="attachment_thumbnail",
+        responses={
+            (200, "image/webp"): OpenApiResponse(OpenApiTypes.BINARY, description="The image's thumbnail."),
+            404: OpenApiResponse(description="No such attachment, or it has no thumbnail."),
+        },
+    )
+    def get(self, request: Request, pk: int) -> FileResponse:
+        attachment = Attachment.objects.filter(pk=pk).first()
+        if attachment is None:
+            raise Http404("No such attachment.")
+        try:
+            thumbnail = attachment_thumbnail(attachment)
+            handle = thumbnail.open("rb") if thumbnail is not None else None
+        except OSError:
+            raise Http404("The file of this attachment is missing.") from None
+        if handle is None:
+            raise Http404("This attachment has no thumbnail (not an image, or too large to preview).")
+        return _file_response(handle, "thumbnail.webp", "image/webp")
 
 
 @require_GET

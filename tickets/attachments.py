@@ -7,6 +7,9 @@ to STORAGES["attachments"] inside the caller's transaction, with their rows; a w
 removes the files already written, and a transaction that rolls back after them leaves files
 no row names, which the check queued at write time (`attachments_forget_unsaved`) deletes.
 Deleting an attachment row (a ticket deleted, the retention purge) deletes its file on commit.
+Images get a small thumbnail for the console, made with Pillow on its first request and kept in
+the same storage; an image over ATTACHMENT_THUMBNAIL_MAX_PIXELS (a decompression bomb) or one
+Pillow cannot read gets none, and is shown as a link only.
 """
 
 from __future__ import annotations
@@ -15,11 +18,13 @@ import codecs
 import logging
 import os
 import re
+import struct
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from io import BytesIO
+from typing import IO, Any
 
 import filetype
 from django.conf import settings
@@ -27,13 +32,15 @@ from django.core import signing
 from django.core.files import File
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models.fields.files import FieldFile
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import get_valid_filename
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from supporthub.exceptions import DomainError, TooLarge
 from supporthub.tasks import publish
-from tickets.models import Attachment, Message, attachment_storage
+from tickets.models import INLINE_IMAGE_TYPES, Attachment, Message, attachment_path, attachment_storage
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +51,7 @@ FORGET_UNSAVED_AFTER_SECONDS = 900.0
 _SNIFF_BYTES = 8192
 _MAX_NAME = 120
 _LINK_SALT = "tickets.attachment-link"
+THUMBNAIL_BOX = (320, 240)  # twice the console's 160x120, sharp on high-density screens
 
 
 @dataclass(frozen=True)
@@ -185,6 +193,8 @@ def attachments_store(*, message: Message, files: Sequence[CheckedUpload]) -> li
                 size=item.size,
                 content_id=item.upload.content_id[:255],
                 source_key=item.upload.source_key,
+                thumbnail_refused=item.content_type in INLINE_IMAGE_TYPES
+                and not _previewable(item.upload.file),
             )
             item.upload.file.seek(0)
             attachment.file.save(item.filename, item.upload.file, save=False)
@@ -218,10 +228,82 @@ def _delete_files(names: Sequence[str]) -> None:
 
 
 def attachment_file_delete_on_commit(attachment: Attachment) -> None:
-    """Delete `attachment`'s file once the deletion of its row commits (post_delete)."""
-    name = attachment.file.name
-    if name:
-        transaction.on_commit(lambda: _delete_files([name]))
+    """Delete `attachment`'s file and thumbnail once the deletion of its row commits (post_delete)."""
+    names = [name for name in (attachment.file.name, attachment.thumbnail.name) if name]
+    if names:
+        transaction.on_commit(lambda: _delete_files(names))
+
+
+# --- thumbnails --------------------------------------------------------------------------------
+class NoThumbnail(Exception):
+    """The image is too large to decode safely, or Pillow cannot read it."""
+
+
+def attachment_thumbnail(attachment: Attachment) -> FieldFile | None:
+    """`attachment`'s thumbnail, made and stored on first use; None for a file that has none
+    (not an image, or refused: the row remembers it). Raises OSError when the file is missing."""
+    if not attachment.has_preview:
+        return None
+    if attachment.thumbnail:
+        return attachment.thumbnail
+    with attachment.file.open("rb") as handle:
+        try:
+            content = _thumbnail_of(handle)
+        except NoThumbnail as exc:
+            logger.warning("attachment %s gets no thumbnail: %s", attachment.pk, exc)
+            Attachment.objects.filter(pk=attachment.pk).update(thumbnail_refused=True)
+            attachment.thumbnail_refused = True
+            return None
+    name = attachment.thumbnail.storage.save(
+        attachment_path(attachment, "thumbnail.webp"), ContentFile(content)
+    )
+    if not Attachment.objects.filter(pk=attachment.pk, thumbnail="").update(thumbnail=name):
+        _delete_files([name])  # another request stored one first, or the attachment is gone
+        stored = Attachment.objects.filter(pk=attachment.pk).first()
+        return stored.thumbnail if stored is not None and stored.thumbnail else None
+    attachment.thumbnail.name = name
+    return attachment.thumbnail
+
+
+def _open_image(handle: IO[bytes]) -> Image.Image:
+    """The image in `handle`, its header read and its size checked; nothing decoded yet."""
+    try:
+        image = Image.open(handle)  # raises DecompressionBombError past twice MAX_IMAGE_PIXELS
+    except (Image.DecompressionBombError, UnidentifiedImageError, OSError, ValueError) as exc:
+        raise NoThumbnail(str(exc)) from exc
+    if image.width * image.height > settings.ATTACHMENT_THUMBNAIL_MAX_PIXELS:
+        raise NoThumbnail(
+            f"{image.width}x{image.height} pixels is more than ATTACHMENT_THUMBNAIL_MAX_PIXELS "
+            f"({settings.ATTACHMENT_THUMBNAIL_MAX_PIXELS})"
+        )
+    return image
+
+
+def _previewable(file: File) -> bool:
+    """Whether the image's header allows a thumbnail (read at store time: cheap, decodes nothing)."""
+    file.seek(0)
+    try:
+        _open_image(file)
+    except NoThumbnail:
+        return False
+    finally:
+        file.seek(0)
+    return True
+
+
+def _thumbnail_of(handle: IO[bytes]) -> bytes:
+    """A WebP of the image's first frame that fits THUMBNAIL_BOX, turned upright."""
+    image = _open_image(handle)
+    try:
+        image.draft("RGB", THUMBNAIL_BOX)  # a JPEG is decoded at a reduced scale
+        image = ImageOps.exif_transpose(image)
+        image.thumbnail(THUMBNAIL_BOX)
+        transparent = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
+        out = BytesIO()
+        image.convert("RGBA" if transparent else "RGB").save(out, "WEBP", quality=80)
+    except (Image.DecompressionBombError, OSError, EOFError, ValueError, SyntaxError, struct.error) as exc:
+        raise NoThumbnail(str(exc)) from exc  # the many ways a damaged file fails to decode
+    return out.getvalue()
 
 
 def attachments_purge(*, days: int | None = None) -> int:

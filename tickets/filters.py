@@ -3,13 +3,22 @@
 import re
 from typing import Any
 
+from django import forms
 from django.db import connection
 from django.db.models import Q, QuerySet
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema_field
 
 from supporthub.phone import InvalidPhoneNumber, to_e164
-from tickets.models import Message, Ticket, TicketChannel, TicketPriority, TicketStatus
+from tickets.models import (
+    TAG_MAX_LENGTH,
+    Message,
+    Ticket,
+    TicketChannel,
+    TicketPriority,
+    TicketStatus,
+    tag_names_clean,
+)
 
 REFERENCE_RE = re.compile(r"^[A-Za-z]+-\d+$")
 
@@ -78,6 +87,22 @@ class StrictBooleanFilter(filters.TypedChoiceFilter):
         super().__init__(**kwargs)
 
 
+class TagNamesField(forms.Field):
+    """Every value of a repeated parameter, each a clean tag name."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value: Any) -> list[str]:
+        return tag_names_clean(value or [])
+
+
+@extend_schema_field({"type": "array", "items": {"type": "string", "maxLength": TAG_MAX_LENGTH}})
+class TagFilter(filters.MultipleChoiceFilter):
+    """Tickets with every tag named (`?tag=a&tag=b`)."""
+
+    field_class = TagNamesField
+
+
 class TicketFilter(filters.FilterSet):
     # distinct=False: these are columns of the ticket row itself, so no row can repeat; the
     # default SELECT DISTINCT over every column made PostgreSQL sort all matches.
@@ -97,6 +122,10 @@ class TicketFilter(filters.FilterSet):
     first_response_breached = StrictBooleanFilter()
     resolution_breached = StrictBooleanFilter()
     q = filters.CharFilter(method="filter_q", max_length=200, help_text="Full-text search.")
+    # One join per tag named; a tag's name is unique, so no ticket repeats.
+    tag = TagFilter(
+        field_name="tags__name", conjoined=True, distinct=False, help_text="Repeat to require several tags."
+    )
 
     class Meta:
         model = Ticket
@@ -110,6 +139,7 @@ class TicketFilter(filters.FilterSet):
             "first_response_breached",
             "resolution_breached",
             "q",
+            "tag",
         ]
 
     def filter_priority(self, queryset: QuerySet[Ticket], name: str, value: list[str]) -> QuerySet[Ticket]:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -113,6 +114,47 @@ class Contact(models.Model):
         return self.name or self.email or self.phone or f"Contact {self.pk}"
 
 
+TAG_MAX_LENGTH = 50
+TAGS_PER_TICKET = 20
+TAG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+
+def tag_name_clean(value: str) -> str:
+    """`value` as a tag name: trimmed and lower-cased. Raises ValidationError saying what is
+    wrong (empty, too long, or a character other than letters, digits, "-" and "_")."""
+    name = value.strip().lower()
+    if not name:
+        raise ValidationError("A tag cannot be empty.")
+    if len(name) > TAG_MAX_LENGTH:
+        raise ValidationError(
+            f"A tag has at most {TAG_MAX_LENGTH} characters ({name[:20]}… has {len(name)})."
+        )
+    if not TAG_RE.match(name):
+        raise ValidationError(
+            f"Tag {name!r}: use letters a-z, digits, '-' and '_', starting with a letter or digit."
+        )
+    return name
+
+
+def tag_names_clean(values: Iterable[str]) -> list[str]:
+    """Distinct clean tag names, sorted; raises ValidationError for a bad one or too many."""
+    names = sorted({tag_name_clean(value) for value in values})
+    if len(names) > TAGS_PER_TICKET:
+        raise ValidationError(f"A ticket has at most {TAGS_PER_TICKET} tags.")
+    return names
+
+
+class Tag(models.Model):
+    # Names are cleaned by tag_names_clean wherever tags come in (API, console, services).
+    name = models.CharField(max_length=TAG_MAX_LENGTH, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class TicketQuerySet(models.QuerySet["Ticket"]):
     def active(self) -> TicketQuerySet:
         return self.filter(status__in=ACTIVE_STATUSES)
@@ -152,6 +194,8 @@ class Ticket(models.Model):
     sla_paused_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Kept by the message service so that lists need no COUNT per row.
     message_count = models.PositiveIntegerField(default=0, editable=False)
+    # Changed through tickets.services.ticket_update, which records it in the history.
+    tags = models.ManyToManyField(Tag, blank=True, related_name="tickets")
 
     objects = TicketQuerySet.as_manager()
 
@@ -310,6 +354,13 @@ class Attachment(models.Model):
     content_id = models.CharField(max_length=255, blank=True)
     # Where it came from, when fetched (an MMS: "<MessageSid>:<index>"), so it is stored once.
     source_key = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    # An image's small preview for the console, made on first request (tickets.attachments).
+    thumbnail = models.FileField(
+        storage=attachment_storage, upload_to=attachment_path, max_length=400, blank=True
+    )
+    thumbnail_refused = models.BooleanField(
+        default=False, help_text="The image is too large or unreadable to preview: shown as a link only."
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
@@ -321,6 +372,11 @@ class Attachment(models.Model):
     @property
     def is_image(self) -> bool:
         return self.content_type in INLINE_IMAGE_TYPES
+
+    @property
+    def has_preview(self) -> bool:
+        """Whether the console shows a thumbnail (made on its first request) for this file."""
+        return self.is_image and not self.thumbnail_refused
 
 
 # Images a browser may show inline; every other file is served as a download.
@@ -335,6 +391,7 @@ class TicketChange(models.Model):
         PRIORITY = "priority", "Priority"
         ASSIGNEE = "assignee", "Assignee"
         SUBJECT = "subject", "Subject"
+        TAGS = "tags", "Tags"
 
     ticket = models.ForeignKey(
         Ticket,
@@ -412,3 +469,35 @@ class AgentShift(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({'on' if self.on_shift else 'off'} shift)"
+
+
+class SavedView(models.Model):
+    """A named ticket-list filter: the list's query string. Personal (an owner) or shared."""
+
+    name = models.CharField(max_length=100)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="saved_views",
+        help_text="Empty: shared with everyone.",
+    )
+    query = models.CharField(max_length=500, help_text="The ticket list's query string, e.g. assignee=mine.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "name"], name="savedview_owner_name_unique"),
+            models.UniqueConstraint(
+                fields=["name"], condition=Q(owner__isnull=True), name="savedview_shared_name_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_shared(self) -> bool:
+        return self.owner_id is None

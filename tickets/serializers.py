@@ -4,6 +4,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -19,13 +20,17 @@ from supporthub.api.fields import (
 )
 from tickets.api_attachments import AttachmentSerializer
 from tickets.models import (
+    TAG_MAX_LENGTH,
+    TAGS_PER_TICKET,
     Message,
     MessageChannel,
     MessageDirection,
+    Tag,
     Ticket,
     TicketChannel,
     TicketPriority,
     TicketStatus,
+    tag_name_clean,
 )
 
 User = get_user_model()
@@ -56,9 +61,27 @@ class ContactInputSerializer(StrictFieldsMixin, serializers.Serializer):
         return attrs
 
 
+@extend_schema_field(
+    {"type": "string", "maxLength": TAG_MAX_LENGTH, "pattern": "^[A-Za-z0-9][A-Za-z0-9_-]*$"}
+)
+class TagField(serializers.CharField):
+    """A tag name: letters, digits, '-' and '_'; stored in lower case."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            raise serializers.ValidationError("A tag is a string.")
+        try:
+            return tag_name_clean(super().to_internal_value(data))
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from exc
+
+
 class TicketSerializer(serializers.ModelSerializer):
     priority = LabelChoiceField(TicketPriority, read_only=True)
     contact = ContactSerializer(read_only=True)
+    tags: serializers.SlugRelatedField[Tag] = serializers.SlugRelatedField(
+        many=True, read_only=True, slug_field="name"
+    )
 
     class Meta:
         model = Ticket
@@ -82,6 +105,7 @@ class TicketSerializer(serializers.ModelSerializer):
             "resolution_breached",
             "sla_breached",
             "message_count",
+            "tags",
         ]
         read_only_fields = fields
 
@@ -145,6 +169,7 @@ def ticket_document(ticket: Ticket) -> dict[str, Any]:
         "resolution_breached": ticket.resolution_breached,
         "sla_breached": ticket.sla_breached,
         "message_count": ticket.message_count,
+        "tags": [tag.name for tag in ticket.tags.all()],  # prefetched by the API's queryset
     }
 
 
@@ -164,6 +189,9 @@ class TicketUpdateSerializer(StrictFieldsMixin, serializers.Serializer):
     status = serializers.ChoiceField(choices=TicketStatus.choices, required=False)
     priority = LabelChoiceField(TicketPriority, required=False)
     assignee = PrimaryKeyField(queryset=staff_users(), required=False, allow_null=True)
+    tags = serializers.ListField(
+        child=TagField(), max_length=TAGS_PER_TICKET, required=False, help_text="Replaces the ticket's tags."
+    )
 
 
 class AuthorSerializer(serializers.Serializer):

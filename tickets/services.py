@@ -7,15 +7,16 @@ from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Literal
 
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Case, F, When
 from django.utils import timezone
 
 from escalation import hooks as escalation_hooks
@@ -31,11 +32,13 @@ from tickets.models import (
     Message,
     MessageChannel,
     MessageDirection,
+    Tag,
     Ticket,
     TicketChange,
     TicketChannel,
     TicketPriority,
     TicketStatus,
+    tag_names_clean,
 )
 from tickets.selectors import contact_by
 
@@ -145,7 +148,8 @@ def ticket_create(
     `notify`: with the notifications a new ticket causes (the team's, and the requester's
     acknowledgement unless `acknowledge` is False), kept on the returned ticket as
     `deliveries_created` and sent once the transaction commits. `created_by` (an agent, an
-    API key) is recorded in the ticket's history as the first status change.
+    API key) is recorded in the ticket's history as the first status change, and as who
+    assigned an `assignee` (who is told, `builders.assignment_notice`).
     """
     if notify:
         _contact_lock(contact)  # the acknowledgement limit counts this contact's recent ones
@@ -189,7 +193,12 @@ def ticket_create(
         deliveries = builders.ticket_created_deliveries(ticket, acknowledge=acknowledge)
         ticket.deliveries_created = outbox.deliveries_save(deliveries)
     record_ticket_created(channel=channel, priority=priority)  # metrics (counted on commit)
-    if assignee is None and settings.AUTO_ASSIGN_ENABLED:
+    if assignee is not None:  # recorded, and the assignee told, as ticket_update does
+        edit = _TicketEdit(ticket, created_by or SYSTEM)
+        assignment = edit.record(TicketChange.Field.ASSIGNEE, None, assignee)
+        edit.save()
+        builders.assignment_notice(ticket=ticket, change=assignment, actor=edit.actor)
+    elif settings.AUTO_ASSIGN_ENABLED:
         ticket_auto_assign(ticket=ticket)
     escalation_hooks.ticket_created(ticket=ticket)  # urgent → incident
     return ticket
@@ -266,17 +275,17 @@ class _TicketEdit:
         setattr(self.ticket, field, value)
         self.fields[field] = value
 
-    def record(self, field: str, old: Any, new: Any) -> None:
-        self.history.append(
-            TicketChange(
-                ticket=self.ticket,
-                actor=self.actor.user,
-                actor_name=self.actor.name,
-                field=field,
-                old_value=str(old or "")[:200],
-                new_value=str(new or "")[:200],
-            )
+    def record(self, field: str, old: Any, new: Any) -> TicketChange:
+        change = TicketChange(
+            ticket=self.ticket,
+            actor=self.actor.user,
+            actor_name=self.actor.name,
+            field=field,
+            old_value=str(old or "")[:200],
+            new_value=str(new or "")[:200],
         )
+        self.history.append(change)
+        return change
 
     def move_to(self, status: str) -> None:
         """The one way a ticket's status changes: `STATUS_TRANSITIONS` decides whether it may;
@@ -301,7 +310,7 @@ class _TicketEdit:
 
     def save(self, **expressions: Any) -> None:
         """Write the changes (and `expressions`, such as F() updates) and their history."""
-        if not (self.fields or expressions):
+        if not (self.fields or expressions or self.history):
             return
         Ticket.objects.filter(pk=self.ticket.pk).update(**self.fields, **expressions, updated_at=self.now)
         self.ticket.updated_at = self.now
@@ -328,14 +337,20 @@ def ticket_update(
     priority: int | None = None,
     assignee: User | Literal[_Keep.KEEP] | None = KEEP,
     subject: str | None = None,
+    tags: Collection[str] | None = None,
+    add_tags: Collection[str] = (),
+    remove_tags: Collection[str] = (),
 ) -> Ticket:
     """Apply `actor`'s changes and record each one in the ticket's history.
 
-    Raises DomainError for an illegal status change (and changes nothing).
-    `assignee=None` unassigns; leaving it out keeps the assignee.
+    Raises DomainError for an illegal status change or a bad tag (and changes nothing).
+    `assignee=None` unassigns; leaving it out keeps the assignee (a new assignee is told:
+    `builders.assignment_notice`). `tags` replaces the ticket's tags; `add_tags` and
+    `remove_tags` then adjust them.
     """
     ticket = _locked(ticket)
     edit = _TicketEdit(ticket, actor)
+    assignment = None
     if status is not None:
         edit.move_to(status)
     if priority is not None and priority != ticket.priority:
@@ -348,13 +363,33 @@ def ticket_update(
         edit.set("resolution_due", resolution_due)
         edit.priority_changed = True
     if assignee is not KEEP and getattr(assignee, "pk", None) != ticket.assignee_id:
-        edit.record(TicketChange.Field.ASSIGNEE, ticket.assignee, assignee)
+        assignment = edit.record(TicketChange.Field.ASSIGNEE, ticket.assignee, assignee)
         edit.set("assignee", assignee)
     if subject is not None and subject != ticket.subject:
         edit.record(TicketChange.Field.SUBJECT, ticket.subject, subject)
         edit.set("subject", subject)
+    if tags is not None or add_tags or remove_tags:
+        _retag(edit, tags, add_tags, remove_tags)
     edit.save()
+    if assignment is not None:
+        builders.assignment_notice(ticket=ticket, change=assignment, actor=actor)
     return ticket
+
+
+def _retag(
+    edit: _TicketEdit, tags: Collection[str] | None, add: Collection[str], remove: Collection[str]
+) -> None:
+    try:
+        current = list(edit.ticket.tags.values_list("name", flat=True))
+        kept = set(tag_names_clean(current if tags is None else tags))
+        wanted = tag_names_clean((kept | set(tag_names_clean(add))) - set(tag_names_clean(remove)))
+    except ValidationError as exc:
+        raise DomainError(" ".join(exc.messages), field="tags") from exc
+    if wanted == sorted(current):
+        return
+    Tag.objects.bulk_create([Tag(name=name) for name in wanted], ignore_conflicts=True)
+    edit.ticket.tags.set(Tag.objects.filter(name__in=wanted))
+    edit.record(TicketChange.Field.TAGS, ", ".join(sorted(current)), ", ".join(wanted))
 
 
 def tickets_bulk_update(*, tickets: list[Ticket], actor: Actor, **changes: Any) -> list[str]:
@@ -369,6 +404,30 @@ def tickets_bulk_update(*, tickets: list[Ticket], actor: Actor, **changes: Any) 
         except DomainError as exc:
             problems.append(f"{ticket.reference}: {exc.message}")
     return problems
+
+
+@transaction.atomic
+def ticket_take_next(*, agent: User) -> Ticket | None:
+    """Assign to `agent` the unassigned new or open ticket whose SLA falls due first (the
+    running clock: first response until answered, then resolution; tickets with no due time
+    last), the more urgent first on a tie, then the oldest. Returns it, or None when none
+    waits.
+
+    The candidate row is locked with SKIP LOCKED: agents asking at the same instant each get
+    a different ticket, none waits for another.
+    """
+    next_due = Case(
+        When(first_responded_at__isnull=True, then=F("first_response_due")), default=F("resolution_due")
+    )
+    ticket = (
+        Ticket.objects.select_for_update(skip_locked=True)
+        .filter(status__in=(TicketStatus.NEW, TicketStatus.OPEN), assignee__isnull=True)
+        .order_by(next_due.asc(nulls_last=True), "-priority", "created_at", "id")
+        .first()
+    )
+    if ticket is None:
+        return None
+    return ticket_update(ticket=ticket, actor=Actor.of(agent), assignee=agent)
 
 
 @transaction.atomic

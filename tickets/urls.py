@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from tickets.api_attachments import AttachmentDownloadView
+from tickets.api_attachments import AttachmentDownloadView, AttachmentThumbnailView
 from tickets.views import MessageViewSet, SupportRequestView, TicketViewSet
 
 router = SimpleRouter(trailing_slash=False)
@@ -11,5 +11,6 @@ router.register("messages", MessageViewSet, basename="message")
 urlpatterns = [
     path("support/request", SupportRequestView.as_view(), name="support-request"),
     path("attachments/<int:pk>/download", AttachmentDownloadView.as_view(), name="attachment-download"),
+    path("attachments/<int:pk>/thumbnail", AttachmentThumbnailView.as_view(), name="attachment-thumbnail"),
     *router.urls,
 ]

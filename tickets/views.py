@@ -38,7 +38,7 @@ class TicketViewSet(
     the detail and the answers to create and update alike."""
 
     # A paginator's COUNT drops select_related's join, so counting stays on the ticket table.
-    queryset = Ticket.objects.select_related("contact").only(*TICKET_DOCUMENT_FIELDS)
+    queryset = Ticket.objects.select_related("contact").only(*TICKET_DOCUMENT_FIELDS).prefetch_related("tags")
     serializer_class = TicketSerializer
     filterset_class = TicketFilter
     ordering_fields = ["created_at", "updated_at", "priority"]

@@ -4,15 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('escalation', '0006_incident_event_actor_name'),
+        ("escalation", "0006_incident_event_actor_name"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='escalationstep',
-            name='slack_channel',
-            field=models.CharField(blank=True, help_text='Empty: SLACK_CHANNEL. Another channel needs SLACK_BOT_TOKEN.', max_length=100),
+            model_name="escalationstep",
+            name="slack_channel",
+            field=models.CharField(
+                blank=True,
+                help_text="Empty: SLACK_CHANNEL. Another channel needs SLACK_BOT_TOKEN.",
+                max_length=100,
+            ),
         ),
     ]

@@ -259,3 +259,21 @@ class IncidentPage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} → {self.recipient}"
+
+
+class SlackAction(models.Model):
+    """A button clicked on a page in Slack, acted on once: `key` is unique per click, so a
+    replayed request finds its row and changes nothing."""
+
+    key = models.CharField(max_length=200, unique=True, help_text="Slack user, action and action_ts.")
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="slack_actions")
+    action = models.CharField(max_length=16)
+    slack_user = models.CharField(max_length=32)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.action} by {self.slack_user}"

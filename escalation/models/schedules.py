@@ -9,7 +9,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
+from django.core.validators import MaxValueValidator, validate_email
 from django.db import models
 from django.db.models import F, Q
 
@@ -169,6 +169,9 @@ class Override(models.Model):
                 raise ValidationError({"start": f"Overlaps the override {clash}."})
 
 
+HANDOFF_NOTICE_MAX_MINUTES = 24 * 60
+
+
 class ContactMethodKind(models.TextChoices):
     SMS = "sms", "SMS"
     VOICE = "voice", "Voice call"
@@ -189,6 +192,14 @@ class ContactMethod(models.Model):
         help_text="E.164 number for SMS/voice, an email address, or a Slack @name, #channel or member id.",
     )
     label = models.CharField(max_length=50, blank=True)
+    handoff_notice_minutes = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(HANDOFF_NOTICE_MAX_MINUTES)],
+        help_text="Tell this person here this many minutes before each of their on-call shifts starts, "
+        "and whom they take over from (SMS, email or Slack). Empty: ESCALATION_HANDOFF_NOTICE_MINUTES "
+        "decides, through their first SMS, email or Slack method.",
+    )
     verified_at = models.DateTimeField(
         null=True, blank=True, editable=False, help_text="When its owner last answered a test page."
     )
@@ -208,6 +219,10 @@ class ContactMethod(models.Model):
 
     def clean(self) -> None:
         self.address = normalise_address(self.kind, self.address)
+        if self.handoff_notice_minutes is not None and self.kind == ContactMethodKind.VOICE:
+            raise ValidationError(
+                {"handoff_notice_minutes": "Handoff notices go by SMS, email or Slack, not by call."}
+            )
 
 
 def normalise_address(kind: str, address: str) -> str:

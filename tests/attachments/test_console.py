@@ -1,36 +1,19 @@
 """Agents attach files to replies in the ticket page; the thread shows thumbnails and links."""
 
 import pytest
-from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from supporthub.roles import AGENT, sync_roles
-from tests.attachments.conftest import PDF, PNG, stored_files
+from tests.attachments.conftest import PDF, PNG, console_save, stored_files
 from tests.factories import ContactFactory, TicketFactory
 from tickets.models import Attachment, Message, TicketStatus
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def agent_client(client, agent):
-    sync_roles()
-    agent.groups.add(Group.objects.get(name=AGENT))
-    client.force_login(agent)
-    return client
-
-
-def _save(agent_client, ticket, **fields):
-    url = f"/admin/tickets/ticket/{ticket.pk}/change/"
-    seen = agent_client.get(url).context["adminform"].form["seen_updated_at"].value()
-    data = {"subject": ticket.subject, "status": ticket.status, "priority": ticket.priority, "assignee": ""}
-    return agent_client.post(url, {**data, "seen_updated_at": seen, **fields})
-
-
 def test_an_agent_attaches_files_to_a_reply_and_the_thread_shows_them(agent_client):
     ticket = TicketFactory(status=TicketStatus.OPEN, contact=ContactFactory(email="dana@example.com"))
     files = [SimpleUploadedFile("screen.png", PNG), SimpleUploadedFile("fix.pdf", PDF)]
-    response = _save(agent_client, ticket, reply="See attached", reply_files=files)
+    response = console_save(agent_client, ticket, reply="See attached", reply_files=files)
     assert response.status_code == 302, response.content
     reply = Message.objects.get(ticket=ticket, direction="outbound")
     image, pdf = reply.attachments.all()
@@ -38,15 +21,15 @@ def test_an_agent_attaches_files_to_a_reply_and_the_thread_shows_them(agent_clie
     assert reply.deliveries.get().payload["attachments"] == [image.pk, pdf.pk]
 
     page = agent_client.get(f"/admin/tickets/ticket/{ticket.pk}/change/").content.decode()
-    assert f'<img class="thumbnail" src="/v1/attachments/{image.pk}/download"' in page
+    assert f'<img class="thumbnail" src="/v1/attachments/{image.pk}/thumbnail"' in page
     assert f'href="/v1/attachments/{pdf.pk}/download" download>fix.pdf</a>' in page
-    assert f'src="/v1/attachments/{pdf.pk}/download"' not in page  # no thumbnail for a PDF
+    assert f'src="/v1/attachments/{pdf.pk}/thumbnail"' not in page  # no thumbnail for a PDF
     assert agent_client.get(f"/v1/attachments/{image.pk}/download").status_code == 200
 
 
 def test_files_without_a_reply_go_with_the_note(agent_client):
     ticket = TicketFactory(status=TicketStatus.OPEN)
-    response = _save(
+    response = console_save(
         agent_client, ticket, note="Customer's log", reply_files=[SimpleUploadedFile("a.txt", b"log")]
     )
     assert response.status_code == 302, response.content
@@ -58,7 +41,7 @@ def test_a_file_over_the_limit_is_refused_in_the_form_with_nothing_written(
 ):
     settings.ATTACHMENT_MAX_FILE_BYTES = 10
     ticket = TicketFactory(status=TicketStatus.OPEN)
-    response = _save(
+    response = console_save(
         agent_client, ticket, reply="See attached", reply_files=[SimpleUploadedFile("fix.pdf", PDF)]
     )
     assert response.status_code == 200
@@ -69,6 +52,6 @@ def test_a_file_over_the_limit_is_refused_in_the_form_with_nothing_written(
 
 def test_files_need_a_reply_or_a_note(agent_client):
     ticket = TicketFactory(status=TicketStatus.OPEN)
-    response = _save(agent_client, ticket, reply_files=[SimpleUploadedFile("a.txt", b"log")])
+    response = console_save(agent_client, ticket, reply_files=[SimpleUploadedFile("a.txt", b"log")])
     assert response.status_code == 200
     assert "Write a reply or a note to send the files with." in response.content.decode()

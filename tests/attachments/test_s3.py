@@ -51,7 +51,7 @@ def _keys(client) -> list[str]:
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_upload_download_and_delete_round_trip_through_s3(api, bucket):
+def test_upload_download_thumbnail_and_delete_round_trip_through_s3(api, bucket):
     ticket = TicketFactory()
     files = [SimpleUploadedFile("screen.png", PNG), SimpleUploadedFile("report.png", PDF)]
     response = api.post(
@@ -70,7 +70,12 @@ def test_upload_download_and_delete_round_trip_through_s3(api, bucket):
     assert b"".join(download.streaming_content) == PDF
     assert download["Content-Disposition"] == 'attachment; filename="report.png"'
 
-    ticket.delete()  # its files go with it
+    thumbnail = api.get(f"/v1/attachments/{image.pk}/thumbnail")  # made now, stored in the bucket
+    assert (thumbnail.status_code, thumbnail["Content-Type"]) == (200, "image/webp")
+    image.refresh_from_db()
+    assert f"attachments/{image.thumbnail.name}" in _keys(bucket) and len(_keys(bucket)) == 3
+
+    ticket.delete()  # its files and the thumbnail go with it
     assert _keys(bucket) == []
 
 

@@ -76,3 +76,33 @@ def test_saving_a_ticket_someone_else_changed_warns_instead_of_overwriting(page,
     ticket.refresh_from_db()
     assert ticket.subject == "Original subject"
     assert ticket.priority == TicketPriority.HIGH
+
+
+def test_send_and_resolve_from_the_ticket_page(page, live_server, console_agent):
+    contact = ContactFactory(name="Dana", email="dana@example.com")
+    ticket = TicketFactory(subject="Invoice is wrong", contact=contact, status=TicketStatus.NEW)
+    login(page, live_server, console_agent)
+    page.goto(f"{live_server.url}/admin/tickets/ticket/{ticket.pk}/change/")
+
+    # The buttons sit right under the reply box (console.js moves them there).
+    assert page.locator(".field-reply_files + .send-bar button").all_inner_texts() == [
+        "Send",
+        "Send and set pending",
+        "Send and resolve",
+    ]
+    page.check("#id_internal")
+    assert "as-note" in page.get_attribute("#id_reply", "class")
+    page.uncheck("#id_internal")
+
+    page.fill("#id_reply", "We corrected the invoice.")
+    page.click("button[name=send][value=resolved]")
+    assert f"Sent. {ticket.reference} is resolved." in page.inner_text("ul.messagelist")
+    assert page.url.endswith(f"/admin/tickets/ticket/{ticket.pk}/change/")
+    assert "We corrected the invoice." in page.inner_text("section.thread")
+    assert "from open to resolved" in " ".join(page.inner_text("section.history").split())
+
+    ticket.refresh_from_db()
+    assert ticket.status == TicketStatus.RESOLVED
+    reply = Message.objects.get(ticket=ticket)
+    assert (reply.direction, reply.author_user) == ("outbound", console_agent)
+    assert Delivery.objects.get(message=reply).recipient == "dana@example.com"

@@ -30,6 +30,6 @@ def test_the_thread_shows_the_thumbnail_of_an_attached_image(page, live_server, 
     assert thumbnail.count() == 1  # the PDF gets a link, not a thumbnail
     # The image really loaded through the agent's session (a 401 would leave it 0 wide).
     page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=thumbnail.element_handle())
-    assert thumbnail.get_attribute("src") == f"/v1/attachments/{image.pk}/download"
+    assert thumbnail.get_attribute("src") == f"/v1/attachments/{image.pk}/thumbnail"  # made by the server
     links = page.locator(f"#message-{reply.pk} a.download")
     assert links.all_inner_texts() == ["screen.png", "notes.pdf"]

@@ -183,3 +183,16 @@ def test_incident_detail_lists_its_pages(api, two_step_policy):
         ("sms", "+14155550101", "sent"),
         ("voice", "+14155550101", "sent"),
     ]
+
+
+def test_an_incident_escalated_by_api_runs_its_next_step_now_and_names_the_key(api, default_policy):
+    incident_id = api.post("/v1/incidents", {"title": "Checkout down"}, format="json").json()["id"]
+    api.post(f"/v1/incidents/{incident_id}/acknowledge")
+    response = api.post(f"/v1/incidents/{incident_id}/escalate")
+    assert response.status_code == 200 and response.json()["status"] == "triggered"
+    event = response.json()["events"][-1]
+    assert (event["kind"], event["via"]) == ("escalated", "api")
+    assert event["message"].startswith("Escalated by API key “tests” via api")
+    api.post(f"/v1/incidents/{incident_id}/resolve")
+    refused = api.post(f"/v1/incidents/{incident_id}/escalate")
+    assert refused.status_code == 400 and "status" in refused.json()["errors"]

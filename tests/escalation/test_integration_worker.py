@@ -50,3 +50,44 @@ def test_the_on_commit_kick_pages_the_oncall_person_through_a_real_worker(
         ("sms", "+14155550101", "sent"),
         ("voice", "+14155550101", "sent"),
     ], (tmp_path / "worker.log").read_text()[-3000:]
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_slack_click_is_answered_at_once_and_a_real_worker_redraws_the_message(
+    tmp_path, client, settings, fresh_broker_pools
+):
+    from django.contrib.auth.models import Group
+    from django.core.cache import cache
+
+    from escalation import services
+    from escalation.models import EscalationPolicy, EscalationStep, IncidentStatus
+    from supporthub.roles import AGENT
+    from tests.escalation.test_slack_app import CHANNEL_ID, MESSAGE_TS, click, click_body
+    from tests.factories import UserFactory
+    from tests.notifications.fakes import FakeSlackApi
+
+    require_postgres()
+    with FakeSlackApi().running() as slack_api:
+        slack = {"SLACK_BOT_TOKEN": "xoxb-test-token", "SLACK_API_URL": slack_api.api_url}
+        for name, value in {**slack, "SLACK_SIGNING_SECRET": "8f742231b10e8888abcd99yyyzzz85a5"}.items():
+            setattr(settings, name, value)
+        Group.objects.get(name=AGENT).user_set.add(UserFactory(username="dana"))
+        slack_api.members["U0DANA"] = "dana@support.example"
+        cache.delete("slack:user-email:U0DANA")  # asked afresh
+        policy = EscalationPolicy.objects.create(name="Chat")
+        EscalationStep.objects.create(
+            policy=policy, position=1, kind="slack", slack_channel="#ops", wait_minutes=5
+        )
+        incident = services.incident_trigger(reason="api", title="Checkout down", policy=policy)
+        with celery_worker(tmp_path, concurrency=1, **slack):
+            response = click(client, click_body(incident.pk, "incident_acknowledge", action_ts="9.1"))
+            assert response.status_code == 200
+            incident.refresh_from_db()
+            assert incident.status == IncidentStatus.ACKNOWLEDGED  # acted on before answering
+            deadline = time.monotonic() + EVENTUALLY
+            while time.monotonic() < deadline and not slack_api.calls("chat.update"):
+                time.sleep(0.1)
+        (update,) = slack_api.calls("chat.update")
+        assert (update.json()["channel"], update.json()["ts"]) == (CHANNEL_ID, MESSAGE_TS)
+        assert "Acknowledged by dana via slack" in update.body.decode()

@@ -12,7 +12,17 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from escalation import health, metrics, selectors, tasks
-from escalation.models import ContactMethod, EscalationStep, Override, RotationLayer, Schedule
+from escalation.models import (
+    BusinessCalendar,
+    ContactMethod,
+    EscalationPolicy,
+    EscalationStep,
+    Override,
+    RotationLayer,
+    Schedule,
+    StepCondition,
+    StepKind,
+)
 from escalation.models.schedules import normalise_address
 from notifications.models import Delivery
 from tests.escalation.conftest import add_layer, make_oncall_user
@@ -167,3 +177,24 @@ def test_a_layer_with_nobody_in_it_is_reported(db):
     add_layer(schedule, [], start=date(2026, 1, 1))
     report = selectors.schedule_health(schedule, NOON)
     assert report.empty_layers == ["level 1"] and "nobody in the rotation" in report.summary()
+
+
+@pytest.mark.django_db
+def test_policy_timing_skips_a_step_whose_business_hours_do_not_hold_without_waiting():
+    """A skipped step reaches nobody, so the next fires at once (engine.step_wait)."""
+    calendar = BusinessCalendar.objects.create(name="Never open", time_zone="UTC")  # no hours at all
+    policy = EscalationPolicy.objects.create(name="Office", repeat_count=0)
+    EscalationStep.objects.create(
+        policy=policy, position=0, kind=StepKind.USER, user=UserFactory(username="day"), wait_minutes=20,
+        condition=StepCondition.BUSINESS_HOURS, calendar=calendar,
+    )  # fmt: skip
+    EscalationStep.objects.create(
+        policy=policy, position=1, kind=StepKind.USER, user=UserFactory(username="night"), wait_minutes=7
+    )
+    start = datetime(2026, 12, 7, 12, tzinfo=UTC)
+    timings, exhausted = selectors.policy_timing(policy, start)
+    assert [(t.at, t.reaches, t.reached, t.wait_minutes) for t in timings] == [
+        (start, "skipped: only during business hours does not hold", False, 0),
+        (start, "night", True, 7),
+    ]
+    assert exhausted == start + timedelta(minutes=7)

@@ -154,12 +154,36 @@ class FakeSlack(FakeServer):
 
 
 class FakeSlackApi(FakeServer):
-    """Slack's Web API: POST /api/chat.postMessage (JSON, Bearer token) → ok with a message ts."""
+    """Slack's Web API (Bearer token): POST /api/chat.postMessage and /api/chat.update (JSON)
+    → ok with the message ts; /api/users.info (user=U…, form or query) → the member's profile email from
+    `members` (else user_not_found); POST /actions/… (a response_url) → "ok"."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.members: dict[str, str] = {}  # Slack user id → profile email
 
     def default(self, request: Received) -> Reply:
-        if request.path != "/api/chat.postMessage":
-            return Reply(404, {"ok": False, "error": "unknown_method"})
-        return Reply(200, {"ok": True, "channel": request.json()["channel"], "ts": f"{time.time():.6f}"})
+        path, _, query = request.path.partition("?")
+        if path in ("/api/chat.postMessage", "/api/chat.update"):
+            body = request.json()
+            return Reply(
+                200, {"ok": True, "channel": body["channel"], "ts": body.get("ts") or f"{time.time():.6f}"}
+            )
+        if path == "/api/users.info":
+            fields = {**request.form(), **{key: values[0] for key, values in parse_qs(query).items()}}
+            user_id = fields.get("user", "")
+            if user_id not in self.members:
+                return self.error("user_not_found")
+            return Reply(
+                200, {"ok": True, "user": {"id": user_id, "profile": {"email": self.members[user_id]}}}
+            )
+        if path.startswith("/actions/"):
+            return Reply(200, "ok")
+        return Reply(404, {"ok": False, "error": "unknown_method"})
+
+    def calls(self, method: str) -> list[Received]:
+        """The requests made to Web API `method` (e.g. "chat.update")."""
+        return [r for r in self.requests if r.path.partition("?")[0] == f"/api/{method}"]
 
     @staticmethod
     def error(error: str, status: int = 200, **headers: str) -> Reply:

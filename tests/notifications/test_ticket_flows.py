@@ -109,6 +109,37 @@ def test_an_agent_reply_by_api_is_emailed_threaded_to_the_contact(api):
     assert ticket.first_responded_at is not None
 
 
+def test_the_first_agent_reply_threads_with_the_acknowledgement(api):
+    ticket_id = intake(api, channel="chat").json()["ticket"]["id"]
+    ack = Delivery.objects.get(idempotency_key=f"ticket:{ticket_id}:created:ack-email")
+    ack_id = ack.payload["headers"]["Message-ID"]
+
+    reply = api.post(
+        "/v1/messages", {"ticket": ticket_id, "direction": "outbound", "body": "On it"}, format="json"
+    )
+
+    headers = Delivery.objects.get(message_id=reply.json()["id"]).payload["headers"]
+    assert (headers["In-Reply-To"], headers["References"]) == (ack_id, ack_id)
+
+
+def test_replies_to_an_emailed_request_reference_its_email_then_the_acknowledgement_then_the_reply(api):
+    ticket = TicketFactory(contact=ContactFactory(email="dan@example.com"))
+    MessageFactory(ticket=ticket, external_id="<first@mail.example>")
+    [ack] = [delivery_save(d) for d in ticket_created_deliveries(ticket) if d.recipient == "dan@example.com"]
+    ack_id = ack.payload["headers"]["Message-ID"]
+    first = api.post(
+        "/v1/messages", {"ticket": ticket.pk, "direction": "outbound", "body": "1"}, format="json"
+    )
+    second = api.post(
+        "/v1/messages", {"ticket": ticket.pk, "direction": "outbound", "body": "2"}, format="json"
+    )
+
+    first_id = Message.objects.get(pk=first.json()["id"]).external_id
+    headers = Delivery.objects.get(message_id=second.json()["id"]).payload["headers"]
+    assert headers["In-Reply-To"] == first_id
+    assert headers["References"] == f"<first@mail.example> {ack_id} {first_id}"
+
+
 def test_an_agent_reply_on_a_phone_ticket_is_sent_by_sms(twilio):
     from tickets.services import message_create
 

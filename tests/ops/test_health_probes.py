@@ -1,10 +1,15 @@
 """/health/live and /health/ready."""
 
+import os
+import re
+import subprocess
+
 import pytest
 from django.db.migrations.executor import MigrationExecutor
 
 from supporthub import health
 from supporthub.celery import app as celery_app
+from tests.services import ROOT, gunicorn_server
 
 pytestmark = pytest.mark.django_db
 
@@ -72,3 +77,29 @@ def test_readiness_is_503_when_the_database_is_down(client, monkeypatch):
     assert response.status_code == 503
     assert response.json()["database"] == "down"
     assert response.json()["migrations"] == "unknown"
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:8000", "10.0.3.7:8000", "[fd00::7]:8000"])
+def test_probes_answer_on_the_containers_own_address_under_production_allowed_hosts(client, settings, host):
+    settings.ALLOWED_HOSTS = ["support.example.com"]
+    assert client.get("/health/live", HTTP_HOST=host).status_code == 200
+    assert client.get("/health/ready", HTTP_HOST=host).status_code == 200
+    assert client.get("/health", HTTP_HOST=host).status_code == 400  # everything else is checked
+    assert client.get("/v1/tickets", HTTP_HOST=host).status_code == 400
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_dockerfile_healthcheck_passes_against_gunicorn_with_production_allowed_hosts(tmp_path):
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    command = re.search(r"^HEALTHCHECK .*?\\\n\s+CMD (.+)$", dockerfile, re.M).group(1)
+    with gunicorn_server(tmp_path, ALLOWED_HOSTS="support.example.com") as base:
+        port = base.rsplit(":", 1)[1]
+        check = subprocess.run(
+            ["sh", "-c", command],
+            env={**os.environ, "PORT": port},
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    assert check.returncode == 0, check.stderr

@@ -61,6 +61,12 @@ ENDPOINTS: dict[str, tuple[str, Callable[[Objects], str], Callable[[Objects], An
         lambda o: None,
         200,
     ),
+    "escalate incident": (
+        "post",
+        lambda o: f"/v1/incidents/{o['incident'].pk}/escalate",
+        lambda o: None,
+        200,
+    ),
 }
 ALL = set(ENDPOINTS)
 READS = {"list tickets", "list messages", "list calls", "list schedules", "schedule feed", "list incidents"}

@@ -79,3 +79,38 @@ def test_every_setting_read_from_the_environment_is_listed_in_the_example():
     example = (ROOT / ".env.example").read_text()
     missing = {name for name in names if not re.search(rf"^(# )?{name}=", example, re.M)} - {"ENV_FILE"}
     assert not missing
+
+
+BIND_A_BROADCAST_QUEUE = """
+import django; django.setup()
+from supporthub.celery import app
+with app.connection_for_write() as connection:
+    channel = connection.default_channel
+    channel.exchange_declare("celery.pidbox", type="fanout")
+    channel.queue_declare("probe.pidbox")
+    channel.queue_bind("probe.pidbox", "celery.pidbox", "")
+"""
+
+
+def test_the_embedded_broker_keeps_its_control_files_under_var(tmp_path):
+    """kombu's filesystem transport writes its exchange tables to ./control by default, which
+    put them at the top of the repository when `make run` started there."""
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "DJANGO_SETTINGS_MODULE": "supporthub.settings",
+        "PYTHONPATH": str(ROOT),
+        "HOME": "/tmp",
+        "ENV_FILE": "/dev/null",
+        "DEBUG": "true",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", BIND_A_BROADCAST_QUEUE],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert not (tmp_path / "control").exists()
+    assert (ROOT / "var" / "broker" / "control" / "celery.pidbox.exchange").exists()

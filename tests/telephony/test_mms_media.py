@@ -2,12 +2,17 @@
 account's credentials, retries a failed fetch, and stores every file exactly once."""
 
 import base64
+from datetime import timedelta
 
 import pytest
+import time_machine
+from django.conf import settings as django_settings
 from django.test import TestCase
+from django.utils import timezone
 
-from telephony.media import MediaFetchError, mms_media_store
-from telephony.tasks import mms_media_fetch
+from telephony.media import MMS_FETCH_TASK, MediaFetchError, mms_media_store
+from telephony.models import MmsFetch
+from telephony.tasks import mms_fetch_sweep, mms_media_fetch
 from tests.attachments.conftest import PDF, PNG, stored_files
 from tests.attachments.conftest import attachment_dir as attachment_dir  # files in a tmp folder
 from tests.factories import TicketFactory
@@ -120,3 +125,73 @@ def test_a_failed_fetch_is_retried_until_the_last_try(twilio, media, settings):
     assert result.state == "FAILURE" and isinstance(result.result, MediaFetchError)
     assert len(media.requests) == 3  # ATTACHMENT_FETCH_MAX_ATTEMPTS, all 503
     assert Attachment.objects.count() == 0
+
+
+# --- A lost fetch task: the sweep queues it again --------------------------------------------
+def sweep_later() -> int:
+    later = timezone.now() + timedelta(seconds=django_settings.ATTACHMENT_FETCH_SWEEP_SECONDS + 1)
+    with time_machine.travel(later, tick=False):
+        return mms_fetch_sweep()
+
+
+@COMMITTING
+@pytest.mark.integration
+def test_a_fetch_lost_with_the_broker_down_is_queued_again_by_the_sweep_and_stored_once(
+    twilio, media, attachment_dir, tmp_path, caplog
+):
+    message_sid = sid("MM")
+    with broker("redis://127.0.0.1:1/0"):  # nothing listens there: the task is never published
+        _mms(twilio, media, message_sid, run=True)
+    assert f"broker unavailable, {MMS_FETCH_TASK} left for the periodic sweep" in caplog.text
+    assert mms_fetch_sweep() == 0  # within the grace period the task may still be on its way
+
+    env = {"ATTACHMENT_DIR": str(attachment_dir), "TWILIO_API_BASE_URL": media.url,
+           "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": TOKEN}  # fmt: skip
+    with celery_worker(tmp_path, concurrency=1, **env), broker(redis_url()):
+        assert sweep_later() == 1
+        wait_until(lambda: not MmsFetch.objects.exists(), EVENTUALLY, "the fetch finished")
+        assert sweep_later() == 0
+
+    message = Message.objects.get()
+    assert list(message.attachments.values_list("source_key", flat=True)) == [
+        f"{message_sid}:0",
+        f"{message_sid}:1",
+    ]
+    assert [r.path.rsplit("/", 1)[1] for r in media.requests] == ["ME0", "ME1"]  # each fetched once
+    assert len(stored_files(attachment_dir)) == 2
+
+
+@pytest.mark.django_db
+def test_the_sweep_queues_only_unfinished_fetches_once_per_grace_period(twilio, media, monkeypatch):
+    queued: list[tuple] = []
+    monkeypatch.setattr("telephony.media.enqueue_on_commit", lambda name, *args: queued.append((name, *args)))
+    message_sid = sid("MM")
+    _mms(twilio, media, message_sid, run=True)
+    fetch = MmsFetch.objects.get()
+    assert queued == [(MMS_FETCH_TASK, fetch.message_id, message_sid, _urls(media, message_sid, 2))]
+
+    assert sweep_later() == 1
+    assert sweep_later() == 0  # queued again just now: the new task has its grace period
+    assert len(queued) == 2 and queued[1] == queued[0]
+    mms_media_store(message_id=fetch.message_id, message_sid=message_sid, media_urls=fetch.media_urls)
+    assert not MmsFetch.objects.exists()  # done: never queued again
+    assert Attachment.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_a_fetch_that_fails_its_last_try_is_not_swept_again(twilio, media, settings):
+    settings.ATTACHMENT_FETCH_MAX_ATTEMPTS = 1
+    message = Message.objects.create(ticket=TicketFactory(), direction="inbound", body="x")
+    MmsFetch.objects.create(message=message, message_sid="MM1", media_urls=[], queued_at=timezone.now())
+    media.answer(Reply(503, {"message": "down"}))
+    assert mms_media_fetch.apply(args=[message.pk, "MM1", _urls(media, "MM1", 1)]).state == "FAILURE"
+    assert not MmsFetch.objects.exists()
+    assert sweep_later() == 0
+
+
+def test_the_fetch_sweep_runs_on_beat():
+    entry = django_settings.CELERY_BEAT_SCHEDULE["telephony-mms-fetch-sweep"]
+    assert entry == {
+        "task": "telephony.mms_fetch_sweep",
+        "schedule": django_settings.ATTACHMENT_FETCH_SWEEP_SECONDS,
+    }

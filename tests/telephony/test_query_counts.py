@@ -16,6 +16,7 @@ from escalation.models import ContactMethod, Override, Schedule
 from telephony import calls
 from telephony.models import CallLog
 from tests.escalation.conftest import add_layer, make_oncall_user
+from tests.query_counts import assert_constant
 from tests.services import require_postgres
 from tests.telephony.conftest import COMMITTING, ON_CALL, sid, twiml
 
@@ -124,3 +125,39 @@ def test_a_forwarded_legs_status_callback_costs_six_statements(twilio, queued_bo
 
     assert len(queries) == LEG_STATUS_STATEMENTS, [q["sql"][:60] for q in queries]
     assert CallLog.objects.get(call_sid=leg_sid).status == "ringing"
+
+
+# --- the call console -----------------------------------------------------------------------
+def _call_with_legs(i: int) -> CallLog:
+    from tests.factories import TicketFactory
+
+    call = CallLog.objects.create(
+        call_sid=sid("CA"),
+        direction="inbound",
+        from_number=f"+1415555{i:04d}",
+        to_number=DANA,
+        ticket=TicketFactory(),
+    )
+    CallLog.objects.create(
+        call_sid=sid("CA"), direction="outbound", from_number=DANA, to_number=ELI, parent=call
+    )
+    return call
+
+
+def test_the_call_changelist_is_constant_in_rows(admin_client):
+    assert_constant(admin_client, "/admin/telephony/calllog/", _call_with_legs)
+
+
+def test_a_calls_change_page_is_constant_in_its_legs(admin_client):
+    call = _call_with_legs(99)
+
+    def leg(i: int) -> None:
+        CallLog.objects.create(
+            call_sid=sid("CA"),
+            direction="outbound",
+            from_number=DANA,
+            to_number=f"+1415666{i:04d}",
+            parent=call,
+        )
+
+    assert_constant(admin_client, f"/admin/telephony/calllog/{call.pk}/change/", leg)

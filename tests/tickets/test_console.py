@@ -305,3 +305,82 @@ def test_ticket_page_shows_calls_with_their_voicemail(agent_client):
     assert "Sent to voicemail" in page
     assert "https://api.twilio.example/Recordings/RE1" in page
     assert "Please call me back about my invoice" in page
+
+
+def send(agent_client, ticket, **fields):
+    """Post the ticket page as a send button does."""
+    page = agent_client.get(f"{CHANGELIST}{ticket.pk}/change/")
+    data = {
+        "subject": ticket.subject,
+        "status": ticket.status,
+        "priority": ticket.priority,
+        "assignee": ticket.assignee_id or "",
+        "seen_updated_at": page.context["adminform"].form["seen_updated_at"].value(),
+        **fields,
+    }
+    return agent_client.post(f"{CHANGELIST}{ticket.pk}/change/", data)
+
+
+def test_send_and_resolve_sends_the_reply_then_resolves_as_the_agent(agent_client, agent):
+    ticket = TicketFactory(status=TicketStatus.NEW, contact=ContactFactory(email="dana@example.com"))
+    response = send(agent_client, ticket, reply="Fixed, thanks!", send="resolved")
+    assert response.status_code == 302, response.content
+    assert response["Location"] == f"{CHANGELIST}{ticket.pk}/change/"
+    ticket.refresh_from_db()
+    assert ticket.status == TicketStatus.RESOLVED and ticket.resolved_at is not None
+    reply = ticket.messages.get()
+    assert (reply.direction, reply.author_user, reply.deliveries.get().recipient) == (
+        "outbound",
+        agent,
+        "dana@example.com",
+    )
+    statuses = TicketChange.objects.filter(ticket=ticket, field="status").order_by("pk")
+    assert [(c.old_value, c.new_value, c.actor) for c in statuses] == [
+        ("new", "open", agent),
+        ("open", "resolved", agent),
+    ]
+
+
+def test_send_and_set_pending_with_the_internal_toggle_adds_a_note_and_sends_nothing(agent_client):
+    ticket = TicketFactory(status=TicketStatus.OPEN)
+    response = send(agent_client, ticket, reply="Waiting on the carrier", internal="on", send="pending")
+    assert response.status_code == 302, response.content
+    ticket.refresh_from_db()
+    assert ticket.status == TicketStatus.PENDING
+    note = ticket.messages.get()
+    assert (note.direction, note.channel, note.deliveries.count()) == ("note", "internal", 0)
+
+
+def test_a_send_button_the_status_table_forbids_saves_nothing(agent_client):
+    ticket = TicketFactory(status=TicketStatus.RESOLVED)
+    response = send(agent_client, ticket, reply="One more thing", send="pending")
+    assert response.status_code == 200
+    assert "Cannot change status from resolved to pending." in response.content.decode()
+    assert not ticket.messages.exists()
+    assert Ticket.objects.get(pk=ticket.pk).status == TicketStatus.RESOLVED
+
+
+def test_a_send_button_needs_text_and_no_other_status(agent_client):
+    ticket = TicketFactory(status=TicketStatus.OPEN)
+    empty = send(agent_client, ticket, send="resolved")
+    assert "Write a reply (or a note) to send." in empty.content.decode()
+    both = send(agent_client, ticket, reply="Hi", status="closed", send="resolved")
+    assert "Choose a status here or with a send button, not both." in both.content.decode()
+    assert Ticket.objects.get(pk=ticket.pk).status == TicketStatus.OPEN
+    assert not ticket.messages.exists()
+
+
+def test_when_the_status_change_fails_the_reply_is_not_saved_either(agent_client, monkeypatch):
+    ticket = TicketFactory(status=TicketStatus.OPEN)
+    real_update = services.ticket_update
+
+    def update(**changes):
+        if changes.get("status"):
+            raise RuntimeError("database went away")
+        return real_update(**changes)
+
+    monkeypatch.setattr(services, "ticket_update", update)
+    with pytest.raises(RuntimeError):
+        send(agent_client, ticket, reply="Fixed", send="resolved")
+    assert not ticket.messages.exists()
+    assert Ticket.objects.get(pk=ticket.pk).status == TicketStatus.OPEN

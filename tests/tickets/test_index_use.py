@@ -65,10 +65,13 @@ def test_threading_a_reply_reads_the_tickets_latest_messages_not_every_email_mes
     for n in range(3):
         MessageFactory(ticket=ticket, external_id=f"<m{n}@example.com>")
     ticket = Ticket.objects.get(pk=ticket.pk)  # no first_message: the query runs
-    [plan] = _plans(lambda: _thread_headers(ticket, "<reply@example.com>"))
+    thread = lambda: _thread_headers(ticket, "<reply@example.com>")  # noqa: E731
+    [plan] = _plans(thread, about='FROM "tickets_message"')
+    [acknowledgement] = _plans(thread, about='FROM "notifications_delivery"')
 
     assert "Index Scan Backward using message_ticket_timeline_idx" in plan, plan
     assert "Sort" not in plan, plan  # the index gives the order and stops at the LIMIT
+    assert "Seq Scan" not in acknowledgement, acknowledgement  # its unique idempotency key
 
 
 def test_the_agents_default_ticket_list_is_read_in_triage_order_from_one_index(client):

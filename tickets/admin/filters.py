@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from tickets.filters import ticket_identifier_search
-from tickets.models import ACTIVE_STATUSES, Ticket, TicketStatus
+from tickets.models import ACTIVE_STATUSES, Tag, Ticket, TicketStatus
 
 
 class StatusFilter(admin.SimpleListFilter):
@@ -92,4 +92,17 @@ class SlaFilter(admin.SimpleListFilter):
             ) | queryset.filter(resolution_due__lt=now, resolved_at__isnull=True)
         if self.value() == "ok":
             return queryset.filter(sla_breached=False)
+        return queryset
+
+
+class TagFilter(admin.SimpleListFilter):
+    title = "tag"
+    parameter_name = "tag"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(name, name) for name in Tag.objects.values_list("name", flat=True)]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Ticket]) -> QuerySet[Ticket]:
+        if self.value():
+            return queryset.filter(tags__name=self.value())  # a name is unique: no row repeats
         return queryset

@@ -1,5 +1,7 @@
-"""The ticket form of the console: field edits, a reply box, a note box, stale-save guard."""
+"""The ticket form of the console: field edits, a reply box (sent, or kept as an internal
+note), a note box, the send buttons, stale-save guard."""
 
+import re
 from typing import Any
 
 from django import forms
@@ -7,10 +9,35 @@ from django.contrib.auth import get_user_model
 
 from supporthub.text import single_line
 from tickets.admin.attachments import FILES_HELP, MultipleFileField
-from tickets.models import Ticket, TicketChange, TicketPriority, TicketStatus
+from tickets.models import Ticket, TicketChange, TicketPriority, TicketStatus, tag_names_clean
 
 REPLY_HELP = "Sent to the contact through the ticket's channel when you save."
 NOTE_HELP = "Only agents see internal notes."
+INTERNAL_HELP = "Keep the reply box's text inside the team: it is added as an internal note, not sent."
+# The send buttons: each saves the page; the ones with a status then move the ticket to it.
+SEND_CHOICES = [
+    ("now", "Send"),
+    (TicketStatus.PENDING, "Send and set pending"),
+    (TicketStatus.RESOLVED, "Send and resolve"),
+]
+
+
+class TagsField(forms.CharField):
+    """Tag names separated by commas or spaces, cleaned as the API cleans them."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("help_text", "Separate tags with commas or spaces: letters, digits, '-' and '_'.")
+        super().__init__(**kwargs)
+
+    def to_python(self, value: Any) -> list[str]:  # type: ignore[override]
+        text = super().to_python(value) or ""
+        return tag_names_clean(part for part in re.split(r"[\s,]+", text) if part)
+
+    def has_changed(self, initial: Any, data: Any) -> bool:
+        try:
+            return self.to_python(initial) != self.to_python(data)
+        except forms.ValidationError:
+            return True
 
 
 class TicketConsoleForm(forms.ModelForm):
@@ -18,6 +45,10 @@ class TicketConsoleForm(forms.ModelForm):
     note = forms.CharField(
         required=False, label="Internal note", widget=forms.Textarea(attrs={"rows": 3}), help_text=NOTE_HELP
     )
+    internal = forms.BooleanField(required=False, label="Internal note", help_text=INTERNAL_HELP)
+    # Not in a fieldset: the send buttons under the reply box carry it (change_form.html).
+    send = forms.ChoiceField(required=False, choices=SEND_CHOICES)
+    tags = TagsField(required=False)
     reply_files = MultipleFileField(required=False, label="Attach files", help_text=FILES_HELP)
     # When the agent loaded the page; a newer ticket means somebody else changed it since.
     seen_updated_at = forms.DateTimeField(required=False, widget=forms.HiddenInput)
@@ -32,6 +63,8 @@ class TicketConsoleForm(forms.ModelForm):
             self.fields["assignee"].queryset = get_user_model().objects.filter(is_staff=True, is_active=True)  # type: ignore[attr-defined]
         if self.instance.pk:
             self.fields["seen_updated_at"].initial = self.instance.updated_at
+            # model_to_dict loaded the instance's Tag rows; the box shows their names.
+            self.initial["tags"] = ", ".join(tag.name for tag in self.initial.get("tags", []))
 
     def clean_subject(self) -> str:
         return single_line(self.cleaned_data["subject"])
@@ -57,7 +90,21 @@ class TicketConsoleForm(forms.ModelForm):
             self.add_error("reply", "This ticket is closed and takes no more messages.")
         if cleaned.get("reply_files") and not (cleaned.get("reply") or cleaned.get("note")):
             self.add_error("reply_files", "Write a reply or a note to send the files with.")
+        send = send_status(cleaned)
+        if send:
+            if not (cleaned.get("reply") or cleaned.get("note")):
+                self.add_error("reply", "Write a reply (or a note) to send.")
+            if "status" in self.changed_data and status != send:
+                self.add_error("status", "Choose a status here or with a send button, not both.")
+            elif not current.can_transition_to(send):
+                self.add_error(None, f"Cannot change status from {current.status} to {send}.")
         return cleaned
+
+
+def send_status(cleaned: dict[str, Any]) -> str | None:
+    """The status the pressed send button moves the ticket to, if any."""
+    send = cleaned.get("send")
+    return send if send in (TicketStatus.PENDING, TicketStatus.RESOLVED) else None
 
 
 class BulkAssignForm(forms.Form):
@@ -74,3 +121,17 @@ class BulkPriorityForm(forms.Form):
 
 class BulkStatusForm(forms.Form):
     status = forms.ChoiceField(choices=TicketStatus.choices)
+
+
+class BulkAddTagsForm(forms.Form):
+    add_tags = TagsField(label="Tags to add")
+
+
+class BulkRemoveTagsForm(forms.Form):
+    remove_tags = TagsField(label="Tags to remove")
+
+
+class SavedViewForm(forms.Form):
+    name = forms.CharField(max_length=100)
+    query = forms.CharField(max_length=2000, required=False)
+    shared = forms.BooleanField(required=False)

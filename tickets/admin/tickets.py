@@ -6,25 +6,39 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import QuerySet
 from django.forms import Form
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.timesince import timesince
 
 from supporthub.actors import Actor
-from tickets import selectors, services, sla
+from supporthub.exceptions import DomainError
+from supporthub.roles import is_lead
+from tickets import saved_views, selectors, services, sla
 from tickets.admin.attachments import uploads
 from tickets.admin.base import AgentConsoleAdmin
-from tickets.admin.filters import AssigneeFilter, SlaFilter, StatusFilter
-from tickets.admin.forms import BulkAssignForm, BulkPriorityForm, BulkStatusForm, TicketConsoleForm
+from tickets.admin.filters import AssigneeFilter, SlaFilter, StatusFilter, TagFilter
+from tickets.admin.forms import (
+    BulkAddTagsForm,
+    BulkAssignForm,
+    BulkPriorityForm,
+    BulkRemoveTagsForm,
+    BulkStatusForm,
+    SavedViewForm,
+    TicketConsoleForm,
+    send_status,
+)
 from tickets.filters import ticket_identifier_search
 from tickets.models import MessageDirection, Ticket, TicketPriority
 
-EDITABLE = ("subject", "status", "priority", "assignee")
+EDITABLE = ("subject", "status", "priority", "assignee", "tags")
 
 
 @admin.register(Ticket)
@@ -42,7 +56,7 @@ class TicketAdmin(AgentConsoleAdmin):
         "last_activity",
     ]
     list_display_links = ["reference", "subject_line"]
-    list_filter = [StatusFilter, "priority", "channel", AssigneeFilter, SlaFilter]
+    list_filter = [StatusFilter, "priority", "channel", AssigneeFilter, SlaFilter, TagFilter]
     list_select_related = ["contact", "assignee"]
     list_per_page = 50
     search_fields = [
@@ -59,7 +73,7 @@ class TicketAdmin(AgentConsoleAdmin):
     ordering = ["-sla_breached", "-priority", "first_response_due", "-created_at"]
     # No second COUNT(*) of every ticket on each page for the "(N total)" link.
     show_full_result_count = False
-    actions = ["assign_to_me", "assign_to", "change_priority", "change_status"]
+    actions = ["assign_to_me", "assign_to", "change_priority", "change_status", "add_tags", "remove_tags"]
     readonly_fields = [
         "reference",
         "channel",
@@ -106,12 +120,13 @@ class TicketAdmin(AgentConsoleAdmin):
                         "reference",
                         "subject",
                         ("status", "priority", "assignee"),
+                        "tags",
                         "contact",
                         "channel",
                     ]
                 },
             ),
-            ("Reply", {"fields": ["reply", "note", "reply_files", "seen_updated_at"]}),
+            ("Reply", {"fields": ["reply", "internal", "note", "reply_files", "seen_updated_at"]}),
             (
                 "Times",
                 {
@@ -178,10 +193,70 @@ class TicketAdmin(AgentConsoleAdmin):
             '<span title="{}">{} ago</span>', ticket.updated_at, timesince(ticket.updated_at, depth=1)
         )
 
+    def get_urls(self) -> list[Any]:
+        wrap = self.admin_site.admin_view
+        return [
+            path("next/", wrap(self.next_ticket_view), name="tickets_ticket_next"),
+            path("views/save/", wrap(self.view_save_view), name="tickets_ticket_view_save"),
+            path("views/<int:pk>/delete/", wrap(self.view_delete_view), name="tickets_ticket_view_delete"),
+            *super().get_urls(),
+        ]
+
+    def next_ticket_view(self, request: HttpRequest) -> HttpResponse:
+        """POST: take the next ticket (tickets.services.ticket_take_next) and open it."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        ticket = services.ticket_take_next(agent=request.user)  # type: ignore[arg-type]
+        if ticket is None:
+            self.message_user(request, "No unassigned ticket is waiting.", messages.INFO)
+            return redirect("admin:tickets_ticket_changelist")
+        self.message_user(request, f"{ticket.reference} is yours now.", messages.SUCCESS)
+        return redirect("admin:tickets_ticket_change", ticket.pk)
+
+    def view_save_view(self, request: HttpRequest) -> HttpResponse:
+        """POST: save the list's current filters as a view (tickets.saved_views)."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        form = SavedViewForm(request.POST)
+        if not form.is_valid():
+            self.message_user(request, "Give the view a name of at most 100 characters.", messages.ERROR)
+            return redirect("admin:tickets_ticket_changelist")
+        try:
+            view = saved_views.saved_view_create(user=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+        except DomainError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+            return redirect("admin:tickets_ticket_changelist")
+        self.message_user(request, f"Saved the view “{view.name}”.", messages.SUCCESS)
+        return redirect(f"{reverse('admin:tickets_ticket_changelist')}?{view.query}")
+
+    def view_delete_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """POST: delete a saved view (one's own; admins also shared ones)."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        view = get_object_or_404(saved_views.saved_views_for(request.user), pk=pk)  # type: ignore[arg-type]
+        try:
+            saved_views.saved_view_delete(view=view, user=request.user)  # type: ignore[arg-type]
+        except DomainError as exc:
+            raise PermissionDenied(exc.message) from exc
+        self.message_user(request, f"Deleted the view “{view.name}”.", messages.SUCCESS)
+        return redirect("admin:tickets_ticket_changelist")
+
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
         # The list needs the width the navigation sidebar takes; the breadcrumbs and the
         # index still lead everywhere.
-        return super().changelist_view(request, {"is_nav_sidebar_enabled": False, **(extra_context or {})})
+        context = {
+            "is_nav_sidebar_enabled": False,
+            "can_take_next": self.has_change_permission(request),
+            "saved_views": list(saved_views.saved_views_for(request.user)),  # type: ignore[arg-type]
+            "can_share_views": is_lead(request.user),
+        }
+        return super().changelist_view(request, {**context, **(extra_context or {})})
 
     # --- saving through the services ------------------------------------------------------
     def save_model(self, request: HttpRequest, obj: Ticket, form: Form, change: bool) -> None:
@@ -205,7 +280,7 @@ class TicketAdmin(AgentConsoleAdmin):
             if data.get("reply"):
                 services.message_create(
                     ticket=obj,
-                    direction=MessageDirection.OUTBOUND,
+                    direction=MessageDirection.NOTE if data.get("internal") else MessageDirection.OUTBOUND,
                     body=data["reply"],
                     author_user=request.user,  # type: ignore[arg-type]
                     attachments=files,
@@ -219,6 +294,19 @@ class TicketAdmin(AgentConsoleAdmin):
                     author_user=request.user,  # type: ignore[arg-type]
                     attachments=files,
                 )
+            status = send_status(data)
+            if status:  # "Send and set pending" / "Send and resolve": after the message
+                services.ticket_update(ticket=obj, actor=Actor.of(request.user), status=status)  # type: ignore[arg-type]
+
+    def response_change(self, request: HttpRequest, obj: Ticket) -> HttpResponse:
+        """After a send button that sent something, the ticket page again, saying so; with
+        nothing written (Enter pressed in a field) the page is saved as by *Save*."""
+        written = request.POST.get("reply", "").strip() or request.POST.get("note", "").strip()
+        if not (request.POST.get("send") and written):
+            return super().response_change(request, obj)
+        obj.refresh_from_db(fields=["status"])
+        self.message_user(request, f"Sent. {obj.reference} is {obj.status}.", messages.SUCCESS)
+        return redirect("admin:tickets_ticket_change", obj.pk)
 
     def save_related(self, request: HttpRequest, form: Form, formsets: Any, change: bool) -> None:
         """Nothing to save: tickets have no inlines, and services wrote everything."""
@@ -252,6 +340,14 @@ class TicketAdmin(AgentConsoleAdmin):
     @admin.action(description="Change status…", permissions=["change"])
     def change_status(self, request: HttpRequest, queryset: QuerySet[Ticket]) -> HttpResponse | None:
         return self._bulk_with_form(request, queryset, BulkStatusForm, "Change status")
+
+    @admin.action(description="Add tags…", permissions=["change"])
+    def add_tags(self, request: HttpRequest, queryset: QuerySet[Ticket]) -> HttpResponse | None:
+        return self._bulk_with_form(request, queryset, BulkAddTagsForm, "Add tags")
+
+    @admin.action(description="Remove tags…", permissions=["change"])
+    def remove_tags(self, request: HttpRequest, queryset: QuerySet[Ticket]) -> HttpResponse | None:
+        return self._bulk_with_form(request, queryset, BulkRemoveTagsForm, "Remove tags")
 
     def _bulk(self, request: HttpRequest, queryset: QuerySet[Ticket], **changes: Any) -> None:
         tickets = list(queryset)

@@ -15,3 +15,16 @@ document.addEventListener("change", function (event) {
   box.focus();
   select.value = "";
 });
+
+// The send buttons sit under the reply box; with "Internal note" ticked the box reads as a note.
+document.addEventListener("DOMContentLoaded", function () {
+  var bar = document.querySelector(".send-bar");
+  var filesRow = document.querySelector(".field-reply_files");
+  if (bar && filesRow) filesRow.after(bar);
+  var internal = document.getElementById("id_internal");
+  var reply = document.getElementById("id_reply");
+  if (!internal || !reply) return;
+  var show = function () { reply.classList.toggle("as-note", internal.checked); };
+  internal.addEventListener("change", show);
+  show();
+});

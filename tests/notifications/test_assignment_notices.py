@@ -1,0 +1,123 @@
+"""An agent is emailed when someone else gives them a ticket, once per assignment."""
+
+import pytest
+from django.contrib.auth.models import Group
+
+from notifications.builders import assignment_notice
+from notifications.models import Delivery
+from supporthub.actors import Actor
+from supporthub.roles import AGENT, sync_roles
+from tests.factories import ContactFactory, TicketFactory, UserFactory
+from tickets import services
+from tickets.models import TicketChange
+
+pytestmark = pytest.mark.django_db
+
+CHANGELIST = "/admin/tickets/ticket/"
+
+
+def notices():
+    return list(Delivery.objects.filter(idempotency_key__contains=":assigned:").order_by("pk"))
+
+
+def test_an_agent_assigning_a_colleague_emails_the_colleague_once(agent, other_agent):
+    ticket = TicketFactory(subject="Printer on fire")
+    services.ticket_update(ticket=ticket, actor=Actor.of(agent), assignee=other_agent)
+    services.ticket_update(ticket=ticket, actor=Actor.of(agent), assignee=other_agent)  # no change, no notice
+
+    [notice] = notices()
+    change = TicketChange.objects.get(ticket=ticket, field="assignee")
+    assert (notice.channel, notice.recipient, notice.ticket) == ("email", other_agent.email, ticket)
+    assert notice.subject == f"[{ticket.reference}] Assigned to you: Printer on fire"
+    assert f"{agent.username} assigned ticket {ticket.reference} to you." in notice.body
+    assert f"/admin/tickets/ticket/{ticket.pk}/change/" in notice.body
+    assert notice.idempotency_key == f"ticket:{ticket.pk}:assigned:{change.pk}:email"
+
+    # the same assignment told again (a retried task) queues nothing new
+    assignment_notice(ticket=ticket, change=change, actor=Actor.of(agent))
+    assert len(notices()) == 1
+
+
+def test_each_new_assignment_is_told_and_unassigning_tells_nobody(agent, other_agent):
+    ticket = TicketFactory()
+    for assignee in (other_agent, None, other_agent):
+        services.ticket_update(ticket=ticket, actor=Actor.of(agent), assignee=assignee)
+    assert [n.recipient for n in notices()] == [other_agent.email, other_agent.email]
+
+
+def test_agents_who_assign_themselves_are_not_told(agent):
+    TicketFactory()
+    services.ticket_take_next(agent=agent)
+    services.ticket_update(ticket=TicketFactory(), actor=Actor.of(agent), assignee=agent)
+    assert notices() == []
+
+
+def test_round_robin_tells_the_agent_it_chose(settings, agent):
+    settings.AUTO_ASSIGN_ENABLED = True
+    services.agent_shift_set(user=agent, on_shift=True)
+    ticket = services.ticket_create(contact=ContactFactory(), subject="Router", channel="api")
+    [notice] = notices()
+    assert (notice.recipient, notice.ticket) == (agent.email, ticket)
+    assert "SupportHub assigned ticket" in notice.body
+
+
+def test_an_api_patch_tells_the_assignee(api, agent):
+    ticket = TicketFactory()
+    response = api.patch(f"/v1/tickets/{ticket.pk}", {"assignee": agent.pk}, format="json")
+    assert response.status_code == 200, response.content
+    [notice] = notices()
+    assert notice.recipient == agent.email
+    assert "API key" in notice.body
+
+
+def test_the_console_form_and_bulk_action_tell_the_assignee(client, agent, other_agent):
+    sync_roles()
+    agent.groups.add(Group.objects.get(name=AGENT))
+    client.force_login(agent)
+    first, second = TicketFactory(), TicketFactory()
+    page = client.get(f"{CHANGELIST}{first.pk}/change/")
+    seen = page.context["adminform"].form["seen_updated_at"].value()
+    response = client.post(
+        f"{CHANGELIST}{first.pk}/change/",
+        {
+            "subject": first.subject,
+            "status": first.status,
+            "priority": first.priority,
+            "assignee": other_agent.pk,
+            "seen_updated_at": seen,
+        },
+    )
+    assert response.status_code == 302, response.content
+    response = client.post(
+        CHANGELIST,
+        {"action": "assign_to", "_selected_action": [second.pk], "apply": "1", "assignee": other_agent.pk},
+    )
+    assert response.status_code == 302
+    assert [(n.recipient, n.ticket) for n in notices()] == [
+        (other_agent.email, first),
+        (other_agent.email, second),
+    ]
+
+
+def test_an_assignee_without_an_email_address_is_logged(agent, caplog):
+    mute = UserFactory(username="mute", email="")
+    services.ticket_update(ticket=TicketFactory(), actor=Actor.of(agent), assignee=mute)
+    assert notices() == []
+    assert "no email address" in caplog.text
+
+
+def test_a_ticket_created_with_an_assignee_tells_them_and_records_who_assigned_it(api, agent):
+    body = {
+        "subject": "VPN down",
+        "contact": {"name": "Dan", "email": "dan@example.com"},
+        "assignee": agent.pk,
+    }
+    response = api.post("/v1/tickets", body, format="json")
+    assert response.status_code == 201, response.content
+    change = TicketChange.objects.get(ticket_id=response.json()["id"], field="assignee")
+    assert (change.new_value, change.actor_name.startswith("API key")) == (str(agent), True)
+    [notice] = notices()
+    assert (notice.recipient, notice.idempotency_key) == (
+        agent.email,
+        f"ticket:{change.ticket_id}:assigned:{change.pk}:email",
+    )
