@@ -22,10 +22,12 @@ import argparse
 import cProfile
 import os
 import pstats
+import random
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -99,25 +101,15 @@ def call(client, validator, caller: str, n: int):  # type: ignore[no-untyped-def
     return response
 
 
-def callbacks(client, caller: str, n: int) -> None:  # type: ignore[no-untyped-def]
+def callbacks(client: Any, caller: str, n: int) -> None:
     """The six callbacks of call `n`, answered by the person it rang."""
-    import random
-
-    from bench.open_loop import Request
-
-    session: list[Request] = call_session(caller, random.Random(n))
-    sid = f"CA{n:032x}"
+    session = call_session(caller, random.Random(n))
+    generated = dict(parse_qsl(session[0].body.decode()))["CallSid"]
     for request in session[1:]:
-        body = request.body.decode()
-        params = dict(parse_qsl(body.replace(session_sid(session), sid)))
+        params = dict(parse_qsl(request.body.decode().replace(generated, f"CA{n:032x}")))
         form, signature = sign(request.path, params)
         response = client.post(request.path, form, content_type=FORM, HTTP_X_TWILIO_SIGNATURE=signature)
         assert response.status_code == 200, response.content
-
-
-def session_sid(session) -> str:  # type: ignore[no-untyped-def]
-    """The inbound CallSid of a session (its first request's)."""
-    return dict(parse_qsl(session[0].body.decode()))["CallSid"]
 
 
 class Cost:
