@@ -6,7 +6,9 @@ Creates (drops first) the database named by --database-url, migrates it, puts tw
 call on the seeded "Support" schedule (two layers, voice + SMS numbers each) and sends
 signed inbound calls through Django's test client (the whole middleware stack, the real
 signature check), in autocommit as under gunicorn: new callers (a number never seen) and
-returning callers (an open phone ticket exists). The webhook marks a booking run as queued
+returning callers (an open phone ticket exists), each followed by the six callbacks Twilio
+sends for a call the dialled person answers (bench/voice_webhook.py's `call_session`: the
+leg's four statuses, the Dial action, the call's final status). The webhook marks a booking run as queued
 in the Redis of --redis-url (a database of its own: emptied at the start) and publishes one
 there when none was, so that is counted; the booking of each call (what the worker's run
 does) is measured apart, in this process. Prints
@@ -20,22 +22,27 @@ import argparse
 import cProfile
 import os
 import pstats
+import random
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import urlencode
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.voice_webhook import (
     ACCOUNT_SID,
+    FORM,
     PATH,
     PUBLIC_BASE_URL,
     SUPPORT_LINE,
     TOKEN,
     UNTHROTTLED,
+    call_session,
     caller_pool,
     reset_database,
+    sign,
 )
 
 
@@ -92,6 +99,17 @@ def call(client, validator, caller: str, n: int):  # type: ignore[no-untyped-def
     )  # fmt: skip
     assert response.status_code == 200 and b"<Dial" in response.content, response.content
     return response
+
+
+def callbacks(client: Any, caller: str, n: int) -> None:
+    """The six callbacks of call `n`, answered by the person it rang."""
+    session = call_session(caller, random.Random(n))
+    generated = dict(parse_qsl(session[0].body.decode()))["CallSid"]
+    for request in session[1:]:
+        params = dict(parse_qsl(request.body.decode().replace(generated, f"CA{n:032x}")))
+        form, signature = sign(request.path, params)
+        response = client.post(request.path, form, content_type=FORM, HTTP_X_TWILIO_SIGNATURE=signature)
+        assert response.status_code == 200, response.content
 
 
 class Cost:
@@ -182,12 +200,15 @@ def main() -> None:
             booking(n)()
         webhook = Cost(f"{kind}: webhook", args.show_sql, args.profile)
         task = Cost(f"{kind}: booking task (worker)", args.show_sql, args.profile)
+        statuses = Cost(f"{kind}: 6 callbacks", args.show_sql, args.profile)
         for caller in callers[10 : 10 + args.calls]:
             n += 1
             webhook.measure(lambda caller=caller, n=n: call(client, validator, caller, n))
             task.measure(booking(n))
+            statuses.measure(lambda caller=caller, n=n: callbacks(client, caller, n))
         webhook.report()
         task.report()
+        statuses.report()
     redis.Redis.from_url(args.redis_url).flushdb()  # the tasks nobody ran
 
 

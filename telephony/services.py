@@ -108,8 +108,8 @@ def call_status_record(
     answered_by: str = "",
     timestamp: datetime | None = None,
     payload: dict[str, Any],
-) -> CallLog | None:
-    """Apply a status callback; None (and nothing written) for a call we never saw.
+) -> bool:
+    """Apply a status callback; False (and nothing written) for a call we never saw.
 
     A forwarded leg (it has a ParentCallSid we know) gets its own outbound CallLog on its
     first callback. Statuses only move forward; timestamps still fill in when late. The
@@ -123,7 +123,7 @@ def call_status_record(
         )
     if call is None:
         logger.warning("status %r for unknown call %s ignored", status, call_sid)
-        return None
+        return False
     root = CallLog.objects.select_for_update().get(pk=call.parent_id or call.pk)
     at = timestamp or timezone.now()
     updates: dict[str, Any] = {"status": status, "last_payload": payload, "updated_at": timezone.now()}
@@ -145,10 +145,10 @@ def call_status_record(
             CallLog.objects.filter(Q(answered_at__isnull=True) | Q(answered_at__gt=at), pk=root.pk).update(
                 answered_at=at
             )
-    root.refresh_from_db()
+    if root.pk == call.pk:  # a leg changes only the inbound call's answered_at, which deciding skips
+        root.refresh_from_db()
     outcome_settle(root)
-    call.refresh_from_db()
-    return call
+    return True
 
 
 def _is_inbound(call: CallLog) -> bool:

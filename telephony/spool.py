@@ -1,17 +1,20 @@
-"""Call callbacks kept on disk while the database is unreachable, replayed once it is back.
+"""Twilio callbacks kept on disk while the database is unreachable, replayed once it is back.
 
-During a database outage the voice webhooks still answer (the caller is put through to
-SUPPORT_FORWARD_NUMBER, read from settings) and write what the services would have been
+During a database outage the webhooks still answer (a caller is put through to
+SUPPORT_FORWARD_NUMBER, read from settings, then voicemail; an SMS gets no reply; a paging
+key press is told it was not recorded) and write what the services would have been
 given to one JSON file each under TELEPHONY_SPOOL_DIR (written to a temporary name, synced,
 then renamed into place, so a file is whole or absent). `spool_drain` replays the files
-oldest first through the same services, so the call is logged, booked on its ticket and
-decided as if its callbacks had just arrived. It runs from beat
+oldest first through the same services, so a call is logged, booked on its ticket and
+decided, a text joins its ticket and a page is acknowledged as if the callbacks had just
+arrived. It runs from beat
 (`telephony.calls_spool_drain`) and in the voice webhook whenever files are waiting, so a
 web host whose disk the worker cannot see drains its own spool on its next call.
 
 A file is claimed by renaming it (one process wins); a claim older than CLAIM_STALE_SECONDS
 is a drainer that died and is taken over. The services are idempotent on the CallSid, so a
-replay that ran twice logs nothing twice. A file the services refuse is moved to `failed/`.
+replay that ran twice logs nothing twice (texts on the MessageSid, pages on their delivery).
+A file the services refuse is moved to `failed/`.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ def _dir() -> Path:
 
 
 def spool_write(kind: str, **kwargs: Any) -> None:
-    """Keep one callback (`kind`: voice, dial or status; the service's keyword arguments)."""
+    """Keep one callback (`kind`: a key of REPLAYS; the service's keyword arguments)."""
     record = {
         "kind": kind,
         "kwargs": {k: v.isoformat() if isinstance(v, datetime) else v for k, v in kwargs.items()},
@@ -59,7 +62,8 @@ def spool_write(kind: str, **kwargs: Any) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(temporary, folder / f"{name}.json")
-    logger.error("database unreachable: %s callback for call %s spooled", kind, kwargs.get("call_sid"))
+    subject = kwargs.get("call_sid") or kwargs.get("message_sid") or f"delivery {kwargs.get('delivery_id')}"
+    logger.error("database unreachable: %s callback for %s spooled", kind, subject)
 
 
 def spool_waiting() -> bool:
@@ -100,17 +104,17 @@ def spool_drain(*, limit: int = DRAIN_BATCH) -> int:
             _replay(json.loads(claimed.read_text(encoding="utf-8")))
         except DATABASE_DOWN:
             os.replace(claimed, path.with_suffix(".json"))
-            logger.warning("database still unreachable; spooled call callbacks wait")
+            logger.warning("database still unreachable; spooled callbacks wait")
             break
         except Exception:
             (folder / "failed").mkdir(exist_ok=True)
             os.replace(claimed, folder / "failed" / path.with_suffix(".json").name)
-            logger.exception("spooled call callback %s could not be replayed; moved to failed/", path.name)
+            logger.exception("spooled callback %s could not be replayed; moved to failed/", path.name)
             continue
         claimed.unlink(missing_ok=True)
         replayed += 1
     if replayed:
-        logger.warning("replayed %s call callbacks spooled during a database outage", replayed)
+        logger.warning("replayed %s callbacks spooled during a database outage", replayed)
     return replayed
 
 
@@ -118,9 +122,17 @@ def _replay(record: dict[str, Any]) -> None:
     kwargs = {
         k: datetime.fromisoformat(v) if k in _DATETIMES and v else v for k, v in record["kwargs"].items()
     }
-    verbs: dict[str, Callable[..., object]] = {
-        "voice": calls.call_inbound_receive,
-        "dial": services.call_dial_result,
-        "status": services.call_status_record,
-    }
-    verbs[record["kind"]](**kwargs)
+    REPLAYS[record["kind"]](**kwargs)
+
+
+# Each spooled kind and the service that takes it.
+REPLAYS: dict[str, Callable[..., object]] = {
+    "voice": calls.call_inbound_receive,
+    "dial": services.call_dial_result,
+    "status": services.call_status_record,
+    "recording": services.call_recording_receive,
+    "transcription": services.call_transcription_receive,
+    "sms": services.sms_inbound_receive,
+    "page_keypress": services.page_keypress_receive,
+    "page_status": services.page_call_status_receive,
+}

@@ -28,7 +28,7 @@ def calls_outcome_sweep() -> int:
 
 @shared_task(name="telephony.calls_spool_drain", acks_late=True)
 def calls_spool_drain() -> int:
-    """Beat, every TELEPHONY_TICKET_SWEEP_SECONDS: replay call callbacks spooled in a database outage."""
+    """Beat, every TELEPHONY_TICKET_SWEEP_SECONDS: replay Twilio callbacks spooled in a database outage."""
     return spool.spool_drain()
 
 

@@ -149,24 +149,45 @@ def _render(call_sid: str, step: CallStep) -> str:
     return twiml.voice_goodbye(step.text)
 
 
-# What the caller hears when the call cannot be put through during a database outage.
-OUTAGE_APOLOGY = "Sorry, nobody can take your call right now. Please call again later. Goodbye."
-
-
 def _spool(kind: str, **kwargs: Any) -> None:
     """Keep a callback the database could not take; it is replayed when the database is back."""
     try:
         spool.spool_write(kind, **kwargs)
     except OSError:
-        logger.exception("database unreachable and the call spool unwritable: %s callback lost", kind)
+        logger.exception("database unreachable and the callback spool unwritable: %s callback lost", kind)
+
+
+def _replay_waiting() -> None:
+    """Replay this host's spool (one directory read when it is empty)."""
+    if spool.spool_waiting():
+        try:
+            spool.spool_drain()
+        except Exception:  # the spool must never cost a caller their call
+            logger.exception("replaying the callback spool failed; beat tries again")
+
+
+def _receive(kind: str, service: Callable[..., object], **kwargs: Any) -> None:
+    """Hand a callback whose answer needs nothing from the database to `service`.
+
+    While callbacks wait in the spool this one joins them (a recording must not overtake the
+    call it belongs to) and the spool is replayed; with the database down it is spooled.
+    """
+    if spool.spool_waiting():
+        _spool(kind, **kwargs)
+        _replay_waiting()
+        return
+    try:
+        service(**kwargs)
+    except spool.DATABASE_DOWN:
+        _spool(kind, **kwargs)
 
 
 @twilio_webhook
 def voice(request: HttpRequest) -> HttpResponse:
     """An inbound call: log it and ring whoever is on call (its ticket follows a moment later).
 
-    With the database unreachable the call is put through to SUPPORT_FORWARD_NUMBER and
-    spooled (telephony.spool); a call after the outage replays the spool first.
+    With the database unreachable the call is put through to SUPPORT_FORWARD_NUMBER (then
+    voicemail) and spooled (telephony.spool); a call after the outage replays the spool.
     """
     data = _validated(params.VoiceParams, request)
     if isinstance(data, JsonResponse):
@@ -184,13 +205,9 @@ def voice(request: HttpRequest) -> HttpResponse:
         forward = oncall.forward_number()
         targets = [forward] if forward and forward != data["From"] else []
         _spool("voice", dial_targets=targets, received_at=timezone.now(), **inbound)
-        outage_step: CallStep = Dial(number=forward, attempt=0) if targets else Goodbye(OUTAGE_APOLOGY)
+        outage_step: CallStep = Dial(number=forward, attempt=0) if targets else Voicemail()
         return _xml(_render(data["CallSid"], outage_step))
-    if spool.spool_waiting():
-        try:
-            spool.spool_drain()
-        except Exception:  # the spool must never cost a caller their call
-            logger.exception("replaying the call spool failed; beat tries again")
+    _replay_waiting()
     return _xml(_render(call.call_sid, step))
 
 
@@ -211,7 +228,7 @@ def voice_dial(request: HttpRequest) -> HttpResponse:
     except spool.DATABASE_DOWN:
         _spool("dial", **result)
         answered = data["DialCallStatus"] in ANSWERED_DIAL_STATUSES
-        step = Goodbye("Thank you for calling. Goodbye." if answered else OUTAGE_APOLOGY)
+        step = Goodbye("Thank you for calling. Goodbye.") if answered else Voicemail()
     return _xml(_render(data["CallSid"], step))
 
 
@@ -243,10 +260,7 @@ def voice_status(request: HttpRequest) -> HttpResponse:
         "timestamp": _timestamp(data["Timestamp"]) or timezone.now(),
         "payload": _payload(request),
     }
-    try:
-        services.call_status_record(**status)
-    except spool.DATABASE_DOWN:
-        _spool("status", **status)
+    _receive("status", services.call_status_record, **status)
     return _xml(twiml.empty_voice())
 
 
@@ -256,7 +270,9 @@ def voice_recording(request: HttpRequest) -> HttpResponse:
     data = _validated(params.RecordingParams, request)
     if isinstance(data, JsonResponse):
         return data
-    services.call_recording_receive(
+    _receive(
+        "recording",
+        services.call_recording_receive,
         call_sid=data["CallSid"],
         recording_sid=data["RecordingSid"],
         recording_url=data["RecordingUrl"],
@@ -277,7 +293,9 @@ def voice_transcription(request: HttpRequest) -> HttpResponse:
     data = _validated(params.TranscriptionParams, request)
     if isinstance(data, JsonResponse):
         return data
-    services.call_transcription_receive(
+    _receive(
+        "transcription",
+        services.call_transcription_receive,
         call_sid=data["CallSid"],
         transcription_sid=data["TranscriptionSid"],
         transcription_status=data["TranscriptionStatus"],
@@ -301,16 +319,29 @@ def sms(request: HttpRequest) -> HttpResponse:
     data = _validated(params.SmsParams, request)
     if isinstance(data, JsonResponse):
         return data
-    result = services.sms_inbound_receive(
-        message_sid=data["MessageSid"],
-        from_number=data["From"],
-        to_number=data["To"],
-        body=data["Body"],
-        media_urls=data["media_urls"],
-    )
+    text: dict[str, Any] = {
+        "message_sid": data["MessageSid"],
+        "from_number": data["From"],
+        "to_number": data["To"],
+        "body": data["Body"],
+        "media_urls": data["media_urls"],
+    }
+    try:
+        result = services.sms_inbound_receive(**text)
+    except spool.DATABASE_DOWN:
+        _spool("sms", **text)
+        return _xml(twiml.sms_reply())  # a reply now could promise what may not happen
+    _replay_waiting()
     if result.reply and not _is_opt_out(data["Body"]):
         return _xml(twiml.sms_reply([result.reply]))
     return _xml(twiml.sms_reply())
+
+
+# What the person paged hears when the database cannot take the key press (it is spooled).
+PAGE_OUTAGE = (
+    "Sorry, we could not record your acknowledgement. Please try again in a few minutes, "
+    "or acknowledge another way. Goodbye."
+)
 
 
 @twilio_webhook
@@ -319,7 +350,12 @@ def page(request: HttpRequest) -> HttpResponse:
     data = _validated(params.PageParams, request)
     if isinstance(data, JsonResponse):
         return data
-    incident = services.page_keypress_receive(delivery_id=data["delivery"], digits=data["Digits"])
+    keypress = {"delivery_id": data["delivery"], "digits": data["Digits"]}
+    try:
+        incident = services.page_keypress_receive(**keypress)
+    except spool.DATABASE_DOWN:
+        _spool("page_keypress", **keypress)
+        return _xml(twiml.voice_goodbye(PAGE_OUTAGE))
     if incident is not None:
         return _xml(twiml.voice_goodbye("Acknowledged. Thank you."))
     if data["Digits"] == "1":
@@ -339,7 +375,9 @@ def page_status(request: HttpRequest) -> HttpResponse:
     data = _validated(params.PageStatusParams, request)
     if isinstance(data, JsonResponse):
         return data
-    services.page_call_status_receive(
+    _receive(
+        "page_status",
+        services.page_call_status_receive,
         delivery_id=data["delivery"],
         status=_STATUS_ALIASES.get(data["CallStatus"], data["CallStatus"]),
         answered_by=data["AnsweredBy"],

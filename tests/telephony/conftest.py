@@ -17,6 +17,9 @@ from django.test import Client, TestCase
 from twilio.request_validator import RequestValidator
 
 import telephony.tasks  # noqa: F401 - registers the booking run here, so `incoming_call` runs it inline
+from escalation.models import EscalationPolicy, EscalationStep
+from tests.escalation.conftest import make_oncall_user
+from tests.notifications.fakes import FakeTwilio as FakeTwilioApi
 
 TOKEN = "twilio-test-auth-token-0123456789"
 ACCOUNT_SID = "AC" + "a" * 32
@@ -25,6 +28,8 @@ SUPPORT_LINE = "+14155550100"
 ON_CALL = "+14155550111"
 NEXT_ON_CALL = "+14155550122"
 CALLER = "+14155550199"
+DANA = "+14155550101"
+ELI = "+14155550102"
 
 
 # For tests whose transactions really commit. With serialized_rollback the flush after each
@@ -176,3 +181,23 @@ def on_call_chain(monkeypatch):
         monkeypatch.setattr("telephony.oncall._phone_chain", lambda: list(numbers))
 
     return set_chain
+
+
+@pytest.fixture
+def twilio_api(settings):
+    """The Twilio REST API the real client places calls with."""
+    with FakeTwilioApi().running() as server:
+        settings.TWILIO_FROM_NUMBER = "+14155550100"
+        settings.TWILIO_API_BASE_URL = server.url
+        yield server
+
+
+@pytest.fixture
+def policy(db, settings):
+    """Call dana, wait 10 minutes, then call eli."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    dana, eli = make_oncall_user("dana", DANA), make_oncall_user("eli", ELI)
+    policy = EscalationPolicy.objects.create(name="Calls")
+    EscalationStep.objects.create(policy=policy, position=1, kind="user", user=dana, wait_minutes=10)
+    EscalationStep.objects.create(policy=policy, position=2, kind="user", user=eli, wait_minutes=10)
+    return policy

@@ -1,6 +1,6 @@
-"""The voice webhooks with the database really unreachable (the connection points at a port
-nobody listens on): the caller still reaches SUPPORT_FORWARD_NUMBER, and the call is logged,
-booked on its ticket and decided once the database is back."""
+"""The Twilio webhooks with the database really unreachable (the connection points at a port
+nobody listens on): the caller still reaches SUPPORT_FORWARD_NUMBER and then voicemail, texts
+and paging callbacks get valid TwiML, and everything is replayed once the database is back."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -9,10 +9,12 @@ from pathlib import Path
 import pytest
 from django.db import OperationalError, connection
 
+from escalation.models import Incident
 from telephony import spool, tasks
 from telephony.models import CallLog
 from tests.services import free_port, require_postgres
-from tests.telephony.conftest import CALLER, COMMITTING, ON_CALL, SUPPORT_LINE, sid, twiml, verbs
+from tests.telephony.conftest import BASE, CALLER, COMMITTING, ON_CALL, SUPPORT_LINE, sid, twiml, verbs
+from tests.telephony.test_paging_calls import PagingCall
 from tickets.models import Message
 
 pytestmark = [pytest.mark.integration, COMMITTING]
@@ -83,7 +85,7 @@ def test_the_first_call_after_an_outage_replays_the_spool_before_its_own(twilio,
     assert list(spool_dir.iterdir()) == []
 
 
-def test_with_no_forward_number_an_outage_call_hears_an_apology_and_is_still_kept(
+def test_with_no_forward_number_an_outage_call_goes_to_voicemail_and_is_still_kept(
     twilio, spool_dir, settings, queued_bookings
 ):
     require_postgres()
@@ -92,10 +94,86 @@ def test_with_no_forward_number_an_outage_call_hears_an_apology_and_is_still_kep
     with database_unreachable():
         root = twiml(twilio.incoming_call(call_sid, attach=False))
 
-    assert verbs(root) == ["Say", "Hangup"]
-    assert "call again later" in root.findtext("Say", "")
+    assert verbs(root) == ["Say", "Record", "Say", "Hangup"]
     assert tasks.calls_spool_drain() == 1
     assert CallLog.objects.get(call_sid=call_sid).dial_targets == []
+
+
+def test_an_unanswered_outage_call_leaves_a_voicemail_that_joins_its_ticket_when_the_database_returns(
+    twilio, spool_dir, queued_bookings
+):
+    require_postgres()
+    call_sid, recording_sid = sid("CA"), sid("RE")
+    with database_unreachable():
+        twiml(twilio.incoming_call(call_sid, attach=False))
+        record = twiml(twilio.dial_result(call_sid, 0, "no-answer"))
+        thanks = twiml(twilio.recording(call_sid, recording_sid, status=None))
+        twiml(twilio.recording(call_sid, recording_sid))
+        twiml(twilio.transcription(call_sid, sid("TR"), "Please call me back."))
+        twiml(twilio.status(call_sid, "completed", CallDuration="60"))
+
+    assert verbs(record) == ["Say", "Record", "Say", "Hangup"]
+    actions = [element.get("action") for element in record.iter("Record")]
+    assert actions == [f"{BASE}/webhooks/twilio/voice/recording"]
+    assert verbs(thanks) == ["Say", "Hangup"]
+    assert tasks.calls_spool_drain() == 6
+    call = CallLog.objects.get(call_sid=call_sid)
+    assert (call.outcome, call.recording_sid, call.transcript) == (
+        "voicemail",
+        recording_sid,
+        "Please call me back.",
+    )
+    assert Message.objects.filter(ticket=call.ticket, body__startswith="Voicemail from").count() == 1
+
+
+def test_a_recording_arriving_after_the_outage_is_replayed_behind_its_spooled_call(
+    twilio, spool_dir, queued_bookings
+):
+    require_postgres()
+    call_sid, recording_sid = sid("CA"), sid("RE")
+    with database_unreachable():
+        twiml(twilio.incoming_call(call_sid, attach=False))
+        twiml(twilio.dial_result(call_sid, 0, "no-answer"))
+    twiml(twilio.recording(call_sid, recording_sid))
+
+    assert CallLog.objects.get(call_sid=call_sid).recording_sid == recording_sid
+    assert not spool.spool_waiting()
+
+
+def test_a_text_during_an_outage_gets_valid_twiml_and_joins_a_ticket_once_when_the_database_returns(
+    twilio, spool_dir
+):
+    require_postgres()
+    message_sid = sid("SM")
+    with database_unreachable():
+        first = twilio.sms(message_sid, "My order never came")
+        retried = twilio.sms(message_sid, "My order never came")  # Twilio retries
+
+    assert first.status_code == retried.status_code == 200
+    assert verbs(twiml(first)) == []
+    assert tasks.calls_spool_drain() == 2
+    (message,) = Message.objects.filter(external_id=message_sid)
+    assert (message.body, message.channel) == ("My order never came", "sms")
+
+
+def test_a_paging_key_press_and_status_during_an_outage_are_answered_and_replayed(
+    twilio, twilio_api, policy, spool_dir
+):
+    require_postgres()
+    call = PagingCall(policy, twilio_api, "Checkout is down")
+    with database_unreachable():
+        root = twiml(
+            twilio.post("/webhooks/twilio/page", {"Digits": "1", "CallSid": call.call_sid}, query=call.query)
+        )
+        status = twiml(call.callback(twilio, "completed", "human"))
+
+    assert verbs(root) == ["Say", "Hangup"]
+    assert "could not record your acknowledgement" in root.findtext("Say", "")
+    assert verbs(status) == []
+    assert Incident.objects.get(pk=call.page.incident_id).status == "triggered"
+    assert tasks.calls_spool_drain() == 2
+    assert Incident.objects.get(pk=call.page.incident_id).status == "acknowledged"
+    assert call.outcome()[:2] == ("answered", "human")
 
 
 def test_a_spooled_callback_the_services_refuse_moves_to_failed_and_stops_waiting(spool_dir, caplog):

@@ -13,38 +13,14 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from escalation import engine
-from escalation.models import EscalationPolicy, EscalationStep, Incident, IncidentPage
+from escalation.models import EscalationPolicy, Incident, IncidentPage
 from escalation.services import incident_due_now, incident_trigger
 from notifications.models import Delivery
 from notifications.outbox import delivery_send
-from tests.escalation.conftest import make_oncall_user
 from tests.notifications.fakes import FakeTwilio as FakeTwilioApi
-from tests.telephony.conftest import BASE, sid, twiml, verbs
+from tests.telephony.conftest import BASE, DANA, ELI, sid, twiml, verbs
 
 pytestmark = pytest.mark.django_db
-
-DANA = "+14155550101"
-ELI = "+14155550102"
-
-
-@pytest.fixture
-def twilio_api(settings):
-    """The Twilio REST API the real client places calls with."""
-    with FakeTwilioApi().running() as server:
-        settings.TWILIO_FROM_NUMBER = "+14155550100"
-        settings.TWILIO_API_BASE_URL = server.url
-        yield server
-
-
-@pytest.fixture
-def policy(db, settings):
-    """Call dana, wait 10 minutes, then call eli."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    dana, eli = make_oncall_user("dana", DANA), make_oncall_user("eli", ELI)
-    policy = EscalationPolicy.objects.create(name="Calls")
-    EscalationStep.objects.create(policy=policy, position=1, kind="user", user=dana, wait_minutes=10)
-    EscalationStep.objects.create(policy=policy, position=2, kind="user", user=eli, wait_minutes=10)
-    return policy
 
 
 class PagingCall:

@@ -1,4 +1,4 @@
-"""The voice webhook's cost is a test: SQL statements per call, and the cached on-call chain.
+"""The voice webhooks' cost is a test: SQL statements per call and callback, and the cached on-call chain.
 
 The webhook runs in autocommit, as in production: it inserts the CallLog and nothing else (the
 chain comes from the cache, the ticket from the task it queues). bench/voice_calls.py
@@ -105,6 +105,26 @@ def test_the_cached_chain_follows_the_shift_change_without_any_save(twilio, rota
     first, second = (CallLog.objects.get(call_sid=s).dial_targets for s in (before, after))
     assert {first[0], second[0]} == {DANA, ELI}  # the level-2 rotation handed over at 09:00
     assert first[-1] == second[-1] == ON_CALL
+
+
+# BEGIN; SELECT the leg; lock the inbound call; UPDATE the leg; outcome_settle's answered-leg
+# lookup; COMMIT. Nothing is re-read: the webhook answers from none of the rows.
+LEG_STATUS_STATEMENTS = 6
+
+
+@COMMITTING
+def test_a_forwarded_legs_status_callback_costs_six_statements(twilio, queued_bookings):
+    require_postgres()
+    call_sid, leg_sid = sid("CA"), sid("CA")
+    leg = {"ParentCallSid": call_sid, "To": ON_CALL}
+    twiml(twilio.incoming_call(call_sid, attach=False))
+    twiml(twilio.status(leg_sid, "initiated", **leg))
+
+    with CaptureQueriesContext(connection) as queries:
+        twiml(twilio.status(leg_sid, "ringing", **leg))
+
+    assert len(queries) == LEG_STATUS_STATEMENTS, [q["sql"][:60] for q in queries]
+    assert CallLog.objects.get(call_sid=leg_sid).status == "ringing"
 
 
 # --- the call console -----------------------------------------------------------------------
