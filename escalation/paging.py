@@ -12,6 +12,7 @@ from typing import Any
 
 from escalation.slack_blocks import incident_blocks
 from notifications.channels.slack import slack_escape
+from notifications.channels.voice import DEFAULT_PROMPT
 from notifications.models import Delivery
 from notifications.outbox import deliveries_save, delivery_create, delivery_new
 from notifications.recipients import slack_chooses_channel
@@ -19,7 +20,7 @@ from notifications.recipients import slack_chooses_channel
 logger = logging.getLogger(__name__)
 # Read after the page text on a paging call; the keypress comes back to
 # /webhooks/twilio/page?delivery=<id> and the telephony app calls incident_acknowledge_from_delivery.
-VOICE_PROMPT = "Press 1 to acknowledge."
+VOICE_PROMPT = DEFAULT_PROMPT
 
 
 def notify(

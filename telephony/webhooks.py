@@ -23,6 +23,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from rest_framework import serializers
 
+from notifications.channels.voice import DEFAULT_PROMPT
 from supporthub import metrics  # webhook signature failures
 from supporthub.api.errors import _flatten
 from supporthub.exceptions import DomainError
@@ -362,7 +363,7 @@ def page(request: HttpRequest) -> HttpResponse:
         return _xml(twiml.voice_goodbye("There is nothing left to acknowledge. Goodbye."))
     return _xml(
         twiml.voice_gather_digit(
-            prompt="Press 1 to acknowledge.",
+            prompt=DEFAULT_PROMPT,
             action_url=public_url("telephony:page", delivery=data["delivery"]),
             goodbye="Not acknowledged. Goodbye.",
         )
