@@ -9,6 +9,7 @@ from django.db.models import Count, Q
 
 from telephony.models import CallLog
 from tickets import sla
+from tickets.filters import REFERENCE_RE
 from tickets.models import (
     ACTIVE_STATUSES,
     CannedReply,
@@ -23,6 +24,16 @@ from tickets.models import (
 def contact_by(unique: str, value: str) -> Contact | None:
     """The contact whose `unique` field ("email" or "phone") is `value`, or None."""
     return Contact.objects.filter(**{unique: value}).first()
+
+
+def ticket_by_identifier(value: str) -> Ticket | None:
+    """The ticket `value` names: an id ("1042") or a reference ("SH-2042", any case); else None."""
+    value = value.strip()
+    if value.isascii() and value.isdigit():
+        return Ticket.objects.filter(pk=int(value)).first() if 0 < int(value) < 2**63 else None
+    if not REFERENCE_RE.match(value):
+        return None
+    return Ticket.objects.filter(reference__iexact=value).first()
 
 
 def ticket_console(*, ticket: Ticket, agent: User | None) -> dict[str, Any]:
