@@ -85,6 +85,7 @@ def ticket_merge(*, source: Ticket, target: Ticket, actor: Actor) -> Ticket:
     if refusal is not None:
         raise refusal
     moved = list(Message.objects.filter(ticket=source).values_list("pk", flat=True))
+    _notify(source, target, actor)  # first: the notice threads onto the emails still on `source`
     Message.objects.filter(pk__in=moved).update(ticket=target)
     Delivery.objects.filter(message__in=moved).update(ticket=target)
     CallLog.objects.filter(ticket=source).update(ticket=target)
@@ -94,13 +95,18 @@ def ticket_merge(*, source: Ticket, target: Ticket, actor: Actor) -> Ticket:
     merged = _TicketEdit(target, actor)
     merged.record(TicketChange.Field.MERGE, source.reference, target.reference)
     merged.save(message_count=F("message_count") + len(moved))
-    _notify_and_close(source, target, actor, moved=len(moved))
+    source = Ticket.objects.select_for_update(of=("self",)).get(pk=source.pk)  # as the notice left it
+    closing = _TicketEdit(source, actor)
+    closing.move_to(TicketStatus.CLOSED)
+    closing.set("merged_into", target)
+    closing.record(TicketChange.Field.MERGE, source.reference, target.reference)
+    closing.save(message_count=F("message_count") - len(moved))
     return target
 
 
-def _notify_and_close(source: Ticket, target: Ticket, actor: Actor, *, moved: int) -> None:
-    """Tell `source`'s contact on its own thread (the reply path, so one outbox delivery),
-    then close it as merged into `target`; the notice stays on `source` as its one message."""
+def _notify(source: Ticket, target: Ticket, actor: Actor) -> None:
+    """Tell `source`'s contact on its own thread, through the reply path (one outbox
+    delivery); the notice stays on `source` as its one message."""
     message_create(
         ticket=source,
         direction=MessageDirection.OUTBOUND,
@@ -109,12 +115,6 @@ def _notify_and_close(source: Ticket, target: Ticket, actor: Actor, *, moved: in
         author_label="" if actor.user else actor.name,
         actor=actor,
     )
-    source = Ticket.objects.select_for_update(of=("self",)).get(pk=source.pk)  # as the reply left it
-    closing = _TicketEdit(source, actor)
-    closing.move_to(TicketStatus.CLOSED)
-    closing.set("merged_into", target)
-    closing.record(TicketChange.Field.MERGE, source.reference, target.reference)
-    closing.save(message_count=F("message_count") - moved)
 
 
 def ticket_merge_target(ticket: Ticket) -> Ticket:
