@@ -26,13 +26,19 @@ def contact_by(unique: str, value: str) -> Contact | None:
     return Contact.objects.filter(**{unique: value}).first()
 
 
+def is_ticket_identifier(value: str) -> bool:
+    """Whether `value` has the form of a ticket id ("1042") or reference ("SH-2042")."""
+    value = value.strip()
+    return (value.isascii() and value.isdigit()) or REFERENCE_RE.fullmatch(value) is not None
+
+
 def ticket_by_identifier(value: str) -> Ticket | None:
     """The ticket `value` names: an id ("1042") or a reference ("SH-2042", any case); else None."""
     value = value.strip()
-    if value.isascii() and value.isdigit():
-        return Ticket.objects.filter(pk=int(value)).first() if 0 < int(value) < 2**63 else None
-    if not REFERENCE_RE.match(value):
+    if not is_ticket_identifier(value):
         return None
+    if value.isdigit():
+        return Ticket.objects.filter(pk=int(value)).first() if 0 < int(value) < 2**63 else None
     return Ticket.objects.filter(reference__iexact=value).first()
 
 

@@ -19,7 +19,7 @@ from supporthub.api.fields import (
     iso_datetime,
 )
 from tickets.api_attachments import AttachmentSerializer
-from tickets.selectors import ticket_by_identifier
+from tickets.selectors import is_ticket_identifier, ticket_by_identifier
 from tickets.models import (
     TAG_MAX_LENGTH,
     TAGS_PER_TICKET,
@@ -218,7 +218,7 @@ class TicketIdentifierField(serializers.Field):
     }
 
     def to_internal_value(self, data: Any) -> Ticket:
-        if isinstance(data, bool) or not isinstance(data, int | str) or not str(data).strip():
+        if isinstance(data, bool) or not isinstance(data, int | str) or not is_ticket_identifier(str(data)):
             self.fail("invalid")
         ticket = ticket_by_identifier(str(data))
         if ticket is None:
