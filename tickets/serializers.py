@@ -181,8 +181,14 @@ def ticket_document(ticket: Ticket) -> dict[str, Any]:
         "message_count": ticket.message_count,
         "tags": [tag.name for tag in ticket.tags.all()],  # prefetched by the API's queryset
         "merged_into": ticket.merged_into.reference if ticket.merged_into else None,  # joined
-        "links": [link.reference for link in ticket.links.all()],  # prefetched
+        "links": _link_references(ticket),
     }
+
+
+def _link_references(ticket: Ticket) -> list[str]:
+    if ticket.first_message is not None:  # created just now (ticket_create): no links, no read
+        return []
+    return [link.reference or "" for link in ticket.links.all()]  # prefetched by the API's queryset
 
 
 class TicketCreateSerializer(StrictFieldsMixin, serializers.Serializer):
