@@ -117,6 +117,20 @@ def _notify(source: Ticket, target: Ticket, actor: Actor) -> None:
     )
 
 
+def tickets_bulk_merge(*, tickets: list[Ticket], target: Ticket, actor: Actor) -> list[str]:
+    """Merge each of `tickets` but `target` into `target`, each in its own transaction.
+    Returns one message per ticket that could not be merged."""
+    problems = []
+    for ticket in tickets:
+        if ticket.pk == target.pk:
+            continue
+        try:
+            ticket_merge(source=ticket, target=target, actor=actor)
+        except DomainError as exc:
+            problems.append(f"{ticket.reference}: {exc.message}")
+    return problems
+
+
 def ticket_merge_target(ticket: Ticket) -> Ticket:
     """Where a reply naming `ticket` belongs: the ticket it was merged into, else itself."""
     return ticket.merged_into if ticket.merged_into_id and ticket.merged_into else ticket

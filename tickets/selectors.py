@@ -65,6 +65,15 @@ def ticket_console(*, ticket: Ticket, agent: User | None) -> dict[str, Any]:
     }
 
 
+def ticket_relations(*, ticket_id: int) -> dict[str, Any]:
+    """The ticket page's related tickets: those linked to it, and those merged into it."""
+    shown = ("id", "reference", "subject", "status")
+    return {
+        "linked_tickets": list(Ticket.objects.filter(links=ticket_id).only(*shown).order_by("id")),
+        "merged_tickets": list(Ticket.objects.filter(merged_into=ticket_id).only(*shown).order_by("id")),
+    }
+
+
 def console_summary() -> dict[str, Any]:
     """Counts for the dashboard: active tickets by status and priority, SLA breaches."""
     active = Ticket.objects.filter(status__in=ACTIVE_STATUSES)

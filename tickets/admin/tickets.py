@@ -35,6 +35,7 @@ from tickets.admin.forms import (
     TicketConsoleForm,
     send_status,
 )
+from tickets.admin.merging import MergeLinksAdminMixin
 from tickets.filters import ticket_identifier_search
 from tickets.models import MessageDirection, Ticket, TicketPriority
 
@@ -42,7 +43,7 @@ EDITABLE = ("subject", "status", "priority", "assignee", "tags")
 
 
 @admin.register(Ticket)
-class TicketAdmin(AgentConsoleAdmin):
+class TicketAdmin(MergeLinksAdminMixin, AgentConsoleAdmin):
     form = TicketConsoleForm
     # Eight columns that fit 1,440 px beside the filters, one line per ticket (console.css).
     list_display = [
@@ -73,7 +74,15 @@ class TicketAdmin(AgentConsoleAdmin):
     ordering = ["-sla_breached", "-priority", "first_response_due", "-created_at"]
     # No second COUNT(*) of every ticket on each page for the "(N total)" link.
     show_full_result_count = False
-    actions = ["assign_to_me", "assign_to", "change_priority", "change_status", "add_tags", "remove_tags"]
+    actions = [
+        "assign_to_me",
+        "assign_to",
+        "change_priority",
+        "change_status",
+        "add_tags",
+        "remove_tags",
+        "merge_selected",
+    ]
     readonly_fields = [
         "reference",
         "channel",
