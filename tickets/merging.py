@@ -33,9 +33,7 @@ def _lock_pair(first: Ticket, second: Ticket) -> tuple[Ticket, Ticket]:
     rows = {}
     for pk in sorted((first.pk, second.pk)):
         rows[pk] = (
-            Ticket.objects.select_for_update(of=("self",))
-            .select_related("contact", "merged_into")
-            .get(pk=pk)
+            Ticket.objects.select_for_update(of=("self",)).select_related("contact", "merged_into").get(pk=pk)
         )
     return rows[first.pk], rows[second.pk]
 
@@ -163,5 +161,7 @@ def ticket_unlink(*, ticket: Ticket, other: Ticket, actor: Actor) -> Ticket:
 def _record_link(ticket: Ticket, other: Ticket, actor: Actor, *, linked: bool) -> None:
     for one, another in ((ticket, other), (other, ticket)):
         edit = _TicketEdit(one, actor)
-        edit.record(TicketChange.Field.LINKS, "" if linked else another.reference, another.reference if linked else "")
+        edit.record(
+            TicketChange.Field.LINKS, "" if linked else another.reference, another.reference if linked else ""
+        )
         edit.save()

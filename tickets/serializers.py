@@ -19,7 +19,6 @@ from supporthub.api.fields import (
     iso_datetime,
 )
 from tickets.api_attachments import AttachmentSerializer
-from tickets.selectors import is_ticket_identifier, ticket_by_identifier
 from tickets.models import (
     TAG_MAX_LENGTH,
     TAGS_PER_TICKET,
@@ -33,6 +32,7 @@ from tickets.models import (
     TicketStatus,
     tag_name_clean,
 )
+from tickets.selectors import is_ticket_identifier, ticket_by_identifier
 
 User = get_user_model()
 
@@ -84,7 +84,9 @@ class TicketSerializer(serializers.ModelSerializer):
         many=True, read_only=True, slug_field="name"
     )
     merged_into: serializers.SlugRelatedField[Ticket] = serializers.SlugRelatedField(
-        read_only=True, slug_field="reference", help_text="The reference of the ticket this one was merged into."
+        read_only=True,
+        slug_field="reference",
+        help_text="The reference of the ticket this one was merged into.",
     )
     links: serializers.SlugRelatedField[Ticket] = serializers.SlugRelatedField(
         many=True, read_only=True, slug_field="reference", help_text="References of related tickets."

@@ -107,7 +107,10 @@ class TicketViewSet(
 
     @extend_schema(
         request=TicketLinkSerializer,
-        responses={200: TicketSerializer, 400: OpenApiResponse(ErrorSerializer, description="No such ticket.")},
+        responses={
+            200: TicketSerializer,
+            400: OpenApiResponse(ErrorSerializer, description="No such ticket."),
+        },
     )
     @action(detail=True, methods=["post"])
     def links(self, request: Request, pk: str | None = None) -> Response:
@@ -119,7 +122,10 @@ class TicketViewSet(
 
     @extend_schema(
         request=None,
-        responses={200: TicketSerializer, 404: OpenApiResponse(ErrorSerializer, description="No such ticket.")},
+        responses={
+            200: TicketSerializer,
+            404: OpenApiResponse(ErrorSerializer, description="No such ticket."),
+        },
     )
     @action(
         detail=True,

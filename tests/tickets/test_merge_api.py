@@ -94,10 +94,16 @@ def test_merging_and_linking_need_a_scope_that_changes_tickets(pair, scope, allo
     source, target = pair
     client = _client(scope)
     expected = 200 if allowed else 403
-    assert client.post(f"/v1/tickets/{source.pk}/links", {"ticket": target.pk}, format="json").status_code == expected
+    assert (
+        client.post(f"/v1/tickets/{source.pk}/links", {"ticket": target.pk}, format="json").status_code
+        == expected
+    )
     if allowed:
         assert client.delete(f"/v1/tickets/{source.pk}/links/{target.reference}").status_code == 200
-    assert client.post(f"/v1/tickets/{source.pk}/merge", {"into": target.pk}, format="json").status_code == expected
+    assert (
+        client.post(f"/v1/tickets/{source.pk}/merge", {"into": target.pk}, format="json").status_code
+        == expected
+    )
     assert (Ticket.objects.get(pk=source.pk).merged_into_id == target.pk) is allowed
 
 

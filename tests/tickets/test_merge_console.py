@@ -69,7 +69,9 @@ def test_a_confirmed_merge_opens_the_target_which_shows_the_merge(agent_client, 
 def test_a_refused_merge_goes_back_to_the_ticket_saying_why(agent_client, pair, into, words):
     source, _ = pair
     into = source.reference if into == "self" else into
-    response = agent_client.post(f"{CHANGELIST}{source.pk}/merge/", {"into": into, "confirm": "1"}, follow=True)
+    response = agent_client.post(
+        f"{CHANGELIST}{source.pk}/merge/", {"into": into, "confirm": "1"}, follow=True
+    )
     assert response.redirect_chain[-1][0] == f"{CHANGELIST}{source.pk}/change/"
     assert words in response.content.decode()
     assert Ticket.objects.get(pk=source.pk).status == TicketStatus.OPEN
@@ -82,7 +84,9 @@ def test_merge_and_link_need_post_and_the_change_permission(pair):
     client = Client()
     client.force_login(viewer)
     assert "Merge into…" not in _page(client, source)
-    assert client.post(f"{CHANGELIST}{source.pk}/merge/", {"into": target.pk, "confirm": "1"}).status_code == 403
+    assert (
+        client.post(f"{CHANGELIST}{source.pk}/merge/", {"into": target.pk, "confirm": "1"}).status_code == 403
+    )
     assert client.post(f"{CHANGELIST}{source.pk}/link/", {"ticket": target.pk}).status_code == 403
     assert Ticket.objects.get(pk=source.pk).merged_into_id is None and not source.links.exists()
     client.force_login(UserFactory(username="root", is_superuser=True))

@@ -34,7 +34,10 @@ def _landed(external_id: str) -> Ticket:
 
 def test_an_email_naming_the_merged_ticket_in_its_subject_lands_on_the_target(merged):
     source, target = merged
-    assert post(raw_email(subject=f"Re: [{source.reference}] still broken", message_id="<r1@x>")).status_code == 200
+    assert (
+        post(raw_email(subject=f"Re: [{source.reference}] still broken", message_id="<r1@x>")).status_code
+        == 200
+    )
 
     assert _landed("<r1@x>").pk == target.pk
     assert Ticket.objects.get(pk=target.pk).status == TicketStatus.OPEN  # the customer's reply reopens it
@@ -72,10 +75,14 @@ def test_an_email_naming_the_merged_ticket_from_a_stranger_opens_a_ticket_of_its
 
 
 def test_a_text_from_the_caller_of_a_merged_phone_ticket_lands_on_the_target(db):
-    source, target = _merged(channel="phone")
+    _, target = _merged(channel="phone")
 
     result = sms_inbound_receive(
-        message_sid="SM" + "1" * 32, from_number="+14155550199", to_number="+14155550100", body="hi", media_urls=[]
+        message_sid="SM" + "1" * 32,
+        from_number="+14155550199",
+        to_number="+14155550100",
+        body="hi",
+        media_urls=[],
     )
 
     assert result.message is not None and result.message.ticket_id == target.pk

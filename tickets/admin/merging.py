@@ -28,7 +28,7 @@ class TicketIdentifierField(forms.CharField):
         kwargs.setdefault("widget", forms.TextInput(attrs={"placeholder": "SH-1042", "size": 12}))
         super().__init__(**kwargs)
 
-    def clean(self, value: Any) -> Ticket:  # type: ignore[override]
+    def clean(self, value: Any) -> Ticket:
         text = super().clean(value)
         ticket = ticket_by_identifier(text)
         if ticket is None:
@@ -73,7 +73,11 @@ class MergeLinksAdminMixin(admin.ModelAdmin):
         ]
 
     def change_view(
-        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
         context = dict(extra_context or {})
         if object_id.isdigit():  # anything else: the admin's own answer (not found)
@@ -93,7 +97,7 @@ class MergeLinksAdminMixin(admin.ModelAdmin):
         ticket = self._changeable(request, pk)
         form = MergeIntoForm(request.POST)
         if not form.is_valid():
-            return self._back(request, ticket, "; ".join(form.errors["into"]))
+            return self._back(request, ticket, " ".join(map(str, form.errors["into"])))
         target = form.cleaned_data["into"]
         if "confirm" not in request.POST:
             context = {
@@ -124,7 +128,7 @@ class MergeLinksAdminMixin(admin.ModelAdmin):
         ticket = self._changeable(request, pk)
         form = LinkForm(request.POST)
         if not form.is_valid():
-            return self._back(request, ticket, "; ".join(form.errors["ticket"]))
+            return self._back(request, ticket, " ".join(map(str, form.errors["ticket"])))
         other = form.cleaned_data["ticket"]
         try:
             verb(ticket=ticket, other=other, actor=Actor.of(request.user))  # type: ignore[arg-type]
@@ -144,17 +148,7 @@ class MergeLinksAdminMixin(admin.ModelAdmin):
         if "apply" in request.POST:
             form = MergeSelectedForm(request.POST, tickets=tickets)
             if form.is_valid():
-                target = form.cleaned_data["target"]
-                actor = Actor.of(request.user)  # type: ignore[arg-type]
-                problems = merging.tickets_bulk_merge(tickets=list(tickets), target=target, actor=actor)
-                merged = len(tickets) - 1 - len(problems)
-                if merged:
-                    self.message_user(
-                        request, f"Merged {merged} ticket{'s' if merged != 1 else ''} into {target.reference}.",
-                        messages.SUCCESS,
-                    )  # fmt: skip
-                for problem in problems:
-                    self.message_user(request, f"Not merged: {problem}", messages.ERROR)
+                self._merge_into(request, list(tickets), form.cleaned_data["target"])
                 return None
         else:
             form = MergeSelectedForm(tickets=tickets)
@@ -171,3 +165,15 @@ class MergeLinksAdminMixin(admin.ModelAdmin):
             "action_checkbox_name": ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "admin/tickets/ticket/bulk_action.html", context)
+
+    def _merge_into(self, request: HttpRequest, tickets: list[Ticket], target: Ticket) -> None:
+        actor = Actor.of(request.user)  # type: ignore[arg-type]
+        problems = merging.tickets_bulk_merge(tickets=tickets, target=target, actor=actor)
+        merged = len(tickets) - 1 - len(problems)
+        if merged:
+            plural = "s" if merged != 1 else ""
+            self.message_user(
+                request, f"Merged {merged} ticket{plural} into {target.reference}.", messages.SUCCESS
+            )
+        for problem in problems:
+            self.message_user(request, f"Not merged: {problem}", messages.ERROR)

@@ -6,30 +6,50 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tickets', '0014_attachment_thumbnails'),
+        ("tickets", "0014_attachment_thumbnails"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='ticket',
-            name='links',
-            field=models.ManyToManyField(blank=True, to='tickets.ticket'),
+            model_name="ticket",
+            name="links",
+            field=models.ManyToManyField(blank=True, to="tickets.ticket"),
         ),
         migrations.AddField(
-            model_name='ticket',
-            name='merged_into',
-            field=models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='merged_tickets', to='tickets.ticket'),
+            model_name="ticket",
+            name="merged_into",
+            field=models.ForeignKey(
+                blank=True,
+                editable=False,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="merged_tickets",
+                to="tickets.ticket",
+            ),
         ),
         migrations.AlterField(
-            model_name='ticketchange',
-            name='field',
-            field=models.CharField(choices=[('status', 'Status'), ('priority', 'Priority'), ('assignee', 'Assignee'), ('subject', 'Subject'), ('tags', 'Tags'), ('merge', 'Merge'), ('links', 'Links')], max_length=16),
+            model_name="ticketchange",
+            name="field",
+            field=models.CharField(
+                choices=[
+                    ("status", "Status"),
+                    ("priority", "Priority"),
+                    ("assignee", "Assignee"),
+                    ("subject", "Subject"),
+                    ("tags", "Tags"),
+                    ("merge", "Merge"),
+                    ("links", "Links"),
+                ],
+                max_length=16,
+            ),
         ),
         migrations.AddConstraint(
-            model_name='ticket',
-            constraint=models.CheckConstraint(condition=models.Q(('merged_into', models.F('id')), _negated=True), name='ticket_not_merged_into_itself'),
+            model_name="ticket",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("merged_into", models.F("id")), _negated=True),
+                name="ticket_not_merged_into_itself",
+            ),
         ),
     ]
