@@ -98,7 +98,8 @@ def ticket_merge(*, source: Ticket, target: Ticket, actor: Actor) -> Ticket:
     closing.move_to(TicketStatus.CLOSED)
     closing.set("merged_into", target)
     closing.record(TicketChange.Field.MERGE, source.reference, target.reference)
-    closing.save(message_count=F("message_count") - len(moved))
+    closing.set("message_count", Message.objects.filter(ticket=source).count())  # the notice
+    closing.save()
     return target
 
 

@@ -203,3 +203,14 @@ def test_a_merge_across_contacts_tells_the_duplicates_own_contact():
 
     assert [d.recipient for d in _notices(source)] == ["dup@example.com"]
     assert not _notices(target).exists()
+
+
+def test_a_duplicate_whose_count_is_behind_still_merges_with_true_counts():
+    source = TicketFactory(status=TicketStatus.OPEN, message_count=0)
+    target = TicketFactory(status=TicketStatus.OPEN, message_count=0)
+    MessageFactory.create_batch(2, ticket=source)
+
+    merging.ticket_merge(source=source, target=target, actor=Actor())
+
+    assert Ticket.objects.get(pk=source.pk).message_count == 1  # the notice
+    assert Ticket.objects.get(pk=target.pk).message_count == 2
