@@ -21,7 +21,7 @@ def test_agent_merges_a_duplicate_and_links_a_related_ticket(page, live_server, 
     page.goto(f"{live_server.url}/admin/tickets/ticket/{duplicate.pk}/change/")
     page.fill("#merge-into", original.reference.lower())
     page.press("#merge-into", "Enter")
-    page.wait_for_selector("input[name=confirm]", timeout=30_000)
+    page.wait_for_selector("input[name=confirm]", state="attached", timeout=30_000)
     assert f"Merge {duplicate.reference} into {original.reference}?" in page.inner_text("#content")
     page.click("input[type=submit][value=Merge]")
 
