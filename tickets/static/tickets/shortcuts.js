@@ -8,8 +8,12 @@
   var ROW_KEY = "tickets-shortcuts-row:" + location.pathname + location.search;
   var DRAFT_WARNING = "Assigning reloads the page, and your unsent text would be lost. Assign anyway?";
 
+  // Fields that take keys; a checkbox or a button does not, so j/k go on after ticking a row.
+  var FIELDS = "input:not([type=checkbox]):not([type=radio]):not([type=button]):not([type=submit])," +
+    "textarea, select, [contenteditable=''], [contenteditable=true]";
+
   function typingIn(target) {
-    return Boolean(target.closest && target.closest("input, textarea, select, [contenteditable=''], [contenteditable=true]"));
+    return Boolean(target.closest && target.closest(FIELDS));
   }
 
   // --- the ticket list ---------------------------------------------------------------------
