@@ -6,7 +6,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import login
+from tests.e2e.conftest import ARTIFACTS, login
 from tests.factories import TicketFactory
 from tickets.models import Ticket, TicketChange, TicketPriority
 
@@ -133,6 +133,8 @@ def test_question_mark_opens_the_list_of_shortcuts_and_escape_closes_it(
     expect(dialog).to_be_visible()
     expect(dialog).to_contain_text("Assign the highlighted ticket to me")
     expect(dialog.get_by_role("button", name="Close")).to_be_focused()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "shortcuts-help.png"))
     page.keyboard.press("j")  # the page's shortcuts wait while the list is open
     expect(page.locator(CURRENT)).to_have_count(0)
 
@@ -140,6 +142,7 @@ def test_question_mark_opens_the_list_of_shortcuts_and_escape_closes_it(
     expect(dialog).to_be_hidden()
     page.keyboard.press("j")
     expect(page.locator(CURRENT)).to_have_count(1)
+    page.screenshot(path=str(ARTIFACTS / "shortcuts-list-highlight.png"))
 
     # The link at the foot of the page opens it too, for those who reach for the mouse.
     page.get_by_role("button", name="Keyboard shortcuts").click()
