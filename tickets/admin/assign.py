@@ -18,7 +18,10 @@ class AssignToMeAdmin(admin.ModelAdmin):
 
     def get_urls(self) -> list[Any]:
         view = self.admin_site.admin_view(self.assign_to_me_view)
-        return [path("<path:object_id>/assign-to-me/", view, name="tickets_ticket_assign_to_me"), *super().get_urls()]
+        return [
+            path("<path:object_id>/assign-to-me/", view, name="tickets_ticket_assign_to_me"),
+            *super().get_urls(),
+        ]
 
     def assign_to_me_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         if request.method != "POST":
