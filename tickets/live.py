@@ -29,7 +29,9 @@ class ListChanges:
     truncated: bool  # more than LIMIT changed: reload the page
 
 
-def ticket_list_changes(*, listed: QuerySet[Ticket], everything: QuerySet[Ticket], since: datetime) -> ListChanges:
+def ticket_list_changes(
+    *, listed: QuerySet[Ticket], everything: QuerySet[Ticket], since: datetime
+) -> ListChanges:
     """The tickets of `listed` changed since `since`, and the ids of `everything` changed
     since then that `listed` no longer holds (resolved out of an "active" list, reassigned
     away from "mine"). Two queries, whatever the number of rows."""

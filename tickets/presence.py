@@ -40,7 +40,7 @@ class Viewer:
 
     @property
     def text(self) -> str:
-        """"Erik is viewing", "Erik is typing a reply"."""
+        """A sentence such as "Erik is viewing" or "Erik is typing a reply"."""
         return f"{self.name} {_DOING[self.state]}"
 
 

@@ -78,7 +78,9 @@ def test_a_viewer_sees_the_others_and_not_themself(ticket, alice, erik, clock):
 def test_a_viewer_whose_beats_stop_expires_after_the_ttl(ticket, alice, erik, clock):
     presence.presence_beat(ticket_id=ticket.pk, user=erik, state="viewing")
     clock.now += presence.TTL_SECONDS - 1
-    assert [o.name for o in presence.presence_beat(ticket_id=ticket.pk, user=alice, state="viewing")] == ["Erik"]
+    assert [o.name for o in presence.presence_beat(ticket_id=ticket.pk, user=alice, state="viewing")] == [
+        "Erik"
+    ]
     clock.now += 2  # Erik's last beat is now TTL_SECONDS + 1 old
     assert presence.presence_beat(ticket_id=ticket.pk, user=alice, state="viewing") == []
 

@@ -65,7 +65,7 @@ class LiveListAdmin(admin.ModelAdmin):
         answer: dict[str, Any] = {"cursor": cursor.isoformat(), "interval": POLL_SECONDS}
         if since is None:
             return JsonResponse({**answer, "changed": [], "removed": [], "truncated": False, "rows": ""})
-        request.GET = query  # the list's own parameters, as the changelist reads them
+        request.GET = query  # type: ignore[assignment]  # the list's own parameters, for ChangeList
         try:
             changelist = self.get_changelist_instance(request)
         except IncorrectLookupParameters as exc:

@@ -31,7 +31,8 @@ class PresenceAdmin(admin.ModelAdmin):
         state = request.POST.get("state", "")
         if state not in presence.STATES:
             return JsonResponse(
-                {"detail": f"state: must be one of {', '.join(presence.STATES)}", "field": "state"}, status=400
+                {"detail": f"state: must be one of {', '.join(presence.STATES)}", "field": "state"},
+                status=400,
             )
         ticket = self.get_object(request, object_id)
         if ticket is None or not self.has_view_permission(request, ticket):
