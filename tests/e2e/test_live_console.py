@@ -7,7 +7,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from supporthub.roles import AGENT
-from tests.e2e.conftest import login
+from tests.e2e.conftest import ARTIFACTS, login
 from tests.factories import TicketFactory, UserFactory
 from tickets import presence
 from tickets.admin import live as live_admin
@@ -80,6 +80,8 @@ def test_new_and_changed_tickets_appear_without_a_reload_keeping_selection_and_s
     assert still_id == anchor_id
     assert abs(still_top - anchor_top) <= 2
     assert page.inner_text(".live-notice") == "1 new ticket"
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "live-list.png"))
     assert page.locator("#result_list tbody tr").count() == len(rows) + 1
     assert errors == []
 
@@ -124,6 +126,8 @@ def test_agent_b_sees_alice_viewing_then_typing_then_leaving(
 
         alice.locator("#id_reply").press_sequentially("Hello Carol")
         expect(notice).to_have_text("Alice is typing a reply", timeout=WAIT)
+        ARTIFACTS.mkdir(exist_ok=True)
+        bob_page.screenshot(path=str(ARTIFACTS / "presence.png"))
 
         alice.goto(f"{live_server.url}/admin/")  # pagehide: a beacon says she has gone
         expect(notice).to_be_hidden(timeout=WAIT)
