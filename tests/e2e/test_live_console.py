@@ -105,6 +105,7 @@ def test_agent_b_sees_alice_viewing_then_typing_then_leaving(
     browser, live_server, console_agent, monkeypatch
 ):
     monkeypatch.setattr(presence, "HEARTBEAT_SECONDS", 1)
+    monkeypatch.setattr(presence, "TTL_SECONDS", 3600)  # only her leaving can hide her
     bob = UserFactory(username="agent.bob", first_name="Bob")
     bob.groups.add(Group.objects.get(name=AGENT))
     ticket = TicketFactory(subject="Two agents, one ticket")

@@ -60,15 +60,20 @@ document.addEventListener("DOMContentLoaded", function () {
     if (name) row.classList.add(name);
   }
 
+  function text(row) {
+    return row.textContent.replace(/\s+/g, " ");
+  }
+
   function update(row, incoming) {
-    if (row.textContent.replace(/\s+/g, " ") === incoming.textContent.replace(/\s+/g, " ")) return;
+    var same = text(row) === text(incoming);
+    if (same && !row.classList.contains("live-removed")) return;
     Array.prototype.forEach.call(incoming.cells, function (cell, i) {
       var old = row.cells[i];
       // The checkbox cell stays: admin's actions.js holds it, and it keeps the agent's choice.
       if (!old || old.querySelector("input.action-select")) return;
       old.replaceWith(cell.cloneNode(true));
     });
-    flash(row, "live-changed");
+    flash(row, same ? null : "live-changed");  // back in the list, maybe unchanged
   }
 
   function apply(data) {

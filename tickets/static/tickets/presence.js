@@ -4,7 +4,7 @@
 document.addEventListener("DOMContentLoaded", function () {
   "use strict";
   var match = location.pathname.match(/^(.*\/)([^/]+)\/change\/$/);
-  var form = document.querySelector("#content-main form");
+  var form = document.getElementById("ticket_form");  // the admin's change form
   var token = form && form.querySelector("input[name=csrfmiddlewaretoken]");
   if (!match || !token) return;
   var endpoint = match[1] + match[2] + "/presence/";
