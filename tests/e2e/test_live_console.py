@@ -86,7 +86,9 @@ def test_new_and_changed_tickets_appear_without_a_reload_keeping_selection_and_s
     assert errors == []
 
 
-def test_a_ticket_that_leaves_the_list_is_marked_not_dropped(page, live_server, console_agent, monkeypatch):
+def test_a_ticket_that_leaves_the_list_is_marked_not_dropped_and_unmarked_when_back(
+    page, live_server, console_agent, monkeypatch
+):
     monkeypatch.setattr(live_admin, "POLL_SECONDS", 1)
     leaving = TicketFactory(subject="About to be resolved")
     TicketFactory(subject="Staying")
@@ -97,7 +99,13 @@ def test_a_ticket_that_leaves_the_list_is_marked_not_dropped(page, live_server, 
     Ticket.objects.filter(pk=leaving.pk).update(status="resolved", updated_at=timezone.now())
 
     row = page.locator(f"#result_list tbody tr:has(input.action-select[value='{leaving.pk}'])")
-    expect(row).to_have_class("selected live-removed", timeout=WAIT)
+    expect(row).to_contain_class("live-removed", timeout=WAIT)
+    assert page.locator(f"input.action-select[value='{leaving.pk}']").is_checked()
+
+    Ticket.objects.filter(pk=leaving.pk).update(status="open", updated_at=timezone.now())  # reopened
+
+    expect(row).to_contain_text("open", timeout=WAIT)
+    expect(row).not_to_contain_class("live-removed", timeout=WAIT)
     assert page.locator(f"input.action-select[value='{leaving.pk}']").is_checked()
 
 
