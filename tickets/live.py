@@ -35,7 +35,10 @@ def ticket_list_changes(
     """The tickets of `listed` changed since `since`, and the ids of `everything` changed
     since then that `listed` no longer holds (resolved out of an "active" list, reassigned
     away from "mine"). Two queries, whatever the number of rows."""
-    after = since - OVERLAP
+    try:
+        after = since - OVERLAP
+    except OverflowError:  # a watermark at the start of time: everything is after it
+        after = since
     changed = list(listed.filter(updated_at__gte=after).order_by("-updated_at", "-pk")[: LIMIT + 1])
     still_listed = listed.filter(updated_at__gte=after).order_by().values("pk")
     removed = list(

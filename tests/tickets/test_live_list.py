@@ -109,8 +109,9 @@ def test_more_changes_than_the_limit_ask_for_a_reload(agent_client, monkeypatch)
     assert body["truncated"] is True and len(body["changed"]) == 2
 
 
-def test_a_bad_watermark_is_a_400_naming_it(agent_client):
-    response = _get(agent_client, since="yesterday")
+@pytest.mark.parametrize("since", ["yesterday", "2026-13-40T25:00:00Z"])
+def test_a_bad_watermark_is_a_400_naming_it(agent_client, since):
+    response = _get(agent_client, since=since)
     assert response.status_code == 400
     assert response.json()["field"] == "since"
 
@@ -119,6 +120,12 @@ def test_an_unknown_filter_is_a_400_naming_the_filters(agent_client):
     response = _get(agent_client, no_such_field="1", since=_since())
     assert response.status_code == 400
     assert response.json()["field"] == "filters"
+
+
+def test_a_watermark_at_the_start_of_time_returns_everything(agent_client):
+    ticket = _touched(TicketFactory(), 3600)
+    body = _get(agent_client, since="0001-01-01T00:00:00+00:00").json()
+    assert [c["id"] for c in body["changed"]] == [ticket.pk]
 
 
 def test_a_naive_watermark_is_read_as_utc(agent_client):

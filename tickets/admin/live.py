@@ -56,7 +56,10 @@ class LiveListAdmin(admin.ModelAdmin):
             raise PermissionDenied
         query = request.GET.copy()
         raw_since = query.pop(SINCE, [""])[-1]
-        since = parse_datetime(raw_since) if raw_since else None
+        try:
+            since = parse_datetime(raw_since) if raw_since else None
+        except ValueError:  # well formed, but no such time (month 13)
+            since = None
         if raw_since and since is None:
             return _bad_request(SINCE, "not an ISO 8601 date-time (use the last answer's cursor)")
         if since is not None and timezone.is_naive(since):
