@@ -36,6 +36,8 @@ from tickets.admin.forms import (
     TicketConsoleForm,
     send_status,
 )
+from tickets.admin.live import LiveListAdmin
+from tickets.admin.presence import PresenceAdmin
 from tickets.filters import ticket_identifier_search
 from tickets.models import MessageDirection, Ticket, TicketPriority
 
@@ -43,7 +45,7 @@ EDITABLE = ("subject", "status", "priority", "assignee", "tags")
 
 
 @admin.register(Ticket)
-class TicketAdmin(AssignToMeAdmin, AgentConsoleAdmin):
+class TicketAdmin(AssignToMeAdmin, LiveListAdmin, PresenceAdmin, AgentConsoleAdmin):
     form = TicketConsoleForm
     # Eight columns that fit 1,440 px beside the filters, one line per ticket (console.css).
     list_display = [
