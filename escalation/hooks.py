@@ -5,6 +5,8 @@ Called by the ticket services and the SLA breach sweep (tickets.sla), one call p
 
 from __future__ import annotations
 
+from django.db import IntegrityError, transaction
+
 from escalation.models import Incident, TriggerReason
 from escalation.services import event_add, incident_resolve, incident_trigger
 from tickets.models import Ticket, TicketPriority
@@ -33,6 +35,27 @@ def ticket_status_changed(*, ticket: Ticket) -> None:
             message=f"Ticket {ticket.reference} was {ticket.status}.",
             via="ticket",
         )
+
+
+def ticket_merged(*, source: Ticket, target: Ticket) -> None:
+    """A ticket merged into another (both rows locked): its open incident moves to `target`
+    when that has none, so a merge never silences a page for work still to do; when `target`
+    has its own, that one pages for both and closing `source` resolves the other
+    (ticket_status_changed)."""
+    incident = Incident.objects.open().filter(ticket=source).select_for_update().first()
+    if incident is None or Incident.objects.open().filter(ticket=target).exists():
+        return
+    try:
+        with transaction.atomic():  # the breach sweep may open one on `target` this instant
+            Incident.objects.filter(pk=incident.pk).update(ticket=target)
+    except IntegrityError:
+        return
+    event_add(
+        incident=incident,
+        kind="note",
+        message=f"Ticket {source.reference} was merged into {target.reference}; the incident moved with it.",
+        via="ticket",
+    )
 
 
 def sla_breached(*, ticket: Ticket, clock: str) -> None:

@@ -30,6 +30,7 @@ from notifications.builders import TICKET_MSGID_PREFIX, notify_inbound_message, 
 from notifications.models import Delivery
 from supporthub.text import single_line
 from tickets.attachments import Upload, attachments_acceptable
+from tickets.merging import ticket_merge_target
 from tickets.models import Message, MessageChannel, MessageDirection, Ticket, TicketChannel, TicketStatus
 from tickets.services import contact_resolve, message_create, ticket_create
 
@@ -79,12 +80,20 @@ class ThreadMatch:
 
     ticket: Ticket
     tokened: bool
+    merged_from: Ticket | None = None  # the ticket the email names, merged into `ticket`
+
+
+def _match(ticket: Ticket, *, tokened: bool) -> ThreadMatch:
+    """A match on `ticket`, or on the ticket it was merged into: replies follow a merge."""
+    target = ticket_merge_target(ticket)
+    return ThreadMatch(target, tokened=tokened, merged_from=ticket if target.pk != ticket.pk else None)
 
 
 def find_ticket(email: AnymailInboundMessage, subject: str) -> ThreadMatch | None:
     """The ticket an email answers. With the thread token: an email of the ticket's that it
     answers (In-Reply-To/References), or one of our Message-IDs with the ticket's token. Without
-    it (guessable): one of our Message-IDs without a valid token, or [SH-1234] in the subject."""
+    it (guessable): one of our Message-IDs without a valid token, or [SH-1234] in the subject.
+    A ticket merged into another answers for that one."""
     ids = MSGID_RE.findall(" ".join(_clean(email.get(h, "")) for h in ("In-Reply-To", "References")))
     known = (
         Message.objects.filter(external_id__in=ids).select_related("ticket").order_by("-created_at").first()
@@ -92,7 +101,7 @@ def find_ticket(email: AnymailInboundMessage, subject: str) -> ThreadMatch | Non
         else None
     )
     if known is not None:
-        return ThreadMatch(known.ticket, tokened=True)
+        return _match(known.ticket, tokened=True)
     untokened: int | None = None
     for item in reversed(ids):
         ours = OUR_MSGID_RE.match(item)
@@ -102,7 +111,7 @@ def find_ticket(email: AnymailInboundMessage, subject: str) -> ThreadMatch | Non
         if ours.group(2) and thread_token_valid(ticket_id, ours.group(2)):
             ticket = Ticket.objects.filter(pk=ticket_id).first()
             if ticket is not None:
-                return ThreadMatch(ticket, tokened=True)
+                return _match(ticket, tokened=True)
         untokened = untokened or ticket_id
     match = _reference_re().search(subject)
     ticket = None
@@ -110,17 +119,19 @@ def find_ticket(email: AnymailInboundMessage, subject: str) -> ThreadMatch | Non
         ticket = Ticket.objects.filter(pk=untokened).first()
     if ticket is None and match:
         ticket = Ticket.objects.filter(reference__iexact=match.group(1)).first()
-    return ThreadMatch(ticket, tokened=False) if ticket is not None else None
+    return _match(ticket, tokened=False) if ticket is not None else None
 
 
-def _on_thread(ticket: Ticket, address: str, *, tokened: bool) -> bool:
-    """Whether an email from `address` with this reference is a reply on `ticket`: its
-    contact's address, or with the thread token an address already on the thread (the author
-    of one of its inbound messages)."""
-    if address == (ticket.contact.email or "").lower():
+def _on_thread(match: ThreadMatch, address: str) -> bool:
+    """Whether an email from `address` with this reference is a reply on `match.ticket`: its
+    contact's address (or that of the merged ticket the email names), or with the thread
+    token an address already on the thread (the author of one of its inbound messages)."""
+    ticket = match.ticket
+    named = [ticket, *([match.merged_from] if match.merged_from is not None else [])]
+    if any(address == (each.contact.email or "").lower() for each in named):
         return True
     return (
-        tokened
+        match.tokened
         and ticket.messages.filter(
             direction=MessageDirection.INBOUND, author_contact__email__iexact=address
         ).exists()
@@ -169,7 +180,7 @@ def _record(
     body = "\n\n".join([body, *not_kept])
     match = find_ticket(email, subject)
     ticket = match.ticket if match is not None and match.ticket.status != TicketStatus.CLOSED else None
-    if ticket is not None and match is not None and not _on_thread(ticket, address, tokened=match.tokened):
+    if ticket is not None and match is not None and not _on_thread(match, address):
         if match.tokened:
             return _record_third_party(ticket, address, name, body, message_id, files)
         logger.info("inbound email %s names %s but is not from its contact: new ticket", message_id,

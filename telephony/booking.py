@@ -13,7 +13,16 @@ from django.db.models import Q
 from django.utils import timezone
 
 from telephony.models import CallLog
-from tickets.models import Message, MessageChannel, MessageDirection, Ticket, TicketChannel, TicketStatus
+from tickets.merging import ticket_merge_target
+from tickets.models import (
+    ACTIVE_STATUSES,
+    Message,
+    MessageChannel,
+    MessageDirection,
+    Ticket,
+    TicketChannel,
+    TicketStatus,
+)
 from tickets.services import contact_resolve, message_create, ticket_create
 
 logger = logging.getLogger(__name__)
@@ -22,21 +31,25 @@ WITHHELD = "a withheld number"
 
 
 def phone_ticket_for(*, number: str, name: str, subject: str) -> tuple[Ticket, bool]:
-    """(ticket, created): the caller's open phone ticket, or a new one.
+    """(ticket, created): the caller's open phone ticket (or the open ticket their latest
+    phone ticket was merged into), or a new one.
 
     A withheld number always gets a new contact and ticket: nothing ties two such calls.
     """
     if number:
         # One query for the common case of a caller who already has an open phone ticket.
         ticket = (
-            Ticket.objects.active()
-            .filter(contact__phone=number, channel=TicketChannel.PHONE)
-            .select_related("contact")
+            Ticket.objects.filter(
+                Q(status__in=ACTIVE_STATUSES) | Q(merged_into__status__in=ACTIVE_STATUSES),
+                contact__phone=number,
+                channel=TicketChannel.PHONE,
+            )
+            .select_related("contact", "merged_into__contact")
             .order_by("-created_at", "-id")
             .first()
         )
         if ticket is not None:
-            return ticket, False
+            return ticket_merge_target(ticket), False
     contact = contact_resolve(name=name or number or "Caller with withheld number", phone=number or None)
     return ticket_create(contact=contact, subject=subject, channel=TicketChannel.PHONE), True
 

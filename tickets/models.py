@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.storage import Storage, storages
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.functional import LazyObject
@@ -196,6 +196,18 @@ class Ticket(models.Model):
     message_count = models.PositiveIntegerField(default=0, editable=False)
     # Changed through tickets.services.ticket_update, which records it in the history.
     tags = models.ManyToManyField(Tag, blank=True, related_name="tickets")
+    # A duplicate closed by tickets.merging.ticket_merge: the ticket its messages moved to.
+    # Always a ticket that is not itself merged (a merge re-points the ones merged into it).
+    merged_into = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="merged_tickets",
+    )
+    # Related tickets, both ways (tickets.merging.ticket_link / ticket_unlink).
+    links = models.ManyToManyField("self", symmetrical=True, blank=True)
 
     objects = TicketQuerySet.as_manager()
 
@@ -225,6 +237,9 @@ class Ticket(models.Model):
                 name="ticket_triage_idx",
                 condition=Q(status__in=ACTIVE_STATUSES),
             ),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=~Q(merged_into=F("id")), name="ticket_not_merged_into_itself"),
         ]
 
     def __str__(self) -> str:
@@ -392,6 +407,8 @@ class TicketChange(models.Model):
         ASSIGNEE = "assignee", "Assignee"
         SUBJECT = "subject", "Subject"
         TAGS = "tags", "Tags"
+        MERGE = "merge", "Merge"  # old_value: the duplicate's reference; new_value: the target's
+        LINKS = "links", "Links"  # a reference linked (new_value) or unlinked (old_value)
 
     ticket = models.ForeignKey(
         Ticket,
@@ -414,7 +431,16 @@ class TicketChange(models.Model):
         indexes = [models.Index(fields=["ticket", "created_at"], name="ticketchange_ticket_idx")]
 
     def __str__(self) -> str:
-        return f"{self.field}: {self.old_value or '—'} → {self.new_value or '—'}"
+        return self.summary or f"{self.field}: {self.old_value or '—'} → {self.new_value or '—'}"
+
+    @property
+    def summary(self) -> str:
+        """The change as a phrase where "from … to …" does not fit (merges, links), else ""."""
+        if self.field == self.Field.MERGE:
+            return f"merged {self.old_value} into {self.new_value}"
+        if self.field == self.Field.LINKS:
+            return f"linked {self.new_value}" if self.new_value else f"unlinked {self.old_value}"
+        return ""
 
     @property
     def actor_label(self) -> str:

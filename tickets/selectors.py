@@ -9,6 +9,7 @@ from django.db.models import Count, Q
 
 from telephony.models import CallLog
 from tickets import sla
+from tickets.filters import REFERENCE_RE
 from tickets.models import (
     ACTIVE_STATUSES,
     CannedReply,
@@ -23,6 +24,22 @@ from tickets.models import (
 def contact_by(unique: str, value: str) -> Contact | None:
     """The contact whose `unique` field ("email" or "phone") is `value`, or None."""
     return Contact.objects.filter(**{unique: value}).first()
+
+
+def is_ticket_identifier(value: str) -> bool:
+    """Whether `value` has the form of a ticket id ("1042") or reference ("SH-2042")."""
+    value = value.strip()
+    return (value.isascii() and value.isdigit()) or REFERENCE_RE.fullmatch(value) is not None
+
+
+def ticket_by_identifier(value: str) -> Ticket | None:
+    """The ticket `value` names: an id ("1042") or a reference ("SH-2042", any case); else None."""
+    value = value.strip()
+    if not is_ticket_identifier(value):
+        return None
+    if value.isdigit():
+        return Ticket.objects.filter(pk=int(value)).first() if 0 < int(value) < 2**63 else None
+    return Ticket.objects.filter(reference__iexact=value).first()
 
 
 def ticket_console(*, ticket: Ticket, agent: User | None) -> dict[str, Any]:
@@ -45,6 +62,15 @@ def ticket_console(*, ticket: Ticket, agent: User | None) -> dict[str, Any]:
         "canned_replies": [
             (reply.title, reply.render(ticket=ticket, agent=agent)) for reply in CannedReply.objects.all()
         ],
+    }
+
+
+def ticket_relations(*, ticket_id: int) -> dict[str, Any]:
+    """The ticket page's related tickets: those linked to it, and those merged into it."""
+    shown = ("id", "reference", "subject", "status")
+    return {
+        "linked_tickets": list(Ticket.objects.filter(links=ticket_id).only(*shown).order_by("id")),
+        "merged_tickets": list(Ticket.objects.filter(merged_into=ticket_id).only(*shown).order_by("id")),
     }
 
 

@@ -32,6 +32,7 @@ from tickets.models import (
     TicketStatus,
     tag_name_clean,
 )
+from tickets.selectors import is_ticket_identifier, ticket_by_identifier
 
 User = get_user_model()
 
@@ -82,6 +83,14 @@ class TicketSerializer(serializers.ModelSerializer):
     tags: serializers.SlugRelatedField[Tag] = serializers.SlugRelatedField(
         many=True, read_only=True, slug_field="name"
     )
+    merged_into: serializers.SlugRelatedField[Ticket] = serializers.SlugRelatedField(
+        read_only=True,
+        slug_field="reference",
+        help_text="The reference of the ticket this one was merged into.",
+    )
+    links: serializers.SlugRelatedField[Ticket] = serializers.SlugRelatedField(
+        many=True, read_only=True, slug_field="reference", help_text="References of related tickets."
+    )
 
     class Meta:
         model = Ticket
@@ -106,6 +115,8 @@ class TicketSerializer(serializers.ModelSerializer):
             "sla_breached",
             "message_count",
             "tags",
+            "merged_into",
+            "links",
         ]
         read_only_fields = fields
 
@@ -137,6 +148,7 @@ TICKET_DOCUMENT_FIELDS = (
     "resolution_breached",
     "sla_breached",
     "message_count",
+    "merged_into__reference",
 )
 PRIORITY_LABELS = {member.value: member.label for member in TicketPriority}
 
@@ -170,7 +182,15 @@ def ticket_document(ticket: Ticket) -> dict[str, Any]:
         "sla_breached": ticket.sla_breached,
         "message_count": ticket.message_count,
         "tags": [tag.name for tag in ticket.tags.all()],  # prefetched by the API's queryset
+        "merged_into": ticket.merged_into.reference if ticket.merged_into else None,  # joined
+        "links": _link_references(ticket),
     }
+
+
+def _link_references(ticket: Ticket) -> list[str]:
+    if ticket.first_message is not None:  # created just now (ticket_create): no links, no read
+        return []
+    return [link.reference or "" for link in ticket.links.all()]  # prefetched by the API's queryset
 
 
 class TicketCreateSerializer(StrictFieldsMixin, serializers.Serializer):
@@ -192,6 +212,37 @@ class TicketUpdateSerializer(StrictFieldsMixin, serializers.Serializer):
     tags = serializers.ListField(
         child=TagField(), max_length=TAGS_PER_TICKET, required=False, help_text="Replaces the ticket's tags."
     )
+
+
+@extend_schema_field(
+    {"oneOf": [{"type": "integer", "minimum": 1}, {"type": "string", "maxLength": 32}], "example": "SH-1042"}
+)
+class TicketIdentifierField(serializers.Field):
+    """A ticket named by its id (a number) or its reference ("SH-1042", any case)."""
+
+    default_error_messages = {
+        "invalid": "Name a ticket by its id or its reference, e.g. SH-1042.",
+        "missing": "No ticket {value}.",
+    }
+
+    def to_internal_value(self, data: Any) -> Ticket:
+        if isinstance(data, bool) or not isinstance(data, int | str) or not is_ticket_identifier(str(data)):
+            self.fail("invalid")
+        ticket = ticket_by_identifier(str(data))
+        if ticket is None:
+            self.fail("missing", value=str(data).strip()[:40])
+        return ticket
+
+    def to_representation(self, value: Ticket) -> str | None:
+        return value.reference
+
+
+class TicketMergeSerializer(StrictFieldsMixin, serializers.Serializer):
+    into = TicketIdentifierField(help_text="The ticket to merge this one into: its id or reference.")
+
+
+class TicketLinkSerializer(StrictFieldsMixin, serializers.Serializer):
+    ticket = TicketIdentifierField(help_text="The related ticket: its id or reference.")
 
 
 class AuthorSerializer(serializers.Serializer):

@@ -199,9 +199,9 @@ def test_ticket_list_and_detail_run_a_constant_number_of_queries(counted_api, ag
     fifty = _queries(counted_api, "/v1/tickets?page_size=100")
     assert five == fifty
     # The page; the count (on PostgreSQL: the planner's estimate first, then an exact count);
-    # the page's tags.
-    assert fifty == (4 if connection.vendor == "postgresql" else 3)
-    assert _queries(counted_api, f"/v1/tickets/{Ticket.objects.first().pk}") == 2  # the ticket, its tags
+    # the page's tags; the page's links.
+    assert fifty == (5 if connection.vendor == "postgresql" else 4)
+    assert _queries(counted_api, f"/v1/tickets/{Ticket.objects.first().pk}") == 3  # ticket, tags, links
 
 
 def test_the_ticket_list_counts_without_joining_the_contacts(api):

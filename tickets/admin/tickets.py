@@ -37,6 +37,7 @@ from tickets.admin.forms import (
     send_status,
 )
 from tickets.admin.live import LiveListAdmin
+from tickets.admin.merging import MergeLinksAdminMixin
 from tickets.admin.presence import PresenceAdmin
 from tickets.filters import ticket_identifier_search
 from tickets.models import MessageDirection, Ticket, TicketPriority
@@ -45,7 +46,7 @@ EDITABLE = ("subject", "status", "priority", "assignee", "tags")
 
 
 @admin.register(Ticket)
-class TicketAdmin(AssignToMeAdmin, LiveListAdmin, PresenceAdmin, AgentConsoleAdmin):
+class TicketAdmin(MergeLinksAdminMixin, AssignToMeAdmin, LiveListAdmin, PresenceAdmin, AgentConsoleAdmin):
     form = TicketConsoleForm
     # Eight columns that fit 1,440 px beside the filters, one line per ticket (console.css).
     list_display = [
@@ -76,7 +77,15 @@ class TicketAdmin(AssignToMeAdmin, LiveListAdmin, PresenceAdmin, AgentConsoleAdm
     ordering = ["-sla_breached", "-priority", "first_response_due", "-created_at"]
     # No second COUNT(*) of every ticket on each page for the "(N total)" link.
     show_full_result_count = False
-    actions = ["assign_to_me", "assign_to", "change_priority", "change_status", "add_tags", "remove_tags"]
+    actions = [
+        "assign_to_me",
+        "assign_to",
+        "change_priority",
+        "change_status",
+        "add_tags",
+        "remove_tags",
+        "merge_selected",
+    ]
     readonly_fields = [
         "reference",
         "channel",
