@@ -1,0 +1,86 @@
+"""Lanes: a few threads that live for one task and run work items side by side.
+
+Django gives every thread its own database connection, opened on first use. A thread that
+ends without closing it leaves it open on the server, so each lane closes its connections in
+its own thread when the block ends. Lanes live for the whole block (not one item), so a task
+opens a connection per lane rather than one per item.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Sequence
+from types import TracebackType
+from typing import Any, TypeVar
+
+from django.db import connections
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class Lanes:
+    """Up to `count` threads: `map` runs each item in a lane of its own, all at once.
+
+    Use it as a context manager: leaving the block ends the lanes and closes their connections.
+    """
+
+    def __init__(self, count: int) -> None:
+        self.count = max(1, count)
+        self._inboxes: list[queue.SimpleQueue[Any]] = []
+        self._threads: list[threading.Thread] = []
+
+    def __enter__(self) -> Lanes:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        for inbox in self._inboxes:
+            inbox.put(None)
+        for thread in self._threads:
+            thread.join()
+
+    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
+        """`[fn(item) for item in items]`, every item started at once in its own lane; a
+        single item runs in the caller's thread. Raises ValueError for more items than lanes,
+        and re-raises an item's exception once every item has finished."""
+        if len(items) > self.count:
+            raise ValueError(f"{len(items)} items for {self.count} lanes")
+        if len(items) <= 1:
+            return [fn(item) for item in items]
+        while len(self._inboxes) < len(items):
+            self._start_lane()
+        answers: queue.SimpleQueue[tuple[int, bool, Any]] = queue.SimpleQueue()
+        for index, (inbox, item) in enumerate(zip(self._inboxes, items, strict=False)):
+            inbox.put((fn, item, index, answers))
+        results: dict[int, Any] = {}
+        error: BaseException | None = None
+        for _ in items:
+            index, ok, value = answers.get()
+            results[index] = value
+            if not ok and error is None:
+                error = value
+        if error is not None:
+            raise error
+        return [results[index] for index in range(len(items))]
+
+    def _start_lane(self) -> None:
+        inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        thread = threading.Thread(target=_lane, args=(inbox,), name=f"lane-{len(self._threads)}", daemon=True)
+        thread.start()
+        self._inboxes.append(inbox)
+        self._threads.append(thread)
+
+
+def _lane(inbox: queue.SimpleQueue[Any]) -> None:
+    try:
+        while (job := inbox.get()) is not None:
+            fn, item, index, answers = job
+            try:
+                answers.put((index, True, fn(item)))
+            except BaseException as exc:  # handed to the caller, which re-raises it
+                answers.put((index, False, exc))
+    finally:
+        connections.close_all()
