@@ -27,17 +27,19 @@ THREADS = 4
 NUMBERS = [f"+1415555{n:04d}" for n in range(200, 210)]  # 10 pages: two rounds of 4, then 2
 
 
+def _page(number: str) -> Delivery:
+    return delivery_new(
+        channel="sms",
+        recipient=number,
+        body=f"page {number}",
+        idempotency_key=f"it:round:{number}",
+        audience="page",
+    )
+
+
 def _pages() -> list[Delivery]:
     with transaction.atomic():  # one send task for all of them
-        return deliveries_save(
-            [
-                delivery_new(
-                    channel="sms", recipient=number, body=f"page {number}",
-                    idempotency_key=f"it:round:{number}", audience="page",
-                )  # fmt: skip
-                for number in NUMBERS
-            ]
-        )
+        return deliveries_save([_page(number) for number in NUMBERS])
 
 
 def _status_by_number() -> dict[str, tuple[str, int]]:
@@ -75,7 +77,9 @@ def test_a_worker_killed_mid_round_loses_no_page_and_resends_only_those_in_fligh
         killed = _status_by_number()
         assert {killed[n] for n in answered} == {(DeliveryStatus.SENT, 1)}
         assert {killed[n] for n in in_flight} == {(DeliveryStatus.SENDING, 1)}
-        assert {killed[n] for n in unclaimed} == {(DeliveryStatus.PENDING, 0)}, "a round claims only what it sends"
+        assert {killed[n] for n in unclaimed} == {(DeliveryStatus.PENDING, 0)}, (
+            "a round claims only what it sends"
+        )
 
         with worker(tmp_path, broker_url=shared_redis, name="rescuer", beat=True, **env):
             wait_until(
