@@ -21,7 +21,8 @@ R = TypeVar("R")
 
 
 class Lanes:
-    """Up to `count` threads: `map` runs each item in a lane of its own, all at once.
+    """The caller's thread and up to `count - 1` threads: `map` runs each item in a lane of its
+    own, all at once.
 
     Use it as a context manager: leaving the block ends the lanes and closes their connections.
     """
@@ -43,18 +44,18 @@ class Lanes:
             thread.join()
 
     def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
-        """`[fn(item) for item in items]`, every item started at once in its own lane; a
-        single item runs in the caller's thread. Raises ValueError for more items than lanes,
-        and re-raises an item's exception once every item has finished."""
+        """`[fn(item) for item in items]`, every item started at once: the first in the
+        caller's thread, each other in a lane of its own. Raises ValueError for more items
+        than `count`, and re-raises an item's exception once every item has finished."""
         if len(items) > self.count:
             raise ValueError(f"{len(items)} items for {self.count} lanes")
-        if len(items) <= 1:
-            return [fn(item) for item in items]
-        while len(self._inboxes) < len(items):
+        while len(self._inboxes) < len(items) - 1:
             self._start_lane()
         answers: queue.SimpleQueue[tuple[int, bool, Any]] = queue.SimpleQueue()
-        for index, (inbox, item) in enumerate(zip(self._inboxes, items, strict=False)):
+        for index, (inbox, item) in enumerate(zip(self._inboxes, items[1:], strict=False), start=1):
             inbox.put((fn, item, index, answers))
+        if items:
+            _run(fn, items[0], 0, answers)
         results: dict[int, Any] = {}
         error: BaseException | None = None
         for _ in items:
@@ -77,10 +78,13 @@ class Lanes:
 def _lane(inbox: queue.SimpleQueue[Any]) -> None:
     try:
         while (job := inbox.get()) is not None:
-            fn, item, index, answers = job
-            try:
-                answers.put((index, True, fn(item)))
-            except BaseException as exc:  # handed to the caller, which re-raises it
-                answers.put((index, False, exc))
+            _run(*job)
     finally:
         connections.close_all()
+
+
+def _run(fn: Callable[[Any], Any], item: Any, index: int, answers: queue.SimpleQueue[Any]) -> None:
+    try:
+        answers.put((index, True, fn(item)))
+    except BaseException as exc:  # handed to the caller of `map`, which re-raises it
+        answers.put((index, False, exc))
