@@ -8,6 +8,8 @@ opens a connection per lane rather than one per item.
 
 from __future__ import annotations
 
+import contextvars
+import functools
 import queue
 import threading
 from collections.abc import Callable, Sequence
@@ -53,7 +55,8 @@ class Lanes:
             self._start_lane()
         answers: queue.SimpleQueue[tuple[int, bool, Any]] = queue.SimpleQueue()
         for index, (inbox, item) in enumerate(zip(self._inboxes, items[1:], strict=False), start=1):
-            inbox.put((fn, item, index, answers))
+            # In the caller's context: log lines keep its request and task ids.
+            inbox.put((functools.partial(contextvars.copy_context().run, fn), item, index, answers))
         if items:
             _run(fn, items[0], 0, answers)
         results: dict[int, Any] = {}
