@@ -9,7 +9,6 @@ opens a connection per lane rather than one per item.
 from __future__ import annotations
 
 import contextvars
-import functools
 import queue
 import threading
 from collections.abc import Callable, Sequence
@@ -56,7 +55,7 @@ class Lanes:
         answers: queue.SimpleQueue[tuple[int, bool, Any]] = queue.SimpleQueue()
         for index, (inbox, item) in enumerate(zip(self._inboxes, items[1:], strict=False), start=1):
             # In the caller's context: log lines keep its request and task ids.
-            inbox.put((functools.partial(contextvars.copy_context().run, fn), item, index, answers))
+            inbox.put((fn, item, index, answers, contextvars.copy_context()))
         if items:
             _run(fn, items[0], 0, answers)
         results: dict[int, Any] = {}
@@ -86,8 +85,14 @@ def _lane(inbox: queue.SimpleQueue[Any]) -> None:
         connections.close_all()
 
 
-def _run(fn: Callable[[Any], Any], item: Any, index: int, answers: queue.SimpleQueue[Any]) -> None:
+def _run(
+    fn: Callable[[Any], Any],
+    item: Any,
+    index: int,
+    answers: queue.SimpleQueue[Any],
+    context: contextvars.Context | None = None,
+) -> None:
     try:
-        answers.put((index, True, fn(item)))
+        answers.put((index, True, context.run(fn, item) if context else fn(item)))
     except BaseException as exc:  # handed to the caller of `map`, which re-raises it
         answers.put((index, False, exc))
