@@ -392,6 +392,9 @@ NOTIFICATIONS_SENDING_TIMEOUT_SECONDS = env.int("NOTIFICATIONS_SENDING_TIMEOUT_S
 NOTIFICATIONS_REQUEUE_AFTER_SECONDS = env.int("NOTIFICATIONS_REQUEUE_AFTER_SECONDS", default=60)
 NOTIFICATIONS_SWEEP_INTERVAL_SECONDS = env.float("NOTIFICATIONS_SWEEP_INTERVAL_SECONDS", default=30.0)
 NOTIFICATIONS_SWEEP_BATCH = env.int("NOTIFICATIONS_SWEEP_BATCH", default=1000)
+# Deliveries by HTTP (SMS, calls, Slack, PagerDuty, Opsgenie) one send task has in flight at
+# once, each in a thread with its own database connection (1: one by one).
+NOTIFICATIONS_SEND_THREADS = env.int("NOTIFICATIONS_SEND_THREADS", default=8)
 # Slack allows about one message per second per incoming webhook; 0 turns spacing off.
 SLACK_MIN_INTERVAL_SECONDS = env.float("SLACK_MIN_INTERVAL_SECONDS", default=1.0)
 SLACK_TIMEOUT_SECONDS = env.float("SLACK_TIMEOUT_SECONDS", default=10.0)

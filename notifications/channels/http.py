@@ -1,6 +1,6 @@
 """The HTTP part shared by the JSON-posting channels (Slack, PagerDuty, Opsgenie).
 
-One keep-alive session per worker process, and one mapping of answers to outcomes:
+One keep-alive session per thread, and one mapping of answers to outcomes:
 an expected status returns the response; 429 retries after Retry-After; any other 4xx is
 permanent (no retry fixes a bad key, payload or target); 5xx and network errors retry; a
 read timeout (the request was sent, no answer came) is unconfirmed.
@@ -9,6 +9,7 @@ read timeout (the request was sent, no answer came) is unconfirmed.
 from __future__ import annotations
 
 import functools
+import threading
 from typing import Any
 
 import requests
@@ -16,9 +17,14 @@ import requests
 from notifications.channels import ChannelError
 
 
-@functools.cache
 def session() -> requests.Session:
-    """One keep-alive session per worker process: no new TCP/TLS handshake per message."""
+    """This thread's keep-alive session: no new TCP/TLS handshake per message (requests does
+    not promise that a Session is safe to share between threads)."""
+    return _session(threading.get_ident())
+
+
+@functools.lru_cache(maxsize=32)
+def _session(thread: int) -> requests.Session:
     return requests.Session()
 
 

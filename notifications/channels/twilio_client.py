@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import threading
 from collections.abc import Iterator
 
 import requests
@@ -40,8 +41,10 @@ def require_configured() -> None:
         raise ChannelNotConfigured("Twilio is not configured (TWILIO_ACCOUNT_SID/AUTH_TOKEN/FROM_NUMBER)")
 
 
-@functools.lru_cache(maxsize=4)
-def _client(account_sid: str, auth_token: str, base_url: str, timeout: float) -> Client:
+# One client per thread (`thread` is in the key): TwilioHttpClient keeps the last response on
+# itself and returns it from there, so a client shared by threads could return another's answer.
+@functools.lru_cache(maxsize=32)
+def _client(account_sid: str, auth_token: str, base_url: str, timeout: float, thread: int) -> Client:
     client = Client(account_sid, auth_token, http_client=TwilioHttpClient(timeout=timeout))
     if base_url:
         client.api.base_url = base_url.rstrip("/")
@@ -54,6 +57,7 @@ def get_client() -> Client:
         settings.TWILIO_AUTH_TOKEN,
         settings.TWILIO_API_BASE_URL,
         float(settings.TWILIO_TIMEOUT_SECONDS),
+        threading.get_ident(),
     )
 
 

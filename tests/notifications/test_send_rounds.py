@@ -1,0 +1,91 @@
+"""A send task's HTTP deliveries go out in rounds, several at once in threads of their own:
+pacing and Retry-After still hold per channel, and the threads leave no connection open."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from notifications.models import Delivery, DeliveryStatus
+from notifications.outbox import deliveries_send, delivery_create
+from tests.notifications.fakes import Reply
+
+# Committed rows: the threads' own connections must see them.
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+@pytest.fixture
+def queued(monkeypatch):
+    from notifications import tasks
+
+    sent: list[tuple[list[int], float | None]] = []
+    monkeypatch.setattr(
+        tasks.send_deliveries,
+        "apply_async",
+        lambda args, kwargs=None, countdown=None, **_: sent.append((args[0], countdown)),
+    )
+    return sent
+
+
+def _notices(count: int, **fields: str) -> list[int]:
+    return [
+        delivery_create(
+            channel="slack", recipient="#support", body=f"notice {n}", idempotency_key=f"round:{n}", **fields
+        ).pk
+        for n in range(count)
+    ]
+
+
+def _connections() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+        return int(cursor.fetchone()[0])
+
+
+def test_a_round_to_one_slack_webhook_sends_one_and_defers_the_rest_without_using_attempts(
+    slack, settings, queued
+):
+    settings.SLACK_MIN_INTERVAL_SECONDS = 30
+    ids = _notices(3)
+    queued.clear()
+
+    statuses = deliveries_send(ids)
+
+    assert sorted(statuses) == [DeliveryStatus.PENDING, DeliveryStatus.PENDING, DeliveryStatus.SENT]
+    assert len(slack.requests) == 1, "the webhook's pacing holds across the round's threads"
+    waiting = Delivery.objects.filter(pk__in=ids, status=DeliveryStatus.PENDING)
+    assert [d.attempts for d in waiting] == [0, 0]
+    assert sorted(ids_ for ids_, _ in queued) == sorted([d.pk] for d in waiting)
+    assert all(countdown and countdown > 0 for _, countdown in queued)
+
+
+def test_a_429_in_a_round_waits_its_retry_after_and_the_others_are_sent(slack, queued):
+    slack.answer(Reply(429, "rate_limited", {"Retry-After": "120"}))
+    ids = _notices(3)
+    queued.clear()
+
+    statuses = deliveries_send(ids)
+
+    assert sorted(statuses) == [DeliveryStatus.PENDING, DeliveryStatus.SENT, DeliveryStatus.SENT]
+    [limited] = Delivery.objects.filter(pk__in=ids, status=DeliveryStatus.PENDING)
+    assert limited.attempts == 0, "a 429 uses no attempt"
+    assert limited.next_attempt_at >= timezone.now() + timedelta(seconds=100)
+    assert queued == [([limited.pk], 120.0)]
+    assert len(slack.delivered()) == 2
+
+
+def test_a_task_sends_more_deliveries_than_threads_each_once_and_closes_its_connections(
+    slack, settings, queued
+):
+    settings.NOTIFICATIONS_SEND_THREADS = 3
+    ids = _notices(7)
+    before = _connections()
+
+    assert deliveries_send(ids) == [DeliveryStatus.SENT] * 7
+    assert deliveries_send(ids) == [DeliveryStatus.SENT] * 7, "a duplicate task is a no-op"
+
+    assert sorted(r.json()["text"] for r in slack.requests) == sorted(f"notice {n}" for n in range(7))
+    assert _connections() == before, "every thread closed its database connection"
