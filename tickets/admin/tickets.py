@@ -298,6 +298,27 @@ class TicketAdmin(AgentConsoleAdmin):
             if status:  # "Send and set pending" / "Send and resolve": after the message
                 services.ticket_update(ticket=obj, actor=Actor.of(request.user), status=status)  # type: ignore[arg-type]
 
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> Any:
+        """A service may refuse what the form allowed: another agent changed the ticket between
+        validation and save. The admin's transaction then rolls back everything this save
+        wrote, and the agent is told why on the page as it is now, instead of a 500."""
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except DomainError as exc:
+            self.message_user(
+                request,
+                f"Nothing was saved: {exc.message} Someone may have changed the ticket meanwhile; "
+                "it is shown as it is now.",
+                messages.ERROR,
+            )
+            return redirect(request.get_full_path())
+
     def response_change(self, request: HttpRequest, obj: Ticket) -> HttpResponse:
         """After a send button that sent something, the ticket page again, saying so; with
         nothing written (Enter pressed in a field) the page is saved as by *Save*."""
