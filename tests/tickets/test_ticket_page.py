@@ -42,7 +42,9 @@ def closed_after_validation(monkeypatch):
 
     def clean(form):
         cleaned = real_clean(form)
-        services.ticket_update(ticket=form.instance, actor=Actor.of(UserFactory(username="bob")), status="closed")
+        services.ticket_update(
+            ticket=form.instance, actor=Actor.of(UserFactory(username="bob")), status="closed"
+        )
         return cleaned
 
     monkeypatch.setattr(TicketConsoleForm, "clean", clean)

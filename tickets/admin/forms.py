@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 
 from supporthub.text import single_line
 from tickets.admin.attachments import FILES_HELP, MultipleFileField
-from tickets.models import Ticket, TicketChange, TicketPriority, TicketStatus, tag_names_clean
+from tickets.models import Macro, Ticket, TicketChange, TicketPriority, TicketStatus, tag_names_clean
 
 REPLY_HELP = "Sent to the contact through the ticket's channel when you save."
 NOTE_HELP = "Only agents see internal notes."
@@ -129,6 +129,10 @@ class BulkAddTagsForm(forms.Form):
 
 class BulkRemoveTagsForm(forms.Form):
     remove_tags = TagsField(label="Tags to remove")
+
+
+class MacroApplyForm(forms.Form):
+    macro = forms.ModelChoiceField(queryset=Macro.objects.all())
 
 
 class SavedViewForm(forms.Form):

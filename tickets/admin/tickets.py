@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import QuerySet
 from django.forms import Form
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -21,7 +21,7 @@ from django.utils.timesince import timesince
 from supporthub.actors import Actor
 from supporthub.exceptions import DomainError
 from supporthub.roles import is_lead
-from tickets import saved_views, selectors, services, sla
+from tickets import macros, saved_views, selectors, services, sla
 from tickets.admin.attachments import uploads
 from tickets.admin.base import AgentConsoleAdmin
 from tickets.admin.filters import AssigneeFilter, SlaFilter, StatusFilter, TagFilter
@@ -31,6 +31,7 @@ from tickets.admin.forms import (
     BulkPriorityForm,
     BulkRemoveTagsForm,
     BulkStatusForm,
+    MacroApplyForm,
     SavedViewForm,
     TicketConsoleForm,
     send_status,
@@ -112,9 +113,11 @@ class TicketAdmin(AgentConsoleAdmin):
             return [
                 (None, {"fields": ["subject", "description", "channel", "contact", "priority", "assignee"]})
             ]
+        # The reply box first: at the top of the column that stays in view (console.css).
         return [
+            ("Reply", {"fields": ["reply", "internal", "note", "reply_files", "seen_updated_at"]}),
             (
-                None,
+                "Ticket",
                 {
                     "fields": [
                         "reference",
@@ -126,7 +129,6 @@ class TicketAdmin(AgentConsoleAdmin):
                     ]
                 },
             ),
-            ("Reply", {"fields": ["reply", "internal", "note", "reply_files", "seen_updated_at"]}),
             (
                 "Times",
                 {
@@ -199,6 +201,7 @@ class TicketAdmin(AgentConsoleAdmin):
             path("next/", wrap(self.next_ticket_view), name="tickets_ticket_next"),
             path("views/save/", wrap(self.view_save_view), name="tickets_ticket_view_save"),
             path("views/<int:pk>/delete/", wrap(self.view_delete_view), name="tickets_ticket_view_delete"),
+            path("<int:pk>/macro/", wrap(self.macro_apply_view), name="tickets_ticket_macro"),
             *super().get_urls(),
         ]
 
@@ -213,6 +216,29 @@ class TicketAdmin(AgentConsoleAdmin):
             self.message_user(request, "No unassigned ticket is waiting.", messages.INFO)
             return redirect("admin:tickets_ticket_changelist")
         self.message_user(request, f"{ticket.reference} is yours now.", messages.SUCCESS)
+        return redirect("admin:tickets_ticket_change", ticket.pk)
+
+    def macro_apply_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """POST `macro`: apply it to the ticket (tickets.macros.macro_apply) and show the page."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        ticket = get_object_or_404(Ticket, pk=pk)
+        if not self.has_change_permission(request, ticket):
+            raise PermissionDenied
+        form = MacroApplyForm(request.POST)
+        if not form.is_valid():
+            return HttpResponseBadRequest(
+                f"macro: {'; '.join(form.errors['macro'])}", content_type="text/plain"
+            )
+        macro = form.cleaned_data["macro"]
+        try:
+            macros.macro_apply(ticket=ticket, macro=macro, agent=request.user)  # type: ignore[arg-type]
+        except DomainError as exc:
+            self.message_user(
+                request, f"Macro “{macro}” not applied, nothing changed: {exc.message}", messages.ERROR
+            )
+        else:
+            self.message_user(request, f"Applied macro “{macro}”.", messages.SUCCESS)
         return redirect("admin:tickets_ticket_change", ticket.pk)
 
     def view_save_view(self, request: HttpRequest) -> HttpResponse:
@@ -340,7 +366,8 @@ class TicketAdmin(AgentConsoleAdmin):
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
         ticket = self.get_object(request, object_id)
-        context = dict(extra_context or {})
+        # Like the list, the page needs the width the navigation sidebar takes.
+        context = {"is_nav_sidebar_enabled": False, **(extra_context or {})}
         if ticket is not None:
             context.update(selectors.ticket_console(ticket=ticket, agent=request.user))  # type: ignore[arg-type]
         return super().change_view(request, object_id, form_url, extra_context=context)
