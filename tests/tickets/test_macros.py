@@ -80,7 +80,7 @@ def test_a_macro_whose_status_change_is_illegal_changes_and_sends_nothing(agent,
     pending = Macro.objects.create(
         name="Wait", body="We wait for you", status=TicketStatus.PENDING, add_tags="x"
     )
-    with pytest.raises(DomainError, match="Cannot change status from resolved to pending."):
+    with pytest.raises(DomainError, match=r"Cannot change status from resolved to pending\."):
         macro_apply(ticket=resolved, macro=pending, agent=agent)
     resolved.refresh_from_db()
     assert resolved.status == "resolved" and not resolved.tags.exists()
