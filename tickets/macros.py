@@ -15,16 +15,19 @@ from tickets.models import Macro, MessageDirection, Ticket, TicketChange
 
 
 @transaction.atomic
-def macro_apply(*, ticket: Ticket, macro: Macro, agent: User) -> Ticket:
+def macro_apply(*, ticket: Ticket, macro: Macro, agent: User, with_text: bool = True) -> Ticket:
     """Apply `macro` to `ticket` as `agent`: its text (placeholders filled) is sent, or added
     as a note, then its status, priority, assignee and tags are set, and the history records
     the macro with each change, all by `agent`. Returns the ticket as saved.
+
+    `with_text=False`: the changes only, when the text went out already (the ticket page's
+    reply box, where the agent may have edited it).
 
     Raises DomainError when a step is refused (a status the ticket cannot move to, a closed
     ticket): then nothing at all is changed or sent.
     """
     actor = Actor.of(agent)
-    if macro.body:
+    if with_text and macro.body:
         services.message_create(
             ticket=ticket,
             direction=MessageDirection.NOTE if macro.internal else MessageDirection.OUTBOUND,

@@ -543,6 +543,20 @@ class Macro(_Shortcut):
     def tags(self) -> list[str]:
         return self.add_tags.split()
 
+    @property
+    def summary(self) -> str:
+        """What applying it does, in a few words."""
+        parts = [("adds a note" if self.internal else "sends a reply")] if self.body else []
+        if self.status:
+            parts.append(f"status {self.status}")
+        if self.priority:
+            parts.append(f"priority {TicketPriority(self.priority).label}")
+        if self.assignee_id:
+            parts.append(f"assigns {self.assignee}")
+        if self.add_tags:
+            parts.append(f"tags {self.add_tags}")
+        return ", ".join(parts) or "nothing"
+
     def render(self, *, ticket: Ticket, agent: User | None = None) -> str:
         return placeholders_fill(self.body, ticket=ticket, agent=agent)
 

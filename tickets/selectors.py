@@ -82,10 +82,21 @@ def ticket_console(*, ticket: Ticket, agent: User | None) -> dict[str, Any]:
         "sla_clocks": sla.sla_clocks(ticket),
         "canned_replies": [(reply.title, text) for reply, text in canned],
         "macros": macros,
-        # What typing ::shortcut in the reply box inserts (console.js).
+        # What typing ::shortcut in the reply box inserts (console.js); a macro's changes
+        # are then applied when the reply is sent.
         "shortcuts": {
-            **{reply.shortcut: text for reply, text in canned if reply.shortcut},
-            **{m.shortcut: m.render(ticket=ticket, agent=agent) for m in macros if m.shortcut},
+            **{reply.shortcut: {"text": text} for reply, text in canned if reply.shortcut},
+            **{
+                macro.shortcut: {
+                    "text": macro.render(ticket=ticket, agent=agent),
+                    "macro": macro.pk,
+                    "name": macro.name,
+                    "summary": macro.summary,
+                    "internal": macro.internal,
+                }
+                for macro in macros
+                if macro.shortcut
+            },
         },
     }
 

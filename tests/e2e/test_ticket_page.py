@@ -116,3 +116,35 @@ def test_a_macro_the_ticket_cannot_take_says_so_and_changes_nothing(desk, live_s
     assert "Cannot change status from resolved to pending." in desk.inner_text("ul.messagelist")
     assert Ticket.objects.get(pk=ticket.pk).status == TicketStatus.RESOLVED
     assert not ticket.messages.exists()
+
+
+def test_typing_a_macros_shortcut_applies_it_when_the_reply_is_sent(desk, live_server, console_agent):
+    ticket = TicketFactory(status=TicketStatus.NEW, contact=ContactFactory(name="Hana"))
+    Macro.objects.create(
+        name="Need details",
+        shortcut="details",
+        body="Hi {contact_name}, which model is it?",
+        status="pending",
+    )
+    _open(desk, live_server, console_agent, ticket)
+    desk.click("#id_reply")
+    desk.keyboard.type("::details ")
+    assert desk.input_value("#id_reply") == "Hi Hana, which model is it?"
+    assert "Macro “Need details” applies when you send: sends a reply, status pending." in desk.inner_text(
+        ".armed-macro"
+    )
+    desk.keyboard.type(" Thanks!")
+    desk.click("button[name=send][value=now]")
+    assert f"Sent. {ticket.reference} is pending." in desk.inner_text("ul.messagelist")
+    assert list(ticket.messages.values_list("body", flat=True)) == ["Hi Hana, which model is it? Thanks!"]
+    assert "applied macro Need details" in " ".join(desk.inner_text("section.history").split())
+
+    # Dismissed, the macro changes nothing: only the text is sent.
+    desk.click("#id_reply")
+    desk.keyboard.type("::details ")
+    desk.click(".armed-macro .disarm")
+    assert not desk.locator(".armed-macro").is_visible()
+    desk.click("button[name=send][value=now]")
+    assert f"Sent. {ticket.reference} is pending." in desk.inner_text("ul.messagelist")
+    assert ticket.messages.count() == 2
+    assert ticket.changes.filter(field="macro").count() == 1

@@ -185,11 +185,77 @@ def test_the_canned_reply_and_macro_forms_list_the_placeholders(admin_client):
 def test_the_ticket_page_offers_the_shortcuts_with_their_filled_text(agent_client, customer):
     ticket = TicketFactory(contact=customer)
     CannedReply.objects.create(title="Hello", shortcut="hi", body="Hi {contact_name}")
-    Macro.objects.create(name="Bye", shortcut="bye", body="Bye from {reference}", status="resolved")
+    bye = Macro.objects.create(name="Bye", shortcut="bye", body="Bye from {reference}", status="resolved")
     CannedReply.objects.create(title="No shortcut", body="x")
     response = agent_client.get(f"{CHANGELIST}{ticket.pk}/change/")
     assert response.context["shortcuts"] == {
-        "hi": f"Hi {customer.name}",
-        "bye": f"Bye from {ticket.reference}",
+        "hi": {"text": f"Hi {customer.name}"},
+        "bye": {
+            "text": f"Bye from {ticket.reference}",
+            "macro": bye.pk,
+            "name": "Bye",
+            "summary": "sends a reply, status resolved",
+            "internal": False,
+        },
     }
     assert 'id="reply-shortcuts"' in response.content.decode()
+
+
+# --- a macro typed by its shortcut, applied with the reply -------------------------------
+@pytest.fixture
+def wait_macro():
+    return Macro.objects.create(
+        name="Wait", shortcut="wait", body="We wait for you", status="pending", add_tags="waiting"
+    )
+
+
+def test_a_macro_typed_in_the_reply_box_applies_its_changes_with_the_edited_reply(
+    agent_client, agent, wait_macro
+):
+    ticket = TicketFactory(status=TicketStatus.NEW)
+    data = _page_data(
+        agent_client, ticket, reply="We wait for you, edited", macro_on_send=wait_macro.pk, send="now"
+    )
+    response = agent_client.post(f"{CHANGELIST}{ticket.pk}/change/", data)
+    assert response.status_code == 302, response.content
+    ticket.refresh_from_db()
+    assert ticket.status == "pending" and list(ticket.tags.values_list("name", flat=True)) == ["waiting"]
+    assert list(ticket.messages.values_list("body", flat=True)) == [
+        "We wait for you, edited"
+    ]  # once, as edited
+    fields = list(ticket.changes.order_by("pk").values_list("field", "new_value", "actor"))
+    assert fields == [
+        ("status", "open", agent.pk),
+        ("status", "pending", agent.pk),
+        ("tags", "waiting", agent.pk),
+        ("macro", "Wait", agent.pk),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("status", "fields", "error"),
+    [
+        ("resolved", {}, "Macro “Wait”: cannot change status from resolved to pending."),
+        ("open", {"send": "resolved"}, "Macro “Wait” sets the status: choose no other status."),
+        ("open", {"status": "closed"}, "Macro “Wait” sets the status: choose no other status."),
+    ],
+)
+def test_a_typed_macro_the_ticket_cannot_take_saves_nothing(agent_client, wait_macro, status, fields, error):
+    ticket = TicketFactory(status=status)
+    data = _page_data(agent_client, ticket, reply="Hi", macro_on_send=wait_macro.pk, **fields)
+    response = agent_client.post(f"{CHANGELIST}{ticket.pk}/change/", data)
+    assert response.status_code == 200
+    assert error in response.content.decode()
+    assert Ticket.objects.get(pk=ticket.pk).status == status
+    assert not ticket.messages.exists() and not ticket.changes.exists()
+
+
+def test_an_unknown_typed_macro_is_refused_by_the_form(agent_client):
+    ticket = TicketFactory(status=TicketStatus.OPEN)
+    response = agent_client.post(
+        f"{CHANGELIST}{ticket.pk}/change/",
+        _page_data(agent_client, ticket, reply="Hi", macro_on_send="999999"),
+    )
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+    assert not ticket.messages.exists()

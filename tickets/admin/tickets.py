@@ -115,7 +115,10 @@ class TicketAdmin(AgentConsoleAdmin):
             ]
         # The reply box first: at the top of the column that stays in view (console.css).
         return [
-            ("Reply", {"fields": ["reply", "internal", "note", "reply_files", "seen_updated_at"]}),
+            (
+                "Reply",
+                {"fields": ["reply", "internal", "note", "reply_files", "macro_on_send", "seen_updated_at"]},
+            ),
             (
                 "Ticket",
                 {
@@ -320,6 +323,10 @@ class TicketAdmin(AgentConsoleAdmin):
                     author_user=request.user,  # type: ignore[arg-type]
                     attachments=files,
                 )
+            if data.get("macro_on_send"):  # its text went out in the reply box
+                macros.macro_apply(
+                    ticket=obj, macro=data["macro_on_send"], agent=request.user, with_text=False
+                )  # type: ignore[arg-type]
             status = send_status(data)
             if status:  # "Send and set pending" / "Send and resolve": after the message
                 services.ticket_update(ticket=obj, actor=Actor.of(request.user), status=status)  # type: ignore[arg-type]

@@ -24,23 +24,39 @@ document.addEventListener("DOMContentLoaded", function () {
   show();
 });
 
-// Shortcuts: "::name" followed by a space (or a new line) in the reply box becomes the canned
-// reply or macro text named "name" (the map is the page's #reply-shortcuts JSON).
+// Shortcuts: "::name" followed by a space (or a new line) in the reply box becomes the text of
+// the canned reply or macro named "name" (the page's #reply-shortcuts JSON). A macro's field
+// changes are then applied when the page is saved (#id_macro_on_send), unless dismissed.
 document.addEventListener("DOMContentLoaded", function () {
   var data = document.getElementById("reply-shortcuts");
   var reply = document.getElementById("id_reply");
+  var armed = document.getElementById("id_macro_on_send");
+  var chip = document.querySelector(".armed-macro");
   if (!data || !reply) return;
   var shortcuts = JSON.parse(data.textContent);
+  var arm = function (entry) {
+    if (!armed || !chip) return;
+    armed.value = entry ? entry.macro : "";
+    chip.hidden = !entry;
+    if (entry) chip.querySelector("span").textContent =
+      "Macro “" + entry.name + "” applies when you send: " + entry.summary + ".";
+  };
+  if (chip) chip.querySelector(".disarm").addEventListener("click", function () { arm(null); });
   reply.addEventListener("input", function () {
     var caret = reply.selectionStart;
     var before = reply.value.slice(0, caret);
     var typed = /(^|\s)::([A-Za-z0-9_-]+)\s$/.exec(before);
     if (!typed) return;
-    var text = shortcuts[typed[2].toLowerCase()];
-    if (text === undefined) return;
+    var entry = shortcuts[typed[2].toLowerCase()];
+    if (entry === undefined) return;
     var start = caret - typed[0].length + typed[1].length;
-    reply.value = reply.value.slice(0, start) + text + reply.value.slice(caret);
-    reply.selectionStart = reply.selectionEnd = start + text.length;
+    reply.value = reply.value.slice(0, start) + entry.text + reply.value.slice(caret);
+    reply.selectionStart = reply.selectionEnd = start + entry.text.length;
+    if (entry.macro) {
+      arm(entry);
+      var internal = document.getElementById("id_internal");
+      if (internal && entry.internal && !internal.checked) internal.click();
+    }
   });
 });
 
