@@ -230,9 +230,8 @@ class TicketAdmin(AgentConsoleAdmin):
             raise PermissionDenied
         form = MacroApplyForm(request.POST)
         if not form.is_valid():
-            return HttpResponseBadRequest(
-                f"macro: {'; '.join(form.errors['macro'])}", content_type="text/plain"
-            )
+            why = form.errors.get_json_data()["macro"][0]["message"]
+            return HttpResponseBadRequest(f"macro: {why}", content_type="text/plain")
         macro = form.cleaned_data["macro"]
         try:
             macros.macro_apply(ticket=ticket, macro=macro, agent=request.user)  # type: ignore[arg-type]
@@ -323,10 +322,14 @@ class TicketAdmin(AgentConsoleAdmin):
                     author_user=request.user,  # type: ignore[arg-type]
                     attachments=files,
                 )
-            if data.get("macro_on_send"):  # its text went out in the reply box
+            macro = data.get("macro_on_send")
+            if macro:  # typed by its shortcut: its text went out in the reply box
                 macros.macro_apply(
-                    ticket=obj, macro=data["macro_on_send"], agent=request.user, with_text=False
-                )  # type: ignore[arg-type]
+                    ticket=obj,
+                    macro=macro,
+                    agent=request.user,  # type: ignore[arg-type]
+                    with_text=False,
+                )
             status = send_status(data)
             if status:  # "Send and set pending" / "Send and resolve": after the message
                 services.ticket_update(ticket=obj, actor=Actor.of(request.user), status=status)  # type: ignore[arg-type]
