@@ -261,6 +261,7 @@ def _ack_timeout(incident: Incident, batch: _Batch) -> None:
         "Acknowledged but not resolved within the ack timeout: paging again from the first step.",
     )
     incident_paging_sync(incident=incident, action="trigger")  # PagerDuty / Opsgenie page again too
+    paging.slack_pages_redraw(incident.pk)  # its Slack messages offer Acknowledge again
     _next(incident, batch)
 
 

@@ -11,16 +11,19 @@ import logging
 from typing import Any
 
 from escalation.slack_blocks import incident_blocks
+from notifications.channels import slack_api
 from notifications.channels.slack import slack_escape
 from notifications.channels.voice import DEFAULT_PROMPT
-from notifications.models import Delivery
+from notifications.models import Delivery, DeliveryChannel, DeliveryStatus
 from notifications.outbox import deliveries_save, delivery_create, delivery_new
 from notifications.recipients import slack_chooses_channel
+from supporthub.tasks import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 # Read after the page text on a paging call; the keypress comes back to
 # /webhooks/twilio/page?delivery=<id> and the telephony app calls incident_acknowledge_from_delivery.
 VOICE_PROMPT = DEFAULT_PROMPT
+SLACK_REFRESH_TASK = "escalation.slack_message_refresh"
 
 
 def notify(
@@ -91,3 +94,22 @@ def pages_save(deliveries: list[Delivery]) -> list[Delivery]:
     new = {d.idempotency_key: d for d in deliveries if d.idempotency_key not in existing}
     deliveries_save(list(new.values()))
     return [existing.get(d.idempotency_key) or new[d.idempotency_key] for d in deliveries]
+
+
+def slack_pages(incident_id: int) -> set[tuple[str, str]]:
+    """(channel id, ts) of each Slack page of the incident posted with the bot token (an
+    incoming webhook's post cannot be edited, so it is not among them)."""
+    refs = Delivery.objects.filter(
+        channel=DeliveryChannel.SLACK,
+        payload__incident=incident_id,
+        status__in=(DeliveryStatus.SENT, DeliveryStatus.UNCONFIRMED),
+    ).values_list("provider_id", flat=True)
+    return {message for ref in refs if (message := slack_api.message_ref_parse(ref))}
+
+
+def slack_pages_redraw(incident_id: int) -> None:
+    """Once the change commits, redraw every Slack page of the incident (chat.update) from its
+    state, so that each shows it however it changed: Slack, the API, an SMS, the admin, the
+    engine."""
+    for channel_id, ts in sorted(slack_pages(incident_id)):
+        enqueue_on_commit(SLACK_REFRESH_TASK, incident_id, channel_id, ts)

@@ -12,7 +12,7 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from escalation import engine, pager, reachability, replies
+from escalation import engine, pager, paging, reachability, replies, slack_blocks
 from escalation.models import (
     ContactMethod,
     ContactMethodKind,
@@ -54,9 +54,12 @@ def event_add(
 ) -> IncidentEvent:
     """One timeline line; `actor_name` defaults to the user's username."""
     name = actor_name or (actor.get_username() if actor is not None else "")
-    return IncidentEvent.objects.create(
+    event = IncidentEvent.objects.create(
         incident=incident, kind=kind, message=message, actor=actor, actor_name=name[:200], via=via
     )
+    if kind in slack_blocks.HUMAN_EVENTS:
+        paging.slack_pages_redraw(incident.pk)
+    return event
 
 
 def policy_snapshot(policy: EscalationPolicy) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """The Slack app: a click on a page's button acts as the clicking Slack user's SupportHub user
-(matched by email) through the incident services, once per click; the message is then
-redrawn in place (`message_refresh`, run by a task). `/oncall` tells who is on call now."""
+(matched by email) through the incident services, once per click; the incident's messages are
+then redrawn in place (`message_refresh`, run by a task). `/oncall` tells who is on call now."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from escalation import selectors, services, slack_blocks
+from escalation import paging, selectors, services, slack_blocks
 from escalation.models import Incident, SlackAction
 from notifications.channels import ChannelError, slack_api
 from supporthub.exceptions import DomainError
@@ -22,7 +22,7 @@ from supporthub.tasks import enqueue_on_commit, publish
 
 logger = logging.getLogger(__name__)
 
-REFRESH_TASK = "escalation.slack_message_refresh"
+REFRESH_TASK = paging.SLACK_REFRESH_TASK
 RESPOND_TASK = "escalation.slack_respond"
 # How long a Slack member's email is kept: a click needs no users.info call for a while, and a
 # changed Slack email is seen within minutes. Who that email belongs to is read every time.
@@ -165,8 +165,9 @@ def _act(click: Click, user: Any) -> str:
     except IntegrityError:
         logger.info("Slack click %s seen before; nothing done again", click.key)
         return "This click was already handled."
-    VERBS[click.action_id](incident=click.incident_id, user=user, via="slack")
-    enqueue_on_commit(REFRESH_TASK, click.incident_id, click.channel_id, click.message_ts)
+    VERBS[click.action_id](incident=click.incident_id, user=user, via="slack")  # redraws the pages
+    if (click.channel_id, click.message_ts) not in paging.slack_pages(click.incident_id):
+        enqueue_on_commit(REFRESH_TASK, click.incident_id, click.channel_id, click.message_ts)
     return f"Incident #{click.incident_id} {DONE[click.action_id]} by {user.get_username()}."
 
 

@@ -324,6 +324,21 @@ def twilio_configured() -> bool:
     return bool(settings.TWILIO_ACCOUNT_SID and settings.TWILIO_AUTH_TOKEN and settings.TWILIO_FROM_NUMBER)
 
 
+def text_back(*, number: str, text: str, key: str, ticket: Ticket | None = None) -> Delivery:
+    """Text `text` to `number` through the outbox: the answer to an inbound text that could not
+    go in the webhook's TwiML (the text arrived during a database outage and was replayed).
+    A customer's (`ticket` given) is retried as a customer message, staff's as a team notice.
+    Idempotent on `key`."""
+    return delivery_create(
+        channel=DeliveryChannel.SMS,
+        recipient=number,
+        body=text,
+        idempotency_key=key,
+        ticket=ticket,
+        audience=DeliveryAudience.CUSTOMER if ticket else DeliveryAudience.TEAM,
+    )
+
+
 def team_notice(*, text: str, key: str, ticket: Ticket | None = None) -> list[Delivery]:
     """Tell the team by email and on Slack (`team_targets`): an SLA breach, the schedule-health
     warning. `text` is the subject and the body; `key` names the cause (idempotent)."""

@@ -99,6 +99,16 @@ def _check(request: HttpRequest, checks: list[Check], *, count: bool = True) -> 
     return wait
 
 
+def _by_user(group: str, request: HttpRequest) -> str:
+    return f"user:{request.user.pk}"
+
+
+def user_over_limit(request: HttpRequest, *, group: str, rate: str) -> int | None:
+    """Count this request against the signed-in user's budget `group` at `rate`; the seconds
+    to wait if that is used up, else None (also with the cache unreachable: fails open)."""
+    return _check(request, [(group, _by_user, rate)])
+
+
 def _api_key_identity(group: str, request: HttpRequest) -> str:
     """Who is calling (supporthub.api.auth.caller_scope), else the client address."""
     scope = caller_scope(request)  # type: ignore[arg-type]  # DRF's Request, from WriteRateLimit

@@ -514,6 +514,8 @@ RATELIMIT_WEBHOOK_PREFIX = "/webhooks/"
 RATELIMIT_ADMIN_LOGIN = env.str("RATELIMIT_ADMIN_LOGIN", default="10/5m")
 # Once a username has RATELIMIT_ADMIN_LOGIN failures, each address may try it this often.
 RATELIMIT_ADMIN_LOGIN_SLOWED = env.str("RATELIMIT_ADMIN_LOGIN_SLOWED", default="1/m")
+# Presence heartbeats from the ticket page, per agent (a beat every 10 s per open ticket tab).
+RATELIMIT_PRESENCE = env.str("RATELIMIT_PRESENCE", default="60/m")
 if not REDIS_URL:
     # Embedded development default: FileBasedCache is shared by the web, worker and beat
     # processes of `make run`, but its increment is not atomic, so under concurrency a limit

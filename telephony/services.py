@@ -299,6 +299,30 @@ def sms_inbound_receive(
     return result
 
 
+@transaction.atomic
+def sms_inbound_replay(
+    *, message_sid: str, from_number: str, to_number: str, body: str, media_urls: list[str]
+) -> SmsResult:
+    """`sms_inbound_receive` for a text spooled during a database outage: its sender got no
+    reply then, so the reply is texted through the outbox now, in the same transaction (once:
+    a replayed MessageSid is a duplicate and texts nothing)."""
+    result = sms_inbound_receive(
+        message_sid=message_sid,
+        from_number=from_number,
+        to_number=to_number,
+        body=body,
+        media_urls=media_urls,
+    )
+    if result.reply and not result.duplicate:
+        builders.text_back(
+            number=from_number,
+            text=result.reply,
+            key=f"sms:{message_sid}:reply",
+            ticket=result.message.ticket if result.message else None,
+        )
+    return result
+
+
 def _customer_text(*, message_sid: str, from_number: str, body: str, media_urls: list[str]) -> SmsResult:
     ticket, created = phone_ticket_for(number=from_number, name="", subject=f"SMS from {from_number}")
     text = body.strip() or "(empty message)"

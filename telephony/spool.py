@@ -1,7 +1,8 @@
 """Twilio callbacks kept on disk while the database is unreachable, replayed once it is back.
 
 During a database outage the webhooks still answer (a caller is put through to
-SUPPORT_FORWARD_NUMBER, read from settings, then voicemail; an SMS gets no reply; a paging
+SUPPORT_FORWARD_NUMBER, read from settings, then voicemail; an SMS gets no reply until its
+replay, which texts it through the outbox; a paging
 key press is told it was not recorded) and write what the services would have been
 given to one JSON file each under TELEPHONY_SPOOL_DIR (written to a temporary name, synced,
 then renamed into place, so a file is whole or absent). `spool_drain` replays the files
@@ -132,7 +133,7 @@ REPLAYS: dict[str, Callable[..., object]] = {
     "status": services.call_status_record,
     "recording": services.call_recording_receive,
     "transcription": services.call_transcription_receive,
-    "sms": services.sms_inbound_receive,
+    "sms": services.sms_inbound_replay,
     "page_keypress": services.page_keypress_receive,
     "page_status": services.page_call_status_receive,
 }

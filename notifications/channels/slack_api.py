@@ -61,12 +61,20 @@ def _call(method: str, *, timeout: float | None = None, **arguments: Any) -> Any
 
 
 def post_message(channel: str, body: dict[str, Any]) -> str:
-    """Post `body` (text, blocks, username, icon_emoji) to `channel`; return the message ts.
+    """Post `body` (text, blocks, username, icon_emoji) to `channel`; return the message's
+    reference, "<channel id>:<ts>" (`message_ref_parse` reads it back for chat.update).
 
     Raises ChannelError as `_call` does.
     """
     response = _call("chat_postMessage", **body, channel=channel)
-    return str(response.get("ts") or "ok")
+    ts = str(response.get("ts") or "")
+    return f"{response.get('channel') or channel}:{ts}" if ts else "ok"
+
+
+def message_ref_parse(ref: str) -> tuple[str, str] | None:
+    """(channel id, ts) of a message `post_message` posted, or None for another provider id."""
+    channel_id, _, ts = ref.rpartition(":")
+    return (channel_id, ts) if channel_id and ts else None
 
 
 def update_message(channel_id: str, ts: str, body: dict[str, Any]) -> None:

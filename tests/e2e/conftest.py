@@ -94,3 +94,10 @@ def _unhashed_static(settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture
+def other_console_agent(transactional_db):
+    user = UserFactory(username="agent.bob", first_name="Bob")
+    user.groups.add(Group.objects.get(name=AGENT))
+    return user

@@ -11,7 +11,7 @@ import re
 import threading
 import time
 from datetime import timedelta
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
 import pytest
 from django.contrib.auth.models import Group
@@ -30,7 +30,7 @@ from notifications.outbox import delivery_send
 from supporthub.exceptions import DomainError
 from supporthub.roles import AGENT
 from tests.escalation.conftest import add_layer, make_oncall_user
-from tests.notifications.fakes import FakeSlackApi, Reply
+from tests.notifications.fakes import FakeSlack, FakeSlackApi, Reply
 
 pytestmark = pytest.mark.django_db
 
@@ -393,6 +393,87 @@ def test_a_redraw_slack_refuses_for_good_is_given_up(incident, slack_api, caplog
     slack_api.answer(FakeSlackApi.error("message_not_found"))
     tasks.slack_message_refresh(incident.pk, CHANNEL_ID, MESSAGE_TS)
     assert "gave up" in caplog.text
+
+
+# --- the posted pages follow the incident, however it changes ------------------------------
+def posted_page(incident) -> str:
+    """Send the incident's Slack page through the outbox; the ts Slack gave it."""
+    page = IncidentPage.objects.get(incident=incident)
+    delivery_send(delivery_id=page.delivery_id)
+    return page.delivery.__class__.objects.get(pk=page.delivery_id).provider_id.rpartition(":")[2]
+
+
+def test_an_acknowledgement_through_the_api_redraws_the_posted_page(
+    incident, dana, slack_api, published, django_capture_on_commit_callbacks
+):
+    ts = posted_page(incident)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.incident_acknowledge(incident=incident, user=dana, via="api")
+    (update,) = slack_api.calls("chat.update")
+    body = update.json()
+    assert (body["channel"], body["ts"]) == ("#ops-p1", ts)  # the channel Slack answered with
+    assert "Acknowledged by dana via api" in json.dumps(body["blocks"])
+    (actions,) = [block for block in body["blocks"] if block["type"] == "actions"]
+    assert "incident_acknowledge" not in [b["action_id"] for b in actions["elements"]]
+
+
+def test_a_resolve_through_the_v1_api_redraws_the_posted_page_without_buttons(
+    api, incident, slack_api, published, django_capture_on_commit_callbacks
+):
+    posted_page(incident)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert api.post(f"/v1/incidents/{incident.pk}/resolve").status_code == 200
+    (update,) = slack_api.calls("chat.update")
+    assert "actions" not in [block["type"] for block in update.json()["blocks"]]
+
+
+def test_a_click_on_a_posted_page_redraws_it_once(
+    client, incident, dana, slack_api, published, django_capture_on_commit_callbacks
+):
+    ts = posted_page(incident)
+    body = click_body(
+        incident.pk,
+        "incident_resolve",
+        container={"type": "message", "message_ts": ts, "channel_id": "#ops-p1"},
+    )
+    body = urlencode(
+        {"payload": json.dumps({**json.loads(parse_qs(body)["payload"][0]), "channel": {"id": "#ops-p1"}})}
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert click(client, body).status_code == 200
+    assert [(u.json()["channel"], u.json()["ts"]) for u in slack_api.calls("chat.update")] == [
+        ("#ops-p1", ts)
+    ]
+
+
+def test_a_repage_after_the_ack_timeout_offers_acknowledge_again(
+    incident, dana, slack_api, published, django_capture_on_commit_callbacks
+):
+    posted_page(incident)
+    incident.policy_snapshot["ack_timeout_minutes"] = 30
+    incident.save(update_fields=["policy_snapshot"])
+    services.incident_acknowledge(incident=incident, user=dana)
+    with django_capture_on_commit_callbacks(execute=True):
+        engine.escalation_tick(now=timezone.now() + timedelta(minutes=31))
+    incident.refresh_from_db()
+    assert incident.status == IncidentStatus.TRIGGERED
+    update = slack_api.calls("chat.update")[-1]
+    (actions,) = [block for block in update.json()["blocks"] if block["type"] == "actions"]
+    assert "incident_acknowledge" in [b["action_id"] for b in actions["elements"]]
+
+
+def test_a_page_posted_by_the_incoming_webhook_is_not_redrawn(
+    incident, dana, settings, slack_api, published, django_capture_on_commit_callbacks
+):
+    settings.SLACK_BOT_TOKEN = ""
+    with FakeSlack().running() as webhook:
+        settings.SLACK_WEBHOOK_URL = webhook.webhook_url
+        posted_page(incident)
+        assert len(webhook.requests) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        services.incident_acknowledge(incident=incident, user=dana, via="api")
+    assert incident.events.filter(kind="acknowledged").exists()
+    assert slack_api.requests == []  # an incoming webhook's post cannot be edited
 
 
 # --- the escalate verb ------------------------------------------------------------------

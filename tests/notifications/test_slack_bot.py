@@ -38,7 +38,8 @@ def test_a_bot_token_posts_to_the_deliverys_channel(slack_api, slack):
     assert request.headers["authorization"] == "Bearer xoxb-test-token"
     body = request.json()
     assert (body["channel"], body["text"], body["username"]) == ("#ops-p1", "Checkout is down", "SupportHub")
-    assert delivery.provider_id.replace(".", "").isdigit()  # the message's ts
+    channel, _, ts = delivery.provider_id.rpartition(":")  # what chat.update needs
+    assert channel == "#ops-p1" and ts.replace(".", "").isdigit()
     assert slack.requests == []  # not the webhook
 
 

@@ -10,10 +10,11 @@ import pytest
 from django.db import OperationalError, connection
 
 from escalation.models import Incident
+from notifications.models import Delivery
 from telephony import spool, tasks
 from telephony.models import CallLog
 from tests.services import free_port, require_postgres
-from tests.telephony.conftest import BASE, CALLER, COMMITTING, ON_CALL, SUPPORT_LINE, sid, twiml, verbs
+from tests.telephony.conftest import BASE, CALLER, COMMITTING, DANA, ON_CALL, SUPPORT_LINE, sid, twiml, verbs
 from tests.telephony.test_paging_calls import PagingCall
 from tickets.models import Message
 
@@ -154,6 +155,27 @@ def test_a_text_during_an_outage_gets_valid_twiml_and_joins_a_ticket_once_when_t
     assert tasks.calls_spool_drain() == 2
     (message,) = Message.objects.filter(external_id=message_sid)
     assert (message.body, message.channel) == ("My order never came", "sms")
+    # The reply the outage held back is texted once, through the outbox.
+    (reply,) = Delivery.objects.filter(channel="sms", recipient=CALLER)
+    assert message.ticket.reference in reply.body and reply.ticket == message.ticket
+    assert reply.audience == "customer"
+
+
+def test_an_ack_texted_during_an_outage_is_answered_by_text_when_it_is_replayed(
+    twilio, twilio_api, policy, spool_dir
+):
+    require_postgres()
+    call = PagingCall(policy, twilio_api, "Checkout is down")
+    message_sid = sid("SM")
+    with database_unreachable():
+        answer = twilio.sms(message_sid, "ack", sender=DANA)
+    assert verbs(twiml(answer)) == []
+    assert tasks.calls_spool_drain() == 1
+    assert Incident.objects.get(pk=call.page.incident_id).status == "acknowledged"
+    (reply,) = Delivery.objects.filter(channel="sms", idempotency_key=f"sms:{message_sid}:reply")
+    assert reply.recipient == DANA and reply.body.startswith(
+        f"Acknowledged incident #{call.page.incident_id}"
+    )
 
 
 def test_a_paging_key_press_and_status_during_an_outage_are_answered_and_replayed(

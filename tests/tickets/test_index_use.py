@@ -8,14 +8,18 @@ and 108 ms at 150,000 tickets), and threading a reply read every email message o
 ticket through the external_id pattern index.
 """
 
+from datetime import timedelta
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from notifications.builders import _thread_headers
 from tests.factories import ContactFactory, MessageFactory, TicketFactory, UserFactory
 from tests.services import require_postgres
 from tickets.filters import ticket_search
+from tickets.live import ticket_list_changes
 from tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db
@@ -118,3 +122,18 @@ def test_no_like_pattern_index_is_left_on_the_write_path():
         assert cursor.fetchall() == []
         cursor.execute("SELECT count(*) FROM pg_indexes WHERE indexdef LIKE %s", ["%pattern_ops%"])
         assert cursor.fetchone()[0] > 0  # the query does see the ones left elsewhere (auth)
+
+
+def test_the_live_lists_reads_start_from_the_updated_at_index():
+    TicketFactory()
+    since = timezone.now() - timedelta(minutes=1)
+    plans = _plans(
+        lambda: ticket_list_changes(
+            listed=Ticket.objects.active(), everything=Ticket.objects.all(), since=since
+        ),
+        off=("seqscan", "sort"),
+    )
+
+    assert len(plans) == 2
+    for plan in plans:
+        assert "ticket_updated_idx" in plan, plan

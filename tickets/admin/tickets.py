@@ -22,6 +22,7 @@ from supporthub.actors import Actor
 from supporthub.exceptions import DomainError
 from supporthub.roles import is_lead
 from tickets import macros, saved_views, selectors, services, sla
+from tickets.admin.assign import AssignToMeAdmin
 from tickets.admin.attachments import uploads
 from tickets.admin.base import AgentConsoleAdmin
 from tickets.admin.filters import AssigneeFilter, SlaFilter, StatusFilter, TagFilter
@@ -36,6 +37,8 @@ from tickets.admin.forms import (
     TicketConsoleForm,
     send_status,
 )
+from tickets.admin.live import LiveListAdmin
+from tickets.admin.presence import PresenceAdmin
 from tickets.filters import ticket_identifier_search
 from tickets.models import MessageDirection, Ticket, TicketPriority
 
@@ -43,7 +46,7 @@ EDITABLE = ("subject", "status", "priority", "assignee", "tags")
 
 
 @admin.register(Ticket)
-class TicketAdmin(AgentConsoleAdmin):
+class TicketAdmin(AssignToMeAdmin, LiveListAdmin, PresenceAdmin, AgentConsoleAdmin):
     form = TicketConsoleForm
     # Eight columns that fit 1,440 px beside the filters, one line per ticket (console.css).
     list_display = [
@@ -92,8 +95,8 @@ class TicketAdmin(AgentConsoleAdmin):
     change_form_template = "admin/tickets/ticket/change_form.html"
 
     class Media:
-        css = {"all": ["tickets/console.css"]}
-        js = ["tickets/console.js"]
+        css = {"all": ["tickets/console.css", "tickets/shortcuts.css"]}
+        js = ["tickets/console.js", "tickets/shortcuts.js"]
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Ticket], search_term: str
