@@ -27,6 +27,7 @@ AGENT_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "tickets.contact": ("view", "add", "change"),
     "tickets.ticketchange": ("view",),
     "tickets.cannedreply": ("view",),
+    "tickets.macro": ("view",),
     "tickets.agentshift": ("view", "change"),
     "tickets.slapolicy": ("view",),
     "telephony.calllog": ("view",),

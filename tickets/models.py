@@ -409,6 +409,7 @@ class TicketChange(models.Model):
         TAGS = "tags", "Tags"
         MERGE = "merge", "Merge"  # old_value: the duplicate's reference; new_value: the target's
         LINKS = "links", "Links"  # a reference linked (new_value) or unlinked (old_value)
+        MACRO = "macro", "Macro applied"
 
     ticket = models.ForeignKey(
         Ticket,
@@ -435,7 +436,9 @@ class TicketChange(models.Model):
 
     @property
     def summary(self) -> str:
-        """The change as a phrase where "from … to …" does not fit (merges, links), else ""."""
+        """The change as a phrase where "from … to …" does not fit (merges, links, macros), else ""."""
+        if self.field == self.Field.MACRO:
+            return f"applied macro {self.new_value}"
         if self.field == self.Field.MERGE:
             return f"merged {self.old_value} into {self.new_value}"
         if self.field == self.Field.LINKS:
@@ -454,11 +457,62 @@ class _Placeholders(dict[str, str]):
         return "{" + key + "}"  # unknown placeholders stay visible rather than vanish
 
 
-class CannedReply(models.Model):
-    """A saved answer. Placeholders: {contact_name}, {reference}, {subject}, {agent_name}."""
+# What canned replies and macros may write in braces, and what each becomes.
+PLACEHOLDERS = {
+    "contact_name": "the contact's name",
+    "reference": "the ticket's reference",
+    "subject": "the ticket's subject",
+    "agent_name": "the name of the agent who inserts it",
+}
+PLACEHOLDERS_HELP = "Placeholders filled in for the ticket: " + ", ".join(
+    f"{{{name}}} ({meaning})" for name, meaning in PLACEHOLDERS.items()
+)
+SHORTCUT_HELP = "Type ::shortcut and a space in a ticket's reply box to insert it. Letters, digits, - and _."
+
+
+def placeholders_fill(text: str, *, ticket: Ticket, agent: User | None = None) -> str:
+    """`text` with the PLACEHOLDERS filled in for `ticket` (and the answering `agent`)."""
+    values = _Placeholders(
+        contact_name=ticket.contact.name,
+        reference=ticket.reference or "",
+        subject=ticket.subject,
+        agent_name=(agent.get_full_name() or agent.get_username()) if agent else "",
+    )
+    try:
+        return text.format_map(values)
+    except (ValueError, IndexError):  # a stray brace in the saved text: show it as written
+        return text
+
+
+class _Shortcut(models.Model):
+    """A saved text an agent inserts by typing ::shortcut: one name for one text, across
+    canned replies and macros."""
+
+    shortcut = models.SlugField(max_length=50, unique=True, null=True, blank=True, help_text=SHORTCUT_HELP)
+
+    class Meta:
+        abstract = True
+
+    def clean(self) -> None:
+        super().clean()
+        self.shortcut = self.shortcut.lower() if self.shortcut else None
+        if not self.shortcut:
+            return
+        for model in (CannedReply, Macro):
+            others = model.objects.filter(shortcut=self.shortcut)
+            if isinstance(self, model):
+                others = others.exclude(pk=self.pk)
+            taken = others.first()
+            if taken is not None:
+                what = f"the {model._meta.verbose_name} “{taken}”"
+                raise ValidationError({"shortcut": f"::{self.shortcut} already inserts {what}."})
+
+
+class CannedReply(_Shortcut):
+    """A saved answer, with PLACEHOLDERS."""
 
     title = models.CharField(max_length=100, unique=True)
-    body = models.TextField()
+    body = models.TextField(help_text=PLACEHOLDERS_HELP)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -471,16 +525,68 @@ class CannedReply(models.Model):
 
     def render(self, *, ticket: Ticket, agent: User | None = None) -> str:
         """The body with the placeholders filled in for `ticket` (and the answering `agent`)."""
-        values = _Placeholders(
-            contact_name=ticket.contact.name,
-            reference=ticket.reference or "",
-            subject=ticket.subject,
-            agent_name=(agent.get_full_name() or agent.get_username()) if agent else "",
-        )
+        return placeholders_fill(self.body, ticket=ticket, agent=agent)
+
+
+class Macro(_Shortcut):
+    """A canned reply plus field changes, applied to a ticket in one click
+    (tickets.macros.macro_apply). Empty fields leave the ticket's as they are."""
+
+    name = models.CharField(max_length=100, unique=True)
+    body = models.TextField(
+        blank=True, help_text=f"Sent to the contact (or kept as a note). {PLACEHOLDERS_HELP}"
+    )
+    internal = models.BooleanField(
+        default=False, help_text="Add the text as an internal note instead of sending it."
+    )
+    status = models.CharField(max_length=16, choices=TicketStatus.choices, blank=True)
+    priority = models.PositiveSmallIntegerField(choices=TicketPriority.choices, null=True, blank=True)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        limit_choices_to={"is_staff": True, "is_active": True},
+    )
+    add_tags = models.CharField(max_length=500, blank=True, help_text="Tags to add, separated by spaces.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        super().clean()
+        names = [part for part in re.split(r"[\s,]+", self.add_tags) if part]
         try:
-            return self.body.format_map(values)
-        except (ValueError, IndexError):  # a stray brace in the saved text: show it as written
-            return self.body
+            self.add_tags = " ".join(tag_names_clean(names))
+        except ValidationError as exc:
+            raise ValidationError({"add_tags": exc.messages}) from exc
+
+    @property
+    def tags(self) -> list[str]:
+        return self.add_tags.split()
+
+    @property
+    def summary(self) -> str:
+        """What applying it does, in a few words."""
+        parts = [("adds a note" if self.internal else "sends a reply")] if self.body else []
+        if self.status:
+            parts.append(f"status {self.status}")
+        if self.priority:
+            parts.append(f"priority {TicketPriority(self.priority).label}")
+        if self.assignee_id:
+            parts.append(f"assigns {self.assignee}")
+        if self.add_tags:
+            parts.append(f"tags {self.add_tags}")
+        return ", ".join(parts) or "nothing"
+
+    def render(self, *, ticket: Ticket, agent: User | None = None) -> str:
+        return placeholders_fill(self.body, ticket=ticket, agent=agent)
 
 
 class AgentShift(models.Model):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -14,7 +16,9 @@ from tickets.models import (
     ACTIVE_STATUSES,
     CannedReply,
     Contact,
+    Macro,
     Message,
+    MessageChannel,
     Ticket,
     TicketChange,
     TicketPriority,
@@ -42,6 +46,42 @@ def ticket_by_identifier(value: str) -> Ticket | None:
     return Ticket.objects.filter(reference__iexact=value).first()
 
 
+TIMELINE_LENGTH = 15
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One thing in a contact's history: a ticket, a call or a text ("ticket", "call", "sms")."""
+
+    kind: str
+    at: datetime
+    item: Ticket | CallLog | Message
+
+
+def customer_timeline(*, ticket: Ticket, limit: int = TIMELINE_LENGTH) -> list[TimelineEntry]:
+    """The contact's other tickets, their calls and their texts (on any of their tickets,
+    this one's included), newest first, at most `limit`: three queries whatever their number."""
+    contact = ticket.contact
+    tickets = Ticket.objects.filter(contact=contact).exclude(pk=ticket.pk).order_by("-created_at")
+    from_them = Q(ticket__contact=contact) | (Q(from_number=contact.phone) if contact.phone else Q())
+    calls = (
+        CallLog.objects.filter(from_them, parent__isnull=True)
+        .select_related("ticket")
+        .order_by("-created_at")
+    )
+    texts = (
+        Message.objects.filter(ticket__contact=contact, channel=MessageChannel.SMS)
+        .select_related("ticket")
+        .order_by("-created_at")
+    )
+    entries = [
+        *(TimelineEntry("ticket", other.created_at, other) for other in tickets[:limit]),
+        *(TimelineEntry("call", call.created_at, call) for call in calls[:limit]),
+        *(TimelineEntry("sms", text.created_at, text) for text in texts[:limit]),
+    ]
+    return sorted(entries, key=lambda entry: entry.at, reverse=True)[:limit]
+
+
 def ticket_console(*, ticket: Ticket, agent: User | None) -> dict[str, Any]:
     """Everything the ticket page shows beside the form."""
     thread = (
@@ -49,19 +89,32 @@ def ticket_console(*, ticket: Ticket, agent: User | None) -> dict[str, Any]:
         .select_related("author_user", "author_contact")
         .prefetch_related("deliveries", "attachments")
     )
-    other_tickets = (
-        Ticket.objects.filter(contact=ticket.contact_id).exclude(pk=ticket.pk).order_by("-created_at")[:10]
-    )
+    canned = [(reply, reply.render(ticket=ticket, agent=agent)) for reply in CannedReply.objects.all()]
+    macros = list(Macro.objects.select_related("assignee"))
     return {
         "incidents": list(ticket.incidents.order_by("-created_at")[:5]),
-        "calls": list(CallLog.objects.filter(ticket=ticket, parent__isnull=True)[:10]),
         "thread": list(thread),
         "history": list(TicketChange.objects.filter(ticket=ticket).select_related("actor")),
-        "other_tickets": list(other_tickets),
+        "timeline": customer_timeline(ticket=ticket),
         "sla_clocks": sla.sla_clocks(ticket),
-        "canned_replies": [
-            (reply.title, reply.render(ticket=ticket, agent=agent)) for reply in CannedReply.objects.all()
-        ],
+        "canned_replies": [(reply.title, text) for reply, text in canned],
+        "macros": macros,
+        # What typing ::shortcut in the reply box inserts (console.js); a macro's changes
+        # are then applied when the reply is sent.
+        "shortcuts": {
+            **{reply.shortcut: {"text": text} for reply, text in canned if reply.shortcut},
+            **{
+                macro.shortcut: {
+                    "text": macro.render(ticket=ticket, agent=agent),
+                    "macro": macro.pk,
+                    "name": macro.name,
+                    "summary": macro.summary,
+                    "internal": macro.internal,
+                }
+                for macro in macros
+                if macro.shortcut
+            },
+        },
     }
 
 

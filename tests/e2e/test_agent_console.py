@@ -85,7 +85,7 @@ def test_send_and_resolve_from_the_ticket_page(page, live_server, console_agent)
     page.goto(f"{live_server.url}/admin/tickets/ticket/{ticket.pk}/change/")
 
     # The buttons sit right under the reply box (console.js moves them there).
-    assert page.locator(".field-reply_files + .send-bar button").all_inner_texts() == [
+    assert page.locator(".field-reply_files + .reply-actions .send-bar button").all_inner_texts() == [
         "Send",
         "Send and set pending",
         "Send and resolve",

@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 
 from supporthub.text import single_line
 from tickets.admin.attachments import FILES_HELP, MultipleFileField
-from tickets.models import Ticket, TicketChange, TicketPriority, TicketStatus, tag_names_clean
+from tickets.models import Macro, Ticket, TicketChange, TicketPriority, TicketStatus, tag_names_clean
 
 REPLY_HELP = "Sent to the contact through the ticket's channel when you save."
 NOTE_HELP = "Only agents see internal notes."
@@ -50,6 +50,10 @@ class TicketConsoleForm(forms.ModelForm):
     send = forms.ChoiceField(required=False, choices=SEND_CHOICES)
     tags = TagsField(required=False)
     reply_files = MultipleFileField(required=False, label="Attach files", help_text=FILES_HELP)
+    # A macro whose shortcut was typed in the reply box: its changes apply when the page is saved.
+    macro_on_send = forms.ModelChoiceField(
+        queryset=Macro.objects.all(), required=False, widget=forms.HiddenInput
+    )
     # When the agent loaded the page; a newer ticket means somebody else changed it since.
     seen_updated_at = forms.DateTimeField(required=False, widget=forms.HiddenInput)
 
@@ -91,6 +95,14 @@ class TicketConsoleForm(forms.ModelForm):
         if cleaned.get("reply_files") and not (cleaned.get("reply") or cleaned.get("note")):
             self.add_error("reply_files", "Write a reply or a note to send the files with.")
         send = send_status(cleaned)
+        macro = cleaned.get("macro_on_send")
+        if macro and macro.status:
+            if send or "status" in self.changed_data:
+                self.add_error(None, f"Macro “{macro}” sets the status: choose no other status.")
+            elif not current.can_transition_to(macro.status):
+                self.add_error(
+                    None, f"Macro “{macro}”: cannot change status from {current.status} to {macro.status}."
+                )
         if send:
             if not (cleaned.get("reply") or cleaned.get("note")):
                 self.add_error("reply", "Write a reply (or a note) to send.")
@@ -129,6 +141,10 @@ class BulkAddTagsForm(forms.Form):
 
 class BulkRemoveTagsForm(forms.Form):
     remove_tags = TagsField(label="Tags to remove")
+
+
+class MacroApplyForm(forms.Form):
+    macro = forms.ModelChoiceField(queryset=Macro.objects.all())
 
 
 class SavedViewForm(forms.Form):

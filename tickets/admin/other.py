@@ -1,4 +1,4 @@
-"""Contacts, canned replies, SLA targets and agent shifts."""
+"""Contacts, canned replies, macros, SLA targets and agent shifts."""
 
 from typing import Any
 
@@ -8,7 +8,7 @@ from django.http import HttpRequest
 
 from tickets import services
 from tickets.admin.base import AgentConsoleAdmin
-from tickets.models import ACTIVE_STATUSES, AgentShift, CannedReply, Contact, SlaPolicy, TicketChange
+from tickets.models import ACTIVE_STATUSES, AgentShift, CannedReply, Contact, Macro, SlaPolicy, TicketChange
 
 
 @admin.register(Contact)
@@ -19,8 +19,25 @@ class ContactAdmin(AgentConsoleAdmin):
 
 @admin.register(CannedReply)
 class CannedReplyAdmin(admin.ModelAdmin):
-    list_display = ["title", "updated_at"]
-    search_fields = ["title", "body"]
+    list_display = ["title", "shortcut", "updated_at"]
+    search_fields = ["title", "shortcut", "body"]
+
+
+@admin.register(Macro)
+class MacroAdmin(admin.ModelAdmin):
+    """Admins (leads) edit macros; agents (view permission only) apply them on the ticket page."""
+
+    list_display = ["name", "shortcut", "status", "priority", "assignee", "add_tags", "updated_at"]
+    list_select_related = ["assignee"]
+    search_fields = ["name", "shortcut", "body"]
+    fieldsets = [
+        (None, {"fields": ["name", "shortcut"]}),
+        ("Reply", {"fields": ["body", "internal"]}),
+        (
+            "Field changes (empty: left as they are)",
+            {"fields": ["status", "priority", "assignee", "add_tags"]},
+        ),
+    ]
 
 
 @admin.register(SlaPolicy)

@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import QuerySet
 from django.forms import Form
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -21,7 +21,7 @@ from django.utils.timesince import timesince
 from supporthub.actors import Actor
 from supporthub.exceptions import DomainError
 from supporthub.roles import is_lead
-from tickets import saved_views, selectors, services, sla
+from tickets import macros, saved_views, selectors, services, sla
 from tickets.admin.assign import AssignToMeAdmin
 from tickets.admin.attachments import uploads
 from tickets.admin.base import AgentConsoleAdmin
@@ -32,6 +32,7 @@ from tickets.admin.forms import (
     BulkPriorityForm,
     BulkRemoveTagsForm,
     BulkStatusForm,
+    MacroApplyForm,
     SavedViewForm,
     TicketConsoleForm,
     send_status,
@@ -124,9 +125,14 @@ class TicketAdmin(MergeLinksAdminMixin, AssignToMeAdmin, LiveListAdmin, Presence
             return [
                 (None, {"fields": ["subject", "description", "channel", "contact", "priority", "assignee"]})
             ]
+        # The reply box first: at the top of the column that stays in view (console.css).
         return [
             (
-                None,
+                "Reply",
+                {"fields": ["reply", "internal", "note", "reply_files", "macro_on_send", "seen_updated_at"]},
+            ),
+            (
+                "Ticket",
                 {
                     "fields": [
                         "reference",
@@ -138,7 +144,6 @@ class TicketAdmin(MergeLinksAdminMixin, AssignToMeAdmin, LiveListAdmin, Presence
                     ]
                 },
             ),
-            ("Reply", {"fields": ["reply", "internal", "note", "reply_files", "seen_updated_at"]}),
             (
                 "Times",
                 {
@@ -211,6 +216,7 @@ class TicketAdmin(MergeLinksAdminMixin, AssignToMeAdmin, LiveListAdmin, Presence
             path("next/", wrap(self.next_ticket_view), name="tickets_ticket_next"),
             path("views/save/", wrap(self.view_save_view), name="tickets_ticket_view_save"),
             path("views/<int:pk>/delete/", wrap(self.view_delete_view), name="tickets_ticket_view_delete"),
+            path("<int:pk>/macro/", wrap(self.macro_apply_view), name="tickets_ticket_macro"),
             *super().get_urls(),
         ]
 
@@ -225,6 +231,28 @@ class TicketAdmin(MergeLinksAdminMixin, AssignToMeAdmin, LiveListAdmin, Presence
             self.message_user(request, "No unassigned ticket is waiting.", messages.INFO)
             return redirect("admin:tickets_ticket_changelist")
         self.message_user(request, f"{ticket.reference} is yours now.", messages.SUCCESS)
+        return redirect("admin:tickets_ticket_change", ticket.pk)
+
+    def macro_apply_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """POST `macro`: apply it to the ticket (tickets.macros.macro_apply) and show the page."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        ticket = get_object_or_404(Ticket, pk=pk)
+        if not self.has_change_permission(request, ticket):
+            raise PermissionDenied
+        form = MacroApplyForm(request.POST)
+        if not form.is_valid():
+            why = form.errors.get_json_data()["macro"][0]["message"]
+            return HttpResponseBadRequest(f"macro: {why}", content_type="text/plain")
+        macro = form.cleaned_data["macro"]
+        try:
+            macros.macro_apply(ticket=ticket, macro=macro, agent=request.user)  # type: ignore[arg-type]
+        except DomainError as exc:
+            self.message_user(
+                request, f"Macro “{macro}” not applied, nothing changed: {exc.message}", messages.ERROR
+            )
+        else:
+            self.message_user(request, f"Applied macro “{macro}”.", messages.SUCCESS)
         return redirect("admin:tickets_ticket_change", ticket.pk)
 
     def view_save_view(self, request: HttpRequest) -> HttpResponse:
@@ -306,9 +334,38 @@ class TicketAdmin(MergeLinksAdminMixin, AssignToMeAdmin, LiveListAdmin, Presence
                     author_user=request.user,  # type: ignore[arg-type]
                     attachments=files,
                 )
+            macro = data.get("macro_on_send")
+            if macro:  # typed by its shortcut: its text went out in the reply box
+                macros.macro_apply(
+                    ticket=obj,
+                    macro=macro,
+                    agent=request.user,  # type: ignore[arg-type]
+                    with_text=False,
+                )
             status = send_status(data)
             if status:  # "Send and set pending" / "Send and resolve": after the message
                 services.ticket_update(ticket=obj, actor=Actor.of(request.user), status=status)  # type: ignore[arg-type]
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> Any:
+        """A service may refuse what the form allowed: another agent changed the ticket between
+        validation and save. The admin's transaction then rolls back everything this save
+        wrote, and the agent is told why on the page as it is now, instead of a 500."""
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except DomainError as exc:
+            self.message_user(
+                request,
+                f"Nothing was saved: {exc.message} Someone may have changed the ticket meanwhile; "
+                "it is shown as it is now.",
+                messages.ERROR,
+            )
+            return redirect(request.get_full_path())
 
     def response_change(self, request: HttpRequest, obj: Ticket) -> HttpResponse:
         """After a send button that sent something, the ticket page again, saying so; with
@@ -331,7 +388,8 @@ class TicketAdmin(MergeLinksAdminMixin, AssignToMeAdmin, LiveListAdmin, Presence
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
         ticket = self.get_object(request, object_id)
-        context = dict(extra_context or {})
+        # Like the list, the page needs the width the navigation sidebar takes.
+        context = {"is_nav_sidebar_enabled": False, **(extra_context or {})}
         if ticket is not None:
             context.update(selectors.ticket_console(ticket=ticket, agent=request.user))  # type: ignore[arg-type]
         return super().change_view(request, object_id, form_url, extra_context=context)
