@@ -64,6 +64,17 @@ def test_an_email_search_in_any_case_finds_the_contact_by_index():
         assert "Seq Scan" not in plan, plan
 
 
+def test_a_free_text_search_reads_the_text_indexes_of_tickets_messages_and_contacts():
+    """The expressions migration 0015 indexed are the ones tickets.search queries."""
+    ticket = TicketFactory(subject="Printer on fire")
+    MessageFactory(ticket=ticket, body="smoke everywhere")
+    [plan] = _plans(lambda: list(ticket_search(Ticket.objects.filter(status="new"), "printer smoke")))
+
+    for index in ("ticket_text_idx", "message_text_idx", "contact_name_text_idx"):
+        assert index in plan, plan
+    assert "Seq Scan" not in plan, plan
+
+
 def test_threading_a_reply_reads_the_tickets_latest_messages_not_every_email_message():
     ticket = TicketFactory(channel="email")
     for n in range(3):
