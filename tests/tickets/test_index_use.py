@@ -15,8 +15,8 @@ from django.test.utils import CaptureQueriesContext
 from notifications.builders import _thread_headers
 from tests.factories import ContactFactory, MessageFactory, TicketFactory, UserFactory
 from tests.services import require_postgres
-from tickets.search import ticket_search
 from tickets.models import Ticket
+from tickets.search import ticket_search
 
 pytestmark = pytest.mark.django_db
 
