@@ -45,7 +45,7 @@ SEED_SQL = [
     # Three messages a ticket, their words varied (and one unique tracking code each) so
     # that a body search matches some, few or one of them as real threads would.
     """
-    INSERT INTO tickets_message (ticket_id, direction, channel, body, author_contact_id, created_at)
+    INSERT INTO tickets_message (ticket_id, direction, channel, body, author_contact_id, author_label, created_at)
     SELECT t.id, d.direction, 'email',
            (ARRAY['Hello,', 'Hi team,', 'Good morning,', 'Dear support,'])[1 + (t.id + d.n) %% 4] || ' ' ||
            (ARRAY['the invoice still shows the old address', 'my parcel never arrived',
@@ -59,7 +59,7 @@ SEED_SQL = [
            (ARRAY['Lisbon', 'Zürich', 'Montréal', 'Kraków', 'Oslo', 'Nairobi', 'Osaka', 'Quito',
                   'Tallinn', 'Auckland', 'Dakar', 'Lyon', 'Porto'])[1 + (t.id / 7 + d.n) %% 13] ||
            '. Tracking TRK' || (3 * t.id + d.n) || '.',
-           CASE WHEN d.direction = 'inbound' THEN t.contact_id END, t.created_at + make_interval(mins => d.n)
+           CASE WHEN d.direction = 'inbound' THEN t.contact_id END, '', t.created_at + make_interval(mins => d.n)
     FROM tickets_ticket t
     CROSS JOIN (VALUES (0, 'inbound'), (1, 'outbound'), (2, 'inbound')) AS d(n, direction)
     """,
@@ -68,8 +68,9 @@ SEED_SQL = [
 
 def seed(dsn: str, tickets: int) -> None:
     with psycopg.connect(dsn, autocommit=True) as conn:
-        for statement in SEED_SQL:
-            conn.execute(statement, {"tickets": tickets, "contacts": tickets // 5 + 1})
+        with conn.transaction():  # all or nothing: a failed seed leaves the last one
+            for statement in SEED_SQL:
+                conn.execute(statement, {"tickets": tickets, "contacts": tickets // 5 + 1})
         # As autovacuum leaves a table that has been around: statistics and a visibility map
         # (without it every index-only COUNT of a filtered list visits the heap, ~10x slower).
         conn.execute("VACUUM ANALYZE")
