@@ -63,6 +63,14 @@ SEED_SQL = [
     FROM tickets_ticket t
     CROSS JOIN (VALUES (0, 'inbound'), (1, 'outbound'), (2, 'inbound')) AS d(n, direction)
     """,
+    # What tickets.search.search_vector_update writes with each message, for all at once.
+    """
+    UPDATE tickets_ticket t
+    SET search_vector = to_tsvector('supporthub_search', t.subject || ' ' || t.description || ' ' || m.text)
+    FROM (SELECT ticket_id, string_agg(body, ' ' ORDER BY created_at DESC) AS text
+          FROM tickets_message GROUP BY ticket_id) AS m
+    WHERE m.ticket_id = t.id
+    """,
 ]
 
 

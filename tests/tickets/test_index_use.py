@@ -64,14 +64,15 @@ def test_an_email_search_in_any_case_finds_the_contact_by_index():
         assert "Seq Scan" not in plan, plan
 
 
-def test_a_free_text_search_reads_the_text_indexes_of_tickets_messages_and_contacts():
-    """The expressions migration 0015 indexed are the ones tickets.search queries."""
+def test_a_free_text_search_reads_the_tickets_search_vector_index():
     ticket = TicketFactory(subject="Printer on fire")
     MessageFactory(ticket=ticket, body="smoke everywhere")
-    [plan] = _plans(lambda: list(ticket_search(Ticket.objects.filter(status="new"), "printer smoke")))
+    # Walking an order index and filtering is also a plan (for common words, the best one):
+    # priced out, so that the plan shows that the GIN index matches the query.
+    search = lambda: list(ticket_search(Ticket.objects.all(), "printer smoke"))  # noqa: E731
+    [plan] = _plans(search, off=("seqscan", "indexscan"))
 
-    for index in ("ticket_text_idx", "message_text_idx", "contact_name_text_idx"):
-        assert index in plan, plan
+    assert "ticket_search_vector_idx" in plan, plan
     assert "Seq Scan" not in plan, plan
 
 

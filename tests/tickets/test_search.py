@@ -3,12 +3,14 @@
 import pytest
 from django.contrib.auth.models import Group
 
+from supporthub.actors import SYSTEM
 from supporthub.roles import AGENT, sync_roles
 from tests.factories import ContactFactory, TicketFactory
 from tests.query_counts import assert_constant
 from tests.services import require_postgres
 from tickets import services
 from tickets.models import Tag
+from tickets.search import THREAD_TEXT_LIMIT
 
 pytestmark = pytest.mark.django_db
 
@@ -61,7 +63,7 @@ def console_found(client, q: str) -> set[int]:
         ("parcel", {"parcel"}),  # a word of a message body
         ("trk4412", {"parcel"}),  # in the ticket's second message
         ("nightly", {"quiet"}),  # the description
-        ("zoë", {"refund"}),  # the contact's name
+        ("CAFÉ", {"refund"}),  # "café", in a message
         ("zoe.mueller@EXAMPLE.com", {"refund"}),  # the contact's email, exactly but in any case
         ("+1 (415) 555-0123", {"refund"}),  # the contact's phone, in any format
         ("sh-999999", {"printers"}),  # a reference no ticket has: quoted in a message
@@ -91,9 +93,35 @@ def test_words_match_whatever_their_accents_and_form(api, tickets):
     require_postgres()  # SQLite (development) matches the text as a substring
 
     assert api_found(api, "CAFE") == {tickets["refund"].pk}  # "café"
-    assert api_found(api, "muller") == {tickets["refund"].pk}  # "Müller"
+    assert api_found(api, "terminál") == {tickets["refund"].pk}  # "terminal"
     assert api_found(api, "printer") == {tickets["printers"].pk}  # "Printers"
     assert api_found(api, "charging") == {tickets["refund"].pk}  # "charge", "charged"
+
+
+def test_what_the_services_write_is_searchable_at_once(api, tickets):
+    """The search vector is written with the subject, the description and each message."""
+    created = services.ticket_create(
+        contact=ContactFactory(), subject="Scanner offline", channel="email", description="since Monday"
+    )
+    assert api_found(api, "scanner monday") == {created.pk}
+
+    services.message_create(ticket=created, direction="outbound", body="Try the blue cable")
+    assert api_found(api, "blue cable") == {created.pk}
+
+    services.ticket_update(ticket=created, actor=SYSTEM, subject="Copier offline")
+    assert api_found(api, "copier") == {created.pk}
+    assert api_found(api, "scanner") == set()
+    assert api_found(api, "monday cable") == {created.pk}  # the rest is kept
+
+
+def test_a_huge_thread_still_takes_messages_and_its_newest_text_is_searched(api):
+    require_postgres()
+    ticket = services.ticket_create(contact=ContactFactory(), subject="Log dump", channel="email")
+    words = " ".join(f"w{n}" for n in range(THREAD_TEXT_LIMIT // 6))  # distinct words: a large vector
+    services.message_create(ticket=ticket, direction="inbound", body=words)
+    services.message_create(ticket=ticket, direction="inbound", body=f"newest {words}")
+
+    assert api_found(api, "newest") == {ticket.pk}
 
 
 @pytest.mark.parametrize("q", ['"unclosed', "-", "&|!:*()", "'", "a" * 200, "the"])
