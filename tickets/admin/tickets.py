@@ -19,6 +19,7 @@ from django.utils.html import format_html
 from django.utils.timesince import timesince
 
 from supporthub.actors import Actor
+from supporthub.api.pagination import EstimatingPaginator
 from supporthub.exceptions import DomainError
 from supporthub.roles import is_lead
 from tickets import saved_views, selectors, services, sla
@@ -67,8 +68,11 @@ class TicketAdmin(AgentConsoleAdmin):
     # Urgent and breached work first, then what has waited longest; with the default
     # (active) status filter the page is read in this order from ticket_triage_idx.
     ordering = ["-sla_breached", "-priority", "first_response_due", "-created_at"]
-    # No second COUNT(*) of every ticket on each page for the "(N total)" link.
+    # No second COUNT(*) of every ticket on each page for the "(N total)" link, and the
+    # planner's estimate rather than a COUNT(*) once a list has more than
+    # API_EXACT_COUNT_LIMIT tickets (the default list, a common word): as the API counts.
     show_full_result_count = False
+    paginator = EstimatingPaginator
     actions = ["assign_to_me", "assign_to", "change_priority", "change_status", "add_tags", "remove_tags"]
     readonly_fields = [
         "reference",
