@@ -3,8 +3,10 @@ stemming over unaccented words, a search_vector per ticket (subject, description
 messages) filled for existing tickets, and its GIN index. The configuration, the filling and
 the index are PostgreSQL only; elsewhere search falls back to substring matching.
 
-On a large table, filling the column rewrites every ticket and building the index blocks
-writes to tickets meanwhile: see docs/benchmarks.md for how long 1,000,000 tickets took.
+On a large table, filling the column rewrites every ticket row and building the index
+blocks writes to tickets meanwhile: minutes at 1,000,000 tickets (not measured alone; the
+bench seed's equivalent UPDATE, with the index already there, took ~10 minutes on a loaded
+2-core VM). Plan a maintenance window for it.
 """
 
 import importlib
