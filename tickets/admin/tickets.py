@@ -62,9 +62,7 @@ class TicketAdmin(AgentConsoleAdmin):
     list_per_page = 50
     # Searched by get_search_results; the list only needs to know that there is a search box.
     search_fields = ["reference"]
-    search_help_text = (
-        "A reference, email or phone number; or words in the subject, a message or the contact's name."
-    )
+    search_help_text = "A reference, email or phone number; or words of the subject or messages."
     # Urgent and breached work first, then what has waited longest; with the default
     # (active) status filter the page is read in this order from ticket_triage_idx.
     ordering = ["-sla_breached", "-priority", "first_response_due", "-created_at"]
