@@ -1,15 +1,12 @@
 """Query-string filters for the ticket and message lists."""
 
-import re
 from typing import Any
 
 from django import forms
-from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema_field
 
-from supporthub.phone import InvalidPhoneNumber, to_e164
 from tickets.models import (
     TAG_MAX_LENGTH,
     Message,
@@ -19,49 +16,7 @@ from tickets.models import (
     TicketStatus,
     tag_names_clean,
 )
-
-REFERENCE_RE = re.compile(r"^[A-Za-z]+-\d+$")
-
-
-def ticket_search(queryset: QuerySet[Ticket], query: str) -> QuerySet[Ticket]:
-    """Search tickets: a reference, an email or a phone number finds exactly that; any
-    other text is a full-text search over subject and description.
-
-    Each branch is a single indexed lookup (an OR across them would defeat the indexes).
-    PostgreSQL uses websearch syntax against a GIN expression index; SQLite (development)
-    falls back to substring matching.
-    """
-    query = query.strip()
-    if not query:
-        return queryset
-    exact = ticket_identifier_search(queryset, query)
-    if exact is not None:
-        return exact
-    if connection.vendor == "postgresql":
-        from django.contrib.postgres.search import SearchQuery, SearchVector
-
-        vector = SearchVector("subject", "description", config="english")
-        return queryset.annotate(search=vector).filter(
-            search=SearchQuery(query, config="english", search_type="websearch")
-        )
-    return queryset.filter(Q(subject__icontains=query) | Q(description__icontains=query))
-
-
-def ticket_identifier_search(queryset: QuerySet[Ticket], query: str) -> QuerySet[Ticket] | None:
-    """The tickets `query` names when it is a reference, an email or a phone number (in
-    any case; an index lookup each), else None."""
-    query = query.strip()
-    if REFERENCE_RE.match(query):
-        return queryset.filter(reference__iexact=query)
-    if "@" in query and " " not in query:
-        return queryset.filter(contact__email__iexact=query)
-    if query.startswith("+"):
-        try:
-            return queryset.filter(contact__phone=to_e164(query))
-        except InvalidPhoneNumber:
-            pass
-    return None
-
+from tickets.search import ticket_search
 
 MAX_ID = 2**63 - 1
 

@@ -19,6 +19,7 @@ from supporthub.actors import Actor
 from supporthub.exceptions import DomainError
 from telephony.models import CallLog
 from tickets.models import Message, MessageDirection, Ticket, TicketChange, TicketStatus
+from tickets.search import search_vector_update
 from tickets.services import _TicketEdit, message_create
 
 MERGE_NOTICE = (
@@ -92,14 +93,14 @@ def ticket_merge(*, source: Ticket, target: Ticket, actor: Actor) -> Ticket:
     escalation_hooks.ticket_merged(source=source, target=target)
     merged = _TicketEdit(target, actor)
     merged.record(TicketChange.Field.MERGE, source.reference, target.reference)
-    merged.save(message_count=F("message_count") + len(moved))
+    merged.save(message_count=F("message_count") + len(moved), **search_vector_update(target))
     source = Ticket.objects.select_for_update(of=("self",)).get(pk=source.pk)  # as the notice left it
     closing = _TicketEdit(source, actor)
     closing.move_to(TicketStatus.CLOSED)
     closing.set("merged_into", target)
     closing.record(TicketChange.Field.MERGE, source.reference, target.reference)
     closing.set("message_count", Message.objects.filter(ticket=source).count())  # the notice
-    closing.save()
+    closing.save(**search_vector_update(source))
     return target
 
 

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
 from django.core.files.storage import Storage, storages
 from django.db import models
@@ -160,6 +161,14 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
         return self.filter(status__in=ACTIVE_STATUSES)
 
 
+class TicketManager(models.Manager["Ticket"]):
+    def get_queryset(self) -> TicketQuerySet:
+        return TicketQuerySet(self.model, using=self._db).defer("search_vector")
+
+    def active(self) -> TicketQuerySet:
+        return self.get_queryset().active()
+
+
 class Ticket(models.Model):
     # NULL only inside the creating transaction, until the reference derived from the id is
     # written (tickets.services.ticket_create).
@@ -208,8 +217,12 @@ class Ticket(models.Model):
     )
     # Related tickets, both ways (tickets.merging.ticket_link / ticket_unlink).
     links = models.ManyToManyField("self", symmetrical=True, blank=True)
+    # The words of the subject, description and messages (PostgreSQL only): written by
+    # tickets.services with each of those through tickets.search, which searches it.
+    search_vector = SearchVectorField(null=True, editable=False)
 
-    objects = TicketQuerySet.as_manager()
+    # Deferred: no page needs the vector, and a full save() must not write back a stale one.
+    objects = TicketManager()
 
     # Not columns: the message and the notifications ticket_create wrote with the ticket, on
     # the instance it returns, so that callers need not read them back.

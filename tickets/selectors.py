@@ -11,7 +11,6 @@ from django.db.models import Count, Q
 
 from telephony.models import CallLog
 from tickets import sla
-from tickets.filters import REFERENCE_RE
 from tickets.models import (
     ACTIVE_STATUSES,
     CannedReply,
@@ -23,6 +22,7 @@ from tickets.models import (
     TicketChange,
     TicketPriority,
 )
+from tickets.search import REFERENCE_RE
 
 
 def contact_by(unique: str, value: str) -> Contact | None:

@@ -40,6 +40,7 @@ from tickets.models import (
     TicketStatus,
     tag_names_clean,
 )
+from tickets.search import search_vector_update
 from tickets.selectors import contact_by
 
 logger = logging.getLogger(__name__)
@@ -170,7 +171,6 @@ def ticket_create(
     )
     # The reference derives from the id, which the INSERT gives.
     ticket.reference = f"{settings.TICKET_REFERENCE_PREFIX}-{1000 + ticket.pk}"
-    Ticket.objects.filter(pk=ticket.pk).update(reference=ticket.reference)
     if description:
         ticket.first_message = Message.objects.create(
             ticket=ticket,
@@ -181,6 +181,7 @@ def ticket_create(
             external_id=external_id,
         )
         attachment_files.attachments_store(message=ticket.first_message, files=files)
+    Ticket.objects.filter(pk=ticket.pk).update(reference=ticket.reference, **search_vector_update(ticket))
     if created_by is not None:
         TicketChange.objects.create(
             ticket=ticket,
@@ -365,12 +366,14 @@ def ticket_update(
     if assignee is not KEEP and getattr(assignee, "pk", None) != ticket.assignee_id:
         assignment = edit.record(TicketChange.Field.ASSIGNEE, ticket.assignee, assignee)
         edit.set("assignee", assignee)
+    searched: dict[str, Any] = {}
     if subject is not None and subject != ticket.subject:
         edit.record(TicketChange.Field.SUBJECT, ticket.subject, subject)
         edit.set("subject", subject)
+        searched = search_vector_update(ticket)
     if tags is not None or add_tags or remove_tags:
         _retag(edit, tags, add_tags, remove_tags)
-    edit.save()
+    edit.save(**searched)
     if assignment is not None:
         builders.assignment_notice(ticket=ticket, change=assignment, actor=actor)
     return ticket
@@ -520,5 +523,5 @@ def message_create(
         TicketStatus.RESOLVED,
     ):
         edit.move_to(TicketStatus.OPEN)
-    edit.save(message_count=F("message_count") + 1)
+    edit.save(message_count=F("message_count") + 1, **search_vector_update(ticket))
     return message

@@ -58,8 +58,8 @@ def test_a_request_writes_each_row_once_and_reads_nothing_back(counted_api, sett
     writes = [q["sql"].split('"')[:2] for q in queries if q["sql"].startswith(("INSERT", "UPDATE", "DELETE"))]
     assert writes == [
         ["INSERT INTO ", "tickets_ticket"],
-        ["UPDATE ", "tickets_ticket"],  # the reference
         ["INSERT INTO ", "tickets_message"],
+        ["UPDATE ", "tickets_ticket"],  # the reference and the search vector
         ["INSERT INTO ", "notifications_delivery"],  # the team's email and the acknowledgement
     ]
     ticket = response.json()["ticket"]

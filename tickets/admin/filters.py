@@ -9,8 +9,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from tickets.filters import ticket_identifier_search
 from tickets.models import ACTIVE_STATUSES, Tag, Ticket, TicketStatus
+from tickets.search import ticket_identifier_search
 
 
 class StatusFilter(admin.SimpleListFilter):
