@@ -6,7 +6,7 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from supporthub.roles import AGENT
+from supporthub.roles import AGENT, sync_roles
 from tests.factories import ContactFactory, UserFactory, make_api_key
 from tests.services import require_service  # noqa: F401 - re-exported for tests
 
@@ -76,6 +76,14 @@ def agent(db):
 @pytest.fixture
 def other_agent(db):
     return in_role(UserFactory(username="bob"), AGENT)
+
+
+@pytest.fixture
+def agent_client(client, agent):
+    """The test client, logged in as the agent, with the roles' permissions as migrated."""
+    sync_roles()
+    client.force_login(agent)
+    return client
 
 
 @pytest.fixture

@@ -7,11 +7,9 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from django.contrib.auth.models import Group
 from django.test import override_settings
 from django.utils.functional import empty
 
-from supporthub.roles import AGENT, sync_roles
 from tickets.models import ATTACHMENT_STORAGE
 
 # The smallest files of each kind the tests send: typed by these bytes, not by their names.
@@ -47,15 +45,6 @@ def attachment_storage_as(config: dict[str, Any]) -> Iterator[None]:
 def stored_files(folder: Path) -> list[str]:
     """Every file under the attachments folder, relative to it."""
     return sorted(str(path.relative_to(folder)) for path in folder.rglob("*") if path.is_file())
-
-
-@pytest.fixture
-def agent_client(client, agent):
-    """The test client, logged in as an agent of the console."""
-    sync_roles()
-    agent.groups.add(Group.objects.get(name=AGENT))
-    client.force_login(agent)
-    return client
 
 
 def console_save(agent_client, ticket, **fields):

@@ -15,12 +15,6 @@ def url(ticket: Ticket) -> str:
     return f"/admin/tickets/ticket/{ticket.pk}/assign-to-me/"
 
 
-@pytest.fixture
-def agent_client(client, agent):
-    client.force_login(agent)
-    return client
-
-
 def test_it_assigns_the_ticket_to_the_agent_and_records_them_as_the_actor(agent_client, agent, other_agent):
     ticket = TicketFactory(assignee=other_agent)
 

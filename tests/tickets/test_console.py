@@ -6,7 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from supporthub.api.pagination import forget_estimates
-from supporthub.roles import ADMIN, AGENT, sync_roles
+from supporthub.roles import ADMIN, sync_roles
 from tests.factories import ContactFactory, TicketFactory, UserFactory
 from tests.services import require_postgres
 from tickets import services
@@ -15,14 +15,6 @@ from tickets.models import AgentShift, CannedReply, Ticket, TicketChange, Ticket
 pytestmark = pytest.mark.django_db
 
 CHANGELIST = "/admin/tickets/ticket/"
-
-
-@pytest.fixture
-def agent_client(client, agent):
-    sync_roles()
-    agent.groups.add(Group.objects.get(name=AGENT))
-    client.force_login(agent)
-    return client
 
 
 def test_changelist_runs_a_constant_number_of_queries(agent_client, agent):

@@ -4,10 +4,8 @@ from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
 import pytest
-from django.contrib.auth.models import Group
 from django.utils import timezone
 
-from supporthub.roles import AGENT, sync_roles
 from tests.factories import TicketFactory, UserFactory
 from tests.query_counts import assert_constant
 from tickets import live
@@ -17,14 +15,6 @@ from tickets.models import Ticket, TicketStatus
 pytestmark = pytest.mark.django_db
 
 LIVE = "/admin/tickets/ticket/live/"
-
-
-@pytest.fixture
-def agent_client(client, agent):
-    sync_roles()
-    agent.groups.add(Group.objects.get(name=AGENT))
-    client.force_login(agent)
-    return client
 
 
 def _touched(ticket: Ticket, seconds_ago: float) -> Ticket:

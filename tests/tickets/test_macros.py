@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 
 from notifications.models import Delivery
 from supporthub.exceptions import DomainError
-from supporthub.roles import ADMIN, AGENT, sync_roles
+from supporthub.roles import ADMIN
 from tests.factories import ContactFactory, TicketFactory, UserFactory
 from tickets.macros import macro_apply
 from tickets.models import CannedReply, Macro, TicketChange, TicketPriority, TicketStatus
@@ -110,14 +110,6 @@ def test_macro_tags_are_cleaned_and_bad_ones_named():
 
 
 # --- the console: who may edit, who may apply --------------------------------------------
-@pytest.fixture
-def agent_client(client, agent):
-    sync_roles()
-    agent.groups.add(Group.objects.get(name=AGENT))
-    client.force_login(agent)
-    return client
-
-
 def test_agents_see_macros_but_only_admins_edit_them(agent_client, client, refund):
     assert agent_client.get("/admin/tickets/macro/").status_code == 200
     assert agent_client.get("/admin/tickets/macro/add/").status_code == 403

@@ -2,11 +2,10 @@
 its confirmation, links on both pages, the list's Merge selected into one…, refusals, roles."""
 
 import pytest
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Permission
 from django.test import Client
 
 from supporthub.actors import Actor
-from supporthub.roles import AGENT, sync_roles
 from tests.factories import MessageFactory, TicketFactory, UserFactory
 from tests.query_counts import assert_constant
 from tickets import merging
@@ -15,14 +14,6 @@ from tickets.models import Ticket, TicketStatus
 pytestmark = pytest.mark.django_db
 
 CHANGELIST = "/admin/tickets/ticket/"
-
-
-@pytest.fixture
-def agent_client(client, agent):
-    sync_roles()
-    agent.groups.add(Group.objects.get(name=AGENT))
-    client.force_login(agent)
-    return client
 
 
 @pytest.fixture

@@ -5,11 +5,9 @@ import threading
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import Group
 from django.db import connection, transaction
 from django.utils import timezone
 
-from supporthub.roles import AGENT, sync_roles
 from tests.factories import TicketFactory, UserFactory
 from tests.services import require_postgres
 from tests.telephony.test_concurrency import race
@@ -105,14 +103,6 @@ def test_agents_asking_at_the_same_instant_each_get_a_different_ticket():
     assert results.count(None) == 1  # five tickets for six agents
     assignees = Ticket.objects.values_list("assignee", flat=True)
     assert len(set(assignees)) == 5 and None not in assignees
-
-
-@pytest.fixture
-def agent_client(client, agent):
-    sync_roles()
-    agent.groups.add(Group.objects.get(name=AGENT))
-    client.force_login(agent)
-    return client
 
 
 @pytest.mark.django_db

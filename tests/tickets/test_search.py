@@ -1,10 +1,8 @@
 """One search (tickets.search.ticket_search) behind the API's `q` and the console's search box."""
 
 import pytest
-from django.contrib.auth.models import Group
 
 from supporthub.actors import SYSTEM
-from supporthub.roles import AGENT, sync_roles
 from tests.factories import ContactFactory, TicketFactory
 from tests.query_counts import assert_constant
 from tests.services import require_postgres
@@ -15,14 +13,6 @@ from tickets.search import THREAD_TEXT_LIMIT
 pytestmark = pytest.mark.django_db
 
 CHANGELIST = "/admin/tickets/ticket/"
-
-
-@pytest.fixture
-def agent_client(client, agent):
-    sync_roles()
-    agent.groups.add(Group.objects.get(name=AGENT))
-    client.force_login(agent)
-    return client
 
 
 @pytest.fixture

@@ -6,12 +6,10 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from escalation.models import Incident, IncidentStatus, TriggerReason
 from escalation.services import incident_trigger
-from supporthub.roles import AGENT, sync_roles
 from tests.factories import ContactFactory, TicketFactory
 from tests.notifications.test_inbound_email import SECRET, post, raw_email
 from tickets import services, sla
@@ -58,14 +56,6 @@ def assert_resumed(ticket):
     assert ticket.sla_paused_at is None
     moved = ticket.resolution_due - due_before
     assert timedelta(minutes=59) < moved < timedelta(minutes=61)
-
-
-@pytest.fixture
-def agent_client(client, agent):
-    sync_roles()
-    agent.groups.add(Group.objects.get(name=AGENT))
-    client.force_login(agent)
-    return client
 
 
 def test_the_api_records_the_api_keys_name_and_pauses_the_clock(api):

@@ -1,14 +1,12 @@
 """Tags on tickets: one service, the API (`tags`, `?tag=`), and the console's filter and bulk actions."""
 
 import pytest
-from django.contrib.auth.models import Group
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from supporthub.actors import Actor
 from supporthub.api.pagination import forget_estimates
 from supporthub.exceptions import DomainError
-from supporthub.roles import AGENT, sync_roles
 from tests.factories import TicketFactory
 from tickets import services
 from tickets.models import Tag, Ticket, TicketChange
@@ -168,14 +166,6 @@ def test_the_schema_describes_tags_and_the_repeatable_filter(api):
 
 
 # --- the console ----------------------------------------------------------------------------
-@pytest.fixture
-def agent_client(client, agent):
-    sync_roles()
-    agent.groups.add(Group.objects.get(name=AGENT))
-    client.force_login(agent)
-    return client
-
-
 def test_the_console_filters_the_list_by_tag(agent_client):
     tag(TicketFactory(subject="Refund overdue"), "refund")
     TicketFactory(subject="Password reset")

@@ -3,11 +3,9 @@
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from supporthub.actors import Actor
-from supporthub.roles import AGENT, sync_roles
 from telephony.models import CallLog
 from tests.factories import ContactFactory, MessageFactory, TicketFactory, UserFactory
 from tests.query_counts import assert_constant
@@ -18,14 +16,6 @@ from tickets.models import PLACEHOLDERS, CannedReply, Macro, Ticket, TicketStatu
 pytestmark = pytest.mark.django_db
 
 CHANGELIST = "/admin/tickets/ticket/"
-
-
-@pytest.fixture
-def agent_client(client, agent):
-    sync_roles()
-    agent.groups.add(Group.objects.get(name=AGENT))
-    client.force_login(agent)
-    return client
 
 
 def _page_data(agent_client, ticket, **fields):
