@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from notifications.channels import ChannelDeferred, ChannelError, ChannelNotConfigured, get_adapter
 from notifications.emails import delivery_render
-from notifications.lanes import Lanes
+from notifications.lanes import lanes_shared
 from notifications.models import Delivery, DeliveryAudience, DeliveryChannel, DeliveryStatus
 from supporthub import metrics  # delivery counters and latency
 from supporthub.exceptions import DomainError
@@ -214,8 +214,8 @@ def delivery_send(*, delivery_id: int) -> SendOutcome:
     Returns what happened; never raises for provider errors. A delivery that is not
     pending and due (already sent, being sent by another worker, failed) is left alone.
     """
-    claimed = _claim([delivery_id])
-    return _deliver(claimed[0]) if claimed else _not_claimed(delivery_id)
+    claimed = _claim(delivery_id)
+    return _deliver(claimed) if claimed else _not_claimed(delivery_id)
 
 
 def _not_claimed(delivery_id: int) -> SendOutcome:
@@ -277,61 +277,54 @@ def deliveries_send(delivery_ids: Sequence[int]) -> list[str]:
     """Send the deliveries written together; their statuses. A delivery that must wait (a
     transient error, the channel's pacing) is queued again on its own, after its delay.
 
-    The HTTP channels' deliveries go out NOTIFICATIONS_SEND_THREADS at a time: each round is
-    claimed in one UPDATE and every claimed delivery is sent at once, in a thread of its own,
-    its outcome recorded as soon as its send returns. So a killed worker leaves at most the
-    sends in flight unrecorded (as one by one would), and no claimed row it had not started.
-    Emails (one SMTP connection per process) and everything sent inside a transaction (other
-    threads would not see its rows) go one by one in this thread.
+    The HTTP channels' deliveries go out NOTIFICATIONS_SEND_THREADS at a time: the task's
+    thread and the process's lanes (`notifications.lanes`) each claim the next one, send it
+    and record its outcome as soon as the send returns, then take the next. So a killed
+    worker leaves at most the sends in flight unrecorded (as one by one would), and no
+    claimed row it had not started. Emails (one SMTP connection per process) and everything
+    sent inside a transaction (other threads would not see its rows) go one by one in this
+    thread.
     """
     ids = list(delivery_ids)
-    threads = 1 if connection.in_atomic_block else settings.NOTIFICATIONS_SEND_THREADS
+    width = 1 if connection.in_atomic_block else settings.NOTIFICATIONS_SEND_THREADS
     parallel = set(
         Delivery.objects.filter(pk__in=ids, channel__in=PARALLEL_CHANNELS).values_list("pk", flat=True)
     )
-    in_rounds = [pk for pk in ids if pk in parallel]
-    outcomes: dict[int, SendOutcome] = {}
-    with Lanes(threads) as lanes:
-        for start in range(0, len(in_rounds), lanes.count):
-            claimed = _claim(in_rounds[start : start + lanes.count])
-            outcomes.update(zip((d.pk for d in claimed), lanes.map(_deliver, claimed), strict=True))
+    side_by_side = [pk for pk in ids if pk in parallel]
+    outcomes = dict(zip(side_by_side, lanes_shared().map(_send, side_by_side, width=width), strict=True))
     statuses = []
     for delivery_id in ids:
-        if delivery_id in outcomes:
-            outcome = outcomes[delivery_id]
-        elif delivery_id in parallel:
-            outcome = _not_claimed(delivery_id)
-        else:
-            outcome = delivery_send(delivery_id=delivery_id)
+        outcome = outcomes.get(delivery_id) or delivery_send(delivery_id=delivery_id)
         if outcome.retry_in is not None:
             sends_publish([delivery_id], countdown=outcome.retry_in)  # failed: the sweep has it
         statuses.append(outcome.status)
     return statuses
 
 
-def _claim(delivery_ids: Sequence[int]) -> list[Delivery]:
-    """Atomically move the due pending deliveries of `delivery_ids` to sending; return those
-    claimed (the others are not ours).
+def _send(delivery_id: int) -> SendOutcome:
+    return delivery_send(delivery_id=delivery_id)
+
+
+def _claim(delivery_id: int) -> Delivery | None:
+    """Atomically move the delivery to sending if it is pending and due; it, or None when it
+    is not ours.
 
     One conditional UPDATE ... RETURNING (PostgreSQL and SQLite both have it): of two
-    workers holding the same task, exactly one gets each row. The lease in next_attempt_at
+    workers holding the same task, exactly one gets the row. The lease in next_attempt_at
     tells the sweep when a send has been lost.
     """
-    if not delivery_ids:
-        return []
     now = timezone.now()
     lease = now + timedelta(seconds=settings.NOTIFICATIONS_SENDING_TIMEOUT_SECONDS)
     table = connection.ops.quote_name(Delivery._meta.db_table)
     columns = ", ".join(connection.ops.quote_name(str(f.column)) for f in Delivery._meta.concrete_fields)
-    ids = ", ".join(["%s"] * len(delivery_ids))
     # Only quoted identifiers from the model are interpolated; every value is a parameter.
     sql = (
         f"UPDATE {table} SET status = %s, attempts = attempts + 1, next_attempt_at = %s, updated_at = %s "  # noqa: S608
-        f"WHERE id IN ({ids}) AND status = %s AND next_attempt_at <= %s RETURNING {columns}"
+        f"WHERE id = %s AND status = %s AND next_attempt_at <= %s RETURNING {columns}"
     )
     at = connection.ops.adapt_datetimefield_value
-    params = [DeliveryStatus.SENDING, at(lease), at(now), *delivery_ids, DeliveryStatus.PENDING, at(now)]
-    return list(Delivery.objects.raw(sql, params))
+    params = [DeliveryStatus.SENDING, at(lease), at(now), delivery_id, DeliveryStatus.PENDING, at(now)]
+    return next(iter(Delivery.objects.raw(sql, params)), None)
 
 
 def _record(delivery: Delivery, rendered: dict[str, Any], **fields: object) -> None:

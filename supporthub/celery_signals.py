@@ -6,6 +6,7 @@
 - Workers use the project's LOGGING (structured, JSON in production) instead of Celery's.
 - Every finished task counts in supporthub_celery_tasks_total; a prefork child that exits
   is marked dead for prometheus_client's multiprocess mode.
+- A worker process's send lanes (notifications.lanes) close their connections as it exits.
 """
 
 from __future__ import annotations
@@ -120,3 +121,12 @@ def _mark_metrics_process_dead(**kwargs: Any) -> None:
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(os.getpid())
+
+
+@signals.worker_process_shutdown.connect
+@signals.worker_shutdown.connect
+def _close_lanes(**kwargs: Any) -> None:
+    """The send lanes close their database connections rather than drop them at exit."""
+    from notifications.lanes import lanes_close
+
+    lanes_close()

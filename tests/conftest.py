@@ -149,6 +149,16 @@ def _rate_limits_off(settings):
 
 # --- the cached on-call chain ---------------------------------------------------------
 @pytest.fixture(autouse=True)
+def _lanes_closed():
+    """No test leaves send lanes (threads holding database connections) to the next one or
+    to the test database's teardown."""
+    from notifications.lanes import lanes_close
+
+    yield
+    lanes_close()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_phone_chain():
     """Each test starts with no cached on-call chain (a rolled-back test sends no signal)."""
     from escalation.selectors import phone_chain_invalidate

@@ -1,14 +1,16 @@
-"""A send task's HTTP deliveries go out in rounds, several at once in threads of their own:
-pacing and Retry-After still hold per channel, and the threads leave no connection open."""
+"""A send task's HTTP deliveries go out several at once, in the task's thread and the process's
+lanes: pacing and Retry-After still hold per channel, each is sent once, and the lanes keep
+their connections for the next task and close them when closed."""
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
+from notifications.lanes import lanes_close
 from notifications.models import Delivery, DeliveryStatus
 from notifications.outbox import deliveries_send, delivery_create
 from tests.notifications.fakes import Reply
@@ -37,12 +39,6 @@ def _notices(count: int, **fields: str) -> list[int]:
         ).pk
         for n in range(count)
     ]
-
-
-def _connections() -> int:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
-        return int(cursor.fetchone()[0])
 
 
 def test_a_round_to_one_slack_webhook_sends_one_and_defers_the_rest_without_using_attempts(
@@ -77,15 +73,22 @@ def test_a_429_in_a_round_waits_its_retry_after_and_the_others_are_sent(slack, q
     assert len(slack.delivered()) == 2
 
 
-def test_a_task_sends_more_deliveries_than_threads_each_once_and_closes_its_connections(
+def test_a_task_sends_more_deliveries_than_threads_each_once_and_the_lanes_stay_for_the_next(
     slack, settings, queued
 ):
     settings.NOTIFICATIONS_SEND_THREADS = 3
     ids = _notices(7)
-    before = _connections()
 
     assert deliveries_send(ids) == [DeliveryStatus.SENT] * 7
+    lanes = _lanes()
     assert deliveries_send(ids) == [DeliveryStatus.SENT] * 7, "a duplicate task is a no-op"
 
     assert sorted(r.json()["text"] for r in slack.requests) == sorted(f"notice {n}" for n in range(7))
-    assert _connections() == before, "every thread closed its database connection"
+    assert len(lanes) == 2, "two lanes beside the task's thread"
+    assert _lanes() == lanes, "the next task used the same lanes"
+    lanes_close()  # as a worker process does when it exits
+    assert _lanes() == set()
+
+
+def _lanes() -> set[threading.Thread]:
+    return {thread for thread in threading.enumerate() if thread.name == "lane"}
