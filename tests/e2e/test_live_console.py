@@ -126,9 +126,9 @@ def test_a_ticket_added_live_is_selected_counted_and_acted_on_like_the_others(
 
     box.check()
     expect(counter).to_have_text("1 of 4 selected")
-    expect(page.locator(f"#result_list tbody tr:has(input.action-select[value='{fresh.pk}'])")).to_contain_class(
-        "selected"
-    )
+    expect(
+        page.locator(f"#result_list tbody tr:has(input.action-select[value='{fresh.pk}'])")
+    ).to_contain_class("selected")
     page.locator("#action-toggle").check()  # select all: the added row too
     expect(counter).to_have_text("4 of 4 selected")
     page.locator("#action-toggle").uncheck()

@@ -28,7 +28,14 @@ class MacroAdmin(admin.ModelAdmin):
     """Admins (leads) edit macros; agents (view permission only) apply them on the ticket page."""
 
     list_display = [
-        "name", "shortcut", "status", "priority", "assignee", "assign_to_applier", "add_tags", "updated_at"
+        "name",
+        "shortcut",
+        "status",
+        "priority",
+        "assignee",
+        "assign_to_applier",
+        "add_tags",
+        "updated_at",
     ]
     list_select_related = ["assignee"]
     search_fields = ["name", "shortcut", "body"]

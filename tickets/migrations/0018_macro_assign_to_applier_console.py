@@ -5,20 +5,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tickets', '0017_text_search'),
+        ("tickets", "0017_text_search"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='macro',
-            name='assign_to_applier',
-            field=models.BooleanField(default=False, help_text='Assign the ticket to whoever applies the macro (instead of a fixed assignee).', verbose_name='assign to the agent applying it'),
+            model_name="macro",
+            name="assign_to_applier",
+            field=models.BooleanField(
+                default=False,
+                help_text="Assign the ticket to whoever applies the macro (instead of a fixed assignee).",
+                verbose_name="assign to the agent applying it",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='macro',
-            constraint=models.CheckConstraint(condition=models.Q(('assign_to_applier', False), ('assignee__isnull', True), _connector='OR'), name='macro_one_assignee', violation_error_message='Choose an assignee or “assign to the agent applying it”, not both.'),
+            model_name="macro",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("assign_to_applier", False), ("assignee__isnull", True), _connector="OR"),
+                name="macro_one_assignee",
+                violation_error_message="Choose an assignee or “assign to the agent applying it”, not both.",
+            ),
         ),
     ]
