@@ -130,15 +130,15 @@ def _carry_over(source: Ticket, target: Ticket, actor: Actor) -> None:
     no CCs, so agents replying on `target` must know that its replies reach only its own contact.
     Raises DomainError when the union is more tags than a ticket may carry."""
     tags = list(source.tags.values_list("name", flat=True))
-    try:
-        if tags:
+    if tags:
+        try:
             ticket_update(ticket=target, actor=actor, add_tags=tags)
-    except DomainError as exc:
-        raise DomainError(
-            f"{target.reference} cannot take the tags of {source.reference}: {exc.message}",
-            field="into",
-            code="merge_too_many_tags",
-        ) from exc
+        except DomainError as exc:
+            raise DomainError(
+                f"{target.reference} cannot take the tags of {source.reference}: {exc.message}",
+                field="into",
+                code="merge_too_many_tags",
+            ) from exc
     if source.contact_id != target.contact_id:
         message_create(
             ticket=target,
