@@ -17,8 +17,9 @@ from tickets.models import Macro, MessageDirection, Ticket, TicketChange
 @transaction.atomic
 def macro_apply(*, ticket: Ticket, macro: Macro, agent: User, with_text: bool = True) -> Ticket:
     """Apply `macro` to `ticket` as `agent`: its text (placeholders filled) is sent, or added
-    as a note, then its status, priority, assignee and tags are set, and the history records
-    the macro with each change, all by `agent`. Returns the ticket as saved.
+    as a note, then its status, priority, assignee (`agent`, with `assign_to_applier`) and
+    tags are set, and the history records the macro with each change, all by `agent`.
+    Returns the ticket as saved.
 
     `with_text=False`: the changes only, when the text went out already (the ticket page's
     reply box, where the agent may have edited it).
@@ -27,6 +28,7 @@ def macro_apply(*, ticket: Ticket, macro: Macro, agent: User, with_text: bool = 
     ticket): then nothing at all is changed or sent.
     """
     actor = Actor.of(agent)
+    assignee = agent if macro.assign_to_applier else macro.assignee if macro.assignee_id else services.KEEP
     if with_text and macro.body:
         services.message_create(
             ticket=ticket,
@@ -39,7 +41,7 @@ def macro_apply(*, ticket: Ticket, macro: Macro, agent: User, with_text: bool = 
         actor=actor,
         status=macro.status or None,
         priority=macro.priority,
-        assignee=macro.assignee if macro.assignee_id else services.KEEP,
+        assignee=assignee,
         add_tags=macro.tags,
     )
     TicketChange.objects.create(

@@ -1,11 +1,13 @@
 """Merging a duplicate ticket into another, and linking related tickets.
 
 What a merge does (as Zendesk, Zammad and FreeScout do it): the duplicate's messages (with
-their attachments and deliveries) and calls move to the target; its open incident follows
-them when the target has none (escalation.hooks.ticket_merged), else closing it resolves it;
-its contact is told once, on its own thread; it is closed through the status transition
-and records `merged_into`; both tickets' history says who merged what into what. Later
-replies on the duplicate's thread land on the target (`ticket_merge_target`).
+their attachments and deliveries) and calls move to the target, its tags are added to the
+target's, and a contact other than the target's is named in a note on it (tickets have no
+CCs); its open incident follows them when the target has none
+(escalation.hooks.ticket_merged), else closing it resolves it; its contact is told once, on
+its own thread; it is closed through the status transition and records `merged_into`; both
+tickets' history says who merged what into what. Later replies on the duplicate's thread land
+on the target (`ticket_merge_target`).
 """
 
 from __future__ import annotations
@@ -18,13 +20,17 @@ from notifications.models import Delivery
 from supporthub.actors import Actor
 from supporthub.exceptions import DomainError
 from telephony.models import CallLog
-from tickets.models import Message, MessageDirection, Ticket, TicketChange, TicketStatus
+from tickets.models import Contact, Message, MessageDirection, Ticket, TicketChange, TicketStatus
 from tickets.search import search_vector_update
-from tickets.services import _TicketEdit, message_create
+from tickets.services import _TicketEdit, message_create, ticket_update
 
 MERGE_NOTICE = (
     "Your request {source} ({subject}) duplicates {target}, so we have merged the two: we "
     "continue on {target}. Replies to this conversation still reach us."
+)
+MERGED_CONTACT_NOTE = (
+    "{source}, merged into this ticket, came from {other}, not from this ticket's contact: "
+    "replies sent here go to {contact} only. Their replies to {source} land here."
 )
 
 
@@ -94,6 +100,7 @@ def ticket_merge(*, source: Ticket, target: Ticket, actor: Actor) -> Ticket:
     merged = _TicketEdit(target, actor)
     merged.record(TicketChange.Field.MERGE, source.reference, target.reference)
     merged.save(message_count=F("message_count") + len(moved), **search_vector_update(target))
+    _carry_over(source, target, actor)
     source = Ticket.objects.select_for_update(of=("self",)).get(pk=source.pk)  # as the notice left it
     closing = _TicketEdit(source, actor)
     closing.move_to(TicketStatus.CLOSED)
@@ -115,6 +122,40 @@ def _notify(source: Ticket, target: Ticket, actor: Actor) -> None:
         author_label="" if actor.user else actor.name,
         actor=actor,
     )
+
+
+def _carry_over(source: Ticket, target: Ticket, actor: Actor) -> None:
+    """Give `target` `source`'s tags (the union, a line of its history) and, when `source`
+    came from another contact, name that contact in an internal note on `target`: tickets have
+    no CCs, so agents replying on `target` must know that its replies reach only its own contact.
+    Raises DomainError when the union is more tags than a ticket may carry."""
+    tags = list(source.tags.values_list("name", flat=True))
+    if tags:
+        try:
+            ticket_update(ticket=target, actor=actor, add_tags=tags)
+        except DomainError as exc:
+            raise DomainError(
+                f"{target.reference} cannot take the tags of {source.reference}: {exc.message}",
+                field="into",
+                code="merge_too_many_tags",
+            ) from exc
+    if source.contact_id != target.contact_id:
+        message_create(
+            ticket=target,
+            direction=MessageDirection.NOTE,
+            body=MERGED_CONTACT_NOTE.format(
+                source=source.reference, other=_contact_label(source.contact), contact=target.contact
+            ),
+            author_user=actor.user,
+            author_label="" if actor.user else actor.name,
+            actor=actor,
+        )
+
+
+def _contact_label(contact: Contact) -> str:
+    """`contact` with the addresses that reach them: "Dana <dana@example.com, +1415…>"."""
+    addresses = ", ".join(address for address in (contact.email, contact.phone) if address)
+    return f"{contact.name} <{addresses}>" if contact.name and addresses else str(contact)
 
 
 def tickets_bulk_merge(*, tickets: list[Ticket], target: Ticket, actor: Actor) -> list[str]:

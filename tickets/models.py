@@ -562,12 +562,24 @@ class Macro(_Shortcut):
         related_name="+",
         limit_choices_to={"is_staff": True, "is_active": True},
     )
+    assign_to_applier = models.BooleanField(
+        "assign to the agent applying it",
+        default=False,
+        help_text="Assign the ticket to whoever applies the macro (instead of a fixed assignee).",
+    )
     add_tags = models.CharField(max_length=500, blank=True, help_text="Tags to add, separated by spaces.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(assign_to_applier=False) | Q(assignee__isnull=True),
+                name="macro_one_assignee",
+                violation_error_message="Choose an assignee or “assign to the agent applying it”, not both.",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -594,6 +606,8 @@ class Macro(_Shortcut):
             parts.append(f"priority {TicketPriority(self.priority).label}")
         if self.assignee_id:
             parts.append(f"assigns {self.assignee}")
+        if self.assign_to_applier:
+            parts.append("assigns the agent applying it")
         if self.add_tags:
             parts.append(f"tags {self.add_tags}")
         return ", ".join(parts) or "nothing"

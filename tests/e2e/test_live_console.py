@@ -109,6 +109,51 @@ def test_a_ticket_that_leaves_the_list_is_marked_not_dropped_and_unmarked_when_b
     assert page.locator(f"input.action-select[value='{leaving.pk}']").is_checked()
 
 
+def test_a_ticket_added_live_is_selected_counted_and_acted_on_like_the_others(
+    page, live_server, console_agent, monkeypatch, errors
+):
+    monkeypatch.setattr(live_admin, "POLL_SECONDS", 1)
+    served = TicketFactory.create_batch(3)
+    login(page, live_server, console_agent)
+    page.goto(f"{live_server.url}/admin/tickets/ticket/")
+    counter = page.locator("span.action-counter")
+    expect(counter).to_have_text("0 of 3 selected")
+
+    fresh = TicketFactory(subject="Arrived while the list was open")
+    box = page.locator(f"input.action-select[value='{fresh.pk}']")
+    box.wait_for(timeout=WAIT)
+    expect(counter).to_have_text("0 of 4 selected")
+
+    box.check()
+    expect(counter).to_have_text("1 of 4 selected")
+    expect(
+        page.locator(f"#result_list tbody tr:has(input.action-select[value='{fresh.pk}'])")
+    ).to_contain_class("selected")
+    page.locator("#action-toggle").check()  # select all: the added row too
+    expect(counter).to_have_text("4 of 4 selected")
+    page.locator("#action-toggle").uncheck()
+    expect(counter).to_have_text("0 of 4 selected")
+    assert not box.is_checked()
+    for ticket in served:  # every served row, as actions.js knows them: not all rows
+        page.locator(f"input.action-select[value='{ticket.pk}']").check()
+    expect(counter).to_have_text("3 of 4 selected")
+    expect(page.locator("#action-toggle")).not_to_be_checked()
+
+    box.check()
+    expect(page.locator("#action-toggle")).to_be_checked()
+    for ticket in served[1:]:
+        page.locator(f"input.action-select[value='{ticket.pk}']").uncheck()
+    expect(counter).to_have_text("2 of 4 selected")
+    page.select_option("select[name=action]", "assign_to_me")
+    page.click("#changelist-form button[name=index]")
+    expect(page.locator("ul.messagelist")).to_contain_text("Updated 2 tickets.")
+    assignees = dict(Ticket.objects.values_list("pk", "assignee"))
+    assert assignees == {fresh.pk: console_agent.pk, served[0].pk: console_agent.pk} | {
+        ticket.pk: None for ticket in served[1:]
+    }
+    assert errors == []
+
+
 def test_agent_b_sees_alice_viewing_then_typing_then_leaving(
     browser, live_server, console_agent, monkeypatch
 ):

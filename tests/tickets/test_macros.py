@@ -75,6 +75,26 @@ def test_an_internal_macro_adds_a_note_and_sends_nothing(agent, ticket):
     assert (ticket.status, ticket.priority) == ("new", TicketPriority.HIGH)
 
 
+def test_a_macro_assigns_the_agent_applying_it_recorded_by_them_and_tells_nobody(agent, other_agent):
+    take = Macro.objects.create(name="Take it", assign_to_applier=True)
+    mine = TicketFactory(status=TicketStatus.OPEN, assignee=other_agent)
+
+    macro_apply(ticket=mine, macro=take, agent=agent)
+
+    mine.refresh_from_db()
+    assert mine.assignee == agent
+    [change] = TicketChange.objects.filter(ticket=mine, field="assignee")
+    assert (change.old_value, change.new_value, change.actor) == (str(other_agent), str(agent), agent)
+    assert not Delivery.objects.filter(recipient=agent.email).exists()  # they took it themselves
+    assert take.summary == "assigns the agent applying it"
+
+
+def test_a_macro_assigns_either_a_fixed_agent_or_the_one_applying_it_not_both(other_agent):
+    both = Macro(name="Both", assignee=other_agent, assign_to_applier=True)
+    with pytest.raises(ValidationError, match="Choose an assignee or “assign to the agent applying it”"):
+        both.full_clean()
+
+
 def test_a_macro_whose_status_change_is_illegal_changes_and_sends_nothing(agent, refund):
     resolved = TicketFactory(status=TicketStatus.RESOLVED, priority=TicketPriority.NORMAL)
     pending = Macro.objects.create(
@@ -122,6 +142,14 @@ def test_agents_see_macros_but_only_admins_edit_them(agent_client, client, refun
     )
     assert response.status_code == 302, response.content
     assert Macro.objects.get(shortcut="spam").status == "closed"
+    response = client.post(
+        "/admin/tickets/macro/add/",
+        {"name": "Mine", "assign_to_applier": "on", "assignee": UserFactory(username="fixed").pk},
+    )
+    assert "Choose an assignee or “assign to the agent applying it”, not both." in response.content.decode()
+    response = client.post("/admin/tickets/macro/add/", {"name": "Mine", "assign_to_applier": "on"})
+    assert response.status_code == 302, response.content
+    assert Macro.objects.get(name="Mine").assign_to_applier
 
 
 def test_an_agent_applies_a_macro_from_the_ticket_page(agent_client, agent, refund, ticket):

@@ -8,7 +8,7 @@ from supporthub.actors import Actor
 from supporthub.exceptions import DomainError
 from telephony.models import CallLog
 from tests.factories import ContactFactory, MessageFactory, TicketFactory
-from tickets import merging
+from tickets import merging, services
 from tickets.models import Message, Ticket, TicketChange, TicketStatus
 
 pytestmark = pytest.mark.django_db
@@ -120,6 +120,53 @@ def test_tickets_merged_into_the_duplicate_follow_it_to_the_target(pair):
     assert Ticket.objects.get(pk=earlier.pk).merged_into_id == target.pk
 
 
+def test_the_target_gets_the_duplicates_tags_too_recorded_in_its_history(pair, agent):
+    source, target = pair
+    services.ticket_update(ticket=source, actor=Actor(), tags=["billing", "vip"])
+    services.ticket_update(ticket=target, actor=Actor(), tags=["billing", "refund"])
+
+    merging.ticket_merge(source=source, target=target, actor=Actor.of(agent))
+
+    assert sorted(target.tags.values_list("name", flat=True)) == ["billing", "refund", "vip"]
+    [change] = TicketChange.objects.filter(ticket=target, field=TicketChange.Field.TAGS, actor=agent)
+    assert (change.old_value, change.new_value) == ("billing, refund", "billing, refund, vip")
+    assert not Message.objects.filter(ticket=target, direction="note").exists()  # one contact
+
+
+def test_a_merge_across_contacts_names_the_duplicates_contact_in_a_note_on_the_target(agent):
+    dana = ContactFactory(name="Dana", email="dana@example.com", phone="+14155550199")
+    source = TicketFactory(status=TicketStatus.OPEN, contact=dana)
+    target = TicketFactory(status=TicketStatus.OPEN, contact=ContactFactory(name="Erin"))
+
+    merging.ticket_merge(source=source, target=target, actor=Actor.of(agent))
+
+    note = Message.objects.get(ticket=target, direction="note")
+    assert note.author_user == agent and not note.deliveries.exists()
+    assert note.body == (
+        f"{source.reference}, merged into this ticket, came from Dana <dana@example.com, +14155550199>, "
+        f"not from this ticket's contact: replies sent here go to Erin only. Their replies to "
+        f"{source.reference} land here."
+    )
+    assert Ticket.objects.get(pk=target.pk).message_count == target.messages.count()
+
+
+def test_a_merge_that_would_give_the_target_too_many_tags_is_refused_and_writes_nothing(pair):
+    source, target = pair
+    services.ticket_update(ticket=source, actor=Actor(), tags=[f"s{n}" for n in range(11)])
+    services.ticket_update(ticket=target, actor=Actor(), tags=[f"t{n}" for n in range(10)])
+    before = (list(Message.objects.values_list("pk", "ticket")), TicketChange.objects.count())
+
+    with pytest.raises(DomainError) as refused:
+        merging.ticket_merge(source=source, target=target, actor=Actor())
+
+    assert (refused.value.field, refused.value.code) == ("into", "merge_too_many_tags")
+    assert refused.value.message == (
+        f"{target.reference} cannot take the tags of {source.reference}: A ticket has at most 20 tags."
+    )
+    assert (list(Message.objects.values_list("pk", "ticket")), TicketChange.objects.count()) == before
+    assert Ticket.objects.get(pk=source.pk).merged_into_id is None
+
+
 @pytest.mark.parametrize(
     ("setup", "field", "words"),
     [
@@ -205,9 +252,9 @@ def test_a_merge_across_contacts_tells_the_duplicates_own_contact():
     assert not _notices(target).exists()
 
 
-def test_a_duplicate_whose_count_is_behind_still_merges_with_true_counts():
-    source = TicketFactory(status=TicketStatus.OPEN, message_count=0)
-    target = TicketFactory(status=TicketStatus.OPEN, message_count=0)
+def test_a_duplicate_whose_count_is_behind_still_merges_with_true_counts(customer):
+    source = TicketFactory(status=TicketStatus.OPEN, message_count=0, contact=customer)
+    target = TicketFactory(status=TicketStatus.OPEN, message_count=0, contact=customer)
     MessageFactory.create_batch(2, ticket=source)
 
     merging.ticket_merge(source=source, target=target, actor=Actor())

@@ -77,7 +77,9 @@ class TicketConsoleForm(forms.ModelForm):
         cleaned = super().clean() or {}
         if not self.instance.pk:
             return cleaned
-        current = Ticket.objects.get(pk=self.instance.pk)
+        # Locked until the admin's transaction, which validates and saves the page, ends: a
+        # save racing this one waits here and then checks against what this one wrote.
+        current = Ticket.objects.select_for_update().get(pk=self.instance.pk)
         seen = cleaned.get("seen_updated_at")
         if seen and current.updated_at > seen:
             changes = TicketChange.objects.filter(ticket=current, created_at__gt=seen).select_related("actor")

@@ -27,7 +27,16 @@ class CannedReplyAdmin(admin.ModelAdmin):
 class MacroAdmin(admin.ModelAdmin):
     """Admins (leads) edit macros; agents (view permission only) apply them on the ticket page."""
 
-    list_display = ["name", "shortcut", "status", "priority", "assignee", "add_tags", "updated_at"]
+    list_display = [
+        "name",
+        "shortcut",
+        "status",
+        "priority",
+        "assignee",
+        "assign_to_applier",
+        "add_tags",
+        "updated_at",
+    ]
     list_select_related = ["assignee"]
     search_fields = ["name", "shortcut", "body"]
     fieldsets = [
@@ -35,7 +44,7 @@ class MacroAdmin(admin.ModelAdmin):
         ("Reply", {"fields": ["body", "internal"]}),
         (
             "Field changes (empty: left as they are)",
-            {"fields": ["status", "priority", "assignee", "add_tags"]},
+            {"fields": ["status", "priority", ("assignee", "assign_to_applier"), "add_tags"]},
         ),
     ]
 

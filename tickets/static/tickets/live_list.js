@@ -1,7 +1,8 @@
 // The live ticket list: polls live/ with the list's own query string and a watermark, and puts
 // what changed into the page without a reload. Changed rows are updated in place, new ones are
 // added at the top (with a "N new tickets" notice), rows that left the list are dimmed. Checked
-// rows keep their checkboxes, and the row under the agent's eye stays where it was.
+// rows keep their checkboxes, added rows are selected and counted like the others, and the row
+// under the agent's eye stays where it was.
 document.addEventListener("DOMContentLoaded", function () {
   "use strict";
   var table = document.getElementById("result_list");
@@ -25,6 +26,52 @@ document.addEventListener("DOMContentLoaded", function () {
     fresh = 0;
     notice.hidden = true;
     table.scrollIntoView({block: "start"});
+  });
+
+  // Django's actions.js counts, and checks with "select all", the checkboxes the page was served
+  // with: it keeps that list. So after its handlers (on the table body and the toggle; this one
+  // is on the form around them) the selection is redone over every row, added ones included.
+  var counter = form.querySelector("span.action-counter");
+  var toggle = document.getElementById("action-toggle");
+
+  function selectAll(on) {
+    body.querySelectorAll("input.action-select").forEach(function (box) {
+      box.checked = on;
+      box.closest("tr").classList.toggle("selected", on);
+    });
+  }
+
+  function recount() {
+    if (!counter || !toggle) return;
+    var boxes = body.querySelectorAll("input.action-select");
+    var selected = body.querySelectorAll("input.action-select:checked").length;
+    counter.dataset.actionsIcnt = boxes.length;
+    counter.textContent = interpolate(
+      ngettext("%(sel)s of %(cnt)s selected", "%(sel)s of %(cnt)s selected", selected),
+      {sel: selected, cnt: boxes.length}, true);
+    toggle.checked = selected === boxes.length;
+    if (toggle.checked) return;
+    // Not all selected, although actions.js may have seen all of its own rows checked: no
+    // offer to select across pages (as its clearAcross).
+    form.querySelectorAll("div.actions span.all, div.actions span.question, div.actions span.clear")
+      .forEach(function (span) { span.classList.add("hidden"); });
+    counter.classList.remove("hidden");
+    form.querySelectorAll("div.actions input.select-across").forEach(function (input) { input.value = 0; });
+    form.querySelector("div.actions").classList.remove("selected");
+  }
+
+  form.addEventListener("change", function (event) {
+    if (event.target.classList.contains("action-select")) recount();
+  });
+  form.addEventListener("click", function (event) {
+    if (event.target === toggle) {
+      selectAll(toggle.checked);
+    } else if (event.target.closest("div.actions span.clear a")) {
+      selectAll(false);
+    } else {
+      return;
+    }
+    recount();
   });
 
   function rowId(row) {
@@ -97,6 +144,9 @@ document.addEventListener("DOMContentLoaded", function () {
     });
     // Newest change first in the answer: add the oldest first so the newest ends on top.
     added.reverse().forEach(function (row) { body.insertBefore(row, body.firstChild); });
+    // With "Select all N" taken, the action applies to the whole list, added tickets included.
+    var across = form.querySelector("div.actions input.select-across");
+    if (added.length && !(across && across.value === "1")) recount();
     data.removed.forEach(function (id) {
       var row = rows[String(id)];
       if (row && !row.classList.contains("live-removed")) {
