@@ -393,8 +393,9 @@ NOTIFICATIONS_REQUEUE_AFTER_SECONDS = env.int("NOTIFICATIONS_REQUEUE_AFTER_SECON
 NOTIFICATIONS_SWEEP_INTERVAL_SECONDS = env.float("NOTIFICATIONS_SWEEP_INTERVAL_SECONDS", default=30.0)
 NOTIFICATIONS_SWEEP_BATCH = env.int("NOTIFICATIONS_SWEEP_BATCH", default=1000)
 # Deliveries by HTTP (SMS, calls, Slack, PagerDuty, Opsgenie) one send task has in flight at
-# once, each in a thread with its own database connection (1: one by one).
-NOTIFICATIONS_SEND_THREADS = env.int("NOTIFICATIONS_SEND_THREADS", default=8)
+# once, each in a thread with its own database connection (1: one by one). The default is a
+# send task's batch (outbox.SEND_BATCH): a mass outage's pages leave a batch at a time.
+NOTIFICATIONS_SEND_THREADS = env.int("NOTIFICATIONS_SEND_THREADS", default=25)
 # Slack allows about one message per second per incoming webhook; 0 turns spacing off.
 SLACK_MIN_INTERVAL_SECONDS = env.float("SLACK_MIN_INTERVAL_SECONDS", default=1.0)
 SLACK_TIMEOUT_SECONDS = env.float("SLACK_TIMEOUT_SECONDS", default=10.0)
