@@ -62,6 +62,7 @@ def main() -> None:
             started = time.monotonic()
             seed(dsn, args.tickets)
             print(f"seeded {args.tickets} tickets in {time.monotonic() - started:.0f} s", file=sys.stderr)
+    manage(dict(os.environ), "collectstatic", "--noinput", "-v0")  # the pages link their static files
     os.environ["DJANGO_SETTINGS_MODULE"] = "supporthub.settings"
     os.chdir(ROOT)
     import django
