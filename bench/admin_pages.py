@@ -34,6 +34,7 @@ DEFAULT_URLS = [
     "/admin/tickets/ticket/?q=parcel+Tallinn",  # free text: two words of some message bodies
     "/admin/tickets/ticket/?q=printer",  # free text: a word of 1 in 7 subjects and of bodies
     "/v1/tickets?q=trk1000005",  # the API's `q`: the same search
+    "/v1/tickets?q=volcano",  # a word no ticket has
     "/v1/tickets?q=printer",
     "/admin/notifications/delivery/",
     "/admin/telephony/calllog/",
