@@ -12,10 +12,11 @@ back to matching the whole text as a case-insensitive substring.
 
 A word missing from PostgreSQL's statistics (a rare one: a tracking code, a name) is
 guessed at 0.5 % of the tickets, for which a page of 25 looks cheapest by walking the order
-index, and the walk then filters every ticket (0.9 s at a million). So a search first reads
-up to FEW_MATCHES + 1 matches in the list's order, a LIMIT large enough for the planner to
-take the GIN index for such a word and still walk the order index for a common one; when
-that is all of them, the list is those tickets, by id.
+index; for a word that few tickets have, that walk filters most of the table (up to 0.9 s
+at a million tickets). So a search first reads up to FEW_MATCHES + 1 matches in the list's
+order, a LIMIT large enough for the planner to take the GIN index for such a word and still
+walk the order index for a common one; when that is all of them, the list is those tickets,
+by id.
 """
 
 from __future__ import annotations
