@@ -34,6 +34,7 @@ DEFAULT_URLS = [
     "/admin/tickets/ticket/?q=parcel+Tallinn",  # free text: two words of some message bodies
     "/admin/tickets/ticket/?q=printer",  # free text: a word of 1 in 7 subjects and of bodies
     "/v1/tickets?q=trk1000005",  # the API's `q`: the same search
+    "/v1/tickets?q=volcano",  # a word no ticket has
     "/v1/tickets?q=printer",
     "/admin/notifications/delivery/",
     "/admin/telephony/calllog/",
@@ -62,6 +63,7 @@ def main() -> None:
             started = time.monotonic()
             seed(dsn, args.tickets)
             print(f"seeded {args.tickets} tickets in {time.monotonic() - started:.0f} s", file=sys.stderr)
+    manage(dict(os.environ), "collectstatic", "--noinput", "-v0")  # the pages link their static files
     os.environ["DJANGO_SETTINGS_MODULE"] = "supporthub.settings"
     os.chdir(ROOT)
     import django

@@ -5,6 +5,7 @@ from functools import cached_property
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import QuerySet
@@ -30,7 +31,10 @@ def planner_row_estimate(queryset: QuerySet[Any]) -> int | None:
         return None
     # Only the row count matters: without the joined columns and the ORDER BY, planning is
     # several times cheaper.
-    sql, params = queryset.order_by().values("pk").query.sql_with_params()
+    try:
+        sql, params = queryset.order_by().values("pk").query.sql_with_params()
+    except EmptyResultSet:  # a filter that matches nothing (`pk__in=[]`): no SQL to run
+        return 0
     key = (queryset.db, sql, tuple(params))
     now = time.monotonic()
     memo = _estimates.get(key)

@@ -1,13 +1,17 @@
 """One search (tickets.search.ticket_search) behind the API's `q` and the console's search box."""
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from supporthub.actors import SYSTEM
 from tests.factories import ContactFactory, TicketFactory
 from tests.query_counts import assert_constant
 from tests.services import require_postgres
 from tickets import merging, services
-from tickets.models import Tag
+from tickets.admin.tickets import TicketAdmin
+from tickets.models import Tag, Ticket
 from tickets.search import THREAD_TEXT_LIMIT
 
 pytestmark = pytest.mark.django_db
@@ -142,3 +146,58 @@ def test_the_console_list_searched_and_filtered_by_tag_is_constant_in_rows(agent
         services.message_create(ticket=ticket, direction="inbound", body="the invoice is wrong")
 
     assert assert_constant(agent_client, f"{CHANGELIST}?tag=billing&q=invoice", add) > 0
+
+
+def api_pages(api, q: str, ordering: str) -> tuple[int, list[int]]:
+    """The API's search followed page by page through `next`: its count and the ids in order."""
+    url, params, count, ids = "/v1/tickets", {"q": q, "page_size": 3, "ordering": ordering}, None, []
+    while url:
+        response = api.get(url, params)
+        assert response.status_code == 200, response.content
+        body = response.json()
+        assert count in (None, body["count"])
+        count, url, params = body["count"], body["next"], None
+        ids += [row["id"] for row in body["results"]]
+    return count, ids
+
+
+@pytest.mark.parametrize("ordering", ["-created_at", "created_at", "-updated_at"])
+def test_a_search_lists_pages_and_orders_alike_with_few_or_many_matches(
+    api, agent_client, monkeypatch, ordering
+):
+    """With at most FEW_MATCHES matches the search lists them by id; above, it filters the
+    list's order: the same tickets, order and pages either way."""
+    start = timezone.now() - timedelta(days=1)
+    for n in range(7):
+        ticket = TicketFactory(
+            subject=f"Invoice {n}", description="", created_at=start + timedelta(minutes=n)
+        )
+        Ticket.objects.filter(pk=ticket.pk).update(updated_at=start + timedelta(minutes=(n * 3) % 7))
+    TicketFactory(subject="Feature question", description="")
+    invoices = Ticket.objects.filter(subject__startswith="Invoice")
+    expected = list(invoices.order_by(ordering).values_list("pk", flat=True))
+    triage = list(invoices.order_by(*TicketAdmin.ordering, "-pk").values_list("pk", flat=True))
+
+    for few in (1000, 7, 6, 0):
+        monkeypatch.setattr("tickets.search.FEW_MATCHES", few)
+        assert api_pages(api, "invoice", ordering) == (7, expected), few
+        assert console_found_in_order(agent_client, "invoice") == triage, few
+
+
+def console_found_in_order(client, q: str) -> list[int]:
+    response = client.get(CHANGELIST, {"q": q, "status": "all"})
+    assert response.status_code == 200
+    return [ticket.pk for ticket in response.context["cl"].result_list]
+
+
+@pytest.mark.parametrize("url", ["/v1/tickets?q=invoice", f"{CHANGELIST}?q=invoice&status=all"])
+def test_a_search_runs_as_many_statements_with_few_matches_as_with_many(
+    counted_api, agent_client, monkeypatch, url
+):
+    monkeypatch.setattr("tickets.search.FEW_MATCHES", 10)  # 3 matches listed by id, then 20 not
+    client = counted_api if url.startswith("/v1") else agent_client
+
+    def add(i: int) -> None:
+        TicketFactory(subject=f"Invoice question {i}", description="")
+
+    assert assert_constant(client, url, add) > 0
