@@ -1,5 +1,7 @@
 """The agent console (Django admin) without a browser: queries, actions, roles, services."""
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth.models import Group
 from django.db import connection
@@ -54,6 +56,25 @@ def test_default_list_shows_active_work_with_urgent_and_breached_first(agent_cli
     page = agent_client.get(CHANGELIST).content.decode()
     assert "closed one" not in page
     assert page.index("breached normal") < page.index("urgent new") < page.index("plain normal")
+
+
+def test_done_or_all_tickets_are_listed_by_last_activity_and_a_column_still_orders_them(agent_client):
+    earlier = TicketFactory(
+        subject="closed urgent earlier", status=TicketStatus.CLOSED, priority=TicketPriority.URGENT
+    )
+    TicketFactory(subject="closed low later", status=TicketStatus.CLOSED, priority=TicketPriority.LOW)
+    TicketFactory(subject="open breached", sla_breached=True)
+    Ticket.objects.filter(pk=earlier.pk).update(updated_at=earlier.updated_at - timedelta(days=1))
+
+    closed = agent_client.get(CHANGELIST + "?status=closed").content.decode()
+    assert "open breached" not in closed
+    assert closed.index("closed low later") < closed.index("closed urgent earlier")
+    every = agent_client.get(CHANGELIST + "?status=all").content.decode()
+    assert (
+        every.index("open breached") < every.index("closed low later") < every.index("closed urgent earlier")
+    )
+    by_priority = agent_client.get(CHANGELIST + "?status=closed&o=-5").content.decode()  # priority column
+    assert by_priority.index("closed urgent earlier") < by_priority.index("closed low later")
 
 
 def test_filters_mine_and_unassigned(agent_client, agent, other_agent):

@@ -129,6 +129,21 @@ def test_the_agents_default_ticket_list_is_read_in_triage_order_from_one_index(c
     assert "Sort" not in page, page
 
 
+@pytest.mark.parametrize("status", ["all", "closed", "resolved"])
+def test_a_list_of_done_or_every_ticket_is_read_by_last_activity_from_an_index(client, status):
+    client.force_login(UserFactory(is_superuser=True))
+    TicketFactory.create_batch(3, status=status if status != "all" else "open")
+    [page] = _plans(
+        lambda: client.get(f"/admin/tickets/ticket/?status={status}"),
+        about='ORDER BY "tickets_ticket"',
+        off=("seqscan", "bitmapscan", "sort"),
+    )
+
+    assert "ticket_updated_idx" in page, page
+    # The index gives the order by last activity; only ties on it are sorted by id.
+    assert "Incremental Sort" in page and "Presorted Key: tickets_ticket.updated_at" in page, page
+
+
 def test_the_ticket_list_counts_its_matches_but_not_every_ticket_again(client):
     client.force_login(UserFactory(is_superuser=True))
     TicketFactory.create_batch(3)

@@ -41,7 +41,7 @@ from tickets.admin.forms import (
 from tickets.admin.live import LiveListAdmin
 from tickets.admin.merging import MergeLinksAdminMixin
 from tickets.admin.presence import PresenceAdmin
-from tickets.models import MessageDirection, Ticket, TicketPriority
+from tickets.models import DONE_STATUSES, MessageDirection, Ticket, TicketPriority
 from tickets.search import ticket_search
 
 EDITABLE = ("subject", "status", "priority", "assignee", "tags")
@@ -104,6 +104,14 @@ class TicketAdmin(MergeLinksAdminMixin, AssignToMeAdmin, LiveListAdmin, Presence
     class Media:
         css = {"all": ["tickets/console.css", "tickets/shortcuts.css"]}
         js = ["tickets/console.js", "tickets/shortcuts.js"]
+
+    def get_ordering(self, request: HttpRequest) -> list[str]:
+        """Triage order for work still to do; a list of done tickets (resolved, closed) or of
+        every status is looked back on, most recent activity first. (Triage order over every
+        ticket has no index: at 1,000,000 tickets it sorted them all, 0.5-0.9 s a page.)"""
+        if request.GET.get(StatusFilter.parameter_name) in (StatusFilter.ALL, *DONE_STATUSES):
+            return ["-updated_at"]
+        return list(self.ordering)
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Ticket], search_term: str
