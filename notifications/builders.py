@@ -397,24 +397,38 @@ def ticket_notice(
 
 
 def assignment_notice(*, ticket: Ticket, change: TicketChange, actor: Actor) -> list[Delivery]:
-    """Tell `ticket`'s new assignee by email that `actor` gave it to them (an agent, an API
-    key, round-robin), as `change` (the history row) records; nobody is told when agents
-    assign themselves, or when the ticket is unassigned. One email per assignment: the key
-    names the history row. (A Slack DM waits for the Slack app.)"""
+    """Tell `ticket`'s new assignee that `actor` gave it to them (an agent, an API key,
+    round-robin), as `change` (the history row) records: by email, and by a Slack direct
+    message from the app when there is a bot token (to the member with their email address).
+    Nobody is told when agents assign themselves, or when the ticket is unassigned. One
+    notice per assignment and channel: the keys name the history row."""
     assignee = ticket.assignee if ticket.assignee_id else None
     if assignee is None or (actor.user is not None and actor.user.pk == assignee.pk):
         return []
     if not assignee.email:
         logger.warning("%s assigned to %s, who has no email address to tell", ticket.reference, assignee)
         return []
-    return [
+    url = ticket_admin_url(ticket)
+    notices = [
         delivery_create(
             channel=DeliveryChannel.EMAIL,
             recipient=assignee.email,
             subject=f"[{ticket.reference}] Assigned to you: {ticket.subject}",
-            body=f"{actor} assigned ticket {ticket.reference} to you.\n\n{ticket.subject}\n"
-            f"{ticket_admin_url(ticket)}\n",
+            body=f"{actor} assigned ticket {ticket.reference} to you.\n\n{ticket.subject}\n{url}\n",
             idempotency_key=f"ticket:{ticket.pk}:assigned:{change.pk}:email",
             ticket=ticket,
         )
     ]
+    if settings.SLACK_BOT_TOKEN:
+        notices.append(
+            delivery_create(
+                channel=DeliveryChannel.SLACK,
+                recipient=assignee.email,
+                body=f"{slack_escape(str(actor))} assigned {slack_link(url, ticket.reference)} to you: "
+                f"{slack_escape(ticket.subject)}",
+                payload={"direct": True},
+                idempotency_key=f"ticket:{ticket.pk}:assigned:{change.pk}:slack",
+                ticket=ticket,
+            )
+        )
+    return notices

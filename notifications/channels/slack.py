@@ -1,6 +1,7 @@
 """Slack: chat.postMessage with a bot token (SLACK_BOT_TOKEN, `slack_api`) to the delivery's
 channel, else the incoming webhook; about one message per second per webhook or channel,
-Retry-After on 429.
+Retry-After on 429. A delivery with `payload["direct"]` is a direct message to the Slack member
+whose email address is its recipient (bot token only: a webhook posts to one channel).
 
 Slack reads `<...>` in a message as a link or a mention (`<!channel>`, `<https://x|label>`), so
 every piece of customer text that goes into a Slack message passes through `slack_escape`
@@ -38,6 +39,8 @@ def slack_link(url: str, label: str | None) -> str:
 
 def send(delivery: Delivery) -> str:
     payload = delivery.payload or {}
+    if payload.get("direct"):
+        return _send_direct(delivery)
     url = payload.get("webhook_url") or settings.SLACK_WEBHOOK_URL
     channel = payload.get("channel") or delivery.recipient
     by_api = bool(settings.SLACK_BOT_TOKEN) and not payload.get("webhook_url") and channel != WEBHOOK_CHANNEL
@@ -71,6 +74,20 @@ def send(delivery: Delivery) -> str:
         default_retry_after=1.0,
     )
     return "200"
+
+
+def _send_direct(delivery: Delivery) -> str:
+    """Post the delivery to the app's direct messages with the member whose email address is
+    its recipient; skipped without a bot token or when no member has that address."""
+    if not settings.SLACK_BOT_TOKEN:
+        raise ChannelNotConfigured("a Slack direct message needs SLACK_BOT_TOKEN")
+    member = slack_api.user_id(delivery.recipient)
+    if member is None:
+        raise ChannelNotConfigured(f"no Slack member has the email address {delivery.recipient}")
+    wait = reserve_slot(f"{settings.SLACK_API_URL}#{member}", float(settings.SLACK_MIN_INTERVAL_SECONDS))
+    if wait > 0:
+        raise ChannelDeferred(wait)
+    return slack_api.post_message(member, {"text": delivery.body})
 
 
 def reserve_slot(url: str, interval: float) -> float:

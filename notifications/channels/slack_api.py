@@ -1,5 +1,6 @@
 """Slack's Web API with a bot token (SLACK_BOT_TOKEN): chat.postMessage to any channel the bot
-is in, chat.update, users.info; a response_url answer; and the signature check of Slack's
+is in or to a member (a direct message from the app), chat.update, users.info,
+users.lookupByEmail; a response_url answer; and the signature check of Slack's
 requests (SLACK_SIGNING_SECRET). Every `slack_sdk` import in SupportHub lives here;
 SLACK_API_URL points the client at another host (tests run a fake Slack API on 127.0.0.1)."""
 
@@ -99,6 +100,21 @@ def user_email(slack_user_id: str) -> str | None:
         raise
     profile = (response.get("user") or {}).get("profile") or {}
     return str(profile.get("email") or "") or None
+
+
+def user_id(email: str) -> str | None:
+    """The id of the Slack member whose profile has `email` (users.lookupByEmail, scope
+    users:read.email), or None when no member has it.
+
+    Raises ChannelError as `_call` does.
+    """
+    try:
+        response = _call("users_lookupByEmail", email=email)
+    except ChannelError as exc:
+        if exc.reason.endswith(": users_not_found"):
+            return None
+        raise
+    return str((response.get("user") or {}).get("id") or "") or None
 
 
 def respond(response_url: str, text: str) -> None:

@@ -156,7 +156,8 @@ class FakeSlack(FakeServer):
 class FakeSlackApi(FakeServer):
     """Slack's Web API (Bearer token): POST /api/chat.postMessage and /api/chat.update (JSON)
     → ok with the message ts; /api/users.info (user=U…, form or query) → the member's profile email from
-    `members` (else user_not_found); POST /actions/… (a response_url) → "ok"."""
+    `members` (else user_not_found); /api/users.lookupByEmail (email=…) → the member with that
+    email in `members` (else users_not_found); POST /actions/… (a response_url) → "ok"."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -177,6 +178,12 @@ class FakeSlackApi(FakeServer):
             return Reply(
                 200, {"ok": True, "user": {"id": user_id, "profile": {"email": self.members[user_id]}}}
             )
+        if path == "/api/users.lookupByEmail":
+            fields = {**request.form(), **{key: values[0] for key, values in parse_qs(query).items()}}
+            ids = [user_id for user_id, email in self.members.items() if email == fields.get("email")]
+            if not ids:
+                return self.error("users_not_found")
+            return Reply(200, {"ok": True, "user": {"id": ids[0]}})
         if path.startswith("/actions/"):
             return Reply(200, "ok")
         return Reply(404, {"ok": False, "error": "unknown_method"})
