@@ -12,6 +12,7 @@ ends them all (a worker process's shutdown; the tests, after each test).
 from __future__ import annotations
 
 import contextvars
+import logging
 import os
 import queue
 import threading
@@ -19,6 +20,8 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from django.db import close_old_connections, connections
+
+logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -91,6 +94,10 @@ class Lanes:
                 with self._lock:
                     if inbox in self._threads:  # not closed meanwhile
                         self._parked.append(inbox)
+        except Exception:  # its items were answered; the next batch starts another lane
+            logger.exception("a send lane ended on an error")
+            with self._lock:
+                self._threads.pop(inbox, None)
         finally:
             connections.close_all()
 
@@ -123,9 +130,9 @@ def _drain(
             index, item = jobs.get_nowait()
         except queue.Empty:
             return
-        if requests:
-            close_old_connections()
-        try:
+        try:  # every item taken is answered, or the caller of `map` would wait for ever
+            if requests:
+                close_old_connections()
             answers.put((index, True, context.run(fn, item) if context else fn(item)))
         except BaseException as exc:  # handed to the caller of `map`, which re-raises it
             answers.put((index, False, exc))

@@ -157,3 +157,27 @@ def backend_pid(conn) -> int:  # type: ignore[no-untyped-def]
     with conn.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         return int(cursor.fetchone()[0])
+
+
+def test_a_lane_whose_connection_handling_fails_still_answers_every_item(monkeypatch, caplog):
+    def broken() -> None:
+        if threading.current_thread().name == "lane":
+            raise RuntimeError("connection handling failed")
+
+    monkeypatch.setattr("notifications.lanes.close_old_connections", broken)
+    lanes = Lanes()
+    outcome: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            lanes.map(lambda item: item, list(range(6)), width=3)
+        except RuntimeError as exc:
+            outcome.append(exc)
+
+    caller = threading.Thread(target=run)
+    caller.start()
+    caller.join(EVENTUALLY)
+    lanes.close()
+    assert not caller.is_alive(), "map waited for an item nobody answered"
+    assert [str(exc) for exc in outcome] == ["connection handling failed"]
+    assert "a send lane ended on an error" in caplog.text
