@@ -8,6 +8,7 @@ import threading
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from notifications.lanes import lanes_close
@@ -92,3 +93,29 @@ def test_a_task_sends_more_deliveries_than_threads_each_once_and_the_lanes_stay_
 
 def _lanes() -> set[threading.Thread]:
     return {thread for thread in threading.enumerate() if thread.name == "lane"}
+
+
+def test_lanes_whose_connections_the_server_closed_reconnect_and_send_each_once(slack, settings, queued):
+    """PostgreSQL restarted, or an idle-session timeout, between two tasks: the lanes' kept
+    connections are gone, and the next task's sends still go out, once each."""
+    if connection.vendor != "postgresql":
+        pytest.skip("terminates PostgreSQL backends")
+    settings.NOTIFICATIONS_SEND_THREADS = 3
+    first = _notices(3)
+    assert deliveries_send(first) == [DeliveryStatus.SENT] * 3
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        assert cursor.fetchone()[0] >= 1, "the lanes kept connections to lose"
+
+    second = [
+        delivery_create(
+            channel="slack", recipient="#support", body=f"after {n}", idempotency_key=f"after:{n}"
+        ).pk
+        for n in range(3)
+    ]
+    assert deliveries_send(second) == [DeliveryStatus.SENT] * 3
+    texts = sorted(r.json()["text"] for r in slack.requests)
+    assert texts == sorted([f"notice {n}" for n in range(3)] + [f"after {n}" for n in range(3)])
