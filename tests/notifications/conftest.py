@@ -13,7 +13,7 @@ import pytest
 import redis
 from aiosmtpd.controller import Controller
 
-from tests.notifications.fakes import FakePostmark, FakeSlack, FakeTwilio
+from tests.notifications.fakes import FakePostmark, FakeSlack, FakeSlackApi, FakeTwilio
 from tests.services import free_port, redis_url, require_postgres
 
 TWILIO_SID = "AC" + "0" * 32
@@ -79,6 +79,16 @@ def slack(settings):
     with FakeSlack().running() as server:
         settings.SLACK_WEBHOOK_URL = server.webhook_url
         settings.SLACK_CHANNEL = "#support"
+        settings.SLACK_MIN_INTERVAL_SECONDS = 0
+        yield server
+
+
+@pytest.fixture
+def slack_api(settings):
+    """Slack's Web API faked on 127.0.0.1, with a bot token pointed at it."""
+    with FakeSlackApi().running() as server:
+        settings.SLACK_BOT_TOKEN = "xoxb-test-token"
+        settings.SLACK_API_URL = server.api_url
         settings.SLACK_MIN_INTERVAL_SECONDS = 0
         yield server
 

@@ -13,7 +13,7 @@ from notifications.outbox import delivery_send
 from supporthub.actors import Actor
 from supporthub.roles import AGENT, sync_roles
 from tests.factories import ContactFactory, TicketFactory, UserFactory
-from tests.notifications.fakes import FakeSlackApi, Reply
+from tests.notifications.fakes import Reply
 from tickets import services
 from tickets.models import TicketChange
 
@@ -129,23 +129,14 @@ def test_a_ticket_created_with_an_assignee_tells_them_and_records_who_assigned_i
     )
 
 
-@pytest.fixture
-def slack_app(settings):
-    with FakeSlackApi().running() as server:
-        settings.SLACK_BOT_TOKEN = "xoxb-test-token"
-        settings.SLACK_API_URL = server.api_url
-        settings.SLACK_MIN_INTERVAL_SECONDS = 0
-        yield server
-
-
 def _send(notice: Delivery) -> Delivery:
     delivery_send(delivery_id=notice.pk)
     notice.refresh_from_db()
     return notice
 
 
-def test_with_the_slack_app_the_assignee_also_gets_a_direct_message(slack_app, agent, other_agent):
-    slack_app.members["U0COLLEAGUE"] = other_agent.email
+def test_with_the_slack_api_the_assignee_also_gets_a_direct_message(slack_api, agent, other_agent):
+    slack_api.members["U0COLLEAGUE"] = other_agent.email
     ticket = TicketFactory(subject="<!channel> printer on fire")
     services.ticket_update(ticket=ticket, actor=Actor.of(agent), assignee=other_agent)
 
@@ -159,9 +150,9 @@ def test_with_the_slack_app_the_assignee_also_gets_a_direct_message(slack_app, a
     )
     assert direct.idempotency_key == f"ticket:{ticket.pk}:assigned:{change.pk}:slack"
     assert _send(direct).status == DeliveryStatus.SENT
-    [lookup] = slack_app.calls("users.lookupByEmail")
+    [lookup] = slack_api.calls("users.lookupByEmail")
     assert parse_qs(lookup.body.decode())["email"] == [other_agent.email]
-    [post] = slack_app.calls("chat.postMessage")
+    [post] = slack_api.calls("chat.postMessage")
     body = post.json()
     assert body["channel"] == "U0COLLEAGUE", "a direct message from the app to the member"
     assert f"/admin/tickets/ticket/{ticket.pk}/change/|{ticket.reference}>" in body["text"]
@@ -173,27 +164,27 @@ def test_with_the_slack_app_the_assignee_also_gets_a_direct_message(slack_app, a
 
 
 def test_an_assignee_slack_does_not_know_gets_the_email_and_the_direct_message_is_skipped(
-    slack_app, agent, other_agent
+    slack_api, agent, other_agent
 ):
     services.ticket_update(ticket=TicketFactory(), actor=Actor.of(agent), assignee=other_agent)
     email, direct = notices()
     assert _send(direct).status == DeliveryStatus.SKIPPED
     assert direct.last_error == f"no Slack member has the email address {other_agent.email}"
-    assert slack_app.calls("chat.postMessage") == []
+    assert slack_api.calls("chat.postMessage") == []
     assert email.channel == "email"
 
 
-def test_slack_failing_to_look_up_the_member_is_retried_and_sends_one_message(slack_app, agent, other_agent):
-    slack_app.members["U0COLLEAGUE"] = other_agent.email
-    slack_app.answer(Reply(503, {"ok": False, "error": "service_unavailable"}))
+def test_slack_failing_to_look_up_the_member_is_retried_and_sends_one_message(slack_api, agent, other_agent):
+    slack_api.members["U0COLLEAGUE"] = other_agent.email
+    slack_api.answer(Reply(503, {"ok": False, "error": "service_unavailable"}))
     services.ticket_update(ticket=TicketFactory(), actor=Actor.of(agent), assignee=other_agent)
     _, direct = notices()
 
     assert _send(direct).status == DeliveryStatus.PENDING, "a 503 is transient"
     Delivery.objects.filter(pk=direct.pk).update(next_attempt_at=timezone.now())
     assert _send(direct).status == DeliveryStatus.SENT
-    assert len(slack_app.calls("users.lookupByEmail")) == 2
-    assert len(slack_app.calls("chat.postMessage")) == 1
+    assert len(slack_api.calls("users.lookupByEmail")) == 2
+    assert len(slack_api.calls("chat.postMessage")) == 1
 
 
 def test_without_a_bot_token_there_is_no_direct_message(settings, agent, other_agent):

@@ -13,15 +13,6 @@ from tests.notifications.fakes import FakeSlackApi
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def slack_api(settings):
-    with FakeSlackApi().running() as server:
-        settings.SLACK_BOT_TOKEN = "xoxb-test-token"
-        settings.SLACK_API_URL = server.api_url
-        settings.SLACK_MIN_INTERVAL_SECONDS = 0
-        yield server
-
-
 def send(recipient: str, key: str = "k", **payload):
     delivery = delivery_create(
         channel="slack", recipient=recipient, body="Checkout is down", idempotency_key=key, payload=payload
