@@ -34,14 +34,16 @@ def test_a_batch_runs_width_items_at_once_the_callers_thread_among_them():
 
 def test_more_items_than_width_never_run_more_than_width_at_once():
     running, most, lock = 0, 0, threading.Lock()
-    release = threading.Event()
+    first_three = threading.Barrier(3, timeout=EVENTUALLY)  # breaks unless three run at once
 
     def work(item: int) -> int:
         nonlocal running, most
         with lock:
             running += 1
             most = max(most, running)
-        release.wait(0.05)
+        if item < 3:
+            first_three.wait()
+        threading.Event().wait(0.01)
         with lock:
             running -= 1
         return item * 2
