@@ -162,9 +162,17 @@ def backend_pid(conn) -> int:  # type: ignore[no-untyped-def]
 
 
 def test_a_lane_whose_connection_handling_fails_still_answers_every_item(monkeypatch, caplog):
+    lane_took_one = threading.Event()
+
     def broken() -> None:
         if threading.current_thread().name == "lane":
+            lane_took_one.set()
             raise RuntimeError("connection handling failed")
+
+    def item_fn(item: int) -> int:
+        if threading.current_thread().name != "lane":
+            lane_took_one.wait(EVENTUALLY)  # the caller leaves items for the lanes to take
+        return item
 
     monkeypatch.setattr("notifications.lanes.close_old_connections", broken)
     lanes = Lanes()
@@ -172,7 +180,7 @@ def test_a_lane_whose_connection_handling_fails_still_answers_every_item(monkeyp
 
     def run() -> None:
         try:
-            lanes.map(lambda item: item, list(range(6)), width=3)
+            lanes.map(item_fn, list(range(6)), width=3)
         except RuntimeError as exc:
             outcome.append(exc)
 
