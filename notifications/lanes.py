@@ -27,6 +27,7 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 IDLE_SECONDS = 30.0
+_DONE = object()  # a lane's answer once it has finished with a batch
 
 # One batch's work: the function, its items as (index, item), where answers go, the caller's
 # context (log lines keep its request and task ids).
@@ -52,14 +53,20 @@ class Lanes:
         jobs: queue.SimpleQueue[tuple[int, Any]] = queue.SimpleQueue()
         for job in enumerate(items):
             jobs.put(job)
-        answers: queue.SimpleQueue[tuple[int, bool, Any]] = queue.SimpleQueue()
-        for _ in range(min(width, len(items)) - 1):
+        answers: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        helpers = max(0, min(width, len(items)) - 1)
+        for _ in range(helpers):
             self._lane_inbox().put((fn, jobs, answers, contextvars.copy_context()))
         _drain(fn, jobs, answers, None)
         results: dict[int, Any] = {}
         error: BaseException | None = None
-        for _ in items:
-            index, ok, value = answers.get()
+        # Every item's answer, and every helper's word that it is done with the batch (so the
+        # next batch finds it parked, and nothing of this one runs after `map` returns).
+        for _ in range(len(items) + helpers):
+            answer = answers.get()
+            if answer is _DONE:
+                continue
+            index, ok, value = answer
             results[index] = value
             if not ok and error is None:
                 error = value
@@ -90,10 +97,13 @@ class Lanes:
         try:
             while (work := self._next_work(inbox)) is not None:
                 fn, jobs, answers, context = work
-                _drain(fn, jobs, answers, context, requests=True)
-                with self._lock:
-                    if inbox in self._threads:  # not closed meanwhile
-                        self._parked.append(inbox)
+                try:
+                    _drain(fn, jobs, answers, context, requests=True)
+                    with self._lock:
+                        if inbox in self._threads:  # not closed meanwhile
+                            self._parked.append(inbox)
+                finally:
+                    answers.put(_DONE)
         except Exception:  # its items were answered; the next batch starts another lane
             logger.exception("a send lane ended on an error")
             with self._lock:
