@@ -11,7 +11,7 @@ from tests.e2e.conftest import ARTIFACTS, login
 from tests.factories import TicketFactory, UserFactory
 from tickets import presence
 from tickets.admin import live as live_admin
-from tickets.models import Ticket
+from tickets.models import Ticket, TicketPriority
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
@@ -188,3 +188,39 @@ def test_agent_b_sees_alice_viewing_then_typing_then_leaving(
     finally:
         for context in contexts:
             context.close()
+
+
+def test_an_empty_list_shows_the_first_ticket_that_arrives(
+    page, live_server, console_agent, monkeypatch, errors
+):
+    monkeypatch.setattr(live_admin, "POLL_SECONDS", 1)
+    TicketFactory(priority=TicketPriority.NORMAL)
+    login(page, live_server, console_agent)
+    with page.expect_response(lambda response: "/live/" in response.url, timeout=WAIT):  # the watermark
+        page.goto(f"{live_server.url}/admin/tickets/ticket/?priority__exact={TicketPriority.URGENT}")
+    expect(page.locator("#result_list")).to_have_count(0)
+
+    TicketFactory(subject="Urgent: payments failing", priority=TicketPriority.URGENT)
+
+    expect(page.locator("#result_list tbody tr")).to_contain_text("Urgent: payments failing", timeout=WAIT)
+    assert errors == []
+
+
+def test_an_empty_list_does_not_reload_under_an_agent_typing_a_search(
+    page, live_server, console_agent, monkeypatch, errors
+):
+    monkeypatch.setattr(live_admin, "POLL_SECONDS", 1)
+    TicketFactory(priority=TicketPriority.NORMAL)
+    login(page, live_server, console_agent)
+    with page.expect_response(lambda response: "/live/" in response.url, timeout=WAIT):  # the watermark
+        page.goto(f"{live_server.url}/admin/tickets/ticket/?priority__exact={TicketPriority.URGENT}")
+    page.locator("#searchbar").fill("half-typed")
+
+    TicketFactory(subject="Urgent: payments failing", priority=TicketPriority.URGENT)
+
+    notice = page.locator("button.live-notice")
+    expect(notice).to_have_text("1 new ticket: show", timeout=WAIT)
+    expect(page.locator("#searchbar")).to_have_value("half-typed")
+    notice.click()
+    expect(page.locator("#result_list tbody tr")).to_contain_text("Urgent: payments failing", timeout=WAIT)
+    assert errors == []

@@ -2,13 +2,15 @@
 // what changed into the page without a reload. Changed rows are updated in place, new ones are
 // added at the top (with a "N new tickets" notice), rows that left the list are dimmed. Checked
 // rows keep their checkboxes, added rows are selected and counted like the others, and the row
-// under the agent's eye stays where it was.
+// under the agent's eye stays where it was. An empty list (no table to add rows to) reloads when
+// a ticket arrives, or offers to when the agent is typing.
 document.addEventListener("DOMContentLoaded", function () {
   "use strict";
   var table = document.getElementById("result_list");
   var form = document.getElementById("changelist-form");
-  if (!table || !form || !table.tBodies.length) return;
-  var body = table.tBodies[0];
+  if (!form) return;
+  var empty = !table || !table.tBodies.length;
+  var body = empty ? null : table.tBodies[0];
   var endpoint = location.pathname.replace(/\/?$/, "/") + "live/";
   var cursor = null;
   var delay = 5000;
@@ -23,6 +25,7 @@ document.addEventListener("DOMContentLoaded", function () {
   notice.hidden = true;
   form.parentNode.insertBefore(notice, form);
   notice.addEventListener("click", function () {
+    if (empty) return location.reload();
     fresh = 0;
     notice.hidden = true;
     table.scrollIntoView({block: "start"});
@@ -60,19 +63,21 @@ document.addEventListener("DOMContentLoaded", function () {
     form.querySelector("div.actions").classList.remove("selected");
   }
 
-  form.addEventListener("change", function (event) {
-    if (event.target.classList.contains("action-select")) recount();
-  });
-  form.addEventListener("click", function (event) {
-    if (event.target === toggle) {
-      selectAll(toggle.checked);
-    } else if (event.target.closest("div.actions span.clear a")) {
-      selectAll(false);
-    } else {
-      return;
-    }
-    recount();
-  });
+  if (!empty) {
+    form.addEventListener("change", function (event) {
+      if (event.target.classList.contains("action-select")) recount();
+    });
+    form.addEventListener("click", function (event) {
+      if (event.target === toggle) {
+        selectAll(toggle.checked);
+      } else if (event.target.closest("div.actions span.clear a")) {
+        selectAll(false);
+      } else {
+        return;
+      }
+      recount();
+    });
+  }
 
   function rowId(row) {
     var box = row.querySelector("input.action-select");
@@ -166,6 +171,17 @@ document.addEventListener("DOMContentLoaded", function () {
     }
   }
 
+  // The empty list has no rows to update: what arrives is shown by a reload, unless that would
+  // throw away what the agent is typing.
+  function arrived(data) {
+    if (!data.changed.length) return;
+    var active = document.activeElement;
+    if (!active || !/^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName)) return location.reload();
+    var count = data.changed.length;
+    notice.textContent = (count === 1 ? "1 new ticket" : count + " new tickets") + ": show";
+    notice.hidden = false;
+  }
+
   function poll() {
     if (document.hidden) return schedule();
     var query = new URLSearchParams(location.search);
@@ -177,7 +193,7 @@ document.addEventListener("DOMContentLoaded", function () {
         return response.json();
       })
       .then(function (data) {
-        if (cursor) apply(data);
+        if (cursor) (empty ? arrived : apply)(data);
         cursor = data.cursor;
         delay = data.interval * 1000;
         failures = 0;
