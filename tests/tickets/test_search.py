@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from supporthub.actors import SYSTEM
@@ -52,21 +53,36 @@ def console_found(client, q: str) -> set[int]:
     ("q", "names"),
     [
         ("refund", {"refund"}),  # a word of a subject
-        ("REFUND double", {"refund"}),  # words of one subject, any case
         ("parcel", {"parcel"}),  # a word of a message body
         ("trk4412", {"parcel"}),  # in the ticket's second message
         ("nightly", {"quiet"}),  # the description
-        ("CAFÉ", {"refund"}),  # "café", in a message
         ("zoe.mueller@EXAMPLE.com", {"refund"}),  # the contact's email, exactly but in any case
         ("+1 (415) 555-0123", {"refund"}),  # the contact's phone, in any format
         ("sh-999999", {"printers"}),  # a reference no ticket has: quoted in a message
-        ('"never arrived"', {"parcel"}),  # a phrase
         ("parcel -arrived", set()),  # websearch's "not"
-        ("refund or parcel", {"refund", "parcel"}),
         ("volcano", set()),
     ],
 )
 def test_the_api_and_the_console_find_the_same_tickets(api, agent_client, tickets, q, names):
+    expected = {tickets[name].pk for name in names}
+
+    assert api_found(api, q) == expected
+    assert console_found(agent_client, q) == expected
+
+
+@pytest.mark.parametrize(
+    ("q", "names"),
+    [
+        ("REFUND double", {"refund"}),  # words of one subject, any case, not side by side
+        ("CAFÉ", {"refund"}),  # "café", in a message, whatever the case of its accent
+        ('"never arrived"', {"parcel"}),  # a phrase
+        ("refund or parcel", {"refund", "parcel"}),
+    ],
+)
+def test_the_api_and_the_console_find_the_same_tickets_by_words_phrases_and_or(
+    api, agent_client, tickets, q, names
+):
+    require_postgres()  # SQLite (development) matches the text as a substring
     expected = {tickets[name].pk for name in names}
 
     assert api_found(api, q) == expected
@@ -93,6 +109,7 @@ def test_words_match_whatever_their_accents_and_form(api, tickets):
 
 def test_what_the_services_write_is_searchable_at_once(api, tickets):
     """The search vector is written with the subject, the description and each message."""
+    require_postgres()  # SQLite (development) matches the text as a substring
     created = services.ticket_create(
         contact=ContactFactory(), subject="Scanner offline", channel="email", description="since Monday"
     )
@@ -126,8 +143,9 @@ def test_a_huge_thread_still_takes_messages_and_its_newest_text_is_searched(api)
 
 @pytest.mark.parametrize("q", ['"unclosed', "-", "&|!:*()", "'", "a" * 200, "the"])
 def test_any_text_is_a_search_not_an_error(api, agent_client, tickets, q):
-    assert api_found(api, q) == set()
-    assert console_found(agent_client, q) == set()
+    found = api_found(api, q), console_found(agent_client, q)  # each asserts a 200
+    if connection.vendor == "postgresql":  # SQLite finds "-" and "the" as substrings
+        assert found == (set(), set())
 
 
 def test_a_nul_byte_in_the_search_is_refused_not_a_server_error(api, agent_client, tickets):
