@@ -49,9 +49,11 @@ class Percentile(Aggregate):
         super().__init__(expression, fraction=repr(float(fraction)), output_field=DurationField(), **extra)
 
     def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        return self.as_sql(
-            compiler, connection, template="%(function)s(%(expressions)s, %(fraction)s)", **extra
-        )
+        # On a copy rather than as a `template` argument: Aggregate.as_sql passes its own
+        # `template` when the aggregate has a filter.
+        sqlite = self.copy()
+        sqlite.template = "%(function)s(%(expressions)s, %(fraction)s)"
+        return sqlite.as_sql(compiler, connection, **extra)
 
 
 class _SqlitePercentile:

@@ -27,7 +27,7 @@ from escalation.models.schedules import normalise_address
 from notifications.models import Delivery
 from tests.escalation.conftest import add_layer, make_oncall_user
 from tests.factories import UserFactory
-from tests.services import cache_unreachable
+from tests.services import cache_unreachable, redis_url
 from tests.team import TEAM_EMAIL, assert_each_team_address_emailed_once
 
 NOON = datetime(2026, 3, 2, 12, tzinfo=UTC)
@@ -79,6 +79,7 @@ def test_with_the_cache_unreachable_every_call_computes_the_chain(
 def test_an_override_saved_while_the_cache_was_unreachable_routes_calls_once_the_kept_chain_expires(
     support_schedule, default_policy, dana, settings, monkeypatch
 ):
+    redis_url()  # Redis expires the kept chain in real time; a local-memory cache, by the frozen clock
     monkeypatch.setattr(selectors, "CHAIN_TIMEOUT", 1)
     add_layer(support_schedule, [dana], unit="weeks", start=date(2026, 1, 1), handoff=time(0))
     fay = make_oncall_user("fay", "+14155550103")
