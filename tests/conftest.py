@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 
 from supporthub.roles import AGENT, sync_roles
 from tests.factories import ContactFactory, UserFactory, make_api_key
-from tests.services import require_service  # noqa: F401 - re-exported for tests
+from tests.services import UNREACHABLE_CACHE, require_service  # noqa: F401 - require_service re-exported
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
@@ -189,10 +189,4 @@ def _fresh_memos():
 @pytest.fixture
 def cache_down(settings):
     """The shared cache (Redis) is unreachable: nothing listens on port 1."""
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": "redis://127.0.0.1:1/0",
-            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
-        }
-    }
+    settings.CACHES = {"default": UNREACHABLE_CACHE}

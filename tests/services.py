@@ -30,6 +30,12 @@ ROOT = Path(__file__).resolve().parent.parent
 STARTUP_TIMEOUT = 60.0  # a server or worker process becomes ready
 REQUEST_TIMEOUT = 30.0  # one HTTP request to a real server
 EVENTUALLY = 60.0  # work a real worker does in the background shows up
+# The shared cache (Redis) unreachable: nothing listens on port 1.
+UNREACHABLE_CACHE = {
+    "BACKEND": "django_redis.cache.RedisCache",
+    "LOCATION": "redis://127.0.0.1:1/0",
+    "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
+}
 
 
 def require_service(name: str, reason: str) -> None:
@@ -55,10 +61,11 @@ def redis_url() -> str:
 
 @contextmanager
 def cache_unreachable(settings: Any) -> Iterator[None]:
-    """The shared cache stops answering (nothing listens on port 1), then comes back.
-    `settings` is pytest-django's fixture; for a whole test, see conftest's `cache_down`."""
+    """The shared cache stops answering (a Redis cache where nothing listens, on port 1, also
+    when the tests run without Redis), then comes back. `settings` is pytest-django's fixture;
+    for a whole test, see conftest's `cache_down`."""
     reachable = settings.CACHES
-    settings.CACHES = {"default": {**reachable["default"], "LOCATION": "redis://127.0.0.1:1/0"}}
+    settings.CACHES = {"default": UNREACHABLE_CACHE}
     try:
         yield
     finally:
